@@ -1,0 +1,16 @@
+# Embed schema/store_v<N>.sql files as C strings: migration N takes the store from
+# user_version N-1 to N.
+file(GLOB files ${SCHEMA_DIR}/store_v*.sql)
+list(SORT files COMPARE NATURAL)
+set(body "/* generated from schema/store_v*.sql by cmake/embed_sql.cmake */\n")
+string(APPEND body "static const char *const mld_store_migrations[] = {\n")
+foreach(f ${files})
+  file(READ ${f} sql)
+  string(REPLACE "\\" "\\\\" sql "${sql}")
+  string(REPLACE "\"" "\\\"" sql "${sql}")
+  string(REPLACE "\n" "\\n\"\n\"" sql "${sql}")
+  string(APPEND body "\"${sql}\",\n")
+endforeach()
+string(APPEND body "};\n#define MLD_STORE_SCHEMA_VERSION ((int)(sizeof mld_store_migrations / sizeof *mld_store_migrations))\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(RENAME ${OUT}.tmp ${OUT})

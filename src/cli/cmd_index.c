@@ -1,0 +1,122 @@
+/* mldedup index: record packages' weights in the content-addressed store. */
+#include "opts.h"
+
+#include "mldedup.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { OPT_JSON = 1 };
+
+static const mld_opt index_opts[] = {
+	{OPT_JSON, "json", 0, NULL, "print the statistics as a JSON object on stdout"},
+	{0},
+};
+
+typedef struct progress {
+	bool tty;
+	double last;
+} progress;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void on_progress(void *ctx, const char *what, uint64_t done, uint64_t total)
+{
+	progress *p = ctx;
+	double t = now();
+	if (!p->tty || (t - p->last < 0.1 && done < total))
+		return;
+	p->last = t;
+	fprintf(stderr, "\r\033[Kindexing %s: %3.0f%% of %.1f MB", what, total ? 100.0 * (double)done / (double)total : 100.0,
+	        (double)total / 1e6);
+	if (done >= total)
+		fprintf(stderr, "\r\033[K");
+}
+
+static int run(const mld_cmd *cmd, int argc, char **argv)
+{
+	mld_optstate st;
+	bool json = false;
+	int c;
+	mld_opts_init(&st, cmd, argc, argv);
+	while ((c = mld_opts_next(&st)) != -1) {
+		if (c == OPT_JSON)
+			json = true;
+		else
+			return EXIT_USAGE;
+	}
+	int first = mld_opts_rest(&st);
+	if (first >= argc)
+		return mld_usage_error(cmd, "no packages given");
+	char *path;
+	mld_store *store;
+	if (mld_store_default_path(&path, mld_store_opt))
+		return mld_fail(cmd);
+	if (mld_store_open(&store, path)) {
+		free(path);
+		return mld_fail(cmd);
+	}
+	/* Silent on success under a build tool; progress only on an interactive terminal. */
+	progress prog = {isatty(STDERR_FILENO) && !mld_quiet && !getenv("NINJA_STATUS") && !getenv("MAKELEVEL"), 0};
+	mld_index_stats total = {0};
+	int rc = EXIT_OK;
+	double t0 = now();
+	for (int i = first; i < argc; i++) {
+		mld_index_stats s = {0};
+		if (mld_store_index(store, argv[i], &s, on_progress, &prog)) {
+			if (prog.tty)
+				fprintf(stderr, "\r\033[K");
+			mld_fail(cmd);
+			rc = EXIT_FAIL;
+			continue;
+		}
+		if (mld_verbose)
+			fprintf(stderr, "%s: %s (%llu weights, %llu decoded, %llu bytes read)\n", argv[i],
+			        s.packages_unchanged ? "unchanged, not read" : "indexed", (unsigned long long)s.weights,
+			        (unsigned long long)s.weights_decoded, (unsigned long long)s.bytes_read);
+		if (s.unsupported)
+			fprintf(stderr, "mldedup index: %s: %llu weight(s) in a form mldedup cannot decode (see 'mldedup ls')\n",
+			        argv[i], (unsigned long long)s.unsupported);
+		total.packages_indexed += s.packages_indexed;
+		total.packages_unchanged += s.packages_unchanged;
+		total.weights += s.weights;
+		total.weights_decoded += s.weights_decoded;
+		total.bytes_read += s.bytes_read;
+		total.new_contents += s.new_contents;
+		total.new_encodings += s.new_encodings;
+		total.unsupported += s.unsupported;
+	}
+	double secs = now() - t0;
+	if (json) {
+		printf("{\"store\": \"%s\", \"packages_indexed\": %u, \"packages_unchanged\": %u, \"weights\": %llu,"
+		       " \"weights_decoded\": %llu, \"bytes_read\": %llu, \"new_contents\": %llu, \"new_encodings\": %llu,"
+		       " \"unsupported\": %llu, \"seconds\": %.3f}\n",
+		       path, total.packages_indexed, total.packages_unchanged, (unsigned long long)total.weights,
+		       (unsigned long long)total.weights_decoded, (unsigned long long)total.bytes_read,
+		       (unsigned long long)total.new_contents, (unsigned long long)total.new_encodings,
+		       (unsigned long long)total.unsupported, secs);
+	} else if (mld_verbose) {
+		fprintf(stderr, "%u indexed, %u unchanged; %llu weights, %llu decoded, %llu new contents, %.1f MB read in %.2fs\n",
+		        total.packages_indexed, total.packages_unchanged, (unsigned long long)total.weights,
+		        (unsigned long long)total.weights_decoded, (unsigned long long)total.new_contents,
+		        (double)total.bytes_read / 1e6, secs);
+	}
+	mld_store_free(store);
+	free(path);
+	return rc;
+}
+
+const mld_cmd cmd_index = {
+	"index", "PKG...",
+	"Record every weight of each package (content and encoding digests) in the store.",
+	"A package whose files have the same size, mtime and inode as when it was last indexed is not read\n"
+	"again (-v says so). Hashing and reading happen outside the store's transactions, so many index\n"
+	"processes can share one store.\n",
+	index_opts, run};

@@ -1,0 +1,49 @@
+/* mldedup: git-style verbs over libmldedup. */
+#include "opts.h"
+
+#include "mldedup.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+extern const mld_cmd cmd_index, cmd_ls, cmd_cat;
+
+static const mld_cmd *const commands[] = {&cmd_index, &cmd_ls, &cmd_cat};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: mldedup <command> [options] [args]\n\n"
+	             "Make CoreML multifunction packages as small as they can be.\n\ncommands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+	fprintf(out, "\n'mldedup <command> --help' describes a command. 'mldedup --version' prints the version.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		if (argc > 2 && strcmp(argv[1], "help") == 0)
+			for (size_t i = 0; i < N_COMMANDS; i++)
+				if (!strcmp(argv[2], commands[i]->name)) {
+					mld_cmd_help(commands[i], stdout);
+					return EXIT_OK;
+				}
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("mldedup %s\n", MLD_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(argv[1], commands[i]->name))
+			return commands[i]->run(commands[i], argc - 1, argv + 1);
+	fprintf(stderr, "mldedup: '%s' is not a command\n\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

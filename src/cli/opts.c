@@ -1,0 +1,137 @@
+#include "opts.h"
+
+#include "mldedup.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int mld_verbose;
+bool mld_quiet;
+const char *mld_store_opt;
+
+static const mld_opt common_opts[] = {
+	{OPT_STORE, "store", 0, "PATH", "SQLite store (default: $MLDEDUP_STORE, else $XDG_CACHE_HOME/mldedup/store.db)"},
+	{OPT_VERBOSE, "verbose", 'v', NULL, "say more (repeat for more)"},
+	{OPT_QUIET, "quiet", 'q', NULL, "no progress or summary, only errors"},
+	{OPT_HELP, "help", 'h', NULL, "show this help"},
+	{0},
+};
+
+static struct option longopts[64];
+static char shortopts[128];
+static const mld_opt *table[64];
+
+void mld_opts_init(mld_optstate *st, const mld_cmd *cmd, int argc, char **argv)
+{
+	size_t n = 0, s = 0;
+	shortopts[s++] = '+'; /* stop at the first positional, like git */
+	shortopts[s++] = ':';
+	const mld_opt *lists[2] = {cmd->opts, common_opts};
+	for (int l = 0; l < 2; l++)
+		for (const mld_opt *o = lists[l]; o && o->name && n < 63; o++) {
+			table[n] = o;
+			longopts[n] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL, 0x2000 + (int)n};
+			n++;
+			if (o->short_name && s < sizeof shortopts - 3) {
+				shortopts[s++] = o->short_name;
+				if (o->arg)
+					shortopts[s++] = ':';
+			}
+		}
+	longopts[n] = (struct option){0};
+	shortopts[s] = 0;
+	table[n] = NULL;
+	st->cmd = cmd;
+	st->argc = argc;
+	st->argv = argv;
+	optind = 1;
+	opterr = 0;
+}
+
+int mld_opts_next(mld_optstate *st)
+{
+	for (;;) {
+		int c = getopt_long(st->argc, st->argv, shortopts, longopts, NULL);
+		if (c == -1)
+			return -1;
+		st->arg = optarg;
+		const mld_opt *o = NULL;
+		if (c >= 0x2000 && c < 0x2000 + 64)
+			o = table[c - 0x2000];
+		else if (c != '?' && c != ':')
+			for (int i = 0; table[i]; i++)
+				if (table[i]->short_name == c)
+					o = table[i];
+		if (!o) {
+			const char *bad = st->argv[optind - 1];
+			if (c == ':')
+				mld_usage_error(st->cmd, "option %s needs an argument", bad);
+			else if (optopt)
+				mld_usage_error(st->cmd, "unknown option -%c", optopt);
+			else
+				mld_usage_error(st->cmd, "unknown option %s", bad);
+			return '?';
+		}
+		switch (o->id) {
+		case OPT_HELP:
+			mld_cmd_help(st->cmd, stdout);
+			exit(EXIT_OK);
+		case OPT_STORE:
+			mld_store_opt = optarg;
+			continue;
+		case OPT_VERBOSE:
+			mld_verbose++;
+			continue;
+		case OPT_QUIET:
+			mld_quiet = true;
+			continue;
+		default:
+			return o->id;
+		}
+	}
+}
+
+int mld_opts_rest(const mld_optstate *st) { return optind; }
+
+static void print_opts(const mld_opt *o, FILE *out)
+{
+	for (; o && o->name; o++) {
+		char left[64];
+		snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "", o->short_name ? o->short_name : ' ',
+		         o->short_name ? ", " : "  ", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(out, "  %-28s %s\n", o->short_name ? left : left + 1, o->help);
+	}
+}
+
+void mld_cmd_help(const mld_cmd *cmd, FILE *out)
+{
+	fprintf(out, "usage: mldedup %s [options] %s\n\n%s\n", cmd->name, cmd->args, cmd->summary);
+	if (cmd->opts && cmd->opts->name) {
+		fprintf(out, "\noptions:\n");
+		print_opts(cmd->opts, out);
+	}
+	fprintf(out, "\ncommon options:\n");
+	print_opts(common_opts, out);
+	if (cmd->details)
+		fprintf(out, "\n%s", cmd->details);
+	fprintf(out, "\nexit status: 0 success, 1 failure, 2 usage error\n");
+}
+
+int mld_usage_error(const mld_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "mldedup %s: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see 'mldedup %s --help')\n", cmd->name);
+	return EXIT_USAGE;
+}
+
+int mld_fail(const mld_cmd *cmd)
+{
+	fprintf(stderr, "mldedup %s: %s\n", cmd->name, mld_error_last()[0] ? mld_error_last() : "failed");
+	return EXIT_FAIL;
+}

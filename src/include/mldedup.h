@@ -1,0 +1,209 @@
+/*
+ * mldedup.h - the one public header of libmldedup.
+ *
+ * Data flow: open a package (directory or zip) -> enumerate its weights ->
+ * decode a weight to dense values / compute its digests -> record them in the
+ * content-addressed store -> write packages back.
+ *
+ * Conventions (after libgit2):
+ *   - functions return 0 on success and a negative MLD_E* code on failure;
+ *     mld_error_last() then holds a message naming the file and the problem;
+ *   - out-parameters come first; owned objects come back through `**out` and are
+ *     released with the matching NULL-safe `_free`;
+ *   - structs are opaque unless they are plain records (mld_blob_ref, mld_digest).
+ */
+#ifndef MLDEDUP_H
+#define MLDEDUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MLD_VERSION "0.1.0"
+#define MLD_MAX_RANK 16
+
+/* ---- errors ---------------------------------------------------------------- */
+
+enum {
+	MLD_OK = 0,
+	MLD_ERROR = -1,       /* generic failure */
+	MLD_ENOTFOUND = -2,   /* a file, function or weight that does not exist */
+	MLD_EFORMAT = -3,     /* malformed input: bad JSON, protobuf, blob file, shape */
+	MLD_EIO = -4,         /* an operating-system I/O error */
+	MLD_EUNSUPPORTED = -5,/* well-formed input in a form mldedup cannot decode */
+	MLD_ENOMEM = -6,
+	MLD_ESTORE = -7,      /* the SQLite store failed */
+	MLD_EUSAGE = -8       /* bad arguments from the caller */
+};
+
+/* Message of the last error on this thread ("" when none). */
+const char *mld_error_last(void);
+/* Code of the last error on this thread. */
+int mld_error_code(void);
+
+/* ---- data types -------------------------------------------------------------- */
+
+/* Values are the MIL DataType enum numbers of the CoreML format. */
+typedef enum mld_dtype {
+	MLD_DT_INVALID = 0,
+	MLD_DT_BOOL = 1,
+	MLD_DT_STRING = 2,
+	MLD_DT_FP16 = 10,
+	MLD_DT_FP32 = 11,
+	MLD_DT_FP64 = 12,
+	MLD_DT_BF16 = 13,
+	MLD_DT_INT8 = 21,
+	MLD_DT_INT16 = 22,
+	MLD_DT_INT32 = 23,
+	MLD_DT_INT64 = 24,
+	MLD_DT_INT4 = 25,
+	MLD_DT_UINT8 = 31,
+	MLD_DT_UINT16 = 32,
+	MLD_DT_UINT32 = 33,
+	MLD_DT_UINT64 = 34,
+	MLD_DT_UINT4 = 35,
+	MLD_DT_UINT2 = 36,
+	MLD_DT_UINT1 = 37,
+	MLD_DT_UINT6 = 38,
+	MLD_DT_UINT3 = 39,
+	MLD_DT_FP8E4M3 = 40,
+	MLD_DT_FP8E5M2 = 41
+} mld_dtype;
+
+/* Short name ("fp16", "uint6", ...) or "?" for an unknown code. */
+const char *mld_dtype_name(mld_dtype dt);
+/* Bits per element as stored in a blob (4 for int4, 16 for fp16), 0 if unknown. */
+unsigned mld_dtype_bits(mld_dtype dt);
+/* Bytes per element in a dense tensor: sub-byte types widen to one byte. */
+unsigned mld_dtype_dense_width(mld_dtype dt);
+
+/* ---- digests ------------------------------------------------------------------- */
+
+typedef struct mld_digest {
+	uint8_t bytes[16]; /* XXH3-128, big-endian canonical form */
+} mld_digest;
+
+/* 32 lowercase hex digits + NUL. */
+void mld_digest_hex(char out[33], const mld_digest *d);
+int mld_digest_from_hex(mld_digest *out, const char *hex);
+
+/* ---- packages ------------------------------------------------------------------- */
+
+typedef struct mld_package mld_package;
+typedef struct mld_weight mld_weight;
+
+/* A blob a weight is built from. */
+typedef struct mld_blob_ref {
+	const char *param;     /* op parameter ("val", "indices", "lut", ...) */
+	const char *op;        /* op type that holds it */
+	const char *file;      /* fileName as written in the model */
+	uint64_t offset;       /* metadata offset (the BlobFileValue.offset) */
+	uint64_t data_offset;  /* where its bytes start */
+	uint64_t size;         /* sizeInBytes */
+	uint32_t padding_bits;
+	mld_dtype dtype;
+} mld_blob_ref;
+
+/* Open an .mlpackage directory, or a .zip holding one .mlpackage. */
+int mld_package_open(mld_package **out, const char *path);
+void mld_package_free(mld_package *pkg);
+
+const char *mld_package_path(const mld_package *pkg);
+int mld_package_spec_version(const mld_package *pkg);
+size_t mld_package_function_count(const mld_package *pkg);
+const char *mld_package_function_name(const mld_package *pkg, size_t i);
+
+size_t mld_package_weight_count(const mld_package *pkg);
+const mld_weight *mld_package_weight(const mld_package *pkg, size_t i);
+/* MLD_ENOTFOUND when the function or the weight does not exist. */
+int mld_package_find_weight(const mld_weight **out, const mld_package *pkg,
+                            const char *function, const char *name);
+
+const char *mld_weight_function(const mld_weight *w);
+const char *mld_weight_name(const mld_weight *w);
+/* Op types of the chain, producers first, joined by '+'. */
+const char *mld_weight_chain(const mld_weight *w);
+mld_dtype mld_weight_dtype(const mld_weight *w);
+unsigned mld_weight_rank(const mld_weight *w);
+const uint64_t *mld_weight_shape(const mld_weight *w);
+uint64_t mld_weight_element_count(const mld_weight *w);
+/* Sum of the stored bytes of its blobs and immediates. */
+uint64_t mld_weight_encoded_bytes(const mld_weight *w);
+size_t mld_weight_blob_count(const mld_weight *w);
+const mld_blob_ref *mld_weight_blob(const mld_weight *w, size_t i);
+
+/* ---- dense values ---------------------------------------------------------------- */
+
+/* A dense tensor: row-major, little-endian, elements of mld_dtype_dense_width(). */
+typedef struct mld_tensor {
+	mld_dtype dtype;
+	unsigned rank;
+	uint64_t shape[MLD_MAX_RANK];
+	uint64_t count;  /* elements */
+	size_t nbytes;   /* count * dense width */
+	void *data;
+} mld_tensor;
+
+void mld_tensor_free(mld_tensor *t);
+
+/* Reconstruct a weight's dense values (evaluating its constexpr chain). */
+int mld_weight_decode(mld_tensor **out, const mld_package *pkg, const mld_weight *w);
+
+/* Encoding digest: the exact stored bytes of every blob and immediate the weight is
+ * built from, with op types, dtypes and shapes, in chain order. No dequantization. */
+int mld_weight_encoding_digest(mld_digest *out, const mld_package *pkg, const mld_weight *w);
+
+/* Content digest of a dense tensor: dtype, shape and values. */
+void mld_tensor_digest(mld_digest *out, const mld_tensor *t);
+
+/* Digest of the whole weight file(s) of a package, as stored. */
+int mld_package_weights_digest(mld_digest *out, uint64_t *size_out, const mld_package *pkg);
+
+/* ---- writing ------------------------------------------------------------------------ */
+
+/* Write the package's model and weights as a new .mlpackage directory at `path`,
+ * with weight.bin in the canonical layout (every referenced blob once, in source
+ * order). The output appears atomically: a temp directory beside it, then rename.
+ * An existing `path` is replaced only with `MLD_WRITE_REPLACE`. */
+enum { MLD_WRITE_REPLACE = 1 };
+int mld_package_write(const mld_package *pkg, const char *path, unsigned flags);
+
+/* ---- store ----------------------------------------------------------------------------- */
+
+typedef struct mld_store mld_store;
+
+/* Resolve the store path: explicit, else $MLDEDUP_STORE, else
+ * $XDG_CACHE_HOME/mldedup/store.db, else ~/.cache/mldedup/store.db. */
+int mld_store_default_path(char **out, const char *explicit_path);
+/* Open (creating and migrating as needed) the store at `path`. */
+int mld_store_open(mld_store **out, const char *path);
+void mld_store_free(mld_store *st);
+/* Schema version the store is at (PRAGMA user_version). */
+int mld_store_schema_version(mld_store *st);
+
+typedef struct mld_index_stats {
+	unsigned packages_indexed;   /* read and recorded */
+	unsigned packages_unchanged; /* skipped: files identical to the recorded ones */
+	uint64_t weights;            /* weights recorded */
+	uint64_t weights_decoded;    /* weights whose dense values were reconstructed */
+	uint64_t bytes_read;         /* weight-file bytes read */
+	uint64_t new_contents;       /* content digests new to the store */
+	uint64_t new_encodings;      /* encoding digests new to the store */
+	uint64_t unsupported;        /* weights whose form cannot be decoded */
+} mld_index_stats;
+
+typedef void (*mld_progress_fn)(void *ctx, const char *what, uint64_t done, uint64_t total);
+
+/* Index one package: skip if its files are unchanged since the last index,
+ * else read, digest every weight (outside any transaction) and record it all in
+ * one short BEGIN IMMEDIATE transaction. Stats are accumulated into *stats. */
+int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats,
+                    mld_progress_fn progress, void *progress_ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

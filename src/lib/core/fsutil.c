@@ -1,0 +1,164 @@
+#define _GNU_SOURCE
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int mld_mkdirs(const char *path, unsigned mode)
+{
+	char *p = mld_strdup(path);
+	if (!p)
+		return MLD_ENOMEM;
+	for (char *s = p + 1;; s++) {
+		if (*s == '/' || *s == 0) {
+			char c = *s;
+			*s = 0;
+			if (mkdir(p, mode) != 0 && errno != EEXIST) {
+				int rc = mld_err(MLD_EIO, "%s: cannot create directory: %s", p, strerror(errno));
+				free(p);
+				return rc;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	free(p);
+	return 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) != 0 && errno != ENOENT ? -1 : 0;
+}
+
+int mld_rmtree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : mld_err(MLD_EIO, "%s: %s", path, strerror(errno));
+	if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		return mld_err(MLD_EIO, "%s: cannot remove: %s", path, strerror(errno));
+	return 0;
+}
+
+static void split(const char *final, char **dir, char **base)
+{
+	char *a = mld_strdup(final), *b = mld_strdup(final);
+	size_t n = a ? strlen(a) : 0;
+	while (n > 1 && a[n - 1] == '/') /* "out.mlpackage/" names the same thing */
+		a[--n] = 0, b[n] = 0;
+	*dir = a ? mld_strdup(dirname(a)) : NULL;
+	*base = b ? mld_strdup(basename(b)) : NULL;
+	free(a);
+	free(b);
+}
+
+int mld_tempdir_beside(char **out, const char *final)
+{
+	char *dir, *base;
+	split(final, &dir, &base);
+	if (!dir || !base) {
+		free(dir);
+		free(base);
+		return MLD_ENOMEM;
+	}
+	char *tmpl = mld_sprintf("%s/.%s.tmp-XXXXXX", dir, base);
+	free(dir);
+	free(base);
+	if (!tmpl)
+		return MLD_ENOMEM;
+	if (!mkdtemp(tmpl)) {
+		int rc = mld_err(MLD_EIO, "%s: cannot create temp directory: %s", tmpl, strerror(errno));
+		free(tmpl);
+		return rc;
+	}
+	*out = tmpl;
+	return 0;
+}
+
+int mld_write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return mld_err(MLD_EIO, "%s: cannot create: %s", path, strerror(errno));
+	const uint8_t *p = data;
+	while (len) {
+		ssize_t k = write(fd, p, len);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			int rc = mld_err(MLD_EIO, "%s: write failed: %s", path, strerror(errno));
+			close(fd);
+			return rc;
+		}
+		p += k;
+		len -= (size_t)k;
+	}
+	if (fsync(fd) != 0 && errno != EINVAL) {
+		int rc = mld_err(MLD_EIO, "%s: fsync failed: %s", path, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	if (close(fd) != 0)
+		return mld_err(MLD_EIO, "%s: close failed: %s", path, strerror(errno));
+	return 0;
+}
+
+void mld_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+int mld_commit_dir(const char *tmp, const char *final, bool replace)
+{
+	struct stat st;
+	bool exists = lstat(final, &st) == 0;
+	if (exists && !replace)
+		return mld_err(MLD_EIO, "%s: already exists (not replaced)", final);
+	char *dir, *base;
+	split(final, &dir, &base);
+	if (!dir || !base) {
+		free(dir);
+		free(base);
+		return MLD_ENOMEM;
+	}
+	int rc = 0;
+	if (exists) {
+		/* renameat2(RENAME_EXCHANGE) swaps atomically; the old tree goes away after */
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_EXCHANGE) == 0) {
+			rc = mld_rmtree(tmp);
+		} else {
+			char *aside = mld_sprintf("%s/.%s.old-%ld", dir, base, (long)getpid());
+			if (!aside)
+				rc = MLD_ENOMEM;
+			else if (rename(final, aside) != 0)
+				rc = mld_err(MLD_EIO, "%s: cannot move the old output aside: %s", final, strerror(errno));
+			else if (rename(tmp, final) != 0) {
+				rc = mld_err(MLD_EIO, "%s: cannot rename into place: %s", final, strerror(errno));
+				rename(aside, final); /* put the old one back */
+			} else
+				rc = mld_rmtree(aside);
+			free(aside);
+		}
+	} else if (rename(tmp, final) != 0) {
+		rc = mld_err(MLD_EIO, "%s: cannot rename %s into place: %s", final, tmp, strerror(errno));
+	}
+	if (!rc)
+		mld_fsync_dir(dir);
+	free(dir);
+	free(base);
+	return rc;
+}

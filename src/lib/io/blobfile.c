@@ -1,0 +1,205 @@
+#include "blobfile.h"
+
+#include "../tensor/dtype.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+int mld_blobfile_check_header(const uint8_t *map, uint64_t len, uint32_t *count_out, const char *name)
+{
+	if (len < 64)
+		return mld_err(MLD_EFORMAT, "%s: truncated blob file: %llu bytes, header needs 64",
+		               name, (unsigned long long)len);
+	uint32_t count = mld_rd32(map), version = mld_rd32(map + 4);
+	if (version != MLD_BLOB_VERSION)
+		return mld_err(MLD_EFORMAT, "%s: blob storage version %u, only version 2 is supported%s",
+		               name, version, version == 1 ? " (version 1 is the old Espresso format)" : "");
+	if (count_out)
+		*count_out = count;
+	return 0;
+}
+
+int mld_blobfile_read(mld_blob_view *out, const uint8_t *map, uint64_t len, uint64_t offset,
+                      mld_dtype expect, const char *name)
+{
+	uint64_t end;
+	if (offset < 64 || !mld_add_u64(offset, 64, &end) || end > len)
+		return mld_err(MLD_EFORMAT, "%s: blob offset %llu is outside the file (%llu bytes)", name,
+		               (unsigned long long)offset, (unsigned long long)len);
+	const uint8_t *m = map + offset;
+	uint32_t sentinel = mld_rd32(m), code = mld_rd32(m + 4);
+	if (sentinel != MLD_BLOB_SENTINEL)
+		return mld_err(MLD_EFORMAT, "%s: no blob metadata at offset %llu (sentinel 0x%08X, expected 0xDEADBEEF)",
+		               name, (unsigned long long)offset, sentinel);
+	mld_dtype dt = mld_dtype_from_blob(code);
+	if (dt == MLD_DT_INVALID)
+		return mld_err(MLD_EFORMAT, "%s: blob at offset %llu has unknown dtype code %u", name,
+		               (unsigned long long)offset, code);
+	if (expect != MLD_DT_INVALID && dt != expect)
+		return mld_err(MLD_EFORMAT, "%s: blob at offset %llu holds %s but the model declares %s", name,
+		               (unsigned long long)offset, mld_dtype_name(dt), mld_dtype_name(expect));
+	uint64_t size = mld_rd64(m + 8), data_off = mld_rd64(m + 16), pad = mld_rd64(m + 24);
+	uint64_t data_end;
+	if (!mld_add_u64(data_off, size, &data_end) || data_end > len || data_off < end)
+		return mld_err(MLD_EFORMAT, "%s: blob at offset %llu: data [%llu, +%llu) lies outside the file (%llu bytes)",
+		               name, (unsigned long long)offset, (unsigned long long)data_off,
+		               (unsigned long long)size, (unsigned long long)len);
+	unsigned bits = mld_dtype_bits(dt);
+	uint64_t count;
+	if (bits < 8) {
+		if (pad >= 8 || (bits != 3 && bits != 6 && pad % bits) || size == 0 ||
+		    (size * 8 - pad) % bits)
+			return mld_err(MLD_EFORMAT, "%s: blob at offset %llu: invalid padding of %llu bits for %s data of %llu bytes",
+			               name, (unsigned long long)offset, (unsigned long long)pad, mld_dtype_name(dt),
+			               (unsigned long long)size);
+		count = (size * 8 - pad) / bits;
+	} else {
+		pad = 0; /* a former reserved slot: ignored for whole-byte types */
+		if (size % (bits / 8))
+			return mld_err(MLD_EFORMAT, "%s: blob at offset %llu: %llu bytes is not a whole number of %s elements",
+			               name, (unsigned long long)offset, (unsigned long long)size, mld_dtype_name(dt));
+		count = size / (bits / 8);
+	}
+	out->data = map + data_off;
+	out->size = size;
+	out->data_offset = data_off;
+	out->padding_bits = (uint32_t)pad;
+	out->dtype = dt;
+	out->count = count;
+	return 0;
+}
+
+int mld_blobfile_enumerate(uint64_t **offsets_out, uint32_t *count_out, const uint8_t *map,
+                           uint64_t len, const char *name)
+{
+	uint32_t count;
+	int rc = mld_blobfile_check_header(map, len, &count, name);
+	if (rc)
+		return rc;
+	if ((uint64_t)count > len / 128)
+		return mld_err(MLD_EFORMAT, "%s: header claims %u blobs, more than the file can hold", name, count);
+	uint64_t *offs = mld_calloc(count, sizeof *offs), off = 64;
+	if (!offs)
+		return MLD_ENOMEM;
+	for (uint32_t i = 0; i < count; i++) {
+		mld_blob_view v;
+		if ((rc = mld_blobfile_read(&v, map, len, off, MLD_DT_INVALID, name))) {
+			free(offs);
+			return rc;
+		}
+		offs[i] = off;
+		off = mld_align64(v.data_offset + v.size);
+	}
+	*offsets_out = offs;
+	*count_out = count;
+	return 0;
+}
+
+/* ---- writer ---------------------------------------------------------------- */
+
+struct mld_blobwriter {
+	int fd;
+	char *path;
+	uint64_t end; /* current end of file */
+	uint32_t count;
+};
+
+static int write_all(mld_blobwriter *w, const void *p, size_t n, uint64_t at)
+{
+	const uint8_t *b = p;
+	while (n) {
+		ssize_t k = pwrite(w->fd, b, n, (off_t)at);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return mld_err(MLD_EIO, "%s: write failed: %s", w->path, strerror(errno));
+		}
+		b += k;
+		n -= (size_t)k;
+		at += (uint64_t)k;
+	}
+	return 0;
+}
+
+int mld_blobwriter_open(mld_blobwriter **out, const char *path)
+{
+	mld_blobwriter *w = mld_calloc(1, sizeof *w);
+	if (!w)
+		return MLD_ENOMEM;
+	w->fd = -1;
+	if (!(w->path = mld_strdup(path))) {
+		free(w);
+		return MLD_ENOMEM;
+	}
+	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (w->fd < 0) {
+		int rc = mld_err(MLD_EIO, "%s: cannot create: %s", path, strerror(errno));
+		mld_blobwriter_free(w);
+		return rc;
+	}
+	uint8_t hdr[64] = {0};
+	mld_wr32(hdr + 4, MLD_BLOB_VERSION);
+	int rc = write_all(w, hdr, 64, 0);
+	if (rc) {
+		mld_blobwriter_free(w);
+		return rc;
+	}
+	w->end = 64;
+	*out = w;
+	return 0;
+}
+
+int mld_blobwriter_add(mld_blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data,
+                       uint64_t size, uint32_t padding_bits)
+{
+	uint32_t code = mld_dtype_to_blob(dt);
+	if (!code)
+		return mld_err(MLD_EUNSUPPORTED, "%s: %s has no blob storage code", w->path, mld_dtype_name(dt));
+	uint64_t moff = mld_align64(w->end);
+	uint8_t meta[64] = {0};
+	mld_wr32(meta, MLD_BLOB_SENTINEL);
+	mld_wr32(meta + 4, code);
+	mld_wr64(meta + 8, size);
+	mld_wr64(meta + 16, moff + 64);
+	mld_wr64(meta + 24, mld_dtype_is_subbyte(dt) ? padding_bits : 0);
+	static const uint8_t zeros[64];
+	int rc;
+	if (moff > w->end && (rc = write_all(w, zeros, (size_t)(moff - w->end), w->end)))
+		return rc;
+	if ((rc = write_all(w, meta, 64, moff)) || (rc = write_all(w, data, (size_t)size, moff + 64)))
+		return rc;
+	w->end = moff + 64 + size;
+	w->count++;
+	*meta_off = moff;
+	return 0;
+}
+
+uint64_t mld_blobwriter_size(const mld_blobwriter *w) { return w->end; }
+
+int mld_blobwriter_finish(mld_blobwriter *w)
+{
+	uint8_t cnt[4];
+	mld_wr32(cnt, w->count);
+	int rc = write_all(w, cnt, 4, 0);
+	if (rc)
+		return rc;
+	if (fsync(w->fd) != 0 && errno != EINVAL)
+		return mld_err(MLD_EIO, "%s: fsync failed: %s", w->path, strerror(errno));
+	int fd = w->fd;
+	w->fd = -1;
+	if (close(fd) != 0)
+		return mld_err(MLD_EIO, "%s: close failed: %s", w->path, strerror(errno));
+	return 0;
+}
+
+void mld_blobwriter_free(mld_blobwriter *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w->path);
+	free(w);
+}

@@ -1,0 +1,49 @@
+/* Short names for the protobuf-c types generated from the schema/ protos, and small
+ * accessors over them used by the reader, the evaluator and the writer. */
+#ifndef MLD_MIL_H
+#define MLD_MIL_H
+
+#include "../core/common.h"
+#include "model.pb-c.h"
+
+typedef CoreML__Specification__Model mil_model;
+typedef CoreML__Specification__ModelDescription mil_model_desc;
+typedef CoreML__Specification__MILSpec__Program mil_program;
+typedef CoreML__Specification__MILSpec__Function mil_function;
+typedef CoreML__Specification__MILSpec__Block mil_block;
+typedef CoreML__Specification__MILSpec__Operation mil_op;
+typedef CoreML__Specification__MILSpec__Argument mil_argument;
+typedef CoreML__Specification__MILSpec__Argument__Binding mil_binding;
+typedef CoreML__Specification__MILSpec__Value mil_value;
+typedef CoreML__Specification__MILSpec__ValueType mil_value_type;
+typedef CoreML__Specification__MILSpec__TensorType mil_tensor_type;
+typedef CoreML__Specification__MILSpec__TensorValue mil_tensor_value;
+typedef CoreML__Specification__MILSpec__NamedValueType mil_named_type;
+
+#define MIL_BINDING_NAME CORE_ML__SPECIFICATION__MILSPEC__ARGUMENT__BINDING__BINDING_NAME
+#define MIL_BINDING_VALUE CORE_ML__SPECIFICATION__MILSPEC__ARGUMENT__BINDING__BINDING_VALUE
+#define MIL_VALUE_IMMEDIATE CORE_ML__SPECIFICATION__MILSPEC__VALUE__VALUE_IMMEDIATE_VALUE
+#define MIL_VALUE_BLOB CORE_ML__SPECIFICATION__MILSPEC__VALUE__VALUE_BLOB_FILE_VALUE
+#define MIL_TYPE_TENSOR CORE_ML__SPECIFICATION__MILSPEC__VALUE_TYPE__TYPE_TENSOR_TYPE
+#define MIL_IMM_TENSOR CORE_ML__SPECIFICATION__MILSPEC__VALUE__IMMEDIATE_VALUE__VALUE_TENSOR
+#define MIL_DIM_CONSTANT CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__DIMENSION_CONSTANT
+
+static inline bool mil_is_constexpr(const mil_op *op) { return !strncmp(op->type, "constexpr_", 10); }
+static inline bool mil_is_const(const mil_op *op) { return !strcmp(op->type, "const"); }
+
+/* The block of a function: the specialization named by its opset. NULL if absent. */
+const mil_block *mil_function_block(const mil_function *fn);
+/* Attribute `key` of an op (Value), or NULL. */
+const mil_value *mil_op_attr(const mil_op *op, const char *key);
+/* Input `key` of an op: its single binding, or NULL. */
+const mil_binding *mil_op_input(const mil_op *op, const char *key);
+
+/* The op parameter `key`, from inputs (iOS18 form) or attributes (iOS16 form):
+ * exactly one of *value / *name is set when found; returns false if absent. */
+bool mil_op_param(const mil_op *op, const char *key, const mil_value **value, const char **name);
+
+/* Tensor dtype and a fully known shape from a ValueType. Errors name `what`. */
+int mil_tensor_shape(const mil_value_type *vt, mld_dtype *dt, unsigned *rank, uint64_t *shape,
+                     uint64_t *count, const char *what);
+
+#endif

@@ -1,0 +1,69 @@
+/* The opened package: manifest, model protobuf, functions and the weight list. */
+#ifndef MLD_PACKAGE_H
+#define MLD_PACKAGE_H
+
+#include "../core/strmap.h"
+#include "mil.h"
+#include "source.h"
+
+typedef struct mld_function {
+	char *name;
+	const mil_function *fn;
+	const mil_block *block;
+	mld_strmap producers; /* output name -> mld_producer* (const and constexpr ops) */
+	struct mld_producer *prods;
+	size_t n_prods;
+} mld_function;
+
+/* A const/constexpr op output, addressable by name inside its function. */
+typedef struct mld_producer {
+	const mil_op *op;
+	unsigned out_index;
+	bool used_by_constexpr, used_by_other;
+} mld_producer;
+
+struct mld_weight {
+	size_t fn_index;
+	const char *function;
+	const char *name;      /* borrowed from the op's output */
+	char *chain;           /* op types, producers first, '+'-joined */
+	mld_dtype dtype;
+	unsigned rank;
+	uint64_t shape[MLD_MAX_RANK];
+	uint64_t count;
+	const mil_op *op;      /* the final op */
+	unsigned out_index;
+	const mil_op **ops;    /* the chain in evaluation order */
+	size_t n_ops;
+	mld_blob_ref *blobs;
+	size_t n_blobs;
+	uint64_t encoded_bytes;
+};
+
+struct mld_package {
+	mld_source *src;
+	char *model_rel;  /* root model, relative to the package root ("Data/...") */
+	char *model_dir;  /* its directory: what @model_path stands for */
+	char *weights_rel;/* the weights item directory, if the manifest has one */
+	uint8_t *model_bytes;
+	size_t model_len;
+	mil_model *model;
+	mld_function *fns;
+	size_t n_fns;
+	mld_weight *weights;
+	size_t n_weights;
+};
+
+/* Map the blob file named by a BlobFileValue.fileName. Messages name it. */
+int mld_package_blobfile(const mld_package *pkg, const char *file_name, const uint8_t **data,
+                         uint64_t *len, char **display);
+/* The package-relative path of a BlobFileValue.fileName (@model_path resolved). */
+int mld_package_blob_rel(const mld_package *pkg, const char *file_name, char **rel);
+
+/* Parse and validate Manifest.json; fills model_rel, model_dir, weights_rel. */
+int mld_manifest_load(mld_package *pkg);
+/* Discover weights of every function (tensor/weights.c). */
+int mld_weights_discover(mld_package *pkg);
+void mld_weights_free(mld_package *pkg);
+
+#endif

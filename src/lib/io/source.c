@@ -1,0 +1,461 @@
+#include "source.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zip.h>
+
+typedef struct mapping {
+	char *rel;
+	uint8_t *data;
+	uint64_t len;
+	bool munmap;
+} mapping;
+
+struct mld_source {
+	char *path;     /* as given */
+	char *root;     /* directory: realpath of the package; zip: entry prefix "X.mlpackage/" */
+	zip_t *zip;
+	mapping *maps;
+	size_t n_maps;
+};
+
+bool mld_source_is_zip(const mld_source *src) { return src->zip != NULL; }
+const char *mld_source_path(const mld_source *src) { return src->path; }
+
+char *mld_source_display(const mld_source *src, const char *rel)
+{
+	if (src->zip)
+		return mld_sprintf("%s:%s%s", src->path, src->root, rel);
+	size_t n = strlen(src->path);
+	return mld_sprintf("%s%s%s", src->path, n && src->path[n - 1] == '/' ? "" : "/", rel);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* Find the single "<prefix>X.mlpackage/Manifest.json" entry in the zip. */
+static int zip_find_root(mld_source *src)
+{
+	zip_int64_t n = zip_get_num_entries(src->zip, 0);
+	char *found = NULL;
+	int nfound = 0;
+	for (zip_int64_t i = 0; i < n; i++) {
+		const char *name = zip_get_name(src->zip, (zip_uint64_t)i, ZIP_FL_ENC_GUESS);
+		if (!name || !strncmp(name, "__MACOSX/", 9) || strstr(name, "/__MACOSX/"))
+			continue; /* Finder's resource-fork shadows */
+		if (!ends_with(name, ".mlpackage/Manifest.json"))
+			continue;
+		size_t plen = strlen(name) - strlen("Manifest.json");
+		/* a package nested inside another package's folder is not a second root */
+		if (found && !strncmp(name, found, strlen(found)))
+			continue;
+		nfound++;
+		if (!found) {
+			found = mld_malloc(plen + 1);
+			if (!found)
+				return MLD_ENOMEM;
+			memcpy(found, name, plen);
+			found[plen] = 0;
+		}
+	}
+	if (nfound == 0) {
+		free(found);
+		return mld_err(MLD_EFORMAT, "%s: zip holds no .mlpackage (no <name>.mlpackage/Manifest.json entry)", src->path);
+	}
+	if (nfound > 1) {
+		int rc = mld_err(MLD_EFORMAT, "%s: zip holds %d .mlpackage folders, expected one", src->path, nfound);
+		free(found);
+		return rc;
+	}
+	src->root = found;
+	return 0;
+}
+
+int mld_source_open(mld_source **out, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return mld_err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", path, strerror(errno));
+	mld_source *src = mld_calloc(1, sizeof *src);
+	if (!src || !(src->path = mld_strdup(path))) {
+		free(src);
+		return MLD_ENOMEM;
+	}
+	int rc = 0;
+	if (S_ISDIR(st.st_mode)) {
+		char *real = realpath(path, NULL);
+		if (!real) {
+			rc = mld_err(MLD_EIO, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		src->root = real;
+	} else {
+		int zerr = 0;
+		src->zip = zip_open(path, ZIP_RDONLY, &zerr);
+		if (!src->zip) {
+			zip_error_t ze;
+			zip_error_init_with_code(&ze, zerr);
+			rc = mld_err(MLD_EFORMAT, "%s: not an .mlpackage directory and not a readable zip: %s", path,
+			             zip_error_strerror(&ze));
+			zip_error_fini(&ze);
+			goto fail;
+		}
+		if ((rc = zip_find_root(src)))
+			goto fail;
+	}
+	*out = src;
+	return 0;
+fail:
+	mld_source_free(src);
+	return rc;
+}
+
+void mld_source_free(mld_source *src)
+{
+	if (!src)
+		return;
+	for (size_t i = 0; i < src->n_maps; i++) {
+		if (src->maps[i].munmap)
+			munmap(src->maps[i].data, src->maps[i].len);
+		else
+			free(src->maps[i].data);
+		free(src->maps[i].rel);
+	}
+	free(src->maps);
+	if (src->zip)
+		zip_discard(src->zip);
+	free(src->root);
+	free(src->path);
+	free(src);
+}
+
+int mld_source_check_rel(const mld_source *src, const char *rel)
+{
+	if (!rel[0] || rel[0] == '/')
+		return mld_err(MLD_EFORMAT, "%s: path '%s' is not relative to the package", src->path, rel);
+	for (const char *p = rel; *p;) {
+		const char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if ((n == 2 && !strncmp(p, "..", 2)))
+			return mld_err(MLD_EFORMAT, "%s: path '%s' points outside the package", src->path, rel);
+		if (n == 0 && e)
+			return mld_err(MLD_EFORMAT, "%s: path '%s' has an empty component", src->path, rel);
+		p = e ? e + 1 : p + n;
+	}
+	return 0;
+}
+
+/* Directory source: the absolute path of rel, which must resolve inside the root
+ * even through symlinks. */
+static int dir_resolve(mld_source *src, const char *rel, char **out)
+{
+	int rc = mld_source_check_rel(src, rel);
+	if (rc)
+		return rc;
+	char *joined = mld_sprintf("%s/%s", src->root, rel);
+	if (!joined)
+		return MLD_ENOMEM;
+	char *real = realpath(joined, NULL);
+	if (!real) {
+		char *disp = mld_source_display(src, rel);
+		rc = mld_err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", disp ? disp : rel,
+		             errno == ENOENT ? "missing" : strerror(errno));
+		free(disp);
+		free(joined);
+		return rc;
+	}
+	free(joined);
+	size_t rl = strlen(src->root);
+	if (strncmp(real, src->root, rl) || (real[rl] != '/' && real[rl] != 0)) {
+		rc = mld_err(MLD_EFORMAT, "%s: '%s' resolves outside the package (%s)", src->path, rel, real);
+		free(real);
+		return rc;
+	}
+	*out = real;
+	return 0;
+}
+
+static int zip_locate(mld_source *src, const char *rel, zip_uint64_t *idx, zip_stat_t *zs)
+{
+	int rc = mld_source_check_rel(src, rel);
+	if (rc)
+		return rc;
+	char *name = mld_sprintf("%s%s", src->root, rel);
+	if (!name)
+		return MLD_ENOMEM;
+	zip_int64_t i = zip_name_locate(src->zip, name, 0);
+	if (i < 0) { /* a directory entry, if the zip has one */
+		char *dname = mld_sprintf("%s/", name);
+		i = dname ? zip_name_locate(src->zip, dname, 0) : -1;
+		free(dname);
+	}
+	free(name);
+	if (i < 0) {
+		char *disp = mld_source_display(src, rel);
+		rc = mld_err(MLD_ENOTFOUND, "%s: missing", disp ? disp : rel);
+		free(disp);
+		return rc;
+	}
+	*idx = (zip_uint64_t)i;
+	if (zip_stat_index(src->zip, *idx, 0, zs) != 0)
+		return mld_err(MLD_EFORMAT, "%s: cannot stat zip entry for %s: %s", src->path, rel,
+		               zip_strerror(src->zip));
+	return 0;
+}
+
+static bool zip_has_prefix(mld_source *src, const char *rel)
+{
+	/* zips made without directory entries still "contain" the directory */
+	char *pre = mld_sprintf("%s%s/", src->root, rel);
+	bool found = false;
+	zip_int64_t n = zip_get_num_entries(src->zip, 0);
+	for (zip_int64_t i = 0; pre && i < n && !found; i++) {
+		const char *name = zip_get_name(src->zip, (zip_uint64_t)i, 0);
+		found = name && !strncmp(name, pre, strlen(pre));
+	}
+	free(pre);
+	return found;
+}
+
+bool mld_source_exists(mld_source *src, const char *rel)
+{
+	if (mld_source_check_rel(src, rel))
+		return false;
+	if (src->zip) {
+		zip_uint64_t idx;
+		zip_stat_t zs;
+		if (zip_locate(src, rel, &idx, &zs) == 0)
+			return true;
+		mld_err_clear();
+		return zip_has_prefix(src, rel);
+	}
+	char *abs = NULL;
+	if (dir_resolve(src, rel, &abs)) {
+		mld_err_clear();
+		return false;
+	}
+	free(abs);
+	return true;
+}
+
+/* Copy a zip entry into `fd` (a temp file) or a buffer. */
+static int zip_extract(mld_source *src, const char *rel, uint8_t **buf, int fd, uint64_t *len)
+{
+	zip_uint64_t idx;
+	zip_stat_t zs;
+	int rc = zip_locate(src, rel, &idx, &zs);
+	if (rc)
+		return rc;
+	char *disp = mld_source_display(src, rel);
+	zip_file_t *zf = zip_fopen_index(src->zip, idx, 0);
+	if (!zf) {
+		rc = mld_err(MLD_EFORMAT, "%s: cannot open zip entry: %s", disp, zip_strerror(src->zip));
+		free(disp);
+		return rc;
+	}
+	uint64_t want = (zs.valid & ZIP_STAT_SIZE) ? zs.size : 0, got = 0;
+	uint8_t *data = NULL;
+	if (buf && !(data = mld_malloc(want + 1))) {
+		rc = MLD_ENOMEM;
+		goto out;
+	}
+	uint8_t chunk[1 << 16];
+	for (;;) {
+		zip_int64_t k = zip_fread(zf, chunk, sizeof chunk);
+		if (k < 0) {
+			rc = mld_err(MLD_EFORMAT, "%s: corrupt zip entry: %s", disp, zip_file_strerror(zf));
+			goto out;
+		}
+		if (k == 0)
+			break;
+		if (got + (uint64_t)k > want) {
+			rc = mld_err(MLD_EFORMAT, "%s: zip entry is longer than its recorded size", disp);
+			goto out;
+		}
+		if (buf)
+			memcpy(data + got, chunk, (size_t)k);
+		else if (pwrite(fd, chunk, (size_t)k, (off_t)got) != k) {
+			rc = mld_err(MLD_EIO, "%s: cannot extract to a temp file: %s", disp, strerror(errno));
+			goto out;
+		}
+		got += (uint64_t)k;
+	}
+	if (got != want) {
+		rc = mld_err(MLD_EFORMAT, "%s: zip entry is truncated (%llu of %llu bytes)", disp,
+		             (unsigned long long)got, (unsigned long long)want);
+		goto out;
+	}
+	*len = got;
+	if (buf) {
+		*buf = data;
+		data = NULL;
+	}
+out:
+	free(data);
+	zip_fclose(zf);
+	free(disp);
+	return rc;
+}
+
+int mld_source_read(mld_source *src, const char *rel, uint8_t **data, size_t *len)
+{
+	if (src->zip) {
+		uint64_t n;
+		int rc = zip_extract(src, rel, data, -1, &n);
+		if (!rc)
+			*len = (size_t)n;
+		return rc;
+	}
+	char *abs;
+	int rc = dir_resolve(src, rel, &abs);
+	if (rc)
+		return rc;
+	FILE *f = fopen(abs, "rb");
+	if (!f) {
+		rc = mld_err(MLD_EIO, "%s: %s", abs, strerror(errno));
+		free(abs);
+		return rc;
+	}
+	mld_buf b = {0};
+	char chunk[1 << 16];
+	size_t k;
+	while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if ((rc = mld_buf_append(&b, chunk, k)))
+			break;
+	if (!rc && ferror(f))
+		rc = mld_err(MLD_EIO, "%s: read failed: %s", abs, strerror(errno));
+	fclose(f);
+	free(abs);
+	if (rc) {
+		mld_buf_free(&b);
+		return rc;
+	}
+	if (!b.data && !(b.data = mld_malloc(1)))
+		return MLD_ENOMEM;
+	*data = b.data;
+	*len = b.len;
+	return 0;
+}
+
+static int add_mapping(mld_source *src, const char *rel, uint8_t *data, uint64_t len, bool mm)
+{
+	mapping *m = mld_realloc(src->maps, (src->n_maps + 1) * sizeof *m);
+	if (!m)
+		return MLD_ENOMEM;
+	src->maps = m;
+	m[src->n_maps] = (mapping){mld_strdup(rel), data, len, mm};
+	if (!m[src->n_maps].rel)
+		return MLD_ENOMEM;
+	src->n_maps++;
+	return 0;
+}
+
+static int map_fd(int fd, uint64_t len, uint8_t **out, const char *name)
+{
+	if (len == 0) {
+		*out = NULL;
+		return 0;
+	}
+	void *p = mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return mld_err(MLD_EIO, "%s: mmap failed: %s", name, strerror(errno));
+	madvise(p, (size_t)len, MADV_SEQUENTIAL);
+	*out = p;
+	return 0;
+}
+
+int mld_source_map(mld_source *src, const char *rel, const uint8_t **data, uint64_t *len)
+{
+	for (size_t i = 0; i < src->n_maps; i++)
+		if (!strcmp(src->maps[i].rel, rel)) {
+			*data = src->maps[i].data;
+			*len = src->maps[i].len;
+			return 0;
+		}
+	int rc, fd = -1;
+	uint8_t *p = NULL;
+	uint64_t n = 0;
+	char *name = NULL;
+	if (src->zip) {
+		/* Large weights go to an unlinked temp file, so memory stays flat. */
+		const char *tmp = getenv("TMPDIR");
+		name = mld_sprintf("%s/mldedup-zip-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if (!name)
+			return MLD_ENOMEM;
+		fd = mkstemp(name);
+		if (fd < 0) {
+			rc = mld_err(MLD_EIO, "%s: cannot create temp file to extract %s: %s", name, rel, strerror(errno));
+			goto out;
+		}
+		unlink(name);
+		if ((rc = zip_extract(src, rel, NULL, fd, &n)))
+			goto out;
+	} else {
+		if ((rc = dir_resolve(src, rel, &name)))
+			goto out;
+		fd = open(name, O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) != 0) {
+			rc = mld_err(MLD_EIO, "%s: %s", name, strerror(errno));
+			goto out;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			rc = mld_err(MLD_EFORMAT, "%s: not a regular file", name);
+			goto out;
+		}
+		n = (uint64_t)st.st_size;
+	}
+	if ((rc = map_fd(fd, n, &p, name)))
+		goto out;
+	if ((rc = add_mapping(src, rel, p, n, n > 0))) {
+		if (p)
+			munmap(p, (size_t)n);
+		goto out;
+	}
+	*data = p;
+	*len = n;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(name);
+	return rc;
+}
+
+int mld_source_stat(mld_source *src, const char *rel, mld_file_id *id)
+{
+	struct stat st;
+	char *abs = NULL;
+	int rc = 0;
+	if (src->zip) {
+		if (stat(src->path, &st) != 0)
+			return mld_err(MLD_EIO, "%s: %s", src->path, strerror(errno));
+		zip_uint64_t idx;
+		zip_stat_t zs;
+		if ((rc = zip_locate(src, rel, &idx, &zs)))
+			return rc;
+		id->size = zs.size;
+		id->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		id->inode = (uint64_t)st.st_ino;
+		return 0;
+	}
+	if ((rc = dir_resolve(src, rel, &abs)))
+		return rc;
+	if (stat(abs, &st) != 0)
+		rc = mld_err(MLD_EIO, "%s: %s", abs, strerror(errno));
+	else {
+		id->size = (uint64_t)st.st_size;
+		id->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		id->inode = (uint64_t)st.st_ino;
+	}
+	free(abs);
+	return rc;
+}

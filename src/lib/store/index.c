@@ -1,0 +1,356 @@
+/* Indexing a package into the store.
+ *
+ * All reading, decoding and hashing happens first, outside any transaction; the
+ * results go in with one short BEGIN IMMEDIATE transaction, so many `index`
+ * processes can share one store. A package whose files have the same size, mtime
+ * and inode as when it was last indexed is not read again. */
+#include "../io/package.h"
+#include "../tensor/dtype.h"
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+
+typedef struct rec {
+	const mld_weight *w;
+	mld_digest enc, content;
+	bool decoded;
+	char *error;
+	uint64_t dense_bytes;
+} rec;
+
+/* "rel\tsize\tmtime_ns\tinode\n" for each file; "." stands for a zip itself. */
+static int identity_line(mld_buf *b, const char *root, const char *rel)
+{
+	char *p = strcmp(rel, ".") ? mld_sprintf("%s/%s", root, rel) : mld_strdup(root);
+	if (!p)
+		return MLD_ENOMEM;
+	struct stat st;
+	int rc = 0;
+	if (stat(p, &st) != 0)
+		rc = mld_err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", p, strerror(errno));
+	else {
+		char line[4200];
+		int n = snprintf(line, sizeof line, "%s\t%lld\t%lld\t%llu\n", rel, (long long)st.st_size,
+		                 (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
+		                 (unsigned long long)st.st_ino);
+		rc = n > 0 && (size_t)n < sizeof line ? mld_buf_append(b, line, (size_t)n) : mld_err(MLD_EFORMAT, "%s: path too long", p);
+	}
+	free(p);
+	return rc;
+}
+
+/* Recompute an identity string for the files listed in `old`. */
+static int identity_redo(char **out, const char *root, const char *old)
+{
+	mld_buf b = {0};
+	int rc = 0;
+	for (const char *p = old; *p && !rc;) {
+		const char *tab = strchr(p, '\t'), *nl = strchr(p, '\n');
+		if (!tab || !nl || tab > nl)
+			break;
+		char rel[4096];
+		size_t n = (size_t)(tab - p);
+		if (n >= sizeof rel)
+			break;
+		memcpy(rel, p, n);
+		rel[n] = 0;
+		rc = identity_line(&b, root, rel);
+		p = nl + 1;
+	}
+	if (!rc)
+		rc = mld_buf_append(&b, "", 1);
+	if (rc) {
+		mld_buf_free(&b);
+		return rc;
+	}
+	*out = (char *)b.data;
+	return 0;
+}
+
+static int identity_of(char **out, const mld_package *pkg, const char *root)
+{
+	mld_buf b = {0};
+	int rc = 0;
+	if (mld_source_is_zip(pkg->src)) {
+		rc = identity_line(&b, root, ".");
+	} else {
+		rc = identity_line(&b, root, "Manifest.json");
+		if (!rc)
+			rc = identity_line(&b, root, pkg->model_rel);
+		const char *done[16];
+		size_t n_done = 0;
+		for (size_t i = 0; !rc && i < pkg->n_weights; i++)
+			for (size_t j = 0; !rc && j < pkg->weights[i].n_blobs; j++) {
+				const char *f = pkg->weights[i].blobs[j].file;
+				bool dup = false;
+				for (size_t k = 0; k < n_done; k++)
+					dup |= !strcmp(done[k], f);
+				if (dup || n_done == 16)
+					continue;
+				done[n_done++] = f;
+				char *rel;
+				if (!(rc = mld_package_blob_rel(pkg, f, &rel))) {
+					rc = identity_line(&b, root, rel);
+					free(rel);
+				}
+			}
+	}
+	if (!rc)
+		rc = mld_buf_append(&b, "", 1);
+	if (rc) {
+		mld_buf_free(&b);
+		return rc;
+	}
+	*out = (char *)b.data;
+	return 0;
+}
+
+static int lookup_identity(mld_store *st, const char *path, char **identity)
+{
+	sqlite3_stmt *s;
+	int rc = mld_store_prepare(st, &s, "SELECT identity FROM packages WHERE path = ?");
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
+	*identity = NULL;
+	int step = sqlite3_step(s);
+	if (step == SQLITE_ROW)
+		*identity = mld_strdup((const char *)sqlite3_column_text(s, 0));
+	else if (step != SQLITE_DONE)
+		rc = mld_store_err(st, "look up package");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static void shape_json(char *buf, size_t n, unsigned rank, const uint64_t *shape)
+{
+	size_t k = (size_t)snprintf(buf, n, "[");
+	for (unsigned d = 0; d < rank && k < n; d++)
+		k += (size_t)snprintf(buf + k, n - k, "%s%llu", d ? "," : "", (unsigned long long)shape[d]);
+	if (k < n)
+		snprintf(buf + k, n - k, "]");
+}
+
+static int step_done(mld_store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : mld_store_err(st, what);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc;
+}
+
+static int record(mld_store *st, const mld_package *pkg, const char *path, const char *identity,
+                  const mld_digest *wdigest, uint64_t wsize, rec *recs, mld_index_stats *stats)
+{
+	sqlite3_stmt *del = NULL, *ins_pkg = NULL, *ins_fn = NULL, *ins_c = NULL, *ins_e = NULL, *ins_w = NULL, *ins_b = NULL;
+	int rc;
+	if ((rc = mld_store_prepare(st, &del, "DELETE FROM packages WHERE path = ?")) ||
+	    (rc = mld_store_prepare(st, &ins_pkg,
+	                            "INSERT INTO packages(path, kind, spec_version, model_size, model_mtime_ns, model_inode,"
+	                            " weights_size, weights_mtime_ns, weights_inode, weights_digest, identity, indexed_at)"
+	                            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")) ||
+	    (rc = mld_store_prepare(st, &ins_fn, "INSERT INTO functions(package_id, name) VALUES (?,?)")) ||
+	    (rc = mld_store_prepare(st, &ins_c, "INSERT OR IGNORE INTO contents(digest, dtype, shape, elements, dense_bytes)"
+	                                        " VALUES (?,?,?,?,?)")) ||
+	    (rc = mld_store_prepare(st, &ins_e, "INSERT OR IGNORE INTO encodings(digest, content_digest, chain, encoded_bytes)"
+	                                        " VALUES (?,?,?,?)")) ||
+	    (rc = mld_store_prepare(st, &ins_w, "INSERT INTO weights(function_id, name, chain, dtype, shape, encoded_bytes,"
+	                                        " encoding_digest, content_digest, error) VALUES (?,?,?,?,?,?,?,?,?)")) ||
+	    (rc = mld_store_prepare(st, &ins_b, "INSERT INTO weight_blobs(weight_id, seq, op, param, file, offset, dtype, size)"
+	                                        " VALUES (?,?,?,?,?,?,?,?)")))
+		goto out;
+	mld_file_id mid = {0}, wid = {0};
+	mld_source_stat(pkg->src, pkg->model_rel, &mid);
+	if (pkg->n_weights && pkg->weights[0].n_blobs) {
+		char *rel;
+		if (!mld_package_blob_rel(pkg, pkg->weights[0].blobs[0].file, &rel)) {
+			mld_source_stat(pkg->src, rel, &wid);
+			free(rel);
+		}
+	}
+	mld_err_clear();
+	if ((rc = mld_store_begin(st)))
+		goto out;
+	sqlite3_bind_text(del, 1, path, -1, SQLITE_STATIC);
+	if ((rc = step_done(st, del, "delete old package rows")))
+		goto fail;
+	sqlite3_bind_text(ins_pkg, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins_pkg, 2, mld_source_is_zip(pkg->src) ? "zip" : "dir", -1, SQLITE_STATIC);
+	sqlite3_bind_int(ins_pkg, 3, pkg->model->specificationversion);
+	sqlite3_bind_int64(ins_pkg, 4, (sqlite3_int64)mid.size);
+	sqlite3_bind_int64(ins_pkg, 5, mid.mtime_ns);
+	sqlite3_bind_int64(ins_pkg, 6, (sqlite3_int64)mid.inode);
+	sqlite3_bind_int64(ins_pkg, 7, (sqlite3_int64)wsize);
+	sqlite3_bind_int64(ins_pkg, 8, wid.mtime_ns);
+	sqlite3_bind_int64(ins_pkg, 9, (sqlite3_int64)wid.inode);
+	sqlite3_bind_blob(ins_pkg, 10, wdigest->bytes, 16, SQLITE_STATIC);
+	sqlite3_bind_text(ins_pkg, 11, identity, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(ins_pkg, 12, (sqlite3_int64)time(NULL));
+	if ((rc = step_done(st, ins_pkg, "insert package")))
+		goto fail;
+	sqlite3_int64 pkg_id = sqlite3_last_insert_rowid(st->db);
+	sqlite3_int64 *fn_ids = mld_calloc(pkg->n_fns, sizeof *fn_ids);
+	if (!fn_ids) {
+		rc = MLD_ENOMEM;
+		goto fail;
+	}
+	for (size_t f = 0; f < pkg->n_fns && !rc; f++) {
+		sqlite3_bind_int64(ins_fn, 1, pkg_id);
+		sqlite3_bind_text(ins_fn, 2, pkg->fns[f].name, -1, SQLITE_STATIC);
+		if (!(rc = step_done(st, ins_fn, "insert function")))
+			fn_ids[f] = sqlite3_last_insert_rowid(st->db);
+	}
+	for (size_t i = 0; i < pkg->n_weights && !rc; i++) {
+		const rec *r = &recs[i];
+		const mld_weight *w = r->w;
+		char shape[512];
+		shape_json(shape, sizeof shape, w->rank, w->shape);
+		const char *dt = mld_dtype_name(w->dtype);
+		if (r->decoded) {
+			sqlite3_bind_blob(ins_c, 1, r->content.bytes, 16, SQLITE_STATIC);
+			sqlite3_bind_text(ins_c, 2, dt, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins_c, 3, shape, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(ins_c, 4, (sqlite3_int64)w->count);
+			sqlite3_bind_int64(ins_c, 5, (sqlite3_int64)r->dense_bytes);
+			if ((rc = step_done(st, ins_c, "insert content")))
+				break;
+			stats->new_contents += (uint64_t)sqlite3_changes(st->db);
+		}
+		sqlite3_bind_blob(ins_e, 1, r->enc.bytes, 16, SQLITE_STATIC);
+		if (r->decoded)
+			sqlite3_bind_blob(ins_e, 2, r->content.bytes, 16, SQLITE_STATIC);
+		sqlite3_bind_text(ins_e, 3, w->chain, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins_e, 4, (sqlite3_int64)w->encoded_bytes);
+		if ((rc = step_done(st, ins_e, "insert encoding")))
+			break;
+		stats->new_encodings += (uint64_t)sqlite3_changes(st->db);
+		sqlite3_bind_int64(ins_w, 1, fn_ids[w->fn_index]);
+		sqlite3_bind_text(ins_w, 2, w->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins_w, 3, w->chain, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins_w, 4, dt, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins_w, 5, shape, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(ins_w, 6, (sqlite3_int64)w->encoded_bytes);
+		sqlite3_bind_blob(ins_w, 7, r->enc.bytes, 16, SQLITE_STATIC);
+		if (r->decoded)
+			sqlite3_bind_blob(ins_w, 8, r->content.bytes, 16, SQLITE_STATIC);
+		if (r->error)
+			sqlite3_bind_text(ins_w, 9, r->error, -1, SQLITE_STATIC);
+		if ((rc = step_done(st, ins_w, "insert weight")))
+			break;
+		sqlite3_int64 wid_row = sqlite3_last_insert_rowid(st->db);
+		for (size_t b = 0; b < w->n_blobs && !rc; b++) {
+			const mld_blob_ref *br = &w->blobs[b];
+			sqlite3_bind_int64(ins_b, 1, wid_row);
+			sqlite3_bind_int64(ins_b, 2, (sqlite3_int64)b);
+			sqlite3_bind_text(ins_b, 3, br->op, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins_b, 4, br->param, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins_b, 5, br->file, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(ins_b, 6, (sqlite3_int64)br->offset);
+			sqlite3_bind_text(ins_b, 7, mld_dtype_name(br->dtype), -1, SQLITE_STATIC);
+			sqlite3_bind_int64(ins_b, 8, (sqlite3_int64)br->size);
+			rc = step_done(st, ins_b, "insert blob");
+		}
+	}
+	free(fn_ids);
+	if (rc)
+		goto fail;
+	rc = mld_store_commit(st);
+	goto out;
+fail:
+	mld_store_rollback(st);
+out:
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins_pkg);
+	sqlite3_finalize(ins_fn);
+	sqlite3_finalize(ins_c);
+	sqlite3_finalize(ins_e);
+	sqlite3_finalize(ins_w);
+	sqlite3_finalize(ins_b);
+	return rc;
+}
+
+int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats, mld_progress_fn progress,
+                    void *progress_ctx)
+{
+	mld_err_clear();
+	char *path = realpath(pkg_path, NULL);
+	if (!path)
+		return mld_err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", pkg_path, strerror(errno));
+	char *old = NULL, *now = NULL, *identity = NULL;
+	mld_package *pkg = NULL;
+	rec *recs = NULL;
+	int rc = lookup_identity(st, path, &old);
+	if (rc)
+		goto out;
+	if (old) {
+		/* Unchanged files: nothing to read. A vanished file just means re-index. */
+		if (identity_redo(&now, path, old) == 0 && !strcmp(now, old)) {
+			stats->packages_unchanged++;
+			goto out;
+		}
+		mld_err_clear();
+	}
+	if ((rc = mld_package_open(&pkg, pkg_path)))
+		goto out;
+	/* Identity is taken before the weights are read: a change during the read is
+	 * then seen as a change next time, never missed. */
+	if ((rc = identity_of(&identity, pkg, path)))
+		goto out;
+	recs = mld_calloc(pkg->n_weights, sizeof *recs);
+	if (!recs) {
+		rc = MLD_ENOMEM;
+		goto out;
+	}
+	uint64_t total = 0, done = 0;
+	for (size_t i = 0; i < pkg->n_weights; i++)
+		total += pkg->weights[i].encoded_bytes;
+	for (size_t i = 0; i < pkg->n_weights; i++) {
+		rec *r = &recs[i];
+		r->w = &pkg->weights[i];
+		if ((rc = mld_weight_encoding_digest(&r->enc, pkg, r->w)))
+			goto out;
+		mld_tensor *t;
+		int drc = mld_weight_decode(&t, pkg, r->w);
+		if (drc == MLD_EUNSUPPORTED) {
+			r->error = mld_strdup(mld_error_last());
+			stats->unsupported++;
+			mld_err_clear();
+		} else if (drc) {
+			rc = drc;
+			goto out;
+		} else {
+			mld_tensor_digest(&r->content, t);
+			r->decoded = true;
+			r->dense_bytes = t->nbytes;
+			mld_tensor_free(t); /* one weight's dense values at a time */
+			stats->weights_decoded++;
+		}
+		done += r->w->encoded_bytes;
+		if (progress)
+			progress(progress_ctx, pkg_path, done, total);
+	}
+	mld_digest wd;
+	uint64_t wsize = 0;
+	if ((rc = mld_package_weights_digest(&wd, &wsize, pkg)))
+		goto out;
+	stats->bytes_read += wsize;
+	if ((rc = record(st, pkg, path, identity, &wd, wsize, recs, stats)))
+		goto out;
+	stats->packages_indexed++;
+	stats->weights += pkg->n_weights;
+out:
+	if (recs)
+		for (size_t i = 0; pkg && i < pkg->n_weights; i++)
+			free(recs[i].error);
+	free(recs);
+	mld_package_free(pkg);
+	free(identity);
+	free(now);
+	free(old);
+	free(path);
+	return rc;
+}

@@ -1,0 +1,25 @@
+/* The SQLite content-addressed store, shared by parallel build jobs:
+ * WAL, a busy timeout, short BEGIN IMMEDIATE transactions. */
+#ifndef MLD_STORE_H
+#define MLD_STORE_H
+
+#include "../core/common.h"
+
+#include <sqlite3.h>
+
+struct mld_store {
+	sqlite3 *db;
+	char *path;
+};
+
+/* Run `sql` (no results); errors name the store file. */
+int mld_store_exec(mld_store *st, const char *sql);
+int mld_store_prepare(mld_store *st, sqlite3_stmt **out, const char *sql);
+/* Turn the connection's current SQLite error into an mldedup error. */
+int mld_store_err(mld_store *st, const char *what);
+/* BEGIN IMMEDIATE, retrying while another writer holds the lock. */
+int mld_store_begin(mld_store *st);
+int mld_store_commit(mld_store *st);
+void mld_store_rollback(mld_store *st);
+
+#endif

@@ -1,0 +1,286 @@
+/* Which values are weights.
+ *
+ * A weight is the output of a `const` op whose value lives in a blob file, or the
+ * final output of a chain of `constexpr_*` ops: one that some ordinary op (or the
+ * block's outputs) consumes, or that nothing consumes at all. Const/constexpr
+ * outputs consumed only by other constexpr ops are pieces of a chain, not weights. */
+#include "../io/package.h"
+#include "../io/blobfile.h"
+#include "dtype.h"
+
+#include <stdlib.h>
+
+typedef struct walk {
+	mld_package *pkg;
+	mld_function *fn;
+	size_t cap;
+} walk;
+
+static bool is_producer(const mil_op *op) { return mil_is_const(op) || mil_is_constexpr(op); }
+
+static int collect_producers(walk *w, const mil_block *b)
+{
+	for (size_t i = 0; i < b->n_operations; i++) {
+		const mil_op *op = b->operations[i];
+		if (is_producer(op)) {
+			for (size_t k = 0; k < op->n_outputs; k++) {
+				if (w->fn->n_prods == w->cap) {
+					/* the name map is built after this walk, so moving the array is safe */
+					size_t cap = w->cap ? w->cap * 2 : 256;
+					mld_producer *p = mld_realloc(w->fn->prods, cap * sizeof *p);
+					if (!p)
+						return MLD_ENOMEM;
+					w->fn->prods = p;
+					w->cap = cap;
+				}
+				w->fn->prods[w->fn->n_prods++] = (mld_producer){op, (unsigned)k, false, false};
+			}
+		}
+		for (size_t k = 0; k < op->n_blocks; k++) {
+			int rc = collect_producers(w, op->blocks[k]);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static void mark_use(mld_function *fn, const char *name, bool by_constexpr)
+{
+	mld_producer *p = mld_strmap_get(&fn->producers, name);
+	if (!p)
+		return;
+	if (by_constexpr)
+		p->used_by_constexpr = true;
+	else
+		p->used_by_other = true;
+}
+
+static void mark_uses(mld_function *fn, const mil_block *b)
+{
+	for (size_t i = 0; i < b->n_outputs; i++)
+		mark_use(fn, b->outputs[i], false);
+	for (size_t i = 0; i < b->n_operations; i++) {
+		const mil_op *op = b->operations[i];
+		bool cx = mil_is_constexpr(op);
+		for (size_t k = 0; k < op->n_inputs; k++) {
+			const mil_argument *a = op->inputs[k]->value;
+			for (size_t j = 0; a && j < a->n_arguments; j++)
+				if (a->arguments[j]->binding_case == MIL_BINDING_NAME)
+					mark_use(fn, a->arguments[j]->name, cx);
+		}
+		for (size_t k = 0; k < op->n_blocks; k++)
+			mark_uses(fn, op->blocks[k]);
+	}
+}
+
+/* Append op (after its producers) to the chain, once. */
+static int chain_add(mld_weight *wt, const mld_function *fn, const mil_op *op, unsigned depth)
+{
+	for (size_t i = 0; i < wt->n_ops; i++)
+		if (wt->ops[i] == op)
+			return 0;
+	if (depth > 64)
+		return mld_err(MLD_EFORMAT, "function \"%s\": constexpr chain of \"%s\" is deeper than 64 ops (a cycle?)",
+		               fn->name, wt->name);
+	for (size_t k = 0; mil_is_constexpr(op) && k < op->n_inputs; k++) {
+		const mil_argument *a = op->inputs[k]->value;
+		for (size_t j = 0; a && j < a->n_arguments; j++) {
+			if (a->arguments[j]->binding_case != MIL_BINDING_NAME)
+				continue;
+			mld_producer *p = mld_strmap_get(&fn->producers, a->arguments[j]->name);
+			if (!p)
+				return mld_err(MLD_EFORMAT, "function \"%s\": %s op feeding \"%s\" takes \"%s\", which is not a constant",
+				               fn->name, op->type, wt->name, a->arguments[j]->name);
+			int rc = chain_add(wt, fn, p->op, depth + 1);
+			if (rc)
+				return rc;
+		}
+	}
+	const mil_op **ops = mld_realloc(wt->ops, (wt->n_ops + 1) * sizeof *ops);
+	if (!ops)
+		return MLD_ENOMEM;
+	wt->ops = ops;
+	wt->ops[wt->n_ops++] = op;
+	return 0;
+}
+
+static uint64_t immediate_bytes(const mil_value *v)
+{
+	mld_dtype dt;
+	unsigned rank;
+	uint64_t shape[MLD_MAX_RANK], count, bytes = 0;
+	if (mil_tensor_shape(v->type, &dt, &rank, shape, &count, "")) {
+		mld_err_clear();
+		return 0;
+	}
+	uint64_t bits = mld_dtype_bits(dt);
+	if (!mld_mul_u64(count, bits, &bytes))
+		return 0;
+	return (bytes + 7) / 8;
+}
+
+/* Record the blob references and encoded size of one op's parameters. */
+static int add_params(mld_package *pkg, mld_weight *wt, const mil_op *op)
+{
+	const mil_value *vals[64];
+	const char *names[64];
+	size_t n = 0;
+	for (size_t i = 0; i < op->n_attributes && n < 64; i++)
+		if (strcmp(op->attributes[i]->key, "name") && op->attributes[i]->value) {
+			names[n] = op->attributes[i]->key;
+			vals[n++] = op->attributes[i]->value;
+		}
+	for (size_t i = 0; i < op->n_inputs && n < 64; i++) {
+		const mil_argument *a = op->inputs[i]->value;
+		if (a && a->n_arguments == 1 && a->arguments[0]->binding_case == MIL_BINDING_VALUE) {
+			names[n] = op->inputs[i]->key;
+			vals[n++] = a->arguments[0]->value;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		const mil_value *v = vals[i];
+		if (v->value_case == MIL_VALUE_IMMEDIATE) {
+			wt->encoded_bytes += immediate_bytes(v);
+			continue;
+		}
+		if (v->value_case != MIL_VALUE_BLOB || !v->blobfilevalue)
+			continue;
+		mld_blob_ref *b = mld_realloc(wt->blobs, (wt->n_blobs + 1) * sizeof *b);
+		if (!b)
+			return MLD_ENOMEM;
+		wt->blobs = b;
+		b = &wt->blobs[wt->n_blobs++];
+		memset(b, 0, sizeof *b);
+		b->param = names[i];
+		b->op = op->type;
+		b->file = v->blobfilevalue->filename;
+		b->offset = v->blobfilevalue->offset;
+		/* Metadata is read now so ls can show it; bad blobs fail the open. */
+		const uint8_t *map;
+		uint64_t len;
+		char *disp = NULL;
+		unsigned rank;
+		uint64_t shape[MLD_MAX_RANK], count;
+		int rc = mil_tensor_shape(v->type, &b->dtype, &rank, shape, &count, names[i]);
+		if (!rc)
+			rc = mld_package_blobfile(pkg, b->file, &map, &len, &disp);
+		if (!rc) {
+			mld_blob_view bv;
+			rc = mld_blobfile_check_header(map, len, NULL, disp);
+			if (!rc)
+				rc = mld_blobfile_read(&bv, map, len, b->offset, b->dtype, disp);
+			if (!rc && bv.count != count)
+				rc = mld_err(MLD_EFORMAT, "%s: blob at offset %llu holds %llu elements, the model declares %llu",
+				             disp, (unsigned long long)b->offset, (unsigned long long)bv.count,
+				             (unsigned long long)count);
+			if (!rc) {
+				b->data_offset = bv.data_offset;
+				b->size = bv.size;
+				b->padding_bits = bv.padding_bits;
+				wt->encoded_bytes += bv.size;
+			}
+		}
+		free(disp);
+		if (rc)
+			return mld_err_prefix("function \"%s\", %s \"%s\", parameter \"%s\"", wt->function, op->type,
+			                      wt->name, names[i]);
+	}
+	return 0;
+}
+
+static int build_chain_name(mld_weight *wt)
+{
+	mld_buf b = {0};
+	for (size_t i = 0; i < wt->n_ops; i++) {
+		if ((i && mld_buf_append(&b, "+", 1)) || mld_buf_append(&b, wt->ops[i]->type, strlen(wt->ops[i]->type)))
+			goto oom;
+	}
+	if (mld_buf_append(&b, "", 1))
+		goto oom;
+	wt->chain = (char *)b.data;
+	return 0;
+oom:
+	mld_buf_free(&b);
+	return MLD_ENOMEM;
+}
+
+static int add_weight(mld_package *pkg, size_t fi, mld_producer *p, size_t *cap)
+{
+	mld_function *fn = &pkg->fns[fi];
+	if (pkg->n_weights == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		mld_weight *w = mld_realloc(pkg->weights, *cap * sizeof *w);
+		if (!w)
+			return MLD_ENOMEM;
+		pkg->weights = w;
+	}
+	mld_weight *wt = &pkg->weights[pkg->n_weights++];
+	memset(wt, 0, sizeof *wt);
+	wt->fn_index = fi;
+	wt->function = fn->name;
+	wt->op = p->op;
+	wt->out_index = p->out_index;
+	const mil_named_type *out = p->op->outputs[p->out_index];
+	wt->name = out->name;
+	int rc = mil_tensor_shape(out->type, &wt->dtype, &wt->rank, wt->shape, &wt->count, out->name);
+	if (!rc)
+		rc = chain_add(wt, fn, p->op, 0);
+	for (size_t i = 0; !rc && i < wt->n_ops; i++)
+		rc = add_params(pkg, wt, wt->ops[i]);
+	if (!rc)
+		rc = build_chain_name(wt);
+	if (rc)
+		return mld_err_prefix("%s", mld_package_path(pkg));
+	return 0;
+}
+
+int mld_weights_discover(mld_package *pkg)
+{
+	size_t cap = 0;
+	for (size_t fi = 0; fi < pkg->n_fns; fi++) {
+		mld_function *fn = &pkg->fns[fi];
+		walk w = {pkg, fn, 0};
+		int rc = collect_producers(&w, fn->block);
+		if (rc)
+			return rc;
+		for (size_t i = 0; i < fn->n_prods; i++) {
+			mld_producer *p = &fn->prods[i];
+			const mil_named_type *o = p->op->outputs[p->out_index];
+			if (!o->name || !o->name[0])
+				return mld_err(MLD_EFORMAT, "%s: function \"%s\": a %s op has an unnamed output",
+				               mld_package_path(pkg), fn->name, p->op->type);
+			if (mld_strmap_get(&fn->producers, o->name))
+				return mld_err(MLD_EFORMAT, "%s: function \"%s\": output name \"%s\" is defined twice",
+				               mld_package_path(pkg), fn->name, o->name);
+			if ((rc = mld_strmap_put(&fn->producers, o->name, p)))
+				return rc;
+		}
+		mark_uses(fn, fn->block);
+		for (size_t i = 0; i < fn->n_prods; i++) {
+			mld_producer *p = &fn->prods[i];
+			if (p->used_by_constexpr && !p->used_by_other)
+				continue; /* a piece of a chain */
+			if (mil_is_const(p->op)) {
+				const mil_value *v = mil_op_attr(p->op, "val");
+				if (!v || v->value_case != MIL_VALUE_BLOB)
+					continue; /* an immediate: axes, shapes, scalars */
+			}
+			if ((rc = add_weight(pkg, fi, p, &cap)))
+				return rc;
+		}
+	}
+	return 0;
+}
+
+void mld_weights_free(mld_package *pkg)
+{
+	for (size_t i = 0; i < pkg->n_weights; i++) {
+		free(pkg->weights[i].chain);
+		free(pkg->weights[i].ops);
+		free(pkg->weights[i].blobs);
+	}
+	free(pkg->weights);
+	pkg->weights = NULL;
+	pkg->n_weights = 0;
+}

@@ -1,0 +1,250 @@
+#include "pkgwrite.h"
+
+#include "../core/fsutil.h"
+#include "../io/blobfile.h"
+#include "../io/package.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <xxhash.h>
+
+#define WEIGHT_FILE_NAME "@model_path/weights/weight.bin"
+
+typedef struct vlist {
+	mil_value **v;
+	size_t n, cap;
+} vlist;
+
+static int vpush(vlist *l, mil_value *v)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		mil_value **p = mld_realloc(l->v, cap * sizeof *p);
+		if (!p)
+			return MLD_ENOMEM;
+		l->v = p;
+		l->cap = cap;
+	}
+	l->v[l->n++] = v;
+	return 0;
+}
+
+static int walk_block(vlist *l, mil_block *b)
+{
+	int rc = 0;
+	for (size_t i = 0; i < b->n_operations && !rc; i++) {
+		mil_op *op = b->operations[i];
+		for (size_t k = 0; k < op->n_attributes && !rc; k++) {
+			mil_value *v = op->attributes[k]->value;
+			if (v && v->value_case == MIL_VALUE_BLOB)
+				rc = vpush(l, v);
+		}
+		for (size_t k = 0; k < op->n_inputs && !rc; k++) {
+			mil_argument *a = op->inputs[k]->value;
+			for (size_t j = 0; a && j < a->n_arguments && !rc; j++)
+				if (a->arguments[j]->binding_case == MIL_BINDING_VALUE && a->arguments[j]->value &&
+				    a->arguments[j]->value->value_case == MIL_VALUE_BLOB)
+					rc = vpush(l, a->arguments[j]->value);
+		}
+		for (size_t k = 0; k < op->n_blocks && !rc; k++)
+			rc = walk_block(l, op->blocks[k]);
+	}
+	return rc;
+}
+
+int mld_model_blob_values(mil_value ***out, size_t *n, mil_model *model)
+{
+	vlist l = {0};
+	int rc = 0;
+	if (model->type_case == CORE_ML__SPECIFICATION__MODEL__TYPE_ML_PROGRAM && model->mlprogram) {
+		mil_program *p = model->mlprogram;
+		for (size_t f = 0; f < p->n_functions && !rc; f++) {
+			mil_function *fn = p->functions[f]->value;
+			for (size_t b = 0; fn && b < fn->n_block_specializations && !rc; b++)
+				rc = walk_block(&l, fn->block_specializations[b]->value);
+		}
+	}
+	if (rc) {
+		free(l.v);
+		return rc;
+	}
+	*out = l.v;
+	*n = l.n;
+	return 0;
+}
+
+static int cmp_item(const void *a, const void *b)
+{
+	const mld_blob_item *x = *(const mld_blob_item *const *)a, *y = *(const mld_blob_item *const *)b;
+	if (x->key_hi != y->key_hi)
+		return x->key_hi < y->key_hi ? -1 : 1;
+	if (x->key_lo != y->key_lo)
+		return x->key_lo < y->key_lo ? -1 : 1;
+	return 0;
+}
+
+/* A UUID-shaped identifier derived from the item path, so output is reproducible. */
+static void item_id(char out[37], const char *seed)
+{
+	XXH128_hash_t h = XXH3_128bits(seed, strlen(seed));
+	snprintf(out, 37, "%08X-%04X-%04X-%04X-%012llX", (unsigned)(h.high64 >> 32), (unsigned)(h.high64 >> 16) & 0xffff,
+	         (unsigned)h.high64 & 0xffff, (unsigned)(h.low64 >> 48), (unsigned long long)(h.low64 & 0xffffffffffffULL));
+}
+
+static int write_manifest(const char *dir)
+{
+	char mid[37], wid[37];
+	item_id(mid, "com.apple.CoreML/model.mlmodel");
+	item_id(wid, "com.apple.CoreML/weights");
+	json_t *root = json_pack("{s:s, s:{s:{s:s,s:s,s:s,s:s}, s:{s:s,s:s,s:s,s:s}}, s:s}", "fileFormatVersion", "1.0.0",
+	                         "itemInfoEntries", mid, "author", "com.apple.CoreML", "description",
+	                         "CoreML Model Specification", "name", "model.mlmodel", "path",
+	                         "com.apple.CoreML/model.mlmodel", wid, "author", "com.apple.CoreML", "description",
+	                         "CoreML Model Weights", "name", "weights", "path", "com.apple.CoreML/weights",
+	                         "rootModelIdentifier", mid);
+	if (!root)
+		return mld_err(MLD_ENOMEM, "cannot build Manifest.json");
+	char *text = json_dumps(root, JSON_INDENT(4) | JSON_SORT_KEYS);
+	json_decref(root);
+	char *path = mld_sprintf("%s/Manifest.json", dir);
+	int rc = text && path ? mld_write_file(path, text, strlen(text)) : MLD_ENOMEM;
+	free(text);
+	free(path);
+	return rc;
+}
+
+int mld_write_package(mil_model *model, mld_blob_item *items, size_t n_items, const char *path, unsigned flags)
+{
+	size_t plen = strlen(path);
+	while (plen > 1 && path[plen - 1] == '/')
+		plen--;
+	if (plen < 10 || strncmp(path + plen - 10, ".mlpackage", 10))
+		return mld_err(MLD_EUSAGE, "%s: the output must end in .mlpackage", path);
+	char *tmp = NULL, *wdir = NULL, *wbin = NULL, *mfile = NULL;
+	mld_blob_item **order = NULL;
+	mld_blobwriter *bw = NULL;
+	uint8_t *mbytes = NULL;
+	int rc = mld_tempdir_beside(&tmp, path);
+	if (rc)
+		return rc;
+	wdir = mld_sprintf("%s/Data/com.apple.CoreML/weights", tmp);
+	wbin = mld_sprintf("%s/weight.bin", wdir ? wdir : "");
+	mfile = mld_sprintf("%s/Data/com.apple.CoreML/model.mlmodel", tmp);
+	if (!wdir || !wbin || !mfile) {
+		rc = MLD_ENOMEM;
+		goto out;
+	}
+	if ((rc = mld_mkdirs(wdir, 0755)))
+		goto out;
+	if (n_items) {
+		if (!(order = mld_malloc(n_items * sizeof *order))) {
+			rc = MLD_ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < n_items; i++)
+			order[i] = &items[i];
+		qsort(order, n_items, sizeof *order, cmp_item);
+		if ((rc = mld_blobwriter_open(&bw, wbin)))
+			goto out;
+		uint64_t off = 0;
+		for (size_t i = 0; i < n_items; i++) {
+			mld_blob_item *it = order[i];
+			if (i == 0 || cmp_item(&order[i - 1], &order[i]) != 0) {
+				if ((rc = mld_blobwriter_add(bw, &off, it->dtype, it->data, it->size, it->padding_bits)))
+					goto out;
+			}
+			mil_value *v = it->v;
+			if (v->blobfilevalue->filename != protobuf_c_empty_string)
+				free(v->blobfilevalue->filename);
+			if (!(v->blobfilevalue->filename = mld_strdup(WEIGHT_FILE_NAME))) {
+				rc = MLD_ENOMEM;
+				goto out;
+			}
+			v->blobfilevalue->offset = off;
+		}
+		if ((rc = mld_blobwriter_finish(bw)))
+			goto out;
+	}
+	size_t mlen = core_ml__specification__model__get_packed_size(model);
+	if (!(mbytes = mld_malloc(mlen))) {
+		rc = MLD_ENOMEM;
+		goto out;
+	}
+	core_ml__specification__model__pack(model, mbytes);
+	if ((rc = mld_write_file(mfile, mbytes, mlen)) || (rc = write_manifest(tmp)))
+		goto out;
+	rc = mld_commit_dir(tmp, path, flags & MLD_WRITE_REPLACE);
+	if (!rc) {
+		free(tmp);
+		tmp = NULL;
+	}
+out:
+	mld_blobwriter_free(bw);
+	if (tmp) {
+		int keep = mld_error_code();
+		char msg[1024];
+		snprintf(msg, sizeof msg, "%s", mld_error_last());
+		mld_rmtree(tmp); /* nothing half-written stays behind */
+		mld_err(keep ? keep : rc, "%s", msg);
+	}
+	free(tmp);
+	free(order);
+	free(mbytes);
+	free(wdir);
+	free(wbin);
+	free(mfile);
+	return rc;
+}
+
+/* ---- round trip of an opened package ------------------------------------------- */
+
+int mld_package_write(const mld_package *pkg, const char *path, unsigned flags)
+{
+	mld_err_clear();
+	mil_model *copy = core_ml__specification__model__unpack(NULL, pkg->model_len, pkg->model_bytes);
+	if (!copy)
+		return mld_err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
+	mil_value **vals = NULL;
+	size_t n = 0;
+	mld_blob_item *items = NULL;
+	char **files = NULL;
+	size_t n_files = 0;
+	int rc = mld_model_blob_values(&vals, &n, copy);
+	if (rc)
+		goto out;
+	if (n && (!(items = mld_calloc(n, sizeof *items)) || !(files = mld_calloc(n, sizeof *files)))) {
+		rc = MLD_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		mil_value *v = vals[i];
+		const uint8_t *map;
+		uint64_t len;
+		char *disp = NULL;
+		mld_blob_view bv;
+		mld_dtype dt;
+		unsigned rank;
+		uint64_t shape[MLD_MAX_RANK], count;
+		if ((rc = mil_tensor_shape(v->type, &dt, &rank, shape, &count, "blob value")) ||
+		    (rc = mld_package_blobfile(pkg, v->blobfilevalue->filename, &map, &len, &disp)))
+			goto out;
+		rc = mld_blobfile_read(&bv, map, len, v->blobfilevalue->offset, dt, disp);
+		free(disp);
+		if (rc)
+			goto out;
+		/* Key: (source file, offset) keeps distinct source blobs distinct and in source order. */
+		size_t f = 0;
+		while (f < n_files && strcmp(files[f], v->blobfilevalue->filename))
+			f++;
+		if (f == n_files)
+			files[n_files++] = v->blobfilevalue->filename;
+		items[i] = (mld_blob_item){v, f, v->blobfilevalue->offset, bv.data, bv.size, bv.padding_bits, bv.dtype};
+	}
+	rc = mld_write_package(copy, items, n, path, flags);
+out:
+	free(items);
+	free(vals);
+	free(files);
+	core_ml__specification__model__free_unpacked(copy, NULL);
+	return rc;
+}

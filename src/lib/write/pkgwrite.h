@@ -1,0 +1,28 @@
+/* The package writer: a Model plus the bytes of its blobs -> an .mlpackage
+ * directory with the two standard manifest items and a canonical weight.bin. */
+#ifndef MLD_PKGWRITE_H
+#define MLD_PKGWRITE_H
+
+#include "../io/mil.h"
+
+/* One blob-valued Value of the model being written, and the bytes it must hold.
+ * Items with equal keys are the same blob: written once, referenced by all.
+ * Blobs are written in ascending key order. */
+typedef struct mld_blob_item {
+	mil_value *v;
+	uint64_t key_hi, key_lo;
+	const uint8_t *data;
+	uint64_t size;
+	uint32_t padding_bits;
+	mld_dtype dtype;
+} mld_blob_item;
+
+/* Every Value in the model that is a BlobFileValue (op attributes and input
+ * bindings, nested blocks included), in a deterministic walk order. */
+int mld_model_blob_values(mil_value ***out, size_t *n, mil_model *model);
+
+/* Write `model` (its blob Values get their new offsets and the standard file
+ * name) with `items` to `path` atomically. flags: MLD_WRITE_REPLACE. */
+int mld_write_package(mil_model *model, mld_blob_item *items, size_t n_items, const char *path, unsigned flags);
+
+#endif
