@@ -31,8 +31,10 @@ CREATE TABLE contents (
   dtype       TEXT NOT NULL,
   shape       TEXT NOT NULL,               -- JSON array
   elements    INTEGER NOT NULL,
-  dense_bytes INTEGER NOT NULL
+  dense_bytes INTEGER NOT NULL,
+  sketch      BLOB                         -- 16 LE floats: a cheap fingerprint for candidate search
 ) WITHOUT ROWID;
+CREATE INDEX contents_shape ON contents(dtype, shape);
 
 -- One row per distinct stored encoding (the bytes a weight is built from).
 CREATE TABLE encodings (

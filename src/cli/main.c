@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const mld_cmd cmd_index, cmd_ls, cmd_cat;
+extern const mld_cmd cmd_index, cmd_ls, cmd_cat, cmd_combine, cmd_verify;
 
-static const mld_cmd *const commands[] = {&cmd_index, &cmd_ls, &cmd_cat};
+static const mld_cmd *const commands[] = {&cmd_index, &cmd_ls, &cmd_cat, &cmd_combine, &cmd_verify};
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *out)

@@ -159,6 +159,21 @@ int mld_weight_encoding_digest(mld_digest *out, const mld_package *pkg, const ml
 /* Content digest of a dense tensor: dtype, shape and values. */
 void mld_tensor_digest(mld_digest *out, const mld_tensor *t);
 
+/* A cheap 16-float fingerprint of a dense tensor (mean, rms, 14 sampled values),
+ * used to find renamed near-copies without dequantizing everything. */
+#define MLD_SKETCH_LEN 16
+void mld_tensor_sketch(float out[MLD_SKETCH_LEN], const mld_tensor *t);
+/* True when two sketches could belong to near-identical tensors. */
+int mld_sketch_close(const float a[MLD_SKETCH_LEN], const float b[MLD_SKETCH_LEN]);
+
+/* Closeness of two tensors of equal shape, over all elements in double precision. */
+typedef struct mld_metrics {
+	double cos;      /* cosine similarity (1 when both are all zero) */
+	double max_abs;  /* max |a - b| */
+	double mean_abs; /* mean |a - b| */
+} mld_metrics;
+int mld_tensor_compare(mld_metrics *out, const mld_tensor *a, const mld_tensor *b);
+
 /* Digest of the whole weight file(s) of a package, as stored. */
 int mld_package_weights_digest(mld_digest *out, uint64_t *size_out, const mld_package *pkg);
 
@@ -202,6 +217,97 @@ typedef void (*mld_progress_fn)(void *ctx, const char *what, uint64_t done, uint
  * one short BEGIN IMMEDIATE transaction. Stats are accumulated into *stats. */
 int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats,
                     mld_progress_fn progress, void *progress_ctx);
+
+/* ---- combine ----------------------------------------------------------------------------- */
+
+/* Why a weight of the combined package uses the encoding it uses. */
+typedef enum mld_reason {
+	MLD_R_ANCHOR = 0,         /* a weight of the anchor function: placed as is */
+	MLD_R_OWN,                /* nothing to share with: placed as is */
+	MLD_R_IDENTICAL,          /* same encoding digest, bytes equal */
+	MLD_R_DEQ_IDENTICAL,      /* same dense values under another encoding */
+	MLD_R_DEQ_CLOSE,          /* verified within thresholds */
+	MLD_R_REJECTED_THRESHOLD, /* compared, outside thresholds: keeps its own */
+	MLD_R_REJECTED_SHAPE,     /* a same-named candidate of another shape/layout */
+	MLD_R_UNSUPPORTED,        /* its form cannot be decoded */
+	MLD_R_COUNT
+} mld_reason;
+const char *mld_reason_name(mld_reason r);
+
+typedef struct mld_source_spec {
+	const char *name;     /* target function name */
+	const char *path;     /* package */
+	const char *function; /* source function; NULL = its only function, or "main" */
+} mld_source_spec;
+
+typedef struct mld_combine_opts {
+	const char *default_name; /* NULL = first source */
+	int strict;               /* also require max |d| <= 0.01 */
+	int dry_run;              /* plan and report only */
+	int no_preflight;
+	int allow_large;          /* allow a weight file above 2 GB */
+	int zip;                  /* write OUT as a .zip holding the .mlpackage */
+	const char *report_path;  /* .json or .csv; NULL = none */
+	mld_store *store;         /* NULL = no store: digests computed here, decisions not kept */
+	mld_progress_fn progress;
+	void *progress_ctx;
+	/* Non-fatal problems (the store is unusable, ...); may be NULL. */
+	void (*warn)(void *ctx, const char *msg);
+	void *warn_ctx;
+} mld_combine_opts;
+
+typedef struct mld_combine_stats {
+	unsigned functions;
+	uint64_t weights;
+	uint64_t by_reason[MLD_R_COUNT];
+	uint64_t bytes_before;   /* sum of the sources' weight files (each package once) */
+	uint64_t bytes_after;    /* the combined weight.bin */
+	uint64_t bytes_optimum;  /* one copy of each distinct content (after accepted sharing) */
+	uint64_t decisions_computed;
+	uint64_t decisions_reused;
+	uint64_t weights_dequantized;
+	uint64_t packages_indexed;
+	int large_warning;       /* the weight file exceeds 1 GB */
+} mld_combine_stats;
+
+/* Combine the sources (the first is the anchor) into one multifunction package at
+ * `out_path`, each shareable weight stored once. */
+int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t n_sources, const char *out_path,
+                const mld_combine_opts *opts);
+
+/* Verify a (combined) package: structure (manifest, functions, every blob offset,
+ * dtype and size, the canonical weight file) and, given the sources, that every
+ * weight of every function equals its source's dense values exactly, or within
+ * the thresholds (`strict` adds the max |d| bound). Each problem is passed to
+ * `problem`; the return is 0 when the package could be checked at all. */
+typedef struct mld_verify_stats {
+	unsigned functions;
+	uint64_t weights;
+	uint64_t exact;    /* bit-identical to the source */
+	uint64_t close;    /* within the thresholds */
+	uint64_t failures;
+} mld_verify_stats;
+int mld_verify(mld_verify_stats *stats, const char *pkg_path, const mld_source_spec *sources, size_t n_sources,
+               int strict, void (*problem)(void *ctx, const char *msg), void *ctx);
+
+/* ANEMLL layouts: the combine jobs implied by the export names in `dir`
+ * (see mldedup-combine(1)): FFN+prefill chunks -> {prefix}_FFN_PF{_lutN}_chunk_NNofMM
+ * (infer, prefill, and Gemma's infer_rotate/prefill_rotate), monolithic variants ->
+ * {prefix}_monolithic_full{_lutN}, per-context folders (ctxN) ->
+ * {prefix}_FFN_PF_statex_chunk_NNofMM with infer_ctxN/prefill_ctxN plus infer/prefill
+ * aliases of the largest context. */
+typedef struct mld_anemll_job {
+	char *output;             /* output package path */
+	mld_source_spec *sources; /* names and paths owned by the job */
+	size_t n_sources;
+} mld_anemll_job;
+int mld_anemll_plan(mld_anemll_job **jobs, size_t *n_jobs, const char *dir, const char *out_dir);
+void mld_anemll_jobs_free(mld_anemll_job *jobs, size_t n_jobs);
+
+/* Verification thresholds (the same as the reference script's). */
+#define MLD_COS_MIN 0.9999
+#define MLD_MEAN_ABS_MAX 0.001
+#define MLD_MAX_ABS_MAX_STRICT 0.01
 
 #ifdef __cplusplus
 }

@@ -240,7 +240,9 @@ bool mld_source_exists(mld_source *src, const char *rel)
 	}
 	char *abs = NULL;
 	if (dir_resolve(src, rel, &abs)) {
-		mld_err_clear();
+		/* "missing" is an answer; a path resolving outside the package stays an error */
+		if (mld_error_code() == MLD_ENOTFOUND)
+			mld_err_clear();
 		return false;
 	}
 	free(abs);

@@ -20,6 +20,7 @@ typedef struct rec {
 	bool decoded;
 	char *error;
 	uint64_t dense_bytes;
+	float sketch[MLD_SKETCH_LEN];
 } rec;
 
 /* "rel\tsize\tmtime_ns\tinode\n" for each file; "." stands for a zip itself. */
@@ -154,8 +155,8 @@ static int record(mld_store *st, const mld_package *pkg, const char *path, const
 	                            " weights_size, weights_mtime_ns, weights_inode, weights_digest, identity, indexed_at)"
 	                            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")) ||
 	    (rc = mld_store_prepare(st, &ins_fn, "INSERT INTO functions(package_id, name) VALUES (?,?)")) ||
-	    (rc = mld_store_prepare(st, &ins_c, "INSERT OR IGNORE INTO contents(digest, dtype, shape, elements, dense_bytes)"
-	                                        " VALUES (?,?,?,?,?)")) ||
+	    (rc = mld_store_prepare(st, &ins_c, "INSERT OR IGNORE INTO contents(digest, dtype, shape, elements, dense_bytes,"
+	                                        " sketch) VALUES (?,?,?,?,?,?)")) ||
 	    (rc = mld_store_prepare(st, &ins_e, "INSERT OR IGNORE INTO encodings(digest, content_digest, chain, encoded_bytes)"
 	                                        " VALUES (?,?,?,?)")) ||
 	    (rc = mld_store_prepare(st, &ins_w, "INSERT INTO weights(function_id, name, chain, dtype, shape, encoded_bytes,"
@@ -216,6 +217,13 @@ static int record(mld_store *st, const mld_package *pkg, const char *path, const
 			sqlite3_bind_text(ins_c, 3, shape, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_int64(ins_c, 4, (sqlite3_int64)w->count);
 			sqlite3_bind_int64(ins_c, 5, (sqlite3_int64)r->dense_bytes);
+			uint8_t sk[4 * MLD_SKETCH_LEN];
+			for (int k = 0; k < MLD_SKETCH_LEN; k++) {
+				uint32_t u;
+				memcpy(&u, &r->sketch[k], 4);
+				mld_wr32(sk + 4 * k, u);
+			}
+			sqlite3_bind_blob(ins_c, 6, sk, sizeof sk, SQLITE_TRANSIENT);
 			if ((rc = step_done(st, ins_c, "insert content")))
 				break;
 			stats->new_contents += (uint64_t)sqlite3_changes(st->db);
@@ -324,6 +332,7 @@ int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats,
 			goto out;
 		} else {
 			mld_tensor_digest(&r->content, t);
+			mld_tensor_sketch(r->sketch, t);
 			r->decoded = true;
 			r->dense_bytes = t->nbytes;
 			mld_tensor_free(t); /* one weight's dense values at a time */

@@ -138,6 +138,15 @@ static int add_params(mld_package *pkg, mld_weight *wt, const mil_op *op)
 			vals[n++] = a->arguments[0]->value;
 		}
 	}
+	/* parameters in name order: the blob list is then the same for equal encodings
+	 * whatever order the writer serialized the op's map in */
+	for (size_t x = 1; x < n; x++)
+		for (size_t y = x; y > 0 && strcmp(names[y - 1], names[y]) > 0; y--) {
+			const char *tn = names[y];
+			const mil_value *tv = vals[y];
+			names[y] = names[y - 1], vals[y] = vals[y - 1];
+			names[y - 1] = tn, vals[y - 1] = tv;
+		}
 	for (size_t i = 0; i < n; i++) {
 		const mil_value *v = vals[i];
 		if (v->value_case == MIL_VALUE_IMMEDIATE) {

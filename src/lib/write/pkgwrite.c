@@ -73,6 +73,21 @@ int mld_model_blob_values(mil_value ***out, size_t *n, mil_model *model)
 	return 0;
 }
 
+int mld_function_blob_values(mil_value ***out, size_t *n, mil_function *fn)
+{
+	vlist l = {0};
+	int rc = 0;
+	for (size_t b = 0; fn && b < fn->n_block_specializations && !rc; b++)
+		rc = walk_block(&l, fn->block_specializations[b]->value);
+	if (rc) {
+		free(l.v);
+		return rc;
+	}
+	*out = l.v;
+	*n = l.n;
+	return 0;
+}
+
 static int cmp_item(const void *a, const void *b)
 {
 	const mld_blob_item *x = *(const mld_blob_item *const *)a, *y = *(const mld_blob_item *const *)b;

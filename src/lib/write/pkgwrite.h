@@ -21,6 +21,9 @@ typedef struct mld_blob_item {
  * bindings, nested blocks included), in a deterministic walk order. */
 int mld_model_blob_values(mil_value ***out, size_t *n, mil_model *model);
 
+/* The same for one function only. */
+int mld_function_blob_values(mil_value ***out, size_t *n, mil_function *fn);
+
 /* Write `model` (its blob Values get their new offsets and the standard file
  * name) with `items` to `path` atomically. flags: MLD_WRITE_REPLACE. */
 int mld_write_package(mil_model *model, mld_blob_item *items, size_t n_items, const char *path, unsigned flags);

@@ -1,0 +1,203 @@
+/* mldedup combine: one multifunction package from many, each shareable weight once. */
+#include "opts.h"
+
+#include "mldedup.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { OPT_OUTPUT = 'o', OPT_DEFAULT = 1, OPT_STRICT, OPT_DRY_RUN, OPT_REPORT, OPT_NO_PREFLIGHT, OPT_ALLOW_LARGE,
+       OPT_ZIP, OPT_ANEMLL, OPT_NO_STORE, OPT_JSON };
+
+static const mld_opt combine_opts[] = {
+	{OPT_OUTPUT, "output", 'o', "OUT", "output .mlpackage (with --anemll: output directory, default DIR)"},
+	{OPT_DEFAULT, "default", 0, "NAME", "default function (default: the first source, the anchor)"},
+	{OPT_STRICT, "strict", 0, NULL, "near-copies must also satisfy max |d| <= 0.01"},
+	{OPT_DRY_RUN, "dry-run", 0, NULL, "plan and report only; write no package"},
+	{OPT_REPORT, "report", 0, "FILE", "write every decision with its metrics (.json or .csv)"},
+	{OPT_NO_PREFLIGHT, "no-preflight", 0, NULL, "skip the state/input/palette compatibility checks"},
+	{OPT_ALLOW_LARGE, "allow-large", 0, NULL, "write a weight file above 2 GB"},
+	{OPT_ANEMLL, "anemll", 0, "DIR", "combine every ANEMLL export found in DIR, named as ANEMLL names them"},
+	{OPT_NO_STORE, "no-store", 0, NULL, "use no store: compute digests here, keep no decisions"},
+	{OPT_JSON, "json", 0, NULL, "print the statistics as JSON on stdout"},
+	{0},
+};
+
+static void on_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "mldedup combine: warning: %s\n", msg);
+}
+
+static void human(double b, char *out, size_t n)
+{
+	if (b >= 1e9)
+		snprintf(out, n, "%.2f GB", b / 1e9);
+	else if (b >= 1e6)
+		snprintf(out, n, "%.2f MB", b / 1e6);
+	else
+		snprintf(out, n, "%.1f kB", b / 1e3);
+}
+
+static void summary(const char *out, const mld_combine_stats *s, bool dry)
+{
+	char a[32], b[32], c[32], d[32];
+	human((double)s->bytes_before, a, sizeof a);
+	human((double)s->bytes_after, b, sizeof b);
+	human((double)(s->bytes_before > s->bytes_after ? s->bytes_before - s->bytes_after : 0), c, sizeof c);
+	human((double)s->bytes_optimum, d, sizeof d);
+	fprintf(stderr, "%s %s: %u functions, %llu weights\n", dry ? "would write" : "wrote", out, s->functions,
+	        (unsigned long long)s->weights);
+	fprintf(stderr, "  shared:");
+	for (int r = 0; r < MLD_R_COUNT; r++)
+		if (s->by_reason[r])
+			fprintf(stderr, " %s %llu", mld_reason_name((mld_reason)r), (unsigned long long)s->by_reason[r]);
+	fprintf(stderr, "\n  weight bytes: before %s, after %s, saved %s (%.1f%%); optimum %s, after/optimum %.3f\n", a, b, c,
+	        s->bytes_before ? 100.0 * (1.0 - (double)s->bytes_after / (double)s->bytes_before) : 0.0, d,
+	        s->bytes_optimum ? (double)s->bytes_after / (double)s->bytes_optimum : 1.0);
+	fprintf(stderr, "  decisions: %llu computed, %llu reused; %llu weights dequantized\n",
+	        (unsigned long long)s->decisions_computed, (unsigned long long)s->decisions_reused,
+	        (unsigned long long)s->weights_dequantized);
+	if (s->large_warning)
+		fprintf(stderr, "  warning: the weight file exceeds 1 GB, which iOS devices may refuse to load\n");
+}
+
+static void json_stats(const char *out, const mld_combine_stats *s)
+{
+	printf("{\"output\": \"%s\", \"functions\": %u, \"weights\": %llu, \"by_reason\": {", out, s->functions,
+	       (unsigned long long)s->weights);
+	for (int r = 0; r < MLD_R_COUNT; r++)
+		printf("%s\"%s\": %llu", r ? ", " : "", mld_reason_name((mld_reason)r), (unsigned long long)s->by_reason[r]);
+	printf("}, \"bytes_before\": %llu, \"bytes_after\": %llu, \"bytes_optimum\": %llu, \"decisions_computed\": %llu,"
+	       " \"decisions_reused\": %llu, \"weights_dequantized\": %llu}\n",
+	       (unsigned long long)s->bytes_before, (unsigned long long)s->bytes_after,
+	       (unsigned long long)s->bytes_optimum, (unsigned long long)s->decisions_computed,
+	       (unsigned long long)s->decisions_reused, (unsigned long long)s->weights_dequantized);
+}
+
+/* NAME=PKG[:FUNC]; PKG may itself contain ':' when it exists as given. */
+static int parse_source(mld_source_spec *sp, char *arg)
+{
+	char *eq = strchr(arg, '=');
+	if (!eq || eq == arg)
+		return -1;
+	*eq = 0;
+	sp->name = arg;
+	sp->path = eq + 1;
+	sp->function = NULL;
+	struct stat st;
+	char *colon = strrchr(sp->path, ':');
+	if (colon && stat(sp->path, &st) != 0) {
+		*colon = 0;
+		sp->function = colon + 1;
+	}
+	return 0;
+}
+
+static int run(const mld_cmd *cmd, int argc, char **argv)
+{
+	mld_optstate st;
+	mld_combine_opts o = {0};
+	const char *out = NULL, *anemll = NULL;
+	bool no_store = false, json = false;
+	int c;
+	mld_opts_init(&st, cmd, argc, argv);
+	while ((c = mld_opts_next(&st)) != -1) {
+		switch (c) {
+		case OPT_OUTPUT: out = st.arg; break;
+		case OPT_DEFAULT: o.default_name = st.arg; break;
+		case OPT_STRICT: o.strict = 1; break;
+		case OPT_DRY_RUN: o.dry_run = 1; break;
+		case OPT_REPORT: o.report_path = st.arg; break;
+		case OPT_NO_PREFLIGHT: o.no_preflight = 1; break;
+		case OPT_ALLOW_LARGE: o.allow_large = 1; break;
+		case OPT_ANEMLL: anemll = st.arg; break;
+		case OPT_NO_STORE: no_store = true; break;
+		case OPT_JSON: json = true; break;
+		default: return EXIT_USAGE;
+		}
+	}
+	int first = mld_opts_rest(&st), n = argc - first;
+	if (anemll && n)
+		return mld_usage_error(cmd, "--anemll takes no NAME=PKG sources");
+	if (!anemll && n == 0)
+		return mld_usage_error(cmd, "no sources given (NAME=PKG[:FUNC] ...)");
+	if (!anemll && !out)
+		return mld_usage_error(cmd, "-o OUT.mlpackage is required");
+	mld_source_spec *specs = calloc((size_t)(n ? n : 1), sizeof *specs);
+	if (!specs)
+		return EXIT_FAIL;
+	for (int i = 0; i < n; i++)
+		if (parse_source(&specs[i], argv[first + i])) {
+			free(specs);
+			return mld_usage_error(cmd, "source \"%s\" is not NAME=PKG[:FUNC]", argv[first + i]);
+		}
+	o.warn = on_warn;
+	mld_store *store = NULL;
+	char *spath = NULL;
+	if (!no_store) {
+		/* a store problem never stops a combine: warn and go on without it */
+		if (mld_store_default_path(&spath, mld_store_opt) || mld_store_open(&store, spath)) {
+			fprintf(stderr, "mldedup combine: warning: no store (%s); digests are computed here\n", mld_error_last());
+			store = NULL;
+		}
+	}
+	o.store = store;
+	int rc = EXIT_OK;
+	mld_combine_stats s;
+	if (anemll) {
+		mld_anemll_job *jobs = NULL;
+		size_t nj = 0;
+		if (mld_anemll_plan(&jobs, &nj, anemll, out)) {
+			rc = mld_fail(cmd);
+		}
+		for (size_t j = 0; j < nj; j++) {
+			if (mld_verbose) {
+				fprintf(stderr, "%s:", jobs[j].output);
+				for (size_t k = 0; k < jobs[j].n_sources; k++)
+					fprintf(stderr, " %s=%s%s%s", jobs[j].sources[k].name, jobs[j].sources[k].path,
+					        jobs[j].sources[k].function ? ":" : "", jobs[j].sources[k].function ? jobs[j].sources[k].function : "");
+				fprintf(stderr, "\n");
+			}
+			if (jobs[j].n_sources < 2) {
+				fprintf(stderr, "mldedup combine: %s: only one source found, skipped\n", jobs[j].output);
+				continue;
+			}
+			if (mld_combine(&s, jobs[j].sources, jobs[j].n_sources, jobs[j].output, &o)) {
+				rc = mld_fail(cmd);
+				continue;
+			}
+			if (!mld_quiet)
+				summary(jobs[j].output, &s, o.dry_run);
+			if (json)
+				json_stats(jobs[j].output, &s);
+		}
+		mld_anemll_jobs_free(jobs, nj);
+	} else if (mld_combine(&s, specs, (size_t)n, out, &o)) {
+		rc = mld_fail(cmd);
+	} else {
+		if (!mld_quiet)
+			summary(out, &s, o.dry_run);
+		if (json)
+			json_stats(out, &s);
+	}
+	mld_store_free(store);
+	free(spath);
+	free(specs);
+	return rc;
+}
+
+const mld_cmd cmd_combine = {
+	"combine", "-o OUT.mlpackage NAME=PKG[:FUNC] ... | --anemll DIR",
+	"Combine functions of several packages into one multifunction package, each shareable weight stored once.",
+	"The first source is the anchor. For every other weight, against everything already placed:\n"
+	"  identical       same encoding, bytes equal: the blobs are shared;\n"
+	"  deq_identical   same dense values in another encoding (a permuted palette): uses the placed encoding;\n"
+	"  deq_close       a same-named (or same-shaped, similar) weight with the same layout, verified:\n"
+	"                  cosine >= 0.9999 and mean |d| <= 0.001 (--strict: and max |d| <= 0.01);\n"
+	"  rejected_*      compared but kept its own (threshold, shape or layout).\n"
+	"FUNC defaults to the package's only function, or main. Decisions are kept in the store and reused.\n"
+	"iOS16-form constexpr ops are rewritten into the iOS18 form with bit-identical values.\n",
+	combine_opts, run};

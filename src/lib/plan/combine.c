@@ -1,0 +1,215 @@
+/* mld_combine: sources -> facts -> plan -> preflight -> write -> report. */
+#include "../tensor/dtype.h"
+#include "combine.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+bool cb_valid_identifier(const char *s)
+{
+	if (!s || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+		return false;
+	for (s++; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '@'))
+			return false;
+	return true;
+}
+
+static void warn(const mld_combine_opts *o, const char *msg)
+{
+	if (o->warn)
+		o->warn(o->warn_ctx, msg);
+}
+
+/* Sum of the sizes of a package's weight files (stat only). */
+static uint64_t weight_files_size(const mld_package *pkg)
+{
+	uint64_t total = 0;
+	const char *seen[16];
+	size_t n = 0;
+	for (size_t i = 0; i < pkg->n_weights; i++)
+		for (size_t j = 0; j < pkg->weights[i].n_blobs; j++) {
+			const char *f = pkg->weights[i].blobs[j].file;
+			bool dup = false;
+			for (size_t k = 0; k < n; k++)
+				dup |= !strcmp(seen[k], f);
+			if (dup || n == 16)
+				continue;
+			seen[n++] = f;
+			char *rel;
+			mld_file_id id;
+			if (!mld_package_blob_rel(pkg, f, &rel)) {
+				if (!mld_source_stat(pkg->src, rel, &id))
+					total += id.size;
+				free(rel);
+			}
+		}
+	mld_err_clear();
+	return total;
+}
+
+static int open_sources(cb_ctx *cb, const mld_source_spec *specs, size_t n)
+{
+	if (n == 0)
+		return mld_err(MLD_EUSAGE, "no sources given");
+	if (!(cb->srcs = mld_calloc(n, sizeof *cb->srcs)) || !(cb->pkgs = mld_calloc(n, sizeof *cb->pkgs)) ||
+	    !(cb->pkg_paths = mld_calloc(n, sizeof *cb->pkg_paths)))
+		return MLD_ENOMEM;
+	cb->n_srcs = n;
+	for (size_t i = 0; i < n; i++) {
+		const mld_source_spec *sp = &specs[i];
+		cb_source *s = &cb->srcs[i];
+		s->name = sp->name;
+		s->alias_of = -1;
+		if (!cb_valid_identifier(sp->name))
+			return mld_err(MLD_EUSAGE, "function name \"%s\" is not a valid MIL identifier ([A-Za-z_][A-Za-z0-9_@]*)",
+			               sp->name ? sp->name : "");
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(specs[k].name, sp->name))
+				return mld_err(MLD_EUSAGE, "function name \"%s\" is given twice", sp->name);
+		/* the same package path opens once */
+		char *real = realpath(sp->path, NULL);
+		if (!real)
+			return mld_err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", sp->path, strerror(errno));
+		size_t p = 0;
+		while (p < cb->n_pkgs && strcmp(cb->pkg_paths[p], real))
+			p++;
+		if (p == cb->n_pkgs) {
+			cb->pkg_paths[p] = real;
+			int rc = mld_package_open(&cb->pkgs[p], sp->path);
+			if (rc)
+				return rc;
+			cb->n_pkgs++;
+		} else {
+			free(real);
+		}
+		s->pkg = p;
+		const mld_package *pkg = cb->pkgs[p];
+		const char *want = sp->function;
+		if (!want)
+			want = pkg->n_fns == 1 ? pkg->fns[0].name : "main";
+		size_t f = 0;
+		while (f < pkg->n_fns && strcmp(pkg->fns[f].name, want))
+			f++;
+		if (f == pkg->n_fns) {
+			const mld_weight *dummy;
+			mld_package_find_weight(&dummy, pkg, want, ""); /* sets "no function ... (functions: ...)" */
+			return mld_err_prefix("source %s=%s", sp->name, sp->path);
+		}
+		s->fn = f;
+		for (size_t k = 0; k < i; k++)
+			if (cb->srcs[k].pkg == p && cb->srcs[k].fn == f && cb->srcs[k].alias_of < 0) {
+				s->alias_of = (int)k;
+				break;
+			}
+	}
+	return 0;
+}
+
+static int collect_weights(cb_ctx *cb)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < cb->n_srcs; i++) {
+		const mld_package *pkg = cb->pkgs[cb->srcs[i].pkg];
+		for (size_t k = 0; k < pkg->n_weights; k++)
+			total += pkg->weights[k].fn_index == cb->srcs[i].fn;
+	}
+	if (!(cb->ws = mld_calloc(total ? total : 1, sizeof *cb->ws)))
+		return MLD_ENOMEM;
+	for (size_t i = 0; i < cb->n_srcs; i++) {
+		cb_source *s = &cb->srcs[i];
+		const mld_package *pkg = cb->pkgs[s->pkg];
+		s->first_weight = cb->n_ws;
+		for (size_t k = 0; k < pkg->n_weights; k++)
+			if (pkg->weights[k].fn_index == s->fn) {
+				cb->ws[cb->n_ws].src = i;
+				cb->ws[cb->n_ws++].w = &pkg->weights[k];
+			}
+		s->n_weights = cb->n_ws - s->first_weight;
+	}
+	return 0;
+}
+
+/* The optimum: one copy of each distinct content, i.e. every placed weight once. */
+static uint64_t optimum_bytes(const cb_ctx *cb)
+{
+	uint64_t end = 0;
+	for (size_t i = 0; i < cb->n_ws; i++) {
+		const cb_weight *w = &cb->ws[i];
+		if (w->placed != (long)i)
+			continue;
+		for (size_t b = 0; b < w->w->n_blobs; b++)
+			end = mld_align64(end ? end : 64) + 64 + w->w->blobs[b].size;
+	}
+	return end;
+}
+
+static void cb_free(cb_ctx *cb)
+{
+	for (size_t i = 0; i < cb->n_ws; i++) {
+		free(cb->ws[i].layout);
+		free(cb->ws[i].stem);
+		free(cb->ws[i].note);
+	}
+	free(cb->ws);
+	for (size_t p = 0; p < cb->n_pkgs; p++)
+		mld_package_free(cb->pkgs[p]);
+	for (size_t p = 0; cb->pkg_paths && p < cb->n_srcs; p++)
+		free(cb->pkg_paths[p]);
+	free(cb->pkg_paths);
+	free(cb->pkgs);
+	free(cb->srcs);
+}
+
+int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t n_sources, const char *out_path,
+                const mld_combine_opts *opts)
+{
+	mld_err_clear();
+	memset(stats, 0, sizeof *stats);
+	mld_combine_opts o = *opts;
+	cb_ctx cb = {0};
+	cb.opts = &o;
+	cb.stats = stats;
+	int rc = open_sources(&cb, sources, n_sources);
+	if (rc)
+		goto out;
+	stats->functions = (unsigned)n_sources;
+	for (size_t i = 0; i < n_sources; i++)
+		if (o.default_name && !strcmp(sources[i].name, o.default_name))
+			cb.default_src = i + 1;
+	if (o.default_name && !cb.default_src) {
+		rc = mld_err(MLD_EUSAGE, "--default %s is not one of the function names", o.default_name);
+		goto out;
+	}
+	cb.default_src = cb.default_src ? cb.default_src - 1 : 0;
+	/* Digests come from the store: index the sources (unchanged ones are not re-read). */
+	for (size_t p = 0; o.store && p < cb.n_pkgs; p++) {
+		mld_index_stats is = {0};
+		if (mld_store_index(o.store, cb.pkg_paths[p], &is, o.progress, o.progress_ctx)) {
+			char msg[1200];
+			snprintf(msg, sizeof msg, "store unusable, computing digests without it: %s", mld_error_last());
+			warn(&o, msg);
+			mld_err_clear();
+			o.store = NULL;
+			break;
+		}
+		stats->packages_indexed += is.packages_indexed;
+		stats->weights_dequantized += is.weights_decoded;
+	}
+	for (size_t p = 0; p < cb.n_pkgs; p++)
+		stats->bytes_before += weight_files_size(cb.pkgs[p]);
+	if ((rc = collect_weights(&cb)) || (rc = cb_load_facts(&cb)) || (rc = cb_plan(&cb)))
+		goto out;
+	if (!o.no_preflight && (rc = cb_preflight(&cb)))
+		goto out;
+	stats->bytes_optimum = optimum_bytes(&cb);
+	if ((rc = cb_write(&cb, out_path)))
+		goto out;
+	if (o.report_path)
+		rc = cb_report(&cb, out_path);
+out:
+	cb_free(&cb);
+	return rc;
+}

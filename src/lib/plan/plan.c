@@ -1,0 +1,506 @@
+/* The sharing plan: for every weight of every non-anchor function, in source
+ * order, against everything already placed:
+ *   a. same encoding digest and equal bytes      -> identical
+ *   b. same content digest                       -> deq_identical
+ *   c. a candidate by stem name, else by shape + sketch, with the same layout:
+ *      dequantize both and compare                -> deq_close / rejected_threshold
+ *      (a same-named candidate of another shape/layout -> rejected_shape)
+ * Digests come from the store (indexed first, unchanged packages are not re-read);
+ * verification decisions are kept in the store and reused by later runs. */
+#include "../core/strmap.h"
+#include "../io/blobfile.h"
+#include "../tensor/dtype.h"
+#include "../tensor/tensor.h"
+#include "combine.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <time.h>
+
+static const char *const reason_names[MLD_R_COUNT] = {
+	"anchor", "own", "identical", "deq_identical", "deq_close", "rejected_threshold", "rejected_shape", "unsupported",
+};
+
+const char *mld_reason_name(mld_reason r) { return r < MLD_R_COUNT ? reason_names[r] : "?"; }
+
+char *cb_layout(const mld_weight *w)
+{
+	mld_buf b = {0};
+	char tmp[256];
+	for (size_t i = 0; i < w->n_ops; i++) {
+		const mil_op *op = w->ops[i];
+		snprintf(tmp, sizeof tmp, "%s%s(", i ? "+" : "", op->type);
+		mld_buf_append(&b, tmp, strlen(tmp));
+		const char *keys[64];
+		size_t n = 0;
+		for (size_t k = 0; k < op->n_attributes && n < 64; k++)
+			if (strcmp(op->attributes[k]->key, "name"))
+				keys[n++] = op->attributes[k]->key;
+		for (size_t k = 0; k < op->n_inputs && n < 64; k++)
+			keys[n++] = op->inputs[k]->key;
+		/* insertion sort: a handful of keys */
+		for (size_t x = 1; x < n; x++)
+			for (size_t y = x; y > 0 && strcmp(keys[y - 1], keys[y]) > 0; y--) {
+				const char *t = keys[y];
+				keys[y] = keys[y - 1];
+				keys[y - 1] = t;
+			}
+		for (size_t k = 0; k < n; k++) {
+			const mil_value *v;
+			const char *ref;
+			mil_op_param(op, keys[k], &v, &ref);
+			if (ref) {
+				snprintf(tmp, sizeof tmp, "%s=ref;", keys[k]);
+			} else if (v) {
+				mld_dtype dt = MLD_DT_INVALID;
+				unsigned rank = 0;
+				uint64_t shape[MLD_MAX_RANK], count;
+				if (mil_tensor_shape(v->type, &dt, &rank, shape, &count, ""))
+					mld_err_clear();
+				int len = snprintf(tmp, sizeof tmp, "%s=%c%s[", keys[k], v->value_case == MIL_VALUE_BLOB ? 'b' : 'i',
+				                   mld_dtype_name(dt));
+				for (unsigned d = 0; d < rank && len < 200; d++)
+					len += snprintf(tmp + len, sizeof tmp - (size_t)len, "%s%llu", d ? "," : "",
+					                (unsigned long long)shape[d]);
+				snprintf(tmp + len, sizeof tmp - (size_t)len, "];");
+				/* small immediates (axes, output dtype) are part of the layout by value */
+				if (v->value_case == MIL_VALUE_IMMEDIATE && count <= 8 && !mld_dtype_is_float(dt) && v->immediatevalue &&
+				    v->immediatevalue->value_case == MIL_IMM_TENSOR) {
+					size_t n2 = protobuf_c_message_get_packed_size(&v->immediatevalue->base);
+					uint8_t buf[256];
+					if (n2 <= sizeof buf) {
+						protobuf_c_message_pack(&v->immediatevalue->base, buf);
+						size_t l = strlen(tmp);
+						for (size_t q = 0; q < n2 && l + 3 < sizeof tmp; q++, l += 2)
+							snprintf(tmp + l, sizeof tmp - l, "%02x", buf[q]);
+					}
+				}
+			} else {
+				snprintf(tmp, sizeof tmp, "%s=?;", keys[k]);
+			}
+			mld_buf_append(&b, tmp, strlen(tmp));
+		}
+		mld_buf_append(&b, ")", 1);
+	}
+	snprintf(tmp, sizeof tmp, "->%s", mld_dtype_name(w->dtype));
+	mld_buf_append(&b, tmp, strlen(tmp) + 1);
+	return (char *)b.data;
+}
+
+static char *stem_of(const char *name)
+{
+	char *s = mld_strdup(name);
+	if (!s)
+		return NULL;
+	size_t n = strlen(s), k = n;
+	while (k > 0 && s[k - 1] >= '0' && s[k - 1] <= '9')
+		k--;
+	if (k < n && k > 1 && s[k - 1] == '_')
+		s[k - 1] = 0;
+	return s;
+}
+
+/* ---- facts: digests and sketches --------------------------------------------- */
+
+static void sketch_from_blob(float *out, const void *blob, int n)
+{
+	const uint8_t *p = blob;
+	for (int k = 0; k < MLD_SKETCH_LEN && 4 * (k + 1) <= n; k++) {
+		uint32_t u = mld_rd32(p + 4 * k);
+		memcpy(&out[k], &u, 4);
+	}
+}
+
+/* Fill facts of one source's weights from the store; false if not all found. */
+static bool facts_from_store(cb_ctx *cb, cb_source *s)
+{
+	mld_store *st = cb->opts->store;
+	const mld_package *pkg = cb->pkgs[s->pkg];
+	char *path = realpath(mld_package_path(pkg), NULL);
+	sqlite3_stmt *q = NULL;
+	if (!path || mld_store_prepare(st, &q,
+	                               "SELECT w.name, w.encoding_digest, w.content_digest, c.sketch FROM packages p"
+	                               " JOIN functions f ON f.package_id = p.id JOIN weights w ON w.function_id = f.id"
+	                               " LEFT JOIN contents c ON c.digest = w.content_digest WHERE p.path = ? AND f.name = ?")) {
+		free(path);
+		mld_err_clear();
+		return false;
+	}
+	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, pkg->fns[s->fn].name, -1, SQLITE_STATIC);
+	mld_strmap byname = {0};
+	for (size_t i = 0; i < s->n_weights; i++)
+		mld_strmap_put(&byname, cb->ws[s->first_weight + i].w->name, &cb->ws[s->first_weight + i]);
+	size_t found = 0;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		cb_weight *cw = mld_strmap_get(&byname, (const char *)sqlite3_column_text(q, 0));
+		if (!cw || sqlite3_column_bytes(q, 1) != 16)
+			continue;
+		memcpy(cw->enc.bytes, sqlite3_column_blob(q, 1), 16);
+		if (sqlite3_column_bytes(q, 2) == 16) {
+			memcpy(cw->content.bytes, sqlite3_column_blob(q, 2), 16);
+			cw->has_content = true;
+		}
+		if (sqlite3_column_bytes(q, 3) >= 4 * MLD_SKETCH_LEN) {
+			sketch_from_blob(cw->sketch, sqlite3_column_blob(q, 3), sqlite3_column_bytes(q, 3));
+			cw->has_sketch = true;
+		}
+		found++;
+	}
+	sqlite3_finalize(q);
+	mld_strmap_free(&byname);
+	free(path);
+	return found == s->n_weights;
+}
+
+static int facts_compute(cb_ctx *cb, cb_source *s)
+{
+	const mld_package *pkg = cb->pkgs[s->pkg];
+	for (size_t i = 0; i < s->n_weights; i++) {
+		cb_weight *cw = &cb->ws[s->first_weight + i];
+		int rc = mld_weight_encoding_digest(&cw->enc, pkg, cw->w);
+		if (rc)
+			return rc;
+		mld_tensor *t;
+		rc = mld_weight_decode(&t, pkg, cw->w);
+		cb->stats->weights_dequantized++;
+		if (rc == MLD_EUNSUPPORTED) {
+			mld_err_clear();
+			continue;
+		}
+		if (rc)
+			return rc;
+		mld_tensor_digest(&cw->content, t);
+		mld_tensor_sketch(cw->sketch, t);
+		cw->has_content = cw->has_sketch = true;
+		mld_tensor_free(t);
+	}
+	return 0;
+}
+
+int cb_load_facts(cb_ctx *cb)
+{
+	for (size_t i = 0; i < cb->n_srcs; i++) {
+		cb_source *s = &cb->srcs[i];
+		if (s->alias_of >= 0) {
+			for (size_t k = 0; k < s->n_weights; k++) {
+				cb_weight *cw = &cb->ws[s->first_weight + k], *o = &cb->ws[cb->srcs[s->alias_of].first_weight + k];
+				cw->enc = o->enc;
+				cw->content = o->content;
+				cw->has_content = o->has_content;
+				memcpy(cw->sketch, o->sketch, sizeof cw->sketch);
+				cw->has_sketch = o->has_sketch;
+			}
+			continue;
+		}
+		if (cb->opts->store && facts_from_store(cb, s))
+			continue;
+		int rc = facts_compute(cb, s);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- decisions cache ------------------------------------------------------------ */
+
+static bool decision_get(cb_ctx *cb, const mld_digest *a, const mld_digest *b, mld_metrics *m)
+{
+	mld_store *st = cb->opts->store;
+	sqlite3_stmt *q;
+	if (!st || mld_store_prepare(st, &q, "SELECT cos, max_abs, mean_abs FROM decisions WHERE (a = ?1 AND b = ?2)"
+	                                     " OR (a = ?2 AND b = ?1) LIMIT 1")) {
+		mld_err_clear();
+		return false;
+	}
+	sqlite3_bind_blob(q, 1, a->bytes, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 2, b->bytes, 16, SQLITE_STATIC);
+	bool found = sqlite3_step(q) == SQLITE_ROW;
+	if (found) {
+		m->cos = sqlite3_column_double(q, 0);
+		m->max_abs = sqlite3_column_double(q, 1);
+		m->mean_abs = sqlite3_column_double(q, 2);
+	}
+	sqlite3_finalize(q);
+	return found;
+}
+
+/* A cache problem never breaks the combine: failures here are ignored. */
+static void decision_put(cb_ctx *cb, const mld_digest *a, const mld_digest *b, const mld_metrics *m, mld_reason r)
+{
+	mld_store *st = cb->opts->store;
+	sqlite3_stmt *q;
+	if (!st || mld_store_begin(st)) {
+		mld_err_clear();
+		return;
+	}
+	if (mld_store_prepare(st, &q, "INSERT OR REPLACE INTO decisions(a, b, cos, max_abs, mean_abs, mode, outcome,"
+	                              " decided_at) VALUES (?,?,?,?,?,?,?,?)")) {
+		mld_store_rollback(st);
+		mld_err_clear();
+		return;
+	}
+	sqlite3_bind_blob(q, 1, a->bytes, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 2, b->bytes, 16, SQLITE_STATIC);
+	sqlite3_bind_double(q, 3, m->cos);
+	sqlite3_bind_double(q, 4, m->max_abs);
+	sqlite3_bind_double(q, 5, m->mean_abs);
+	sqlite3_bind_text(q, 6, cb->opts->strict ? "strict" : "relaxed", -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 7, mld_reason_name(r), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 8, (sqlite3_int64)time(NULL));
+	int step = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (step != SQLITE_DONE || mld_store_commit(st)) {
+		mld_store_rollback(st);
+		mld_err_clear();
+	}
+}
+
+static mld_reason judge(const cb_ctx *cb, const mld_metrics *m)
+{
+	bool ok = m->cos >= MLD_COS_MIN && m->mean_abs <= MLD_MEAN_ABS_MAX;
+	if (cb->opts->strict)
+		ok = ok && m->max_abs <= MLD_MAX_ABS_MAX_STRICT;
+	return ok ? MLD_R_DEQ_CLOSE : MLD_R_REJECTED_THRESHOLD;
+}
+
+/* ---- plan ------------------------------------------------------------------------ */
+
+static bool blobs_equal(const cb_ctx *cb, const cb_weight *x, const cb_weight *y)
+{
+	const mld_package *px = cb->pkgs[cb->srcs[x->src].pkg], *py = cb->pkgs[cb->srcs[y->src].pkg];
+	if (x->w->n_blobs != y->w->n_blobs)
+		return false;
+	for (size_t i = 0; i < x->w->n_blobs; i++) {
+		const mld_blob_ref *a = &x->w->blobs[i], *b = &y->w->blobs[i];
+		if (a->size != b->size || a->dtype != b->dtype || a->padding_bits != b->padding_bits)
+			return false;
+		const uint8_t *ma, *mb;
+		uint64_t la, lb;
+		if (mld_package_blobfile(px, a->file, &ma, &la, NULL) || mld_package_blobfile(py, b->file, &mb, &lb, NULL)) {
+			mld_err_clear();
+			return false;
+		}
+		if (a->data_offset + a->size > la || b->data_offset + b->size > lb ||
+		    memcmp(ma + a->data_offset, mb + b->data_offset, a->size))
+			return false;
+	}
+	return true;
+}
+
+static int digest_key(char out[40], const mld_digest *d)
+{
+	mld_digest_hex(out, d);
+	return 0;
+}
+
+typedef struct index_maps {
+	mld_strmap by_enc, by_content, by_stem, by_layout;
+	char **keys; /* owned key strings */
+	size_t n_keys, cap_keys;
+	long *next_stem, *next_layout; /* chains of earlier weights with the same stem / layout */
+} index_maps;
+
+static const char *own_key(index_maps *ix, const char *k)
+{
+	if (ix->n_keys == ix->cap_keys) {
+		ix->cap_keys = ix->cap_keys ? ix->cap_keys * 2 : 256;
+		char **p = mld_realloc(ix->keys, ix->cap_keys * sizeof *p);
+		if (!p)
+			return NULL;
+		ix->keys = p;
+	}
+	return ix->keys[ix->n_keys++] = mld_strdup(k);
+}
+
+/* Maps hold (index + 1) so that 0 means absent. */
+static long map_get(mld_strmap *m, const char *k) { return (long)(intptr_t)mld_strmap_get(m, k) - 1; }
+
+static int map_put_first(index_maps *ix, mld_strmap *m, const char *k, long v)
+{
+	if (map_get(m, k) >= 0)
+		return 0;
+	const char *key = own_key(ix, k);
+	return key ? mld_strmap_put(m, key, (void *)(intptr_t)(v + 1)) : MLD_ENOMEM;
+}
+
+/* Chained lists for stems and layouts: the map points at the newest entry. */
+static int chain_push(index_maps *ix, mld_strmap *m, long *next, const char *k, long v)
+{
+	long head = map_get(m, k);
+	next[v] = head;
+	if (head >= 0) /* the map keeps its own copy of an existing key */
+		return mld_strmap_put(m, k, (void *)(intptr_t)(v + 1));
+	const char *key = own_key(ix, k);
+	return key ? mld_strmap_put(m, key, (void *)(intptr_t)(v + 1)) : MLD_ENOMEM;
+}
+
+static int place(cb_ctx *cb, index_maps *ix, long i)
+{
+	cb_weight *cw = &cb->ws[i];
+	char hex[40];
+	cw->placed = i;
+	digest_key(hex, &cw->enc);
+	int rc = map_put_first(ix, &ix->by_enc, hex, i);
+	if (!rc && cw->has_content) {
+		digest_key(hex, &cw->content);
+		rc = map_put_first(ix, &ix->by_content, hex, i);
+	}
+	return rc;
+}
+
+/* Remember a weight as a future candidate (by stem and by layout). */
+static int remember(cb_ctx *cb, index_maps *ix, long i)
+{
+	int rc = chain_push(ix, &ix->by_stem, ix->next_stem, cb->ws[i].stem, i);
+	if (!rc)
+		rc = chain_push(ix, &ix->by_layout, ix->next_layout, cb->ws[i].layout, i);
+	return rc;
+}
+
+static int verify_pair(cb_ctx *cb, cb_weight *cw, long cand)
+{
+	cb_weight *o = &cb->ws[cand];
+	cw->candidate = cand;
+	if (decision_get(cb, &o->content, &cw->content, &cw->m)) {
+		cw->reused = true;
+		cb->stats->decisions_reused++;
+	} else {
+		mld_tensor *a = NULL, *b = NULL;
+		int rc = mld_weight_decode(&a, cb->pkgs[cb->srcs[o->src].pkg], o->w);
+		if (!rc)
+			rc = mld_weight_decode(&b, cb->pkgs[cb->srcs[cw->src].pkg], cw->w);
+		cb->stats->weights_dequantized += 2;
+		if (!rc)
+			rc = mld_tensor_compare(&cw->m, a, b);
+		mld_tensor_free(a);
+		mld_tensor_free(b);
+		if (rc)
+			return rc;
+		cb->stats->decisions_computed++;
+	}
+	cw->has_metrics = true;
+	cw->reason = judge(cb, &cw->m);
+	if (!cw->reused)
+		decision_put(cb, &o->content, &cw->content, &cw->m, cw->reason);
+	return 0;
+}
+
+static bool same_kind(const cb_weight *a, const cb_weight *b)
+{
+	return a->w->dtype == b->w->dtype && a->w->rank == b->w->rank &&
+	       !memcmp(a->w->shape, b->w->shape, a->w->rank * sizeof *a->w->shape) && !strcmp(a->layout, b->layout);
+}
+
+static int decide(cb_ctx *cb, index_maps *ix, long i)
+{
+	cb_weight *cw = &cb->ws[i];
+	char hex[40];
+	digest_key(hex, &cw->enc);
+	long m = map_get(&ix->by_enc, hex);
+	if (m >= 0 && blobs_equal(cb, &cb->ws[m], cw)) {
+		cw->reason = MLD_R_IDENTICAL;
+		cw->placed = cb->ws[m].placed;
+		cw->candidate = m;
+		return 0;
+	}
+	if (!cw->has_content) {
+		cw->reason = MLD_R_UNSUPPORTED;
+		return place(cb, ix, i);
+	}
+	digest_key(hex, &cw->content);
+	m = map_get(&ix->by_content, hex);
+	/* a different structure can be swapped only op for op (one-op chains) */
+	if (m >= 0 && (!strcmp(cb->ws[m].layout, cw->layout) || (cb->ws[m].w->n_ops == 1 && cw->w->n_ops == 1))) {
+		cw->reason = MLD_R_DEQ_IDENTICAL;
+		cw->placed = cb->ws[m].placed;
+		cw->candidate = m;
+		return 0;
+	}
+	/* c. by stem name: the oldest same-named placed weight with the same layout */
+	long cand = -1, misfit = -1;
+	for (long k = map_get(&ix->by_stem, cw->stem); k >= 0; k = ix->next_stem[k]) {
+		if (cb->ws[k].src == cw->src || !cb->ws[k].has_content)
+			continue;
+		if (same_kind(&cb->ws[k], cw))
+			cand = k; /* keep walking: older entries (the anchor) come last */
+		else
+			misfit = k;
+	}
+	if (cand < 0) { /* renamed? same layout and a close sketch */
+		for (long k = map_get(&ix->by_layout, cw->layout); k >= 0; k = ix->next_layout[k])
+			if (cb->ws[k].src != cw->src && cb->ws[k].has_content && same_kind(&cb->ws[k], cw) && cw->has_sketch &&
+			    cb->ws[k].has_sketch && mld_sketch_close(cb->ws[k].sketch, cw->sketch))
+				cand = k;
+	}
+	if (cand >= 0) {
+		int rc = verify_pair(cb, cw, cand);
+		if (rc)
+			return rc;
+		if (cw->reason == MLD_R_DEQ_CLOSE) {
+			cw->placed = cb->ws[cand].placed;
+			return 0;
+		}
+	} else if (misfit >= 0) {
+		cw->reason = MLD_R_REJECTED_SHAPE;
+		cw->candidate = misfit;
+	} else {
+		cw->reason = MLD_R_OWN;
+	}
+	return place(cb, ix, i);
+}
+
+int cb_plan(cb_ctx *cb)
+{
+	index_maps ix = {0};
+	int rc = 0;
+	ix.next_stem = mld_calloc(cb->n_ws ? cb->n_ws : 1, sizeof *ix.next_stem);
+	ix.next_layout = mld_calloc(cb->n_ws ? cb->n_ws : 1, sizeof *ix.next_layout);
+	if (!ix.next_stem || !ix.next_layout) {
+		free(ix.next_stem);
+		free(ix.next_layout);
+		return MLD_ENOMEM;
+	}
+	for (size_t i = 0; i < cb->n_ws && !rc; i++) {
+		cb_weight *cw = &cb->ws[i];
+		cw->placed = -1;
+		cw->candidate = -1;
+		if (!(cw->layout = cb_layout(cw->w)) || !(cw->stem = stem_of(cw->w->name)))
+			rc = MLD_ENOMEM;
+	}
+	for (size_t s = 0; s < cb->n_srcs && !rc; s++) {
+		cb_source *src = &cb->srcs[s];
+		for (size_t k = 0; k < src->n_weights && !rc; k++) {
+			long i = (long)(src->first_weight + k);
+			cb_weight *cw = &cb->ws[i];
+			if (src->alias_of >= 0) { /* the same function again: every blob is shared */
+				long o = (long)(cb->srcs[src->alias_of].first_weight + k);
+				cw->reason = MLD_R_IDENTICAL;
+				cw->placed = cb->ws[o].placed;
+				cw->candidate = o;
+			} else if (s == 0) {
+				cw->reason = cw->has_content ? MLD_R_ANCHOR : MLD_R_UNSUPPORTED;
+				rc = place(cb, &ix, i);
+			} else {
+				rc = decide(cb, &ix, i);
+			}
+		}
+		/* a function's weights become candidates only after the whole function:
+		 * a weight never shares with a sibling of its own function */
+		for (size_t k = 0; k < src->n_weights && !rc && src->alias_of < 0; k++)
+			rc = remember(cb, &ix, (long)(src->first_weight + k));
+	}
+	for (size_t i = 0; i < cb->n_ws; i++)
+		cb->stats->by_reason[cb->ws[i].reason]++;
+	cb->stats->weights = cb->n_ws;
+	mld_strmap_free(&ix.by_enc);
+	mld_strmap_free(&ix.by_content);
+	mld_strmap_free(&ix.by_stem);
+	mld_strmap_free(&ix.by_layout);
+	for (size_t k = 0; k < ix.n_keys; k++)
+		free(ix.keys[k]);
+	free(ix.keys);
+	free(ix.next_stem);
+	free(ix.next_layout);
+	return rc;
+}

@@ -1,0 +1,62 @@
+/* Numeric closeness of dense tensors (the verification fallback of combine) and
+ * the cheap sketch used to find candidates for it. */
+#include "dtype.h"
+#include "tensor.h"
+
+#include <math.h>
+
+int mld_tensor_compare(mld_metrics *out, const mld_tensor *a, const mld_tensor *b)
+{
+	if (a->count != b->count || a->rank != b->rank || memcmp(a->shape, b->shape, a->rank * sizeof *a->shape))
+		return mld_err(MLD_EFORMAT, "cannot compare tensors of different shapes");
+	double dot = 0, na = 0, nb = 0, maxd = 0, sumd = 0;
+	for (uint64_t i = 0; i < a->count; i++) {
+		double x = mld_dense_get(a->dtype, a->data, i), y = mld_dense_get(b->dtype, b->data, i);
+		double d = fabs(x - y);
+		dot += x * y;
+		na += x * x;
+		nb += y * y;
+		sumd += d;
+		if (d > maxd || isnan(d))
+			maxd = d;
+	}
+	if (na == 0 && nb == 0)
+		out->cos = 1;
+	else if (na == 0 || nb == 0)
+		out->cos = 0;
+	else
+		out->cos = dot / (sqrt(na) * sqrt(nb));
+	out->max_abs = maxd;
+	out->mean_abs = a->count ? sumd / (double)a->count : 0;
+	return 0;
+}
+
+void mld_tensor_sketch(float out[MLD_SKETCH_LEN], const mld_tensor *t)
+{
+	double sum = 0, sq = 0;
+	for (uint64_t i = 0; i < t->count; i++) {
+		double x = mld_dense_get(t->dtype, t->data, i);
+		sum += x;
+		sq += x * x;
+	}
+	out[0] = t->count ? (float)(sum / (double)t->count) : 0;
+	out[1] = t->count ? (float)sqrt(sq / (double)t->count) : 0;
+	for (int k = 2; k < MLD_SKETCH_LEN; k++) {
+		/* fixed pseudo-random positions: the same for every tensor of a shape */
+		uint64_t pos = t->count ? ((uint64_t)k * UINT64_C(0x9E3779B97F4A7C15)) % t->count : 0;
+		out[k] = t->count ? (float)mld_dense_get(t->dtype, t->data, pos) : 0;
+	}
+}
+
+int mld_sketch_close(const float a[MLD_SKETCH_LEN], const float b[MLD_SKETCH_LEN])
+{
+	double rms = fmax(fabs(a[1]), fabs(b[1]));
+	if (fabs(a[1] - b[1]) > 0.01 * rms + 1e-12)
+		return 0;
+	double d = 0, n = 0;
+	for (int k = 2; k < MLD_SKETCH_LEN; k++) {
+		d += ((double)a[k] - b[k]) * ((double)a[k] - b[k]);
+		n += (double)a[k] * a[k];
+	}
+	return d <= 0.01 * n + 1e-12;
+}

@@ -1,0 +1,537 @@
+/* Building the combined Model from the plan, and writing it.
+ *
+ * Each source package's model is unpacked once more as a private, mutable copy.
+ * The output Model borrows functions, descriptions and metadata from those
+ * copies; weights that share another's encoding get that encoding's Values
+ * (deep copies, remembered as living in the other package). iOS16-form constexpr
+ * ops are rewritten into the iOS18 form. Every blob Value is then resolved to its
+ * source bytes and deduplicated by (dtype, padding, bytes): each distinct blob is
+ * written once, in order of first use. */
+#include "../core/strmap.h"
+#include "../io/blobfile.h"
+#include "../plan/combine.h"
+#include "../tensor/dtype.h"
+#include "ios18.h"
+#include "pkgwrite.h"
+
+#include <stdlib.h>
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+typedef CoreML__Specification__FunctionDescription fn_desc;
+typedef CoreML__Specification__MILSpec__Program__FunctionsEntry fn_entry;
+
+typedef struct owner_map { /* Value pointer -> package index (+1), for swapped Values */
+	mld_strmap m;
+	char **keys;
+	size_t n, cap;
+} owner_map;
+
+static int owner_put(owner_map *o, const void *v, size_t pkg)
+{
+	char k[32];
+	snprintf(k, sizeof k, "%p", v);
+	if (mld_strmap_get(&o->m, k))
+		return mld_strmap_put(&o->m, k, (void *)(intptr_t)(pkg + 1));
+	if (o->n == o->cap) {
+		o->cap = o->cap ? o->cap * 2 : 64;
+		char **p = mld_realloc(o->keys, o->cap * sizeof *p);
+		if (!p)
+			return MLD_ENOMEM;
+		o->keys = p;
+	}
+	if (!(o->keys[o->n] = mld_strdup(k)))
+		return MLD_ENOMEM;
+	return mld_strmap_put(&o->m, o->keys[o->n++], (void *)(intptr_t)(pkg + 1));
+}
+
+static long owner_get(owner_map *o, const void *v)
+{
+	char k[32];
+	snprintf(k, sizeof k, "%p", v);
+	return (long)(intptr_t)mld_strmap_get(&o->m, k) - 1;
+}
+
+static mil_value *value_clone(const mil_value *v)
+{
+	size_t n = core_ml__specification__milspec__value__get_packed_size(v);
+	uint8_t *buf = mld_malloc(n);
+	if (!buf)
+		return NULL;
+	core_ml__specification__milspec__value__pack(v, buf);
+	mil_value *c = core_ml__specification__milspec__value__unpack(NULL, n, buf);
+	free(buf);
+	if (!c)
+		mld_err(MLD_ENOMEM, "cannot copy a value");
+	return c;
+}
+
+static mil_op *op_clone(const mil_op *op)
+{
+	size_t n = core_ml__specification__milspec__operation__get_packed_size(op);
+	uint8_t *buf = mld_malloc(n);
+	if (!buf)
+		return NULL;
+	core_ml__specification__milspec__operation__pack(op, buf);
+	mil_op *c = core_ml__specification__milspec__operation__unpack(NULL, n, buf);
+	free(buf);
+	if (!c)
+		mld_err(MLD_ENOMEM, "cannot copy an op");
+	return c;
+}
+
+/* Every op of a block (recursively) by output name. */
+static int index_ops(mld_strmap *m, mil_block *b)
+{
+	for (size_t i = 0; i < b->n_operations; i++) {
+		mil_op *op = b->operations[i];
+		for (size_t k = 0; k < op->n_outputs; k++)
+			if (mld_strmap_put(m, op->outputs[k]->name, op))
+				return MLD_ENOMEM;
+		for (size_t k = 0; k < op->n_blocks; k++)
+			if (index_ops(m, op->blocks[k]))
+				return MLD_ENOMEM;
+	}
+	return 0;
+}
+
+/* Pointer to the slot holding param `key` of op (input binding value or attribute). */
+static mil_value **param_slot(mil_op *op, const char *key)
+{
+	for (size_t i = 0; i < op->n_inputs; i++)
+		if (!strcmp(op->inputs[i]->key, key) && op->inputs[i]->value && op->inputs[i]->value->n_arguments == 1 &&
+		    op->inputs[i]->value->arguments[0]->binding_case == MIL_BINDING_VALUE)
+			return &op->inputs[i]->value->arguments[0]->value;
+	for (size_t i = 0; i < op->n_attributes; i++)
+		if (!strcmp(op->attributes[i]->key, key))
+			return &op->attributes[i]->value;
+	return NULL;
+}
+
+/* Same layout: give each param Value of `dst` a copy of the matching Value of `src`. */
+static int swap_params(mil_op *dst, const mil_op *src, size_t src_pkg, owner_map *own)
+{
+	for (size_t i = 0; i < src->n_attributes + src->n_inputs; i++) {
+		const char *key = i < src->n_attributes ? src->attributes[i]->key : src->inputs[i - src->n_attributes]->key;
+		if (!strcmp(key, "name"))
+			continue;
+		const mil_value *sv;
+		const char *ref;
+		if (!mil_op_param(src, key, &sv, &ref) || !sv)
+			continue; /* references to other chain ops keep their names */
+		mil_value **slot = param_slot(dst, key);
+		if (!slot)
+			return mld_err(MLD_EFORMAT, "%s: parameter \"%s\" missing from the swapped op", dst->type, key);
+		mil_value *c = value_clone(sv);
+		if (!c)
+			return MLD_ENOMEM;
+		core_ml__specification__milspec__value__free_unpacked(*slot, NULL);
+		*slot = c;
+		if (c->value_case == MIL_VALUE_BLOB && owner_put(own, c, src_pkg))
+			return MLD_ENOMEM;
+	}
+	return 0;
+}
+
+/* One-op chains of different structure: the op takes the other's type and
+ * parameters, keeping its own name and output. */
+static int swap_op(mil_op *dst, const mil_op *src, size_t src_pkg, owner_map *own)
+{
+	mil_op *c = op_clone(src);
+	if (!c)
+		return MLD_ENOMEM;
+	/* keep dst's name attribute and outputs */
+	const mil_value *name = mil_op_attr(dst, "name");
+	for (size_t i = 0; i < c->n_attributes; i++)
+		if (!strcmp(c->attributes[i]->key, "name") && name) {
+			mil_value *nv = value_clone(name);
+			if (!nv) {
+				core_ml__specification__milspec__operation__free_unpacked(c, NULL);
+				return MLD_ENOMEM;
+			}
+			core_ml__specification__milspec__value__free_unpacked(c->attributes[i]->value, NULL);
+			c->attributes[i]->value = nv;
+		}
+	/* exchange type, inputs and attributes; outputs stay */
+	char *t = dst->type;
+	dst->type = c->type;
+	c->type = t;
+	size_t n;
+	void *p;
+	n = dst->n_inputs, p = dst->inputs;
+	dst->n_inputs = c->n_inputs, dst->inputs = c->inputs;
+	c->n_inputs = n, c->inputs = p;
+	n = dst->n_attributes, p = dst->attributes;
+	dst->n_attributes = c->n_attributes, dst->attributes = c->attributes;
+	c->n_attributes = n, c->attributes = p;
+	core_ml__specification__milspec__operation__free_unpacked(c, NULL);
+	for (size_t i = 0; i < dst->n_attributes; i++)
+		if (dst->attributes[i]->value && dst->attributes[i]->value->value_case == MIL_VALUE_BLOB &&
+		    owner_put(own, dst->attributes[i]->value, src_pkg))
+			return MLD_ENOMEM;
+	for (size_t i = 0; i < dst->n_inputs; i++) {
+		mil_argument *a = dst->inputs[i]->value;
+		for (size_t j = 0; a && j < a->n_arguments; j++)
+			if (a->arguments[j]->binding_case == MIL_BINDING_VALUE && a->arguments[j]->value->value_case == MIL_VALUE_BLOB &&
+			    owner_put(own, a->arguments[j]->value, src_pkg))
+				return MLD_ENOMEM;
+	}
+	return 0;
+}
+
+typedef struct build {
+	cb_ctx *cb;
+	mil_model **copies;        /* per package */
+	mil_function **fns;        /* per source: the function in its package's copy */
+	mld_strmap *ops;           /* per source: output name -> op in the copy */
+	owner_map own;
+	mil_model out;
+	mil_model_desc desc;
+	mil_program prog;
+	fn_desc **fdescs;
+	fn_entry **entries;
+} build;
+
+static mil_function *find_function(mil_model *m, const char *name)
+{
+	for (size_t i = 0; i < m->mlprogram->n_functions; i++)
+		if (!strcmp(m->mlprogram->functions[i]->key, name))
+			return m->mlprogram->functions[i]->value;
+	return NULL;
+}
+
+static int apply_plan(build *B)
+{
+	cb_ctx *cb = B->cb;
+	for (size_t s = 0; s < cb->n_srcs; s++) {
+		const cb_source *src = &cb->srcs[s];
+		if (src->alias_of >= 0)
+			continue; /* shares the function object of its original */
+		for (size_t k = 0; k < src->n_weights; k++) {
+			const cb_weight *cw = &cb->ws[src->first_weight + k];
+			if (cw->reason != MLD_R_DEQ_IDENTICAL && cw->reason != MLD_R_DEQ_CLOSE)
+				continue; /* identical bytes are shared by the blob dedup below */
+			const cb_weight *pw = &cb->ws[cw->placed];
+			size_t ppkg = cb->srcs[pw->src].pkg;
+			bool same = !strcmp(pw->layout, cw->layout) && pw->w->n_ops == cw->w->n_ops;
+			for (size_t i = 0; i < cw->w->n_ops; i++) {
+				const char *oname = cw->w->ops[i]->outputs[0]->name;
+				mil_op *dst = mld_strmap_get(&B->ops[s], oname);
+				if (!dst)
+					return mld_err(MLD_ERROR, "function \"%s\": op \"%s\" vanished", src->name, oname);
+				int rc = same ? swap_params(dst, pw->w->ops[i], ppkg, &B->own) : swap_op(dst, pw->w->ops[0], ppkg, &B->own);
+				if (rc)
+					return mld_err_prefix("function \"%s\", weight \"%s\"", src->name, cw->w->name);
+				if (!same)
+					break;
+			}
+		}
+	}
+	return 0;
+}
+
+static const char *opset_for(int spec) { return spec >= 10 ? "CoreML9" : "CoreML8"; }
+
+/* Point the function at one block specialization under the output opset. */
+static int set_opset(mil_function *fn, const char *opset)
+{
+	const mil_block *active = mil_function_block(fn);
+	for (size_t i = 0; i < fn->n_block_specializations; i++) {
+		CoreML__Specification__MILSpec__Function__BlockSpecializationsEntry *e = fn->block_specializations[i];
+		if (e->value != active)
+			continue;
+		char *k = mld_strdup(opset);
+		if (!k)
+			return MLD_ENOMEM;
+		free(e->key);
+		e->key = k;
+		/* drop the inactive ones */
+		for (size_t j = 0; j < fn->n_block_specializations; j++)
+			if (j != i)
+				protobuf_c_message_free_unpacked(&fn->block_specializations[j]->base, NULL);
+		fn->block_specializations[0] = e;
+		fn->n_block_specializations = 1;
+		break;
+	}
+	char *o = mld_strdup(opset);
+	if (!o)
+		return MLD_ENOMEM;
+	if (fn->opset != protobuf_c_empty_string)
+		free(fn->opset);
+	fn->opset = o;
+	return 0;
+}
+
+static fn_desc *describe(const mil_model *copy, const char *src_fn, const char *target)
+{
+	fn_desc *d = mld_calloc(1, sizeof *d);
+	if (!d)
+		return NULL;
+	core_ml__specification__function_description__init(d);
+	const mil_model_desc *md = copy->description;
+	if (md && md->n_functions) {
+		for (size_t i = 0; i < md->n_functions; i++)
+			if (!strcmp(md->functions[i]->name, src_fn))
+				*d = *md->functions[i]; /* borrow its arrays */
+	} else if (md) {
+		d->n_input = md->n_input, d->input = md->input;
+		d->n_output = md->n_output, d->output = md->output;
+		d->n_state = md->n_state, d->state = md->state;
+		d->predictedfeaturename = md->predictedfeaturename;
+		d->predictedprobabilitiesname = md->predictedprobabilitiesname;
+	}
+	d->base.unknown_fields = NULL;
+	d->base.n_unknown_fields = 0;
+	d->name = (char *)target;
+	return d;
+}
+
+/* ---- blob items -------------------------------------------------------------------- */
+
+typedef struct blobdedup {
+	mld_strmap m;        /* hex(XXH3-128 of dtype|padding|bytes) -> entry index + 1 */
+	char **keys;
+	const uint8_t **data;
+	uint64_t *size;
+	size_t n, cap;
+	uint64_t end;        /* simulated canonical layout size */
+} blobdedup;
+
+static int resolve(build *B, blobdedup *dd, mld_blob_item *it, mil_value *v, size_t pkg_i)
+{
+	const mld_package *pkg = B->cb->pkgs[pkg_i];
+	mld_dtype dt;
+	unsigned rank;
+	uint64_t shape[MLD_MAX_RANK], count;
+	const uint8_t *map;
+	uint64_t len;
+	char *disp = NULL;
+	mld_blob_view bv;
+	int rc = mil_tensor_shape(v->type, &dt, &rank, shape, &count, "blob value");
+	if (!rc && !(rc = mld_package_blobfile(pkg, v->blobfilevalue->filename, &map, &len, &disp)))
+		rc = mld_blobfile_read(&bv, map, len, v->blobfilevalue->offset, MLD_DT_INVALID, disp);
+	if (rc) {
+		free(disp);
+		return rc;
+	}
+	uint32_t pad = bv.padding_bits;
+	if (bv.dtype != dt) {
+		/* an iOS16 packed uint8 stream now typed as uintN (see ios18.c) */
+		unsigned bits = mld_dtype_bits(dt);
+		uint64_t need = (count * bits + 7) / 8;
+		if (bv.dtype != MLD_DT_UINT8 || bits >= 8 || need != bv.size) {
+			rc = mld_err(MLD_EFORMAT, "%s: blob at offset %llu is %s, cannot serve as %s", disp,
+			             (unsigned long long)v->blobfilevalue->offset, mld_dtype_name(bv.dtype), mld_dtype_name(dt));
+			free(disp);
+			return rc;
+		}
+		pad = (uint32_t)(need * 8 - count * bits);
+	}
+	free(disp);
+	XXH3_state_t st;
+	XXH3_128bits_reset(&st);
+	uint8_t hdr[8];
+	mld_wr32(hdr, (uint32_t)dt);
+	mld_wr32(hdr + 4, pad);
+	XXH3_128bits_update(&st, hdr, 8);
+	XXH3_128bits_update(&st, bv.data, bv.size);
+	XXH128_hash_t h = XXH3_128bits_digest(&st);
+	char key[40];
+	snprintf(key, sizeof key, "%016llx%016llx", (unsigned long long)h.high64, (unsigned long long)h.low64);
+	long e = (long)(intptr_t)mld_strmap_get(&dd->m, key) - 1;
+	if (e >= 0) {
+		if (dd->size[e] != bv.size || memcmp(dd->data[e], bv.data, bv.size))
+			return mld_err(MLD_ERROR, "XXH3-128 collision between two different blobs: refusing to share them");
+	} else {
+		if (dd->n == dd->cap) {
+			dd->cap = dd->cap ? dd->cap * 2 : 256;
+			char **k = mld_realloc(dd->keys, dd->cap * sizeof *k);
+			if (k)
+				dd->keys = k;
+			const uint8_t **d = mld_realloc(dd->data, dd->cap * sizeof *d);
+			if (d)
+				dd->data = d;
+			uint64_t *s = mld_realloc(dd->size, dd->cap * sizeof *s);
+			if (s)
+				dd->size = s;
+			if (!k || !d || !s)
+				return MLD_ENOMEM;
+		}
+		e = (long)dd->n;
+		if (!(dd->keys[e] = mld_strdup(key)))
+			return MLD_ENOMEM;
+		dd->data[e] = bv.data;
+		dd->size[e] = bv.size;
+		dd->n++;
+		if (mld_strmap_put(&dd->m, dd->keys[e], (void *)(intptr_t)(e + 1)))
+			return MLD_ENOMEM;
+		dd->end = mld_align64(dd->end ? dd->end : 64) + 64 + bv.size;
+	}
+	*it = (mld_blob_item){v, (uint64_t)e, 0, bv.data, bv.size, pad, dt};
+	return 0;
+}
+
+static int collect_items(build *B, mld_blob_item **items_out, size_t *n_out, uint64_t *size_out)
+{
+	cb_ctx *cb = B->cb;
+	blobdedup dd = {0};
+	mld_blob_item *items = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+	for (size_t s = 0; s < cb->n_srcs && !rc; s++) {
+		if (cb->srcs[s].alias_of >= 0)
+			continue;
+		mil_value **vals;
+		size_t nv;
+		if ((rc = mld_function_blob_values(&vals, &nv, B->fns[s])))
+			break;
+		for (size_t i = 0; i < nv && !rc; i++) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 1024;
+				mld_blob_item *p = mld_realloc(items, cap * sizeof *p);
+				if (!p) {
+					rc = MLD_ENOMEM;
+					break;
+				}
+				items = p;
+			}
+			long owner = owner_get(&B->own, vals[i]);
+			rc = resolve(B, &dd, &items[n], vals[i], owner >= 0 ? (size_t)owner : cb->srcs[s].pkg);
+			if (rc)
+				mld_err_prefix("function \"%s\"", cb->srcs[s].name);
+			else
+				n++;
+		}
+		free(vals);
+	}
+	for (size_t i = 0; i < dd.n; i++)
+		free(dd.keys[i]);
+	free(dd.keys);
+	free(dd.data);
+	free(dd.size);
+	mld_strmap_free(&dd.m);
+	if (rc) {
+		free(items);
+		return rc;
+	}
+	*items_out = items;
+	*n_out = n;
+	*size_out = dd.n ? dd.end : 0;
+	return 0;
+}
+
+/* ---- the output model ------------------------------------------------------------- */
+
+static int assemble(build *B, int spec)
+{
+	cb_ctx *cb = B->cb;
+	const char *opset = opset_for(spec);
+	if (!(B->fdescs = mld_calloc(cb->n_srcs, sizeof *B->fdescs)) || !(B->entries = mld_calloc(cb->n_srcs, sizeof *B->entries)))
+		return MLD_ENOMEM;
+	for (size_t s = 0; s < cb->n_srcs; s++) {
+		const cb_source *src = &cb->srcs[s];
+		mil_model *copy = B->copies[src->pkg];
+		const char *src_fn = cb->pkgs[src->pkg]->fns[src->fn].name;
+		if (src->alias_of < 0) {
+			if (copy->specificationversion < 9 || strcmp(B->fns[s]->opset, opset)) {
+				mil_block *blk = (mil_block *)mil_function_block(B->fns[s]);
+				int rc = blk ? mld_block_to_ios18(blk, src->name) : 0;
+				if (!rc)
+					rc = set_opset(B->fns[s], opset);
+				if (rc)
+					return rc;
+			}
+		}
+		if (!(B->fdescs[s] = describe(copy, src_fn, src->name)) || !(B->entries[s] = mld_calloc(1, sizeof(fn_entry))))
+			return MLD_ENOMEM;
+		core_ml__specification__milspec__program__functions_entry__init(B->entries[s]);
+		B->entries[s]->key = (char *)src->name;
+		B->entries[s]->value = B->fns[s];
+	}
+	const mil_model *anchor = B->copies[cb->srcs[0].pkg];
+	core_ml__specification__model__init(&B->out);
+	core_ml__specification__model_description__init(&B->desc);
+	core_ml__specification__milspec__program__init(&B->prog);
+	B->out.specificationversion = spec;
+	B->out.description = &B->desc;
+	B->out.type_case = CORE_ML__SPECIFICATION__MODEL__TYPE_ML_PROGRAM;
+	B->out.mlprogram = &B->prog;
+	B->desc.n_functions = cb->n_srcs;
+	B->desc.functions = B->fdescs;
+	B->desc.defaultfunctionname = (char *)cb->srcs[cb->default_src].name;
+	if (anchor->description)
+		B->desc.metadata = anchor->description->metadata; /* kept from the anchor */
+	B->prog.version = 1;
+	B->prog.n_functions = cb->n_srcs;
+	B->prog.functions = B->entries;
+	B->prog.n_attributes = anchor->mlprogram->n_attributes; /* buildInfo and friends */
+	B->prog.attributes = anchor->mlprogram->attributes;
+	return 0;
+}
+
+static void build_free(build *B)
+{
+	cb_ctx *cb = B->cb;
+	for (size_t s = 0; B->ops && s < cb->n_srcs; s++)
+		mld_strmap_free(&B->ops[s]);
+	free(B->ops);
+	for (size_t s = 0; B->fdescs && s < cb->n_srcs; s++)
+		free(B->fdescs[s]);
+	for (size_t s = 0; B->entries && s < cb->n_srcs; s++)
+		free(B->entries[s]);
+	free(B->fdescs);
+	free(B->entries);
+	free(B->fns);
+	for (size_t p = 0; B->copies && p < cb->n_pkgs; p++)
+		if (B->copies[p])
+			core_ml__specification__model__free_unpacked(B->copies[p], NULL);
+	free(B->copies);
+	for (size_t i = 0; i < B->own.n; i++)
+		free(B->own.keys[i]);
+	free(B->own.keys);
+	mld_strmap_free(&B->own.m);
+}
+
+int cb_write(cb_ctx *cb, const char *out_path)
+{
+	build B = {0};
+	B.cb = cb;
+	mld_blob_item *items = NULL;
+	size_t n_items = 0;
+	int rc = 0, spec = 9;
+	if (!(B.copies = mld_calloc(cb->n_pkgs, sizeof *B.copies)) || !(B.fns = mld_calloc(cb->n_srcs, sizeof *B.fns)) ||
+	    !(B.ops = mld_calloc(cb->n_srcs, sizeof *B.ops))) {
+		rc = MLD_ENOMEM;
+		goto out;
+	}
+	for (size_t p = 0; p < cb->n_pkgs; p++) {
+		const mld_package *pkg = cb->pkgs[p];
+		if (!(B.copies[p] = core_ml__specification__model__unpack(NULL, pkg->model_len, pkg->model_bytes))) {
+			rc = mld_err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
+			goto out;
+		}
+		if (pkg->model->specificationversion > spec)
+			spec = pkg->model->specificationversion;
+	}
+	for (size_t s = 0; s < cb->n_srcs; s++) {
+		const cb_source *src = &cb->srcs[s];
+		size_t from = src->alias_of >= 0 ? (size_t)src->alias_of : s;
+		B.fns[s] = src->alias_of >= 0 ? B.fns[from] : find_function(B.copies[src->pkg], cb->pkgs[src->pkg]->fns[src->fn].name);
+		if (src->alias_of < 0 && (rc = index_ops(&B.ops[s], (mil_block *)mil_function_block(B.fns[s]))))
+			goto out;
+	}
+	if ((rc = apply_plan(&B)) || (rc = assemble(&B, spec)) || (rc = collect_items(&B, &items, &n_items, &cb->stats->bytes_after)))
+		goto out;
+	cb->stats->large_warning = cb->stats->bytes_after > (UINT64_C(1) << 30);
+	if (cb->stats->bytes_after > (UINT64_C(2) << 30) && !cb->opts->allow_large) {
+		rc = mld_err(MLD_EUSAGE, "%s: the combined weight.bin would be %.2f GB, above the 2 GB that Core ML is known to load;"
+		             " pass --allow-large to write it anyway", out_path, (double)cb->stats->bytes_after / 1e9);
+		goto out;
+	}
+	if (!cb->opts->dry_run)
+		rc = mld_write_package(&B.out, items, n_items, out_path, MLD_WRITE_REPLACE);
+out:
+	free(items);
+	build_free(&B);
+	return rc;
+}
