@@ -207,8 +207,14 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 	stats->bytes_optimum = optimum_bytes(&cb);
 	if ((rc = cb_write(&cb, out_path)))
 		goto out;
-	if (o.report_path)
-		rc = cb_report(&cb, out_path);
+	if (o.report_path && (rc = cb_report(&cb, out_path)))
+		goto out;
+	if (cb_record(&cb, out_path)) {
+		char msg[1200];
+		snprintf(msg, sizeof msg, "the combine is not recorded in the store: %s", mld_error_last());
+		warn(&o, msg);
+		mld_err_clear();
+	}
 out:
 	cb_free(&cb);
 	return rc;

@@ -53,6 +53,8 @@ int cb_preflight(cb_ctx *cb);
 /* Build and (unless dry_run) write the combined package; fills bytes_after. */
 int cb_write(cb_ctx *cb, const char *out_path);
 int cb_report(cb_ctx *cb, const char *out_path);
+/* Record what was written in the store (outputs tables); a failure is a warning. */
+int cb_record(cb_ctx *cb, const char *out_path);
 
 /* Layout signature of a weight (see cb_weight.layout). */
 char *cb_layout(const mld_weight *w);
