@@ -19,6 +19,7 @@ static const mld_opt combine_opts[] = {
 	{OPT_REPORT, "report", 0, "FILE", "write every decision with its metrics (.json or .csv)"},
 	{OPT_NO_PREFLIGHT, "no-preflight", 0, NULL, "skip the state/input/palette compatibility checks"},
 	{OPT_ALLOW_LARGE, "allow-large", 0, NULL, "write a weight file above 2 GB"},
+	{OPT_ZIP, "zip", 0, NULL, "write OUT.zip holding OUT.mlpackage (zipped, as models are shipped)"},
 	{OPT_ANEMLL, "anemll", 0, "DIR", "combine every ANEMLL export found in DIR, named as ANEMLL names them"},
 	{OPT_NO_STORE, "no-store", 0, NULL, "use no store: compute digests here, keep no decisions"},
 	{OPT_JSON, "json", 0, NULL, "print the statistics as JSON on stdout"},
@@ -113,6 +114,7 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 		case OPT_REPORT: o.report_path = st.arg; break;
 		case OPT_NO_PREFLIGHT: o.no_preflight = 1; break;
 		case OPT_ALLOW_LARGE: o.allow_large = 1; break;
+		case OPT_ZIP: o.zip = 1; break;
 		case OPT_ANEMLL: anemll = st.arg; break;
 		case OPT_NO_STORE: no_store = true; break;
 		case OPT_JSON: json = true; break;

@@ -13,6 +13,8 @@
 #include "../tensor/dtype.h"
 #include "ios18.h"
 #include "pkgwrite.h"
+#include "zipwrite.h"
+#include "../core/fsutil.h"
 
 #include <stdlib.h>
 #define XXH_STATIC_LINKING_ONLY
@@ -492,6 +494,39 @@ static void build_free(build *B)
 	mld_strmap_free(&B->own.m);
 }
 
+/* OUT.zip: the package is written into a temp directory beside it, then zipped
+ * as "<OUT stem>.mlpackage/..." and renamed into place. */
+static int write_zipped(mil_model *model, mld_blob_item *items, size_t n, const char *out_path)
+{
+	size_t len = strlen(out_path);
+	if (len < 5 || strcmp(out_path + len - 4, ".zip"))
+		return mld_err(MLD_EUSAGE, "%s: with --zip the output must end in .zip", out_path);
+	char *tmp = NULL;
+	int rc = mld_tempdir_beside(&tmp, out_path);
+	if (rc)
+		return rc;
+	const char *base = strrchr(out_path, '/');
+	base = base ? base + 1 : out_path;
+	char *prefix = mld_sprintf("%.*s.mlpackage", (int)(strlen(base) - 4), base);
+	char *pkg = prefix ? mld_sprintf("%s/%s", tmp, prefix) : NULL;
+	if (!pkg)
+		rc = MLD_ENOMEM;
+	if (!rc)
+		rc = mld_write_package(model, items, n, pkg, 0);
+	if (!rc)
+		rc = mld_zip_tree(pkg, prefix, out_path);
+	int keep = rc ? mld_error_code() : 0;
+	char msg[1024];
+	snprintf(msg, sizeof msg, "%s", mld_error_last());
+	mld_rmtree(tmp);
+	if (rc)
+		mld_err(keep ? keep : rc, "%s", msg);
+	free(pkg);
+	free(prefix);
+	free(tmp);
+	return rc;
+}
+
 int cb_write(cb_ctx *cb, const char *out_path)
 {
 	build B = {0};
@@ -529,7 +564,8 @@ int cb_write(cb_ctx *cb, const char *out_path)
 		goto out;
 	}
 	if (!cb->opts->dry_run)
-		rc = mld_write_package(&B.out, items, n_items, out_path, MLD_WRITE_REPLACE);
+		rc = cb->opts->zip ? write_zipped(&B.out, items, n_items, out_path)
+		                   : mld_write_package(&B.out, items, n_items, out_path, MLD_WRITE_REPLACE);
 out:
 	free(items);
 	build_free(&B);

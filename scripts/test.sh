@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Build mldedup and run every test: a normal build, then the same tests under
+# AddressSanitizer + UndefinedBehaviorSanitizer. Fixture tests read
+# ../shared/fixtures (override with MLD_FIXTURES_DIR) and skip, saying so, if absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+fixtures=${MLD_FIXTURES_DIR:-$PWD/../shared/fixtures}
+jobs=$(nproc)
+for variant in release asan; do
+	dir=build-ci-$variant
+	flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLD_WERROR=ON)
+	[ $variant = asan ] && flags=(-DCMAKE_BUILD_TYPE=Debug -DMLD_SANITIZE=ON -DMLD_WERROR=ON)
+	echo "== $variant build" >&2
+	cmake -S . -B "$dir" -G Ninja "${flags[@]}" -DMLD_FIXTURES_DIR="$fixtures" >/dev/null
+	cmake --build "$dir" -- -j"$jobs" >/dev/null
+	echo "== $variant tests" >&2
+	(cd "$dir" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j"$jobs" --timeout 900)
+done
