@@ -143,7 +143,7 @@ int mld_package_blob_rel(const mld_package *pkg, const char *file_name, char **r
 int mld_package_blobfile(const mld_package *pkg, const char *file_name, const uint8_t **data, uint64_t *len,
                          char **display)
 {
-	char *rel;
+	char *rel = NULL;
 	int rc = mld_package_blob_rel(pkg, file_name, &rel);
 	if (rc)
 		return rc;

@@ -10,7 +10,7 @@ typedef struct entry {
 	char *path;   /* package path */
 	char *prefix;
 	char *lut;    /* "_lut6" or "" */
-	char kind[16];/* FFN, prefill, FFN_rotate, prefill_rotate, FFN_PF, mono, mono_prefill, ... */
+	char kind[32];/* FFN, prefill, FFN_rotate, prefill_rotate, FFN_PF, mono, mono_prefill, ... */
 	int chunk, of;
 	int ctx;      /* 0 when not in a ctxN folder */
 } entry;

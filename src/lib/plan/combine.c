@@ -163,6 +163,15 @@ static void cb_free(cb_ctx *cb)
 	free(cb->srcs);
 }
 
+/* s ends in suf (trailing slashes ignored, as the writer does) */
+static bool has_suffix(const char *s, const char *suf, bool nocase)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	while (a > 1 && s[a - 1] == '/')
+		a--;
+	return a >= b && !(nocase ? strncasecmp(s + a - b, suf, b) : strncmp(s + a - b, suf, b));
+}
+
 int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t n_sources, const char *out_path,
                 const mld_combine_opts *opts)
 {
@@ -172,6 +181,13 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 	cb_ctx cb = {0};
 	cb.opts = &o;
 	cb.stats = stats;
+	/* Argument errors first: before any work, and before anything is written. */
+	if (!out_path)
+		return mld_err(MLD_EUSAGE, "no output path given");
+	if (o.report_path && !has_suffix(o.report_path, ".json", true) && !has_suffix(o.report_path, ".csv", true))
+		return mld_err(MLD_EUSAGE, "%s: the report must end in .json or .csv", o.report_path);
+	if (!o.dry_run && !has_suffix(out_path, o.zip ? ".zip" : ".mlpackage", false))
+		return mld_err(MLD_EUSAGE, "%s: the output must end in %s", out_path, o.zip ? ".zip (--zip)" : ".mlpackage");
 	int rc = open_sources(&cb, sources, n_sources);
 	if (rc)
 		goto out;

@@ -9,6 +9,8 @@
 #include "store.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -281,6 +283,97 @@ out:
 	return rc;
 }
 
+/* ---- digesting every weight, in parallel ---------------------------------------- */
+
+typedef struct work {
+	mld_package *pkg;
+	rec *recs;
+	size_t next;        /* next weight to take */
+	uint64_t total, done, decoded, unsupported;
+	int rc;
+	char err[1024];
+	pthread_mutex_t mu;
+	const char *what;
+	mld_progress_fn progress;
+	void *progress_ctx;
+} work;
+
+static int digest_one(work *wk, rec *r)
+{
+	if (mld_weight_encoding_digest(&r->enc, wk->pkg, r->w))
+		return -1;
+	mld_tensor *t;
+	int drc = mld_weight_decode(&t, wk->pkg, r->w);
+	if (drc == MLD_EUNSUPPORTED) {
+		r->error = mld_strdup(mld_error_last());
+		return 1;
+	}
+	if (drc)
+		return -1;
+	mld_tensor_digest(&r->content, t);
+	mld_tensor_sketch(r->sketch, t);
+	r->decoded = true;
+	r->dense_bytes = t->nbytes;
+	mld_tensor_free(t); /* one weight's dense values at a time, per thread */
+	return 0;
+}
+
+static void *worker(void *arg)
+{
+	work *wk = arg;
+	for (;;) {
+		pthread_mutex_lock(&wk->mu);
+		size_t i = wk->next++;
+		bool stop = wk->rc != 0 || i >= wk->pkg->n_weights;
+		pthread_mutex_unlock(&wk->mu);
+		if (stop)
+			return NULL;
+		rec *r = &wk->recs[i];
+		int res = digest_one(wk, r);
+		pthread_mutex_lock(&wk->mu);
+		if (res < 0 && !wk->rc) {
+			wk->rc = mld_error_code() ? mld_error_code() : MLD_ERROR;
+			snprintf(wk->err, sizeof wk->err, "%s", mld_error_last());
+		}
+		wk->unsupported += res == 1;
+		wk->decoded += res == 0;
+		wk->done += r->w->encoded_bytes;
+		if (wk->progress)
+			wk->progress(wk->progress_ctx, wk->what, wk->done, wk->total);
+		pthread_mutex_unlock(&wk->mu);
+	}
+}
+
+static int digest_all(mld_package *pkg, rec *recs, mld_index_stats *stats, const char *what,
+                      mld_progress_fn progress, void *progress_ctx)
+{
+	work wk = {.pkg = pkg, .recs = recs, .what = what, .progress = progress, .progress_ctx = progress_ctx};
+	for (size_t i = 0; i < pkg->n_weights; i++) {
+		recs[i].w = &pkg->weights[i];
+		wk.total += pkg->weights[i].encoded_bytes;
+	}
+	pthread_mutex_init(&wk.mu, NULL);
+	/* Blob files are mapped while the package opens, so workers only read. */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (size_t)ncpu;
+	if (n > pkg->n_weights)
+		n = pkg->n_weights ? pkg->n_weights : 1;
+	pthread_t th[8];
+	size_t started = 0;
+	for (size_t k = 1; k < n; k++)
+		if (pthread_create(&th[started], NULL, worker, &wk) == 0)
+			started++;
+	worker(&wk);
+	for (size_t k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
+	pthread_mutex_destroy(&wk.mu);
+	stats->weights_decoded += wk.decoded;
+	stats->unsupported += wk.unsupported;
+	if (wk.rc)
+		return mld_err(wk.rc, "%s", wk.err);
+	return 0;
+}
+
 int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats, mld_progress_fn progress,
                     void *progress_ctx)
 {
@@ -313,35 +406,8 @@ int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats,
 		rc = MLD_ENOMEM;
 		goto out;
 	}
-	uint64_t total = 0, done = 0;
-	for (size_t i = 0; i < pkg->n_weights; i++)
-		total += pkg->weights[i].encoded_bytes;
-	for (size_t i = 0; i < pkg->n_weights; i++) {
-		rec *r = &recs[i];
-		r->w = &pkg->weights[i];
-		if ((rc = mld_weight_encoding_digest(&r->enc, pkg, r->w)))
-			goto out;
-		mld_tensor *t;
-		int drc = mld_weight_decode(&t, pkg, r->w);
-		if (drc == MLD_EUNSUPPORTED) {
-			r->error = mld_strdup(mld_error_last());
-			stats->unsupported++;
-			mld_err_clear();
-		} else if (drc) {
-			rc = drc;
-			goto out;
-		} else {
-			mld_tensor_digest(&r->content, t);
-			mld_tensor_sketch(r->sketch, t);
-			r->decoded = true;
-			r->dense_bytes = t->nbytes;
-			mld_tensor_free(t); /* one weight's dense values at a time */
-			stats->weights_decoded++;
-		}
-		done += r->w->encoded_bytes;
-		if (progress)
-			progress(progress_ctx, pkg_path, done, total);
-	}
+	if ((rc = digest_all(pkg, recs, stats, pkg_path, progress, progress_ctx)))
+		goto out;
 	mld_digest wd;
 	uint64_t wsize = 0;
 	if ((rc = mld_package_weights_digest(&wd, &wsize, pkg)))

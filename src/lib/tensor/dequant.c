@@ -84,28 +84,41 @@ int mld_deq_lut_ios18(mld_tensor **out, const mld_tensor *idx, const mld_tensor 
 	unsigned w = mld_dtype_dense_width(lut->dtype);
 	const uint8_t *ix = idx->data, *L = lut->data;
 	uint8_t *o = t->data;
-	uint64_t inner = idx->shape[K - 1], rows = inner ? idx->count / inner : 0, bsl = bs[K - 1];
-	uint64_t row_stride = P * VS * w, ostep = istr_o[K - 1], kstep = VS > 1 ? ostr[a] : 0;
-	for (uint64_t r = 0; r < rows; r++) {
-		uint64_t rem = r, gouter = 0, obase = 0;
-		for (unsigned d = K - 1; d-- > 0;) {
+	/* Split the index dims into an outer part and the longest ungrouped suffix
+	 * (lut dim 1, not the vector axis): within the suffix one palette serves a
+	 * contiguous run, so the hot loop is a plain table lookup. */
+	unsigned s = K;
+	while (s > 0 && lut->shape[s - 1] == 1 && !(VS > 1 && (int64_t)(s - 1) == a))
+		s--;
+	uint64_t run = 1;
+	for (unsigned d = s; d < K; d++)
+		run *= idx->shape[d];
+	uint64_t runs = run ? idx->count / run : 0, row_stride = P * VS * w, kstep = VS > 1 ? ostr[a] : 0;
+	for (uint64_t r = 0; r < runs; r++) {
+		uint64_t rem = r, g = 0, obase = 0;
+		for (unsigned d = s; d-- > 0;) {
 			uint64_t c = rem % idx->shape[d];
 			rem /= idx->shape[d];
-			gouter += (c / bs[d]) * gstr[d];
+			g += (c / bs[d]) * gstr[d];
 			obase += c * istr_o[d];
 		}
-		const uint8_t *irow = ix + r * inner;
-		if (VS == 1 && w == 2) { /* the hot path: scalar fp16 palettes */
-			uint16_t *o16 = (uint16_t *)(void *)o + obase;
-			for (uint64_t j = 0; j < inner; j++) {
-				const uint8_t *src = L + (gouter + j / bsl) * row_stride + (uint64_t)irow[j] * 2;
-				memcpy(o16 + j, src, 2);
-			}
+		const uint8_t *irow = ix + r * run, *pal = L + g * row_stride;
+		if (VS == 1 && w == 2) { /* the hot path: scalar fp16 palettes, output contiguous */
+			uint16_t pal16[256];
+			memcpy(pal16, pal, (size_t)P * 2);
+			uint16_t *o16 = (uint16_t *)(void *)(o + obase * 2);
+			for (uint64_t j = 0; j < run; j++)
+				o16[j] = pal16[irow[j]];
 			continue;
 		}
-		for (uint64_t j = 0; j < inner; j++) {
-			const uint8_t *src = L + (gouter + j / bsl) * row_stride + (uint64_t)irow[j] * VS * w;
-			uint64_t ob = obase + j * ostep;
+		for (uint64_t j = 0; j < run; j++) {
+			/* output position of index element j of this run: strides of the suffix dims */
+			uint64_t ob = obase, rj = j;
+			for (unsigned d = K; d-- > s;) {
+				ob += (rj % idx->shape[d]) * istr_o[d];
+				rj /= idx->shape[d];
+			}
+			const uint8_t *src = pal + (uint64_t)irow[j] * VS * w;
 			for (uint64_t k = 0; k < VS; k++)
 				memcpy(o + (ob + k * kstep) * w, src + k * w, w);
 		}

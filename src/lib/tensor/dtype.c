@@ -1,6 +1,7 @@
 #include "dtype.h"
 
 #include <math.h>
+#include <pthread.h>
 
 static const struct {
 	mld_dtype dt;
@@ -157,4 +158,19 @@ double mld_dense_get(mld_dtype dt, const void *data, uint64_t i)
 	case MLD_DT_UINT3: case MLD_DT_UINT4: case MLD_DT_UINT6: return p[i];
 	default: return NAN;
 	}
+}
+
+static float half_table[65536];
+static pthread_once_t half_once = PTHREAD_ONCE_INIT;
+
+static void half_init(void)
+{
+	for (uint32_t i = 0; i < 65536; i++)
+		half_table[i] = mld_half_to_float((uint16_t)i);
+}
+
+const float *mld_half_table(void)
+{
+	pthread_once(&half_once, half_init);
+	return half_table;
 }

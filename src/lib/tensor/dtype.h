@@ -25,6 +25,9 @@ static inline float mld_bf16_to_float(uint16_t b)
 	return f;
 }
 
+/* All 65536 fp16 values as float, for hot loops (built once, thread-safe). */
+const float *mld_half_table(void);
+
 /* Read element i of a dense tensor buffer as double (any numeric dtype). */
 double mld_dense_get(mld_dtype dt, const void *data, uint64_t i);
 

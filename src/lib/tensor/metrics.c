@@ -10,8 +10,12 @@ int mld_tensor_compare(mld_metrics *out, const mld_tensor *a, const mld_tensor *
 	if (a->count != b->count || a->rank != b->rank || memcmp(a->shape, b->shape, a->rank * sizeof *a->shape))
 		return mld_err(MLD_EFORMAT, "cannot compare tensors of different shapes");
 	double dot = 0, na = 0, nb = 0, maxd = 0, sumd = 0;
+	const float *h = mld_half_table();
+	bool f16 = a->dtype == MLD_DT_FP16 && b->dtype == MLD_DT_FP16;
+	const uint16_t *a16 = a->data, *b16 = b->data;
 	for (uint64_t i = 0; i < a->count; i++) {
-		double x = mld_dense_get(a->dtype, a->data, i), y = mld_dense_get(b->dtype, b->data, i);
+		double x = f16 ? h[a16[i]] : mld_dense_get(a->dtype, a->data, i);
+		double y = f16 ? h[b16[i]] : mld_dense_get(b->dtype, b->data, i);
 		double d = fabs(x - y);
 		dot += x * y;
 		na += x * x;
@@ -33,14 +37,17 @@ int mld_tensor_compare(mld_metrics *out, const mld_tensor *a, const mld_tensor *
 
 void mld_tensor_sketch(float out[MLD_SKETCH_LEN], const mld_tensor *t)
 {
+	/* mean and rms over an even subsample: a fingerprint, not a statistic */
 	double sum = 0, sq = 0;
-	for (uint64_t i = 0; i < t->count; i++) {
-		double x = mld_dense_get(t->dtype, t->data, i);
+	uint64_t step = t->count > 65536 ? t->count / 65536 : 1, n = 0;
+	const float *h = mld_half_table();
+	for (uint64_t i = 0; i < t->count; i += step, n++) {
+		double x = t->dtype == MLD_DT_FP16 ? h[((const uint16_t *)t->data)[i]] : mld_dense_get(t->dtype, t->data, i);
 		sum += x;
 		sq += x * x;
 	}
-	out[0] = t->count ? (float)(sum / (double)t->count) : 0;
-	out[1] = t->count ? (float)sqrt(sq / (double)t->count) : 0;
+	out[0] = n ? (float)(sum / (double)n) : 0;
+	out[1] = n ? (float)sqrt(sq / (double)n) : 0;
 	for (int k = 2; k < MLD_SKETCH_LEN; k++) {
 		/* fixed pseudo-random positions: the same for every tensor of a shape */
 		uint64_t pos = t->count ? ((uint64_t)k * UINT64_C(0x9E3779B97F4A7C15)) % t->count : 0;

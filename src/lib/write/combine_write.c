@@ -559,7 +559,7 @@ int cb_write(cb_ctx *cb, const char *out_path)
 		goto out;
 	cb->stats->large_warning = cb->stats->bytes_after > (UINT64_C(1) << 30);
 	if (cb->stats->bytes_after > (UINT64_C(2) << 30) && !cb->opts->allow_large) {
-		rc = mld_err(MLD_EUSAGE, "%s: the combined weight.bin would be %.2f GB, above the 2 GB that Core ML is known to load;"
+		rc = mld_err(MLD_ERROR, "%s: the combined weight.bin would be %.2f GB, above the 2 GB that Core ML is known to load;"
 		             " pass --allow-large to write it anyway", out_path, (double)cb->stats->bytes_after / 1e9);
 		goto out;
 	}
