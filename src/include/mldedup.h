@@ -159,6 +159,13 @@ int mld_weight_encoding_digest(mld_digest *out, const mld_package *pkg, const ml
 /* Content digest of a dense tensor: dtype, shape and values. */
 void mld_tensor_digest(mld_digest *out, const mld_tensor *t);
 
+/* The same content digest (and sketch, if non-NULL) computed straight from the
+ * stored bytes: plain consts are hashed in place, scalar-palette LUTs are decoded
+ * a cache-sized block at a time, so a weight's dense values are never all in
+ * memory. Other forms are decoded whole. *dense_bytes gets the dense size. */
+int mld_weight_content_digest(mld_digest *out, float *sketch, uint64_t *dense_bytes, const mld_package *pkg,
+                              const mld_weight *w);
+
 /* A cheap 16-float fingerprint of a dense tensor (mean, rms, 14 sampled values),
  * used to find renamed near-copies without dequantizing everything. */
 #define MLD_SKETCH_LEN 16
@@ -308,6 +315,54 @@ void mld_anemll_jobs_free(mld_anemll_job *jobs, size_t n_jobs);
 #define MLD_COS_MIN 0.9999
 #define MLD_MEAN_ABS_MAX 0.001
 #define MLD_MAX_ABS_MAX_STRICT 0.01
+
+/* ---- querying the store ---------------------------------------------------------------- */
+
+/* Results are jansson values (<jansson.h>): rows are objects keyed by column name
+ * in column order, digests 32 lowercase hex digits, times unix seconds, shapes JSON
+ * text. The caller owns them (json_decref). */
+struct json_t;
+
+/* Open an existing store through a read-only connection (no statement can change
+ * it); a store at an older schema version is migrated first. */
+int mld_store_open_readonly(mld_store **out, const char *path);
+
+/* Statistics: [{id, label, value, unit}], unit "count", "bytes", "percent" or "text". */
+int mld_query_stats(struct json_t **out, mld_store *st);
+/* Indexed packages with counts and `status`: "ok", "stale" (files changed since they
+ * were indexed), "missing" or "unreadable". */
+int mld_query_packages(struct json_t **out, mld_store *st);
+/* Functions of package `pkg` (its id, path, or a unique ending of its path; NULL: all). */
+int mld_query_functions(struct json_t **out, mld_store *st, const char *pkg);
+/* One content, by digest (or a unique prefix of >= 8 hex digits) or PKG:FUNC:NAME:
+ * {digest, dtype, ..., occurrences[], encodings[], decisions[], outputs[]}. */
+int mld_query_show(struct json_t **out, mld_store *st, const char *what);
+
+typedef enum mld_across { MLD_ACROSS_WEIGHTS, MLD_ACROSS_FUNCTIONS, MLD_ACROSS_PACKAGES } mld_across;
+/* {groups[], near[], savings, near_savings}: weights with the same content that span
+ * more than one weight/function/package, largest savings first (savings = their
+ * encoded bytes less one smallest copy, at least `min_bytes`), and the verified
+ * near-duplicate pairs (decisions with outcome deq_close). */
+int mld_query_dupes(struct json_t **out, mld_store *st, mld_across across, uint64_t min_bytes);
+/* Why weight `function`:`name` of the combined package `output` has its encoding,
+ * as recorded by the last combine that wrote it. */
+int mld_query_explain(struct json_t **out, mld_store *st, const char *output, const char *function,
+                      const char *name);
+/* Run one read-only SQL statement: its column names and rows. */
+int mld_query_sql(struct json_t **columns, struct json_t **rows, mld_store *st, const char *sql);
+
+typedef struct mld_gc_opts {
+	int dry_run;        /* count, then roll back */
+	int missing;        /* forget packages and outputs that no longer exist */
+	int64_t older_than; /* forget packages indexed more than this many seconds ago; < 0: off */
+} mld_gc_opts;
+/* Forget packages (and outputs) as asked, then every content, encoding and decision no
+ * weight references, in one exclusive transaction: {dry_run, packages[], outputs[],
+ * removed[] (statistics as above)}. */
+int mld_store_gc(struct json_t **out, mld_store *st, const mld_gc_opts *opts);
+/* Check the store: integrity, schema, its invariants; `deep` re-reads every indexed
+ * package still on disk and compares digests. {problems[{check, message}], ...}. */
+int mld_store_fsck(struct json_t **out, mld_store *st, int deep);
 
 #ifdef __cplusplus
 }

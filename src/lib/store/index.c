@@ -46,8 +46,8 @@ static int identity_line(mld_buf *b, const char *root, const char *rel)
 	return rc;
 }
 
-/* Recompute an identity string for the files listed in `old`. */
-static int identity_redo(char **out, const char *root, const char *old)
+/* Recompute an identity string for the files listed in `old` (see store.h). */
+int mld_identity_redo(char **out, const char *root, const char *old)
 {
 	mld_buf b = {0};
 	int rc = 0;
@@ -302,19 +302,14 @@ static int digest_one(work *wk, rec *r)
 {
 	if (mld_weight_encoding_digest(&r->enc, wk->pkg, r->w))
 		return -1;
-	mld_tensor *t;
-	int drc = mld_weight_decode(&t, wk->pkg, r->w);
+	int drc = mld_weight_content_digest(&r->content, r->sketch, &r->dense_bytes, wk->pkg, r->w);
 	if (drc == MLD_EUNSUPPORTED) {
 		r->error = mld_strdup(mld_error_last());
 		return 1;
 	}
 	if (drc)
 		return -1;
-	mld_tensor_digest(&r->content, t);
-	mld_tensor_sketch(r->sketch, t);
 	r->decoded = true;
-	r->dense_bytes = t->nbytes;
-	mld_tensor_free(t); /* one weight's dense values at a time, per thread */
 	return 0;
 }
 
@@ -389,7 +384,7 @@ int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats,
 		goto out;
 	if (old) {
 		/* Unchanged files: nothing to read. A vanished file just means re-index. */
-		if (identity_redo(&now, path, old) == 0 && !strcmp(now, old)) {
+		if (mld_identity_redo(&now, path, old) == 0 && !strcmp(now, old)) {
 			stats->packages_unchanged++;
 			goto out;
 		}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# usage: stream_digest.sh CHECKER TOYGEN FIXTURES WORKDIR
+set -euo pipefail
+checker=$1 toygen=$2 fixtures=$3 work=$4
+rm -rf "$work" && mkdir -p "$work"
+# toy exports: LUT6 and LUT4, scalar palettes grouped along the output axis
+"$toygen" -q -o "$work/lut6" --chunks 1 --layers 2
+"$toygen" -q -o "$work/lut4" --chunks 1 --layers 2 --lut-bits 4 --group-size 4
+"$checker" "$work"/lut6/*.mlpackage "$work"/lut4/*.mlpackage
+if [ -d "$fixtures" ]; then
+	"$checker" $(find "$fixtures" -name '*.mlpackage' -type d -prune | sort)
+else
+	echo "SKIP (fixture part): fixtures not found at $fixtures"
+fi
