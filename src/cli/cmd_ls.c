@@ -7,12 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_JSON = 1, OPT_NO_HEADER, OPT_NO_DIGEST };
+enum { OPT_JSON = 1, OPT_NO_HEADER, OPT_NO_DIGEST, OPT_FORMS };
 
 static const mld_opt ls_opts[] = {
 	{OPT_JSON, "json", 0, NULL, "JSON array of weights, with each blob's offset, dtype and size"},
 	{OPT_NO_HEADER, "no-header", 0, NULL, "omit the header row of the table"},
 	{OPT_NO_DIGEST, "no-digest", 0, NULL, "skip content digests (no dequantization; fast)"},
+	{OPT_FORMS, "forms", 0, NULL, "one row per op chain instead: weights, decoded, unsupported, encoded bytes"},
 	{0},
 };
 
@@ -26,10 +27,62 @@ static void shape_str(char *buf, size_t n, const mld_weight *w)
 		snprintf(buf, n, "scalar");
 }
 
+/* Which forms the package uses and whether each decodes: the completeness report. */
+static int list_forms(const mld_cmd *cmd, mld_package *pkg, bool json, bool header)
+{
+	enum { MAX_FORMS = 64 };
+	struct form { const char *chain; uint64_t n, ok, bad, bytes; } f[MAX_FORMS];
+	size_t nf = 0;
+	int rc = EXIT_OK;
+	for (size_t k = 0; k < mld_package_weight_count(pkg); k++) {
+		const mld_weight *w = mld_package_weight(pkg, k);
+		size_t i = 0;
+		while (i < nf && strcmp(f[i].chain, mld_weight_chain(w)))
+			i++;
+		if (i == nf) {
+			if (nf == MAX_FORMS)
+				continue;
+			f[nf++] = (struct form){mld_weight_chain(w), 0, 0, 0, 0};
+		}
+		mld_tensor *t;
+		int drc = mld_weight_decode(&t, pkg, w);
+		if (drc && drc != MLD_EUNSUPPORTED) {
+			rc = mld_fail(cmd);
+			break;
+		}
+		mld_tensor_free(t);
+		f[i].n++;
+		f[i].ok += drc == 0;
+		f[i].bad += drc != 0;
+		f[i].bytes += mld_weight_encoded_bytes(w);
+	}
+	if (json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < nf; i++)
+			json_array_append_new(arr, json_pack("{s:s,s:I,s:I,s:I,s:I}", "chain", f[i].chain, "weights", (json_int_t)f[i].n,
+			                                     "decoded", (json_int_t)f[i].ok, "unsupported", (json_int_t)f[i].bad,
+			                                     "encoded_bytes", (json_int_t)f[i].bytes));
+		json_dumpf(arr, stdout, JSON_INDENT(1));
+		printf("\n");
+		json_decref(arr);
+	} else {
+		if (header)
+			printf("chain\tweights\tdecoded\tunsupported\tencoded_bytes\n");
+		for (size_t i = 0; i < nf; i++)
+			printf("%s\t%llu\t%llu\t%llu\t%llu\n", f[i].chain, (unsigned long long)f[i].n, (unsigned long long)f[i].ok,
+			       (unsigned long long)f[i].bad, (unsigned long long)f[i].bytes);
+	}
+	for (size_t i = 0; i < nf; i++)
+		if (f[i].bad)
+			rc = EXIT_FAIL;
+	mld_package_free(pkg);
+	return rc;
+}
+
 static int run(const mld_cmd *cmd, int argc, char **argv)
 {
 	mld_optstate st;
-	bool json = false, header = true, digest = true;
+	bool json = false, header = true, digest = true, forms = false;
 	int c;
 	mld_opts_init(&st, cmd, argc, argv);
 	while ((c = mld_opts_next(&st)) != -1) {
@@ -37,6 +90,7 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 		case OPT_JSON: json = true; break;
 		case OPT_NO_HEADER: header = false; break;
 		case OPT_NO_DIGEST: digest = false; break;
+		case OPT_FORMS: forms = true; break;
 		default: return EXIT_USAGE;
 		}
 	}
@@ -46,6 +100,8 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 	mld_package *pkg;
 	if (mld_package_open(&pkg, argv[i]))
 		return mld_fail(cmd);
+	if (forms)
+		return list_forms(cmd, pkg, json, header);
 	json_t *arr = json ? json_array() : NULL;
 	if (!json && header)
 		printf("function\tname\tchain\tdtype\tshape\tencoded_bytes\tcontent_digest\n");
@@ -54,15 +110,19 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 		const mld_weight *w = mld_package_weight(pkg, k);
 		char hex[33] = "-", shape[256];
 		if (digest) {
-			mld_tensor *t;
-			if (mld_weight_decode(&t, pkg, w)) {
+			mld_digest d;
+			uint64_t dense;
+			int drc = mld_weight_content_digest(&d, NULL, &dense, pkg, w);
+			if (drc == MLD_EUNSUPPORTED) { /* reported, never guessed */
+				fprintf(stderr, "mldedup ls: %s\n", mld_error_last());
+				snprintf(hex, sizeof hex, "unsupported");
+				rc = EXIT_FAIL;
+			} else if (drc) {
 				rc = mld_fail(cmd);
 				break;
+			} else {
+				mld_digest_hex(hex, &d);
 			}
-			mld_digest d;
-			mld_tensor_digest(&d, t);
-			mld_digest_hex(hex, &d);
-			mld_tensor_free(t);
 		}
 		shape_str(shape, sizeof shape, w);
 		if (!json) {
