@@ -111,8 +111,16 @@ static int fill_immediate(mld_tensor *t, const mil_tensor_value *tv, const char 
 		unsigned w = mld_dtype_dense_width(t->dtype);
 		if (mld_dtype_is_float(t->dtype))
 			return mld_err(MLD_EFORMAT, "%s: integer values for a %s tensor", what, mld_dtype_name(t->dtype));
+		/* Widened values must fit the dtype: a uint2 "index" of 200 would otherwise
+		 * reach a 4-entry palette (and read past it). */
+		unsigned bits = mld_dtype_bits(t->dtype);
+		bool sgn = mld_dtype_is_signed_int(t->dtype);
 		for (size_t i = 0; i < n; i++) {
 			int64_t v = isint ? tv->ints->values[i] : islong ? tv->longints->values[i] : tv->bools->values[i];
+			if (bits < 32 && (sgn ? v < -(INT64_C(1) << (bits - 1)) || v >= (INT64_C(1) << (bits - 1))
+			                      : v < 0 || v >= (INT64_C(1) << bits)))
+				return mld_err(MLD_EFORMAT, "%s: value %lld does not fit a %s tensor", what, (long long)v,
+				               mld_dtype_name(t->dtype));
 			for (unsigned k = 0; k < w; k++)
 				d[i * w + k] = (uint8_t)((uint64_t)v >> (8 * k));
 		}
@@ -122,6 +130,35 @@ static int fill_immediate(mld_tensor *t, const mil_tensor_value *tv, const char 
 		return mld_err(MLD_EUNSUPPORTED, "%s: immediate tensor encoding %d is not supported", what,
 		               (int)tv->value_case);
 	}
+}
+
+/* Does an immediate's payload hold `count` elements? Checked before the tensor is
+ * allocated, so a tiny immediate declaring a huge shape cannot ask for terabytes. */
+static int immediate_fits(const mil_tensor_value *tv, mld_dtype dt, uint64_t count, const char *what)
+{
+	size_t n;
+	switch (tv->value_case) {
+	case CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_BYTES: {
+		uint64_t need;
+		if (!mld_packed_size(count, mld_dtype_bits(dt), &need) || tv->bytes->values.len != need)
+			return mld_err(MLD_EFORMAT, "%s: %llu bytes for %llu %s elements (expected %llu)", what,
+			               (unsigned long long)tv->bytes->values.len, (unsigned long long)count, mld_dtype_name(dt),
+			               (unsigned long long)need);
+		return 0;
+	}
+	case CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_FLOATS: n = tv->floats->n_values; break;
+	case CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_DOUBLES: n = tv->doubles->n_values; break;
+	case CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_INTS: n = tv->ints->n_values; break;
+	case CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_LONG_INTS: n = tv->longints->n_values; break;
+	case CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_BOOLS: n = tv->bools->n_values; break;
+	default:
+		return mld_err(MLD_EUNSUPPORTED, "%s: immediate tensor encoding %d is not supported", what,
+		               (int)tv->value_case);
+	}
+	if (n != count)
+		return mld_err(MLD_EFORMAT, "%s: immediate holds %zu values, shape needs %llu", what, n,
+		               (unsigned long long)count);
+	return 0;
 }
 
 int mld_value_decode(mld_tensor **out, const mld_package *pkg, const mil_value *v, const char *what)
@@ -163,6 +200,8 @@ int mld_value_decode(mld_tensor **out, const mld_package *pkg, const mil_value *
 		}
 	} else if (v->value_case == MIL_VALUE_IMMEDIATE && v->immediatevalue &&
 	           v->immediatevalue->value_case == MIL_IMM_TENSOR && v->immediatevalue->tensor) {
+		if ((rc = immediate_fits(v->immediatevalue->tensor, dt, count, what)))
+			return rc;
 		if ((rc = mld_tensor_new(&t, dt, rank, shape)))
 			return mld_err_prefix("%s", what);
 		if ((rc = fill_immediate(t, v->immediatevalue->tensor, what))) {

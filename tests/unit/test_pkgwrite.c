@@ -1,0 +1,414 @@
+/* The package writer: a model with two blobs written through mld_write_package(),
+ * read back with mld_package_open(), and the atomic-output rules. */
+#include "testutil.h"
+
+#include "write/pkgwrite.h"
+
+#include <jansson.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define WEIGHT_FILE "@model_path/weights/weight.bin"
+
+typedef struct fixture {
+	char *dir;        /* temp dir holding the outputs */
+	mil_model *model; /* protobuf-c allocated (unpacked), as the writer expects */
+	mil_value **vals;
+	size_t n_vals;
+	mld_blob_item items[8];
+} fixture;
+
+/* Pack an arena-built model, append Model field 900 (varint 42) as an unknown field,
+ * and unpack it with the protobuf-c allocator. */
+static mil_model *to_heap(const mil_model *m)
+{
+	size_t n = core_ml__specification__model__get_packed_size(m);
+	uint8_t *buf = malloc(n + 3);
+	core_ml__specification__model__pack(m, buf);
+	memcpy(buf + n, "\xA0\x38\x2A", 3);
+	mil_model *out = core_ml__specification__model__unpack(NULL, n + 3, buf);
+	assert_non_null(out);
+	free(buf);
+	tu_arena_free();
+	return out;
+}
+
+/* f_a: const w (fp16 [4]), const q (uint4 [5]); f_b: const w (fp16 [4]), the same
+ * blob as f_a's w. The blob values point at stale names and offsets on purpose:
+ * the writer must assign the canonical ones. */
+static mil_model *two_blob_model(void)
+{
+	mil_op *a_ops[2] = {
+		tu_const_op("w", tu_blob_value(MLD_DT_FP16, 1, (uint64_t[]){4}, "@model_path/weights/old.bin", 4096)),
+		tu_const_op("q", tu_blob_value(MLD_DT_UINT4, 1, (uint64_t[]){5}, "@model_path/weights/old.bin", 7)),
+	};
+	mil_op *b_ops[1] = {
+		tu_const_op("w", tu_blob_value(MLD_DT_FP16, 1, (uint64_t[]){4}, "@model_path/weights/other.bin", 64)),
+	};
+	mil_function *fns[2] = {tu_function("CoreML8", tu_block(a_ops, 2, "w")),
+	                        tu_function("CoreML8", tu_block(b_ops, 1, "w"))};
+	const char *names[2] = {"f_a", "f_b"};
+	return to_heap(tu_ml_program(9, 2, names, fns));
+}
+
+/* Items for every blob value: fp16 ones are blob A (key 1), uint4 ones blob B (key 2). */
+static void make_items(fixture *f, mld_dtype bad_dtype)
+{
+	free(f->vals);
+	assert_ok(mld_model_blob_values(&f->vals, &f->n_vals, f->model));
+	assert_true(f->n_vals <= 8);
+	for (size_t i = 0; i < f->n_vals; i++) {
+		mil_value *v = f->vals[i];
+		assert_int_equal(v->value_case, MIL_VALUE_BLOB);
+		mld_dtype dt = (mld_dtype)v->type->tensortype->datatype;
+		if (dt == MLD_DT_FP16)
+			f->items[i] = (mld_blob_item){v, 0, 1, tu_example_fp16_data, 8, 0, MLD_DT_FP16};
+		else
+			f->items[i] = (mld_blob_item){v, 0, 2, tu_example_uint4_data, 3, 4, bad_dtype ? bad_dtype : dt};
+	}
+}
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof *f);
+	f->dir = tu_tempdir();
+	f->model = two_blob_model();
+	make_items(f, MLD_DT_INVALID);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	tu_rmtree(f->dir);
+	free(f->dir);
+	free(f->vals);
+	core_ml__specification__model__free_unpacked(f->model, NULL);
+	free(f);
+	tu_arena_free();
+	return 0;
+}
+
+static char *child(const char *dir, const char *rel) { return tu_fmt("%s/%s", dir, rel); }
+
+static void assert_file_equals(const char *path, const uint8_t *want, size_t len)
+{
+	size_t n;
+	uint8_t *got = tu_read_file(path, &n);
+	assert_int_equal(n, len);
+	assert_memory_equal(got, want, len);
+	free(got);
+}
+
+static void check_manifest(const char *pkg)
+{
+	char *path = child(pkg, "Manifest.json");
+	json_error_t je;
+	json_t *root = json_load_file(path, 0, &je);
+	if (!root)
+		fail_msg("%s: %s", path, je.text);
+	assert_string_equal(json_string_value(json_object_get(root, "fileFormatVersion")), "1.0.0");
+	json_t *items = json_object_get(root, "itemInfoEntries");
+	assert_true(json_is_object(items));
+	assert_int_equal(json_object_size(items), 2);
+	const char *root_id = json_string_value(json_object_get(root, "rootModelIdentifier"));
+	assert_non_null(root_id);
+	const char *key;
+	json_t *it;
+	int seen_model = 0, seen_weights = 0;
+	json_object_foreach(items, key, it) {
+		assert_int_equal(strlen(key), 36); /* UUID-shaped */
+		assert_string_equal(json_string_value(json_object_get(it, "author")), "com.apple.CoreML");
+		const char *name = json_string_value(json_object_get(it, "name"));
+		if (!strcmp(name, "model.mlmodel")) {
+			seen_model++;
+			assert_string_equal(key, root_id);
+			assert_string_equal(json_string_value(json_object_get(it, "path")), "com.apple.CoreML/model.mlmodel");
+			assert_string_equal(json_string_value(json_object_get(it, "description")),
+			                    "CoreML Model Specification");
+		} else if (!strcmp(name, "weights")) {
+			seen_weights++;
+			assert_string_not_equal(key, root_id);
+			assert_string_equal(json_string_value(json_object_get(it, "path")), "com.apple.CoreML/weights");
+			assert_string_equal(json_string_value(json_object_get(it, "description")), "CoreML Model Weights");
+		} else {
+			fail_msg("unexpected manifest item \"%s\"", name);
+		}
+	}
+	assert_int_equal(seen_model, 1);
+	assert_int_equal(seen_weights, 1);
+	json_decref(root);
+	free(path);
+}
+
+static void check_weight(const mld_package *pkg, const char *fn, const char *name, mld_dtype dt, uint64_t n,
+                         uint64_t offset, const double *values)
+{
+	const mld_weight *w = NULL;
+	assert_ok(mld_package_find_weight(&w, pkg, fn, name));
+	assert_string_equal(mld_weight_function(w), fn);
+	assert_string_equal(mld_weight_name(w), name);
+	assert_string_equal(mld_weight_chain(w), "const");
+	assert_int_equal(mld_weight_dtype(w), dt);
+	assert_int_equal(mld_weight_rank(w), 1);
+	assert_int_equal(mld_weight_shape(w)[0], n);
+	assert_int_equal(mld_weight_element_count(w), n);
+	assert_int_equal(mld_weight_blob_count(w), 1);
+	const mld_blob_ref *b = mld_weight_blob(w, 0);
+	assert_string_equal(b->param, "val");
+	assert_string_equal(b->op, "const");
+	assert_string_equal(b->file, WEIGHT_FILE);
+	assert_int_equal(b->offset, offset);
+	assert_int_equal(b->data_offset, offset + 64);
+	assert_int_equal(b->dtype, dt);
+	assert_int_equal(mld_weight_encoded_bytes(w), b->size);
+	mld_tensor *t = NULL;
+	assert_ok(mld_weight_decode(&t, pkg, w));
+	tu_assert_shape(t, dt, 1, (uint64_t[]){n});
+	tu_assert_values(t, values, n);
+	mld_tensor_free(t);
+}
+
+static void test_write_and_read_back(void **state)
+{
+	fixture *f = *state;
+	char *out = child(f->dir, "model.mlpackage");
+	assert_int_equal(f->n_vals, 3);
+	assert_ok(mld_write_package(f->model, f->items, f->n_vals, out, 0));
+
+	/* blob values now carry the standard file name and their canonical offsets */
+	for (size_t i = 0; i < f->n_vals; i++) {
+		assert_string_equal(f->vals[i]->blobfilevalue->filename, WEIGHT_FILE);
+		assert_int_equal(f->vals[i]->blobfilevalue->offset, f->items[i].key_lo == 1 ? 64 : 192);
+	}
+
+	/* weight.bin: the §3.7 file exactly; A stored once though two functions use it */
+	char *wbin = child(out, "Data/com.apple.CoreML/weights/weight.bin");
+	assert_file_equals(wbin, tu_example_blobfile, sizeof tu_example_blobfile);
+
+	/* model.mlmodel: the updated model, with the unknown field still at the end */
+	size_t mlen = core_ml__specification__model__get_packed_size(f->model);
+	uint8_t *mbytes = malloc(mlen);
+	core_ml__specification__model__pack(f->model, mbytes);
+	char *mfile = child(out, "Data/com.apple.CoreML/model.mlmodel");
+	assert_file_equals(mfile, mbytes, mlen);
+	assert_memory_equal(mbytes + mlen - 3, "\xA0\x38\x2A", 3);
+	free(mbytes);
+
+	check_manifest(out);
+	/* nothing else beside the output */
+	assert_int_equal(tu_count_entries(f->dir, ".tmp-"), 0);
+	assert_int_equal(tu_count_entries(f->dir, ""), 1);
+
+	/* read it back */
+	mld_package *pkg = NULL;
+	assert_ok(mld_package_open(&pkg, out));
+	assert_string_equal(mld_package_path(pkg), out);
+	assert_int_equal(mld_package_spec_version(pkg), 9);
+	assert_int_equal(mld_package_function_count(pkg), 2);
+	const char *n0 = mld_package_function_name(pkg, 0), *n1 = mld_package_function_name(pkg, 1);
+	assert_true((!strcmp(n0, "f_a") && !strcmp(n1, "f_b")) || (!strcmp(n0, "f_b") && !strcmp(n1, "f_a")));
+	assert_null(mld_package_function_name(pkg, 2));
+	assert_int_equal(mld_package_weight_count(pkg), 3);
+	assert_null(mld_package_weight(pkg, 3));
+
+	check_weight(pkg, "f_a", "w", MLD_DT_FP16, 4, 64, (double[]){1, 2, -0.5, 0});
+	check_weight(pkg, "f_a", "q", MLD_DT_UINT4, 5, 192, (double[]){1, 2, 3, 15, 7});
+	check_weight(pkg, "f_b", "w", MLD_DT_FP16, 4, 64, (double[]){1, 2, -0.5, 0});
+	const mld_weight *q = NULL;
+	assert_ok(mld_package_find_weight(&q, pkg, "f_a", "q"));
+	assert_int_equal(mld_weight_blob(q, 0)->padding_bits, 4);
+	assert_int_equal(mld_weight_blob(q, 0)->size, 3);
+
+	/* the shared blob: equal content and encoding digests in both functions */
+	const mld_weight *wa = NULL, *wb = NULL;
+	assert_ok(mld_package_find_weight(&wa, pkg, "f_a", "w"));
+	assert_ok(mld_package_find_weight(&wb, pkg, "f_b", "w"));
+	mld_digest ea, eb, eq;
+	assert_ok(mld_weight_encoding_digest(&ea, pkg, wa));
+	assert_ok(mld_weight_encoding_digest(&eb, pkg, wb));
+	assert_ok(mld_weight_encoding_digest(&eq, pkg, q));
+	assert_memory_equal(ea.bytes, eb.bytes, 16);
+	assert_memory_not_equal(ea.bytes, eq.bytes, 16);
+
+	/* lookups that must fail */
+	const mld_weight *none = NULL;
+	assert_mld_err(mld_package_find_weight(&none, pkg, "f_b", "q"), MLD_ENOTFOUND, "\"q\"");
+	assert_mld_err(mld_package_find_weight(&none, pkg, "nope", "w"), MLD_ENOTFOUND, "f_a");
+	assert_null(none);
+
+	uint64_t size = 0;
+	mld_digest wd;
+	assert_ok(mld_package_weights_digest(&wd, &size, pkg));
+	assert_int_equal(size, 259);
+
+	/* an opened package writes back byte for byte */
+	char *out2 = child(f->dir, "copy.mlpackage");
+	assert_ok(mld_package_write(pkg, out2, 0));
+	char *wbin2 = child(out2, "Data/com.apple.CoreML/weights/weight.bin");
+	char *mfile2 = child(out2, "Data/com.apple.CoreML/model.mlmodel");
+	size_t l1, l2;
+	uint8_t *m1 = tu_read_file(mfile, &l1), *m2 = tu_read_file(mfile2, &l2);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(m1, m2, l1);
+	free(m1);
+	free(m2);
+	assert_file_equals(wbin2, tu_example_blobfile, sizeof tu_example_blobfile);
+	check_manifest(out2);
+	mld_package_free(pkg);
+	mld_package_free(NULL);
+
+	free(wbin2);
+	free(mfile2);
+	free(out2);
+	free(mfile);
+	free(wbin);
+	free(out);
+}
+
+static void test_replace_rules(void **state)
+{
+	fixture *f = *state;
+	char *out = child(f->dir, "model.mlpackage");
+	char *wbin = child(out, "Data/com.apple.CoreML/weights/weight.bin");
+	assert_ok(mld_write_package(f->model, f->items, f->n_vals, out, 0));
+
+	/* an existing output is not replaced without MLD_WRITE_REPLACE */
+	assert_mld_err(mld_write_package(f->model, f->items, f->n_vals, out, 0), MLD_EIO, out);
+	assert_non_null(strstr(mld_error_last(), "exists"));
+	assert_file_equals(wbin, tu_example_blobfile, sizeof tu_example_blobfile);
+	assert_int_equal(tu_count_entries(f->dir, ".tmp-"), 0);
+	assert_int_equal(tu_count_entries(f->dir, ""), 1);
+
+	/* an existing regular file in the way counts too */
+	char *file = child(f->dir, "file.mlpackage");
+	tu_write_file(file, "x", 1);
+	assert_mld_err(mld_write_package(f->model, f->items, f->n_vals, file, 0), MLD_EIO, file);
+	assert_int_equal(tu_count_entries(f->dir, ".tmp-"), 0);
+
+	/* with MLD_WRITE_REPLACE: a different, single-function model takes its place */
+	mil_op *ops[1] = {
+		tu_const_op("q", tu_blob_value(MLD_DT_UINT4, 1, (uint64_t[]){5}, WEIGHT_FILE, 192)),
+	};
+	mil_function *fn = tu_function("CoreML8", tu_block(ops, 1, "q"));
+	const char *names[1] = {"main"};
+	core_ml__specification__model__free_unpacked(f->model, NULL);
+	f->model = to_heap(tu_ml_program(9, 1, names, &fn));
+	make_items(f, MLD_DT_INVALID);
+	assert_int_equal(f->n_vals, 1);
+	assert_ok(mld_write_package(f->model, f->items, f->n_vals, out, MLD_WRITE_REPLACE));
+	assert_int_equal(f->vals[0]->blobfilevalue->offset, 64);
+	mld_package *pkg = NULL;
+	assert_ok(mld_package_open(&pkg, out));
+	assert_int_equal(mld_package_function_count(pkg), 1);
+	assert_string_equal(mld_package_function_name(pkg, 0), "main");
+	assert_int_equal(mld_package_weight_count(pkg), 1);
+	mld_package_free(pkg);
+	size_t n;
+	uint8_t *w = tu_read_file(wbin, &n);
+	assert_int_equal(n, 64 + 64 + 3);
+	assert_int_equal(mld_rd32(w), 1);
+	assert_memory_equal(w + 128, tu_example_uint4_data, 3);
+	free(w);
+	/* a replaced file, too */
+	assert_ok(mld_write_package(f->model, f->items, f->n_vals, file, MLD_WRITE_REPLACE));
+	assert_ok(mld_package_open(&pkg, file));
+	mld_package_free(pkg);
+	/* no temp or set-aside directories remain */
+	assert_int_equal(tu_count_entries(f->dir, ".tmp-"), 0);
+	assert_int_equal(tu_count_entries(f->dir, ".old-"), 0);
+	assert_int_equal(tu_count_entries(f->dir, ""), 2);
+	free(file);
+	free(wbin);
+	free(out);
+}
+
+static void test_failed_writes_leave_nothing(void **state)
+{
+	fixture *f = *state;
+	/* the output's parent does not exist */
+	char *missing = child(f->dir, "no/such/parent");
+	char *out = tu_fmt("%s/model.mlpackage", missing);
+	int rc = mld_write_package(f->model, f->items, f->n_vals, out, 0);
+	assert_int_not_equal(rc, 0);
+	assert_non_null(strstr(mld_error_last(), "no/such/parent"));
+	assert_false(tu_exists(missing));
+	assert_int_equal(tu_count_entries(f->dir, ""), 0);
+	free(out);
+
+	/* a read-only parent (permissions do not bind root, so only checked otherwise) */
+	if (geteuid() != 0) {
+		char *ro = child(f->dir, "ro");
+		assert_int_equal(mkdir(ro, 0555), 0);
+		out = tu_fmt("%s/model.mlpackage", ro);
+		assert_mld_err(mld_write_package(f->model, f->items, f->n_vals, out, 0), MLD_EIO, ro);
+		assert_int_equal(tu_count_entries(ro, ""), 0);
+		assert_int_equal(chmod(ro, 0755), 0);
+		assert_int_equal(rmdir(ro), 0);
+		free(out);
+		free(ro);
+	}
+
+	/* not an .mlpackage name */
+	out = child(f->dir, "model.pkg");
+	assert_mld_err(mld_write_package(f->model, f->items, f->n_vals, out, 0), MLD_EUSAGE, ".mlpackage");
+	assert_false(tu_exists(out));
+	free(out);
+
+	/* a failure after the temp directory exists (a blob dtype with no blob code):
+	 * the temp directory is removed and the error is kept */
+	make_items(f, MLD_DT_BOOL);
+	out = child(f->dir, "model.mlpackage");
+	assert_mld_err(mld_write_package(f->model, f->items, f->n_vals, out, 0), MLD_EUNSUPPORTED, "bool");
+	assert_false(tu_exists(out));
+	assert_int_equal(tu_count_entries(f->dir, ""), 0);
+
+	/* the same failure while replacing keeps the old output intact */
+	make_items(f, MLD_DT_INVALID);
+	assert_ok(mld_write_package(f->model, f->items, f->n_vals, out, 0));
+	make_items(f, MLD_DT_BOOL);
+	assert_mld_err(mld_write_package(f->model, f->items, f->n_vals, out, MLD_WRITE_REPLACE), MLD_EUNSUPPORTED,
+	               NULL);
+	char *wbin = child(out, "Data/com.apple.CoreML/weights/weight.bin");
+	assert_file_equals(wbin, tu_example_blobfile, sizeof tu_example_blobfile);
+	assert_int_equal(tu_count_entries(f->dir, ""), 1);
+	free(wbin);
+	free(out);
+	free(missing);
+}
+
+static void test_model_without_blobs(void **state)
+{
+	fixture *f = *state;
+	mil_op *ops[1] = {tu_const_op("s", tu_string_value("hello"))};
+	mil_function *fn = tu_function("CoreML8", tu_block(ops, 1, NULL));
+	const char *names[1] = {"main"};
+	mil_model *m = to_heap(tu_ml_program(9, 1, names, &fn));
+	char *out = child(f->dir, "empty.mlpackage");
+	assert_ok(mld_write_package(m, NULL, 0, out, 0));
+	char *wdir = child(out, "Data/com.apple.CoreML/weights");
+	char *wbin = child(out, "Data/com.apple.CoreML/weights/weight.bin");
+	assert_true(tu_exists(wdir)); /* the weights item exists even with no blobs */
+	assert_false(tu_exists(wbin));
+	check_manifest(out);
+	mld_package *pkg = NULL;
+	assert_ok(mld_package_open(&pkg, out));
+	assert_int_equal(mld_package_weight_count(pkg), 0);
+	mld_package_free(pkg);
+	core_ml__specification__model__free_unpacked(m, NULL);
+	free(wbin);
+	free(wdir);
+	free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_write_and_read_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replace_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_writes_leave_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_model_without_blobs, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
