@@ -24,6 +24,12 @@ int mld_mkdirs(const char *path, unsigned mode)
 				free(p);
 				return rc;
 			}
+			struct stat st; /* EEXIST: it must be a directory (like mkdir -p) */
+			if (!c && (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))) {
+				int rc = mld_err(MLD_EIO, "%s: cannot create directory: %s", p, strerror(ENOTDIR));
+				free(p);
+				return rc;
+			}
 			*s = c;
 			if (!c)
 				break;
@@ -81,6 +87,10 @@ int mld_tempdir_beside(char **out, const char *final)
 		free(tmpl);
 		return rc;
 	}
+	/* mkdtemp makes 0700; the finished package should be as readable as any mkdir's */
+	mode_t mask = umask(0);
+	umask(mask);
+	chmod(tmpl, 0777 & ~mask);
 	*out = tmpl;
 	return 0;
 }
@@ -161,4 +171,50 @@ int mld_commit_dir(const char *tmp, const char *final, bool replace)
 	free(dir);
 	free(base);
 	return rc;
+}
+
+/* Does `path` hold exactly these bytes? */
+static bool holds(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return false;
+	const uint8_t *want = data;
+	uint8_t buf[8192];
+	size_t n, off = 0;
+	bool same = true;
+	while (same && (n = fread(buf, 1, sizeof buf, f)) > 0) {
+		same = n <= len - off && !memcmp(buf, want + off, n);
+		off += n;
+	}
+	same = same && off == len && !ferror(f);
+	fclose(f);
+	return same;
+}
+
+int mld_write_if_changed(const char *path, const void *data, size_t len)
+{
+	mld_err_clear();
+	if (holds(path, data, len))
+		return 0; /* keep the mtime: nothing downstream needs to run */
+	char *dir, *base, *tmp = NULL;
+	split(path, &dir, &base);
+	int rc = !dir || !base ? MLD_ENOMEM : access(dir, F_OK) == 0 ? 0 : mld_mkdirs(dir, 0755);
+	if (!rc && !(tmp = mld_sprintf("%s/.%s.tmp-XXXXXX", dir, base)))
+		rc = MLD_ENOMEM;
+	if (!rc) {
+		int fd = mkstemp(tmp);
+		if (fd < 0 || fchmod(fd, 0644) != 0) /* mkstemp makes 0600 */
+			rc = mld_err(MLD_EIO, "%s: cannot create temp file: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		if (!rc && !(rc = mld_write_file(tmp, data, len)) && rename(tmp, path) != 0)
+			rc = mld_err(MLD_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
+		if (rc && fd >= 0)
+			unlink(tmp);
+	}
+	free(tmp);
+	free(dir);
+	free(base);
+	return rc ? rc : 1;
 }
