@@ -7,12 +7,17 @@
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
-if [ ! -f "$build/CMakeCache.txt" ]; then
-	generator=
-	command -v ninja >/dev/null && generator="-G Ninja"
-	cmake -S "$root" -B "$build" $generator -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
-fi
-cmake --build "$build" --target mldedup-cli mldedup-toygen
+mkdir -p "$build"
+log=$build/run_example-cmake.log
+echo "== building mldedup in $build (log: $log)"
+{
+	if [ ! -f "$build/CMakeCache.txt" ]; then
+		generator=
+		command -v ninja >/dev/null && generator="-G Ninja"
+		cmake -S "$root" -B "$build" $generator -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
+	fi
+	cmake --build "$build" --target mldedup-cli mldedup-toygen
+} >"$log" 2>&1 || { cat "$log"; exit 1; }
 export MLDEDUP="$build/mldedup" TOYGEN="$build/examples/mldedup-toygen"
 
 work=$build/example-chunked
@@ -31,7 +36,7 @@ awk '/^build .*: mldedup_verify / { v = 1; next }
 		out=$1
 		shift
 		echo
-		echo "== combine summary"
+		echo "== combine summary (planned again from the build's store: the same plan ninja wrote)"
 		"$MLDEDUP" combine --dry-run --store mldedup-store.db -o "$out" "$@" 2>&1
 		echo "== verify"
 		"$MLDEDUP" verify "$out" "$@" 2>&1

@@ -3,26 +3,28 @@
 
 #include "mldedup.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 enum { OPT_OUTPUT = 'o', OPT_DEFAULT = 1, OPT_STRICT, OPT_DRY_RUN, OPT_REPORT, OPT_NO_PREFLIGHT, OPT_ALLOW_LARGE,
-       OPT_ZIP, OPT_ANEMLL, OPT_NO_STORE, OPT_JSON };
+       OPT_ZIP, OPT_ANEMLL, OPT_NO_STORE, OPT_JSON, OPT_STAMP };
 
 static const mld_opt combine_opts[] = {
-	{OPT_OUTPUT, "output", 'o', "OUT", "output .mlpackage (with --anemll: output directory, default DIR)"},
+	{OPT_OUTPUT, "output", 'o', "OUT", "output .mlpackage (with --anemll: output directory, created if missing; default DIR)"},
 	{OPT_DEFAULT, "default", 0, "NAME", "default function (default: the first source, the anchor)"},
 	{OPT_STRICT, "strict", 0, NULL, "near-copies must also satisfy max |d| <= 0.01"},
 	{OPT_DRY_RUN, "dry-run", 0, NULL, "plan and report only; write no package"},
-	{OPT_REPORT, "report", 0, "FILE", "write every decision with its metrics (.json or .csv)"},
+	{OPT_REPORT, "report", 0, "FILE", "write every decision with its metrics (.json or .csv); several --anemll outputs: one each, STEM.OUTPUT.EXT"},
 	{OPT_NO_PREFLIGHT, "no-preflight", 0, NULL, "skip the state/input/palette compatibility checks"},
 	{OPT_ALLOW_LARGE, "allow-large", 0, NULL, "write a weight file above 2 GB"},
 	{OPT_ZIP, "zip", 0, NULL, "write OUT.zip holding OUT.mlpackage (zipped, as models are shipped)"},
 	{OPT_ANEMLL, "anemll", 0, "DIR", "combine every ANEMLL export found in DIR, named as ANEMLL names them"},
 	{OPT_NO_STORE, "no-store", 0, NULL, "use no store: compute digests here, keep no decisions"},
 	{OPT_JSON, "json", 0, NULL, "print the statistics as JSON on stdout"},
+	{OPT_STAMP, "stamp", 0, "FILE", "build step: write OUT's digests to FILE, only if they changed (Ninja restat)"},
 	{0},
 };
 
@@ -78,6 +80,43 @@ static void json_stats(const char *out, const mld_combine_stats *s)
 	       (unsigned long long)s->decisions_reused, (unsigned long long)s->weights_dequantized);
 }
 
+/* A usage error found by the library (a bad function name, output suffix, ...) exits 2 like the CLI's own. */
+static int combine_fail(const mld_cmd *cmd)
+{
+	if (mld_error_code() == MLD_EUSAGE)
+		return mld_usage_error(cmd, "%s", mld_error_last());
+	return mld_fail(cmd);
+}
+
+/* --report R with several --anemll outputs: one report per output, R's stem + "." + the output's name
+ * + R's extension (r.json -> r.toy_FFN_PF_lut6_chunk_01of02.json), so that none overwrites another. */
+static char *job_report(const char *report, const char *output)
+{
+	const char *base = strrchr(output, '/'), *dot = strrchr(report, '.'), *slash = strrchr(report, '/');
+	base = base ? base + 1 : output;
+	size_t blen = strlen(base);
+	if (blen > 10 && !strcmp(base + blen - 10, ".mlpackage"))
+		blen -= 10;
+	if (!dot || (slash && dot < slash))
+		dot = report + strlen(report);
+	size_t n = (size_t)(dot - report) + 1 + blen + strlen(dot) + 1;
+	char *r = malloc(n);
+	if (r)
+		snprintf(r, n, "%.*s.%.*s%s", (int)(dot - report), report, (int)blen, base, dot);
+	return r;
+}
+
+/* The stamp keeps its mtime when OUT came out the same, so nothing after it reruns. */
+static int write_stamp(const char *out, const char *stamp)
+{
+	char *text;
+	if (mld_package_stamp(&text, NULL, out, NULL))
+		return -1;
+	int rc = mld_write_if_changed(stamp, text, strlen(text));
+	free(text);
+	return rc < 0;
+}
+
 /* NAME=PKG[:FUNC]; PKG may itself contain ':' when it exists as given. */
 static int parse_source(mld_source_spec *sp, char *arg)
 {
@@ -101,7 +140,7 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 {
 	mld_optstate st;
 	mld_combine_opts o = {0};
-	const char *out = NULL, *anemll = NULL;
+	const char *out = NULL, *anemll = NULL, *stamp = NULL;
 	bool no_store = false, json = false;
 	int c;
 	mld_opts_init(&st, cmd, argc, argv);
@@ -118,6 +157,7 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 		case OPT_ANEMLL: anemll = st.arg; break;
 		case OPT_NO_STORE: no_store = true; break;
 		case OPT_JSON: json = true; break;
+		case OPT_STAMP: stamp = st.arg; break;
 		default: return EXIT_USAGE;
 		}
 	}
@@ -128,6 +168,8 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 		return mld_usage_error(cmd, "no sources given (NAME=PKG[:FUNC] ...)");
 	if (!anemll && !out)
 		return mld_usage_error(cmd, "-o OUT.mlpackage is required");
+	if (stamp && (anemll || o.dry_run))
+		return mld_usage_error(cmd, "--stamp goes with one -o OUT, not with --anemll or --dry-run");
 	mld_source_spec *specs = calloc((size_t)(n ? n : 1), sizeof *specs);
 	if (!specs)
 		return EXIT_FAIL;
@@ -152,10 +194,16 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 	if (anemll) {
 		mld_anemll_job *jobs = NULL;
 		size_t nj = 0;
+		bool no_dir = false;
 		if (mld_anemll_plan(&jobs, &nj, anemll, out)) {
 			rc = mld_fail(cmd);
+		} else if (out && !o.dry_run && mkdir(out, 0777) != 0 && errno != EEXIST) {
+			fprintf(stderr, "mldedup combine: %s: cannot create the output directory: %s\n", out, strerror(errno));
+			rc = EXIT_FAIL;
+			no_dir = true;
 		}
-		for (size_t j = 0; j < nj; j++) {
+		const char *report = o.report_path;
+		for (size_t j = 0; j < nj && !no_dir; j++) {
 			if (mld_verbose) {
 				fprintf(stderr, "%s:", jobs[j].output);
 				for (size_t k = 0; k < jobs[j].n_sources; k++)
@@ -167,8 +215,13 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 				fprintf(stderr, "mldedup combine: %s: only one source found, skipped\n", jobs[j].output);
 				continue;
 			}
-			if (mld_combine(&s, jobs[j].sources, jobs[j].n_sources, jobs[j].output, &o)) {
-				rc = mld_fail(cmd);
+			char *jr = report && nj > 1 ? job_report(report, jobs[j].output) : NULL;
+			o.report_path = jr ? jr : report;
+			int jrc = mld_combine(&s, jobs[j].sources, jobs[j].n_sources, jobs[j].output, &o);
+			free(jr);
+			o.report_path = report;
+			if (jrc) {
+				rc = combine_fail(cmd);
 				continue;
 			}
 			if (!mld_quiet)
@@ -178,6 +231,8 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 		}
 		mld_anemll_jobs_free(jobs, nj);
 	} else if (mld_combine(&s, specs, (size_t)n, out, &o)) {
+		rc = combine_fail(cmd);
+	} else if (stamp && write_stamp(out, stamp)) {
 		rc = mld_fail(cmd);
 	} else {
 		if (!mld_quiet)

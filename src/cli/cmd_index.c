@@ -1,4 +1,5 @@
 /* mldedup index: record packages' weights in the content-addressed store. */
+#include "buildfile.h"
 #include "opts.h"
 
 #include "mldedup.h"
@@ -8,10 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { OPT_JSON = 1 };
+enum { OPT_JSON = 1, OPT_STAMP, OPT_DEPFILE, OPT_DEPFILE_TARGET };
 
 static const mld_opt index_opts[] = {
 	{OPT_JSON, "json", 0, NULL, "print the statistics as a JSON object on stdout"},
+	{OPT_STAMP, "stamp", 0, "FILE", "write the package's weights and digests to FILE, only if they changed"},
+	{OPT_DEPFILE, "depfile", 0, "FILE", "with --stamp: write the files read as a Make/Ninja depfile"},
+	{OPT_DEPFILE_TARGET, "depfile-target", 0, "NAME", "the target the depfile names (default: the stamp)"},
 	{0},
 };
 
@@ -40,21 +44,47 @@ static void on_progress(void *ctx, const char *what, uint64_t done, uint64_t tot
 		fprintf(stderr, "\r\033[K");
 }
 
+/* The build step's outputs: the depfile first, then the stamp, which keeps its mtime
+ * when its content is unchanged (Ninja's restat prunes everything downstream). */
+static int write_stamp(mld_store *store, const char *pkg, const char *stamp, const char *depfile, const char *target)
+{
+	char *text, *files = NULL;
+	if (mld_package_stamp(&text, depfile ? &files : NULL, pkg, store))
+		return -1;
+	int rc = depfile ? bf_write_depfile(depfile, target ? target : stamp, files) : 0;
+	if (!rc && mld_write_if_changed(stamp, text, strlen(text)) < 0)
+		rc = -1;
+	free(files);
+	free(text);
+	return rc;
+}
+
 static int run(const mld_cmd *cmd, int argc, char **argv)
 {
 	mld_optstate st;
 	bool json = false;
+	const char *stamp = NULL, *depfile = NULL, *target = NULL;
 	int c;
 	mld_opts_init(&st, cmd, argc, argv);
 	while ((c = mld_opts_next(&st)) != -1) {
 		if (c == OPT_JSON)
 			json = true;
+		else if (c == OPT_STAMP)
+			stamp = st.arg;
+		else if (c == OPT_DEPFILE)
+			depfile = st.arg;
+		else if (c == OPT_DEPFILE_TARGET)
+			target = st.arg;
 		else
 			return EXIT_USAGE;
 	}
 	int first = mld_opts_rest(&st);
 	if (first >= argc)
 		return mld_usage_error(cmd, "no packages given");
+	if ((depfile || target) && !stamp)
+		return mld_usage_error(cmd, "--depfile and --depfile-target go with --stamp");
+	if (stamp && argc - first != 1)
+		return mld_usage_error(cmd, "--stamp takes exactly one package");
 	char *path;
 	mld_store *store;
 	if (mld_store_default_path(&path, mld_store_opt))
@@ -73,6 +103,11 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 		if (mld_store_index(store, argv[i], &s, on_progress, &prog)) {
 			if (prog.tty)
 				fprintf(stderr, "\r\033[K");
+			mld_fail(cmd);
+			rc = EXIT_FAIL;
+			continue;
+		}
+		if (stamp && write_stamp(store, argv[i], stamp, depfile, target)) {
 			mld_fail(cmd);
 			rc = EXIT_FAIL;
 			continue;
@@ -118,5 +153,9 @@ const mld_cmd cmd_index = {
 	"Record every weight of each package (content and encoding digests) in the store.",
 	"A package whose files have the same size, mtime and inode as when it was last indexed is not read\n"
 	"again (-v says so). Hashing and reading happen outside the store's transactions, so many index\n"
-	"processes can share one store.\n",
+	"processes can share one store.\n"
+	"As a build step: 'index --stamp OUT --depfile OUT.d PKG' (one package) writes OUT, the package's\n"
+	"model and weight digests and each weight's digests, only when they changed, so a re-exported\n"
+	"package with the same content rebuilds nothing downstream (Ninja: restat = 1), and OUT.d, the\n"
+	"files read, for Ninja's depfile or Make's include (a package is a directory, which neither watches).\n",
 	index_opts, run};

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const mld_cmd cmd_index, cmd_ls, cmd_cat, cmd_combine, cmd_verify;
+extern const mld_cmd cmd_index, cmd_ls, cmd_cat, cmd_combine, cmd_verify, cmd_ninja, cmd_make;
+extern const mld_cmd cmd_stats, cmd_packages, cmd_functions, cmd_show, cmd_dupes, cmd_explain, cmd_gc, cmd_fsck, cmd_sql;
 
-static const mld_cmd *const commands[] = {&cmd_index, &cmd_ls, &cmd_cat, &cmd_combine, &cmd_verify};
+static const mld_cmd *const commands[] = {&cmd_index, &cmd_ls, &cmd_cat, &cmd_combine, &cmd_verify, &cmd_ninja, &cmd_make,
+	&cmd_stats, &cmd_packages, &cmd_functions, &cmd_show, &cmd_dupes, &cmd_explain, &cmd_gc, &cmd_fsck, &cmd_sql};
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *out)
@@ -40,10 +42,20 @@ int main(int argc, char **argv)
 		printf("mldedup %s\n", MLD_VERSION);
 		return EXIT_OK;
 	}
+	if (!strcmp(argv[1], "--man")) { /* hidden: docs/mldedup.1 */
+		mld_man_page(stdout, commands, N_COMMANDS);
+		return EXIT_OK;
+	}
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (!strcmp(argv[1], commands[i]->name))
 			return commands[i]->run(commands[i], argc - 1, argv + 1);
-	fprintf(stderr, "mldedup: '%s' is not a command\n\n", argv[1]);
-	usage(stderr);
+	const mld_cmd *meant = mld_cmd_suggest(argv[1], commands, N_COMMANDS);
+	fprintf(stderr, "mldedup: '%s' is not a command\n", argv[1]);
+	if (meant)
+		fprintf(stderr, "did you mean 'mldedup %s'?\n", meant->name);
+	else {
+		fputc('\n', stderr);
+		usage(stderr);
+	}
 	return EXIT_USAGE;
 }

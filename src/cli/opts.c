@@ -11,7 +11,7 @@ int mld_verbose;
 bool mld_quiet;
 const char *mld_store_opt;
 
-static const mld_opt common_opts[] = {
+const mld_opt common_opts[] = {
 	{OPT_STORE, "store", 0, "PATH", "SQLite store (default: $MLDEDUP_STORE, else $XDG_CACHE_HOME/mldedup/store.db)"},
 	{OPT_VERBOSE, "verbose", 'v', NULL, "say more (repeat for more)"},
 	{OPT_QUIET, "quiet", 'q', NULL, "no progress or summary, only errors"},

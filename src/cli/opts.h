@@ -47,6 +47,14 @@ int mld_usage_error(const mld_cmd *cmd, const char *fmt, ...);
 /* Print "mldedup <cmd>: <last library error>"; returns EXIT_FAIL. */
 int mld_fail(const mld_cmd *cmd);
 
+/* The man page (roff) of the commands, from their tables. */
+void mld_man_page(FILE *out, const mld_cmd *const *cmds, size_t n);
+/* The command a mistyped name most likely meant, or NULL. */
+const mld_cmd *mld_cmd_suggest(const char *typo, const mld_cmd *const *cmds, size_t n);
+
+/* The options every command takes (--store, -v, -q, --help), terminated by {0}. */
+extern const mld_opt common_opts[];
+
 /* Shared settings of the global options. */
 extern int mld_verbose;  /* -v count */
 extern bool mld_quiet;   /* -q */

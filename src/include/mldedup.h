@@ -311,6 +311,21 @@ typedef struct mld_anemll_job {
 int mld_anemll_plan(mld_anemll_job **jobs, size_t *n_jobs, const char *dir, const char *out_dir);
 void mld_anemll_jobs_free(mld_anemll_job *jobs, size_t n_jobs);
 
+/* ---- build integration (Ninja, Make) ----------------------------------------------------- */
+
+/* A build stamp of a package: text that changes exactly when what a combine reads
+ * from the package does. "model <digest>" of its model file and "weights <digest>
+ * <bytes>" of its weight file(s); given the store it was indexed into (after
+ * mld_store_index), also one line per weight, sorted: function, name, dtype,
+ * shape, encoding and content digest (tab-separated). Then `files` (may be NULL)
+ * gets the files indexing read, one path under `pkg_path` per line: a depfile's. */
+int mld_package_stamp(char **stamp, char **files, const char *pkg_path, mld_store *st);
+
+/* Write `len` bytes to `path` (creating its directory) unless it already holds
+ * exactly them, so a stamp keeps its mtime when its content did not change. A new
+ * file appears atomically. Returns 1 when written, 0 when unchanged, < 0 on error. */
+int mld_write_if_changed(const char *path, const void *data, size_t len);
+
 /* Verification thresholds (the same as the reference script's). */
 #define MLD_COS_MIN 0.9999
 #define MLD_MEAN_ABS_MAX 0.001
@@ -324,8 +339,9 @@ void mld_anemll_jobs_free(mld_anemll_job *jobs, size_t n_jobs);
 struct json_t;
 
 /* Open an existing store through a read-only connection (no statement can change
- * it); a store at an older schema version is migrated first. */
-int mld_store_open_readonly(mld_store **out, const char *path);
+ * it). With `migrate`, a store at an older schema version is migrated first (by a
+ * normal open); without, it is read as it is (for fsck). */
+int mld_store_open_readonly(mld_store **out, const char *path, int migrate);
 
 /* Statistics: [{id, label, value, unit}], unit "count", "bytes", "percent" or "text". */
 int mld_query_stats(struct json_t **out, mld_store *st);
@@ -357,8 +373,8 @@ typedef struct mld_gc_opts {
 	int64_t older_than; /* forget packages indexed more than this many seconds ago; < 0: off */
 } mld_gc_opts;
 /* Forget packages (and outputs) as asked, then every content, encoding and decision no
- * weight references, in one exclusive transaction: {dry_run, packages[], outputs[],
- * removed[] (statistics as above)}. */
+ * weight references, in one exclusive transaction on a store from mld_store_open:
+ * {dry_run, packages[], outputs[], removed[] (statistics as above)}. */
 int mld_store_gc(struct json_t **out, mld_store *st, const mld_gc_opts *opts);
 /* Check the store: integrity, schema, its invariants; `deep` re-reads every indexed
  * package still on disk and compares digests. {problems[{check, message}], ...}. */

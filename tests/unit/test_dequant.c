@@ -675,7 +675,7 @@ static mld_tensor *ref_lut(const mld_tensor *idx, const mld_tensor *lut, int64_t
 		oshape[a] *= VS;
 	mld_tensor *out = tu_tensor(lut->dtype, K, oshape, NULL);
 	for (uint64_t o = 0; o < out->count; o++) {
-		uint64_t oc[MLD_MAX_RANK], ic[MLD_MAX_RANK], g[MLD_MAX_RANK], k = 0;
+		uint64_t oc[MLD_MAX_RANK] = {0}, ic[MLD_MAX_RANK], g[MLD_MAX_RANK], k = 0;
 		coords_of(o, oshape, K, oc);
 		memcpy(ic, oc, sizeof ic);
 		if (VS > 1) {

@@ -182,7 +182,8 @@ int mld_anemll_plan(mld_anemll_job **jobs_out, size_t *n_out, const char *dir, c
 	int rc = scan(&l, dir, ctx_of(dir) ? 0 : 0, 0);
 	if (rc)
 		goto out;
-	qsort(l.e, l.n, sizeof *l.e, cmp_ctx);
+	if (l.n) /* qsort(NULL, 0, ...) is undefined */
+		qsort(l.e, l.n, sizeof *l.e, cmp_ctx);
 	const char *od = out_dir ? out_dir : dir;
 	bool *used = mld_calloc(l.n ? l.n : 1, sizeof *used);
 	if (!used) {

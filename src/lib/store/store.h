@@ -22,4 +22,8 @@ int mld_store_begin(mld_store *st);
 int mld_store_commit(mld_store *st);
 void mld_store_rollback(mld_store *st);
 
+/* Packages are recorded with an identity: "rel\tsize\tmtime_ns\tinode\n" per file read.
+ * Recompute it for the files listed in `old`, under the package root `root`. */
+int mld_identity_redo(char **out, const char *root, const char *old);
+
 #endif

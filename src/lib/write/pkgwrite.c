@@ -32,6 +32,8 @@ static int vpush(vlist *l, mil_value *v)
 static int walk_block(vlist *l, mil_block *b)
 {
 	int rc = 0;
+	if (!b) /* a block_specializations entry without a value (only the opset's block must exist) */
+		return 0;
 	for (size_t i = 0; i < b->n_operations && !rc; i++) {
 		mil_op *op = b->operations[i];
 		for (size_t k = 0; k < op->n_attributes && !rc; k++) {

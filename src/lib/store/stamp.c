@@ -1,0 +1,130 @@
+/* Build stamps: the text Ninja (restat) and Make compare, so that a package
+ * re-exported with the same content - new mtimes, same bytes - rebuilds nothing
+ * downstream. Weight lines come from the store: indexing already digested them. */
+#define _GNU_SOURCE /* vasprintf */
+#include "../io/package.h"
+#include "store.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <xxhash.h>
+
+static int putf(mld_buf *b, const char *fmt, ...) MLD_PRINTF(2, 3);
+static int putf(mld_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return mld_err(MLD_ENOMEM, "out of memory");
+	int rc = mld_buf_append(b, s, (size_t)n);
+	free(s);
+	return rc;
+}
+
+static void hex_of(char out[33], const void *blob, int len)
+{
+	mld_digest d;
+	if (!blob || len != 16) {
+		strcpy(out, "-");
+		return;
+	}
+	memcpy(d.bytes, blob, 16);
+	mld_digest_hex(out, &d);
+}
+
+/* The weight file digest, the weight lines and the files read, as indexed. */
+static int from_store(mld_buf *b, mld_buf *files, mld_store *st, const char *pkg_path)
+{
+	char *real = realpath(pkg_path, NULL);
+	if (!real)
+		return mld_err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", pkg_path, strerror(errno));
+	sqlite3_stmt *p = NULL, *w = NULL;
+	int rc;
+	if ((rc = mld_store_prepare(st, &p, "SELECT weights_digest, weights_size, identity FROM packages WHERE path = ?")) ||
+	    (rc = mld_store_prepare(st, &w,
+	                            "SELECT f.name, w.name, w.dtype, w.shape, w.encoding_digest, w.content_digest"
+	                            " FROM packages p JOIN functions f ON f.package_id = p.id"
+	                            " JOIN weights w ON w.function_id = f.id WHERE p.path = ? ORDER BY f.name, w.name")))
+		goto out;
+	sqlite3_bind_text(p, 1, real, -1, SQLITE_STATIC);
+	int step = sqlite3_step(p);
+	if (step != SQLITE_ROW) {
+		rc = step == SQLITE_DONE ? mld_err(MLD_ENOTFOUND, "%s: not indexed in store %s", pkg_path, st->path)
+		                         : mld_store_err(st, "look up package");
+		goto out;
+	}
+	char h[33];
+	hex_of(h, sqlite3_column_blob(p, 0), sqlite3_column_bytes(p, 0));
+	if ((rc = putf(b, "weights %s %lld\n", h, (long long)sqlite3_column_int64(p, 1))))
+		goto out;
+	/* identity: "rel\tsize\tmtime_ns\tinode\n" per file read; "." is a zip itself */
+	size_t root = strlen(pkg_path);
+	while (root > 1 && pkg_path[root - 1] == '/')
+		root--;
+	for (const char *s = (const char *)sqlite3_column_text(p, 2); files && s && *s && !rc;) {
+		size_t n = strcspn(s, "\t\n");
+		rc = n == 1 && *s == '.' ? putf(files, "%.*s\n", (int)root, pkg_path)
+		                         : putf(files, "%.*s/%.*s\n", (int)root, pkg_path, (int)n, s);
+		s += strcspn(s, "\n");
+		s += *s == '\n';
+	}
+	sqlite3_bind_text(w, 1, real, -1, SQLITE_STATIC);
+	while (!rc && (step = sqlite3_step(w)) == SQLITE_ROW) {
+		char enc[33], con[33];
+		hex_of(enc, sqlite3_column_blob(w, 4), sqlite3_column_bytes(w, 4));
+		hex_of(con, sqlite3_column_blob(w, 5), sqlite3_column_bytes(w, 5));
+		rc = putf(b, "%s\t%s\t%s\t%s\t%s\t%s\n", sqlite3_column_text(w, 0), sqlite3_column_text(w, 1),
+		          sqlite3_column_text(w, 2), sqlite3_column_text(w, 3), enc, con);
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = mld_store_err(st, "read weights");
+out:
+	sqlite3_finalize(p);
+	sqlite3_finalize(w);
+	free(real);
+	return rc;
+}
+
+int mld_package_stamp(char **stamp, char **files, const char *pkg_path, mld_store *st)
+{
+	mld_err_clear();
+	mld_package *pkg;
+	int rc = mld_package_open(&pkg, pkg_path);
+	if (rc)
+		return rc;
+	mld_buf b = {0}, f = {0};
+	XXH128_canonical_t c;
+	XXH128_canonicalFromHash(&c, XXH3_128bits(pkg->model_bytes, pkg->model_len));
+	mld_digest md;
+	memcpy(md.bytes, c.digest, 16);
+	char h[33];
+	mld_digest_hex(h, &md);
+	rc = putf(&b, "mldedup stamp 1\nmodel %s\n", h);
+	if (!rc && st) {
+		rc = from_store(&b, files ? &f : NULL, st, pkg_path);
+	} else if (!rc) {
+		uint64_t size;
+		if (!(rc = mld_package_weights_digest(&md, &size, pkg))) {
+			mld_digest_hex(h, &md);
+			rc = putf(&b, "weights %s %llu\n", h, (unsigned long long)size);
+		}
+	}
+	mld_package_free(pkg);
+	if (!rc)
+		rc = mld_buf_append(&b, "", 1);
+	if (!rc && files)
+		rc = mld_buf_append(&f, "", 1);
+	if (rc) {
+		mld_buf_free(&b);
+		mld_buf_free(&f);
+		return rc;
+	}
+	*stamp = (char *)b.data;
+	if (files)
+		*files = (char *)f.data;
+	return 0;
+}
