@@ -15,7 +15,7 @@ CREATE TABLE packages (
   weights_inode   INTEGER NOT NULL,
   weights_digest  BLOB,                   -- XXH3-128 of the weight file bytes
   identity        TEXT NOT NULL,          -- "rel:size:mtime_ns:inode;..." of every file read
-  indexed_at      INTEGER NOT NULL        -- unix seconds
+  indexed_at      INTEGER NOT NULL        -- unix seconds: last indexed, or last found unchanged
 );
 
 CREATE TABLE functions (

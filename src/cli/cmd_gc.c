@@ -9,7 +9,7 @@ enum { OPT_DRY_RUN = OPT_OWN, OPT_OLDER_THAN, OPT_MISSING };
 static const mld_opt gc_opts[] = {
 	{OPT_MISSING, "missing", 0, NULL, "forget packages and combined outputs that no longer exist"},
 	{OPT_OLDER_THAN, "older-than", 0, "DURATION",
-	 "forget packages last indexed longer ago than DURATION (30d, 12h, 90m, 1w2d)"},
+	 "forget packages not indexed or seen for DURATION (30d, 12h, 90m, 1w2d)"},
 	{OPT_DRY_RUN, "dry-run", 'n', NULL, "count what would go, change nothing"},
 	{OPT_JSON, "json", 0, NULL, "print {dry_run, packages, outputs, removed} as JSON"},
 	{0},
@@ -76,6 +76,6 @@ const mld_cmd cmd_gc = {
 	"Then contents, encodings and decisions that no weight references any more are removed too (that\n"
 	"alone is what a plain 'mldedup gc' does). It all happens in one exclusive transaction: other\n"
 	"writers (index, combine, another gc) wait for it, and readers see the store before or after.\n"
-	"--older-than counts from the last time a package's files were read: 'mldedup index' of an\n"
-	"unchanged package does not read it again. Freed pages stay in the store file for reuse.\n",
+	"--older-than counts from the last time 'mldedup index' (or a combine) met the package, read or\n"
+	"found unchanged. Freed pages stay in the store file for reuse.\n",
 	gc_opts, run};

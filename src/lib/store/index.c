@@ -369,6 +369,21 @@ static int digest_all(mld_package *pkg, rec *recs, mld_index_stats *stats, const
 	return 0;
 }
 
+/* An unchanged package was still seen now: `gc --older-than` counts from here.
+ * Best effort: a busy store only delays the note. */
+static void touch_seen(mld_store *st, const char *path)
+{
+	sqlite3_stmt *s;
+	if (mld_store_prepare(st, &s, "UPDATE packages SET indexed_at = ? WHERE path = ?")) {
+		mld_err_clear();
+		return;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(s, 2, path, -1, SQLITE_STATIC);
+	sqlite3_step(s);
+	sqlite3_finalize(s);
+}
+
 int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats, mld_progress_fn progress,
                     void *progress_ctx)
 {
@@ -386,6 +401,7 @@ int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats,
 		/* Unchanged files: nothing to read. A vanished file just means re-index. */
 		if (mld_identity_redo(&now, path, old) == 0 && !strcmp(now, old)) {
 			stats->packages_unchanged++;
+			touch_seen(st, path);
 			goto out;
 		}
 		mld_err_clear();
