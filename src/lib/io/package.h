@@ -6,6 +6,9 @@
 #include "mil.h"
 #include "source.h"
 
+/* Packages name one weight file in practice; more than this many is refused. */
+#define MLD_MAX_BLOB_FILES 16
+
 typedef struct mld_function {
 	char *name;
 	const mil_function *fn;
@@ -52,6 +55,9 @@ struct mld_package {
 	size_t n_fns;
 	mld_weight *weights;
 	size_t n_weights;
+	/* every distinct blob file name the weights use, in order of first use */
+	const char *blob_files[MLD_MAX_BLOB_FILES];
+	size_t n_blob_files;
 };
 
 /* Map the blob file named by a BlobFileValue.fileName. Messages name it. */

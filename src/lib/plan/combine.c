@@ -27,25 +27,15 @@ static void warn(const mld_combine_opts *o, const char *msg)
 static uint64_t weight_files_size(const mld_package *pkg)
 {
 	uint64_t total = 0;
-	const char *seen[16];
-	size_t n = 0;
-	for (size_t i = 0; i < pkg->n_weights; i++)
-		for (size_t j = 0; j < pkg->weights[i].n_blobs; j++) {
-			const char *f = pkg->weights[i].blobs[j].file;
-			bool dup = false;
-			for (size_t k = 0; k < n; k++)
-				dup |= !strcmp(seen[k], f);
-			if (dup || n == 16)
-				continue;
-			seen[n++] = f;
-			char *rel;
-			mld_file_id id;
-			if (!mld_package_blob_rel(pkg, f, &rel)) {
-				if (!mld_source_stat(pkg->src, rel, &id))
-					total += id.size;
-				free(rel);
-			}
+	for (size_t f = 0; f < pkg->n_blob_files; f++) {
+		char *rel;
+		mld_file_id id;
+		if (!mld_package_blob_rel(pkg, pkg->blob_files[f], &rel)) {
+			if (!mld_source_stat(pkg->src, rel, &id))
+				total += id.size;
+			free(rel);
 		}
+	}
 	mld_err_clear();
 	return total;
 }

@@ -59,17 +59,8 @@ static void check_structure(vctx *v, const mld_package *pkg)
 	if (m->mlprogram->version != 1)
 		fail(v, "%s: program version %lld (expected 1)", path, (long long)m->mlprogram->version);
 	/* the weight file must enumerate in canonical packing, and every offset be a blob of it */
-	const char *files[16];
-	size_t n_files = 0;
-	for (size_t i = 0; i < pkg->n_weights; i++)
-		for (size_t j = 0; j < pkg->weights[i].n_blobs; j++) {
-			const char *f = pkg->weights[i].blobs[j].file;
-			bool dup = false;
-			for (size_t k = 0; k < n_files; k++)
-				dup |= !strcmp(files[k], f);
-			if (!dup && n_files < 16)
-				files[n_files++] = f;
-		}
+	const char *const *files = pkg->blob_files;
+	size_t n_files = pkg->n_blob_files;
 	for (size_t k = 0; k < n_files; k++) {
 		const uint8_t *map;
 		uint64_t len, *offs = NULL;

@@ -84,23 +84,13 @@ static int identity_of(char **out, const mld_package *pkg, const char *root)
 		rc = identity_line(&b, root, "Manifest.json");
 		if (!rc)
 			rc = identity_line(&b, root, pkg->model_rel);
-		const char *done[16];
-		size_t n_done = 0;
-		for (size_t i = 0; !rc && i < pkg->n_weights; i++)
-			for (size_t j = 0; !rc && j < pkg->weights[i].n_blobs; j++) {
-				const char *f = pkg->weights[i].blobs[j].file;
-				bool dup = false;
-				for (size_t k = 0; k < n_done; k++)
-					dup |= !strcmp(done[k], f);
-				if (dup || n_done == 16)
-					continue;
-				done[n_done++] = f;
-				char *rel;
-				if (!(rc = mld_package_blob_rel(pkg, f, &rel))) {
-					rc = identity_line(&b, root, rel);
-					free(rel);
-				}
+		for (size_t f = 0; !rc && f < pkg->n_blob_files; f++) {
+			char *rel;
+			if (!(rc = mld_package_blob_rel(pkg, pkg->blob_files[f], &rel))) {
+				rc = identity_line(&b, root, rel);
+				free(rel);
 			}
+		}
 	}
 	if (!rc)
 		rc = mld_buf_append(&b, "", 1);

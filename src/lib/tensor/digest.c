@@ -168,31 +168,18 @@ int mld_weight_encoding_digest(mld_digest *out, const mld_package *pkg, const ml
 
 int mld_package_weights_digest(mld_digest *out, uint64_t *size_out, const mld_package *pkg)
 {
-	/* Every distinct blob file the weights reference, in order of first use. */
 	XXH3_state_t st;
 	XXH3_128bits_reset(&st);
 	uint64_t total = 0;
-	const char *seen[16];
-	size_t n_seen = 0;
-	for (size_t i = 0; i < pkg->n_weights; i++)
-		for (size_t j = 0; j < pkg->weights[i].n_blobs; j++) {
-			const char *f = pkg->weights[i].blobs[j].file;
-			bool dup = false;
-			for (size_t k = 0; k < n_seen; k++)
-				dup |= !strcmp(seen[k], f);
-			if (dup)
-				continue;
-			if (n_seen == 16)
-				return mld_err(MLD_EUNSUPPORTED, "%s: more than 16 blob files", mld_package_path(pkg));
-			seen[n_seen++] = f;
-			const uint8_t *map;
-			uint64_t len;
-			int rc = mld_package_blobfile(pkg, f, &map, &len, NULL);
-			if (rc)
-				return rc;
-			XXH3_128bits_update(&st, map, len);
-			total += len;
-		}
+	for (size_t f = 0; f < pkg->n_blob_files; f++) {
+		const uint8_t *map;
+		uint64_t len;
+		int rc = mld_package_blobfile(pkg, pkg->blob_files[f], &map, &len, NULL);
+		if (rc)
+			return rc;
+		XXH3_128bits_update(&st, map, len);
+		total += len;
+	}
 	finish(out, &st);
 	if (size_out)
 		*size_out = total;

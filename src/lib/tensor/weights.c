@@ -164,6 +164,14 @@ static int add_params(mld_package *pkg, mld_weight *wt, const mil_op *op)
 		b->param = names[i];
 		b->op = op->type;
 		b->file = v->blobfilevalue->filename;
+		size_t f = 0;
+		while (f < pkg->n_blob_files && strcmp(pkg->blob_files[f], b->file))
+			f++;
+		if (f == MLD_MAX_BLOB_FILES)
+			return mld_err(MLD_EUNSUPPORTED, "%s: weights use more than %d blob files", mld_package_path(pkg),
+			               MLD_MAX_BLOB_FILES);
+		if (f == pkg->n_blob_files)
+			pkg->blob_files[pkg->n_blob_files++] = b->file;
 		b->offset = v->blobfilevalue->offset;
 		/* Metadata is read now so ls can show it; bad blobs fail the open. */
 		const uint8_t *map;

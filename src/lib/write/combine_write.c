@@ -54,33 +54,23 @@ static long owner_get(owner_map *o, const void *v)
 	return (long)(intptr_t)mld_strmap_get(&o->m, k) - 1;
 }
 
-static mil_value *value_clone(const mil_value *v)
+/* A deep copy of any message, through its wire form. */
+static void *msg_clone(const ProtobufCMessage *m)
 {
-	size_t n = core_ml__specification__milspec__value__get_packed_size(v);
+	size_t n = protobuf_c_message_get_packed_size(m);
 	uint8_t *buf = mld_malloc(n);
 	if (!buf)
 		return NULL;
-	core_ml__specification__milspec__value__pack(v, buf);
-	mil_value *c = core_ml__specification__milspec__value__unpack(NULL, n, buf);
+	protobuf_c_message_pack(m, buf);
+	ProtobufCMessage *c = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
 	free(buf);
 	if (!c)
-		mld_err(MLD_ENOMEM, "cannot copy a value");
+		mld_err(MLD_ENOMEM, "cannot copy a %s", m->descriptor->short_name);
 	return c;
 }
 
-static mil_op *op_clone(const mil_op *op)
-{
-	size_t n = core_ml__specification__milspec__operation__get_packed_size(op);
-	uint8_t *buf = mld_malloc(n);
-	if (!buf)
-		return NULL;
-	core_ml__specification__milspec__operation__pack(op, buf);
-	mil_op *c = core_ml__specification__milspec__operation__unpack(NULL, n, buf);
-	free(buf);
-	if (!c)
-		mld_err(MLD_ENOMEM, "cannot copy an op");
-	return c;
-}
+static mil_value *value_clone(const mil_value *v) { return msg_clone(&v->base); }
+static mil_op *op_clone(const mil_op *op) { return msg_clone(&op->base); }
 
 /* Every op of a block (recursively) by output name. */
 static int index_ops(mld_strmap *m, mil_block *b)

@@ -54,40 +54,40 @@ static int walk_block(vlist *l, mil_block *b)
 	return rc;
 }
 
+static int function_values(vlist *l, mil_function *fn)
+{
+	int rc = 0;
+	for (size_t b = 0; fn && b < fn->n_block_specializations && !rc; b++)
+		rc = walk_block(l, fn->block_specializations[b]->value);
+	return rc;
+}
+
+/* Hand the list over, or free it on error. */
+static int vlist_out(vlist *l, int rc, mil_value ***out, size_t *n)
+{
+	if (rc) {
+		free(l->v);
+		return rc;
+	}
+	*out = l->v;
+	*n = l->n;
+	return 0;
+}
+
 int mld_model_blob_values(mil_value ***out, size_t *n, mil_model *model)
 {
 	vlist l = {0};
 	int rc = 0;
-	if (model->type_case == CORE_ML__SPECIFICATION__MODEL__TYPE_ML_PROGRAM && model->mlprogram) {
-		mil_program *p = model->mlprogram;
-		for (size_t f = 0; f < p->n_functions && !rc; f++) {
-			mil_function *fn = p->functions[f]->value;
-			for (size_t b = 0; fn && b < fn->n_block_specializations && !rc; b++)
-				rc = walk_block(&l, fn->block_specializations[b]->value);
-		}
-	}
-	if (rc) {
-		free(l.v);
-		return rc;
-	}
-	*out = l.v;
-	*n = l.n;
-	return 0;
+	if (model->type_case == CORE_ML__SPECIFICATION__MODEL__TYPE_ML_PROGRAM && model->mlprogram)
+		for (size_t f = 0; f < model->mlprogram->n_functions && !rc; f++)
+			rc = function_values(&l, model->mlprogram->functions[f]->value);
+	return vlist_out(&l, rc, out, n);
 }
 
 int mld_function_blob_values(mil_value ***out, size_t *n, mil_function *fn)
 {
 	vlist l = {0};
-	int rc = 0;
-	for (size_t b = 0; fn && b < fn->n_block_specializations && !rc; b++)
-		rc = walk_block(&l, fn->block_specializations[b]->value);
-	if (rc) {
-		free(l.v);
-		return rc;
-	}
-	*out = l.v;
-	*n = l.n;
-	return 0;
+	return vlist_out(&l, function_values(&l, fn), out, n);
 }
 
 static int cmp_item(const void *a, const void *b)
