@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# combine_errors: usage errors exit 2 and failures exit 1, each with a message that
+# names the problem; a failed combine creates no output (nor leaves temp entries) and
+# leaves a previous output untouched; --no-preflight lets preflight failures through.
+source "$(dirname "$0")/lib.sh"
+need_fixtures
+
+C=$F/chunked
+A=$C/toy_FFN_lut6_chunk_01of02.mlpackage
+P=$C/toy_prefill_lut6_chunk_01of02.mlpackage
+P4=$C/toy_prefill_lut4_chunk_01of02.mlpackage
+M512=$F/multictx/ctx512/toy_FFN_lut6_chunk_01of01.mlpackage
+MP1024=$F/multictx/ctx1024/toy_prefill_lut6_chunk_01of01.mlpackage
+
+# A previous output that every failing run below targets too.
+PREV=$T/prev.mlpackage
+"$MLDEDUP" combine -q --no-store -o "$PREV" infer="$A" prefill="$P" || bad "making the previous output failed"
+HPREV=$(pkghash "$PREV")
+find "$PREV" -printf '%P %s %T@\n' | LC_ALL=C sort >"$T/prev.listing"
+
+# fails CODE DESCRIPTION PATTERN... -- COMBINE-ARGS...: `combine -o NEW ...` and
+# `combine -o PREV ...` both exit CODE with the patterns on stderr; NEW is not created,
+# PREV is unchanged, no temp entries are left beside either.
+N=0
+fails() {
+	local code=$1 what=$2
+	shift 2
+	local pats=()
+	while [ "$1" != "--" ]; do
+		pats+=("$1")
+		shift
+	done
+	shift
+	N=$((N + 1))
+	local new=$T/new$N.mlpackage
+	expect "$code" "$what (new output)" "${pats[@]}" -- "$MLDEDUP" combine -q --no-store -o "$new" "$@"
+	[ ! -e "$new" ] && ok || bad "$what: created $new"
+	expect "$code" "$what (over a previous output)" "${pats[@]}" -- "$MLDEDUP" combine -q --no-store -o "$PREV" "$@"
+	eq "$what: previous output hash" "$(pkghash "$PREV")" "$HPREV"
+	find "$PREV" -printf '%P %s %T@\n' | LC_ALL=C sort | cmp -s - "$T/prev.listing" && ok ||
+		bad "$what: the previous output's files changed"
+	local left
+	left=$(ls -A "$T" | grep -E '\.tmp-|\.old-' || true)
+	eq "$what: temp entries left" "$left" ""
+}
+
+# ---- usage errors: exit 2 -----------------------------------------------------------------
+expect 2 "no -o" "-o OUT.mlpackage is required" -- "$MLDEDUP" combine -q --no-store infer="$A" prefill="$P"
+expect 2 "no sources" "no sources given" -- "$MLDEDUP" combine -q --no-store -o "$T/x.mlpackage"
+expect 2 "unknown option" "unknown option" -- "$MLDEDUP" combine -q --no-store --bogus -o "$T/x.mlpackage" infer="$A"
+expect 2 "--report without its argument" "needs an argument" -- "$MLDEDUP" combine -q --no-store -o "$T/x.mlpackage" --report
+fails 2 "source without =" 'source "infer'"$A"'" is not NAME=PKG[:FUNC]' -- infer"$A" prefill="$P"
+fails 2 "source with an empty name" 'is not NAME=PKG[:FUNC]' -- ="$A" prefill="$P"
+fails 2 "duplicate function name" 'function name "infer" is given twice' -- infer="$A" infer="$P"
+fails 2 "function name 1abc" 'function name "1abc" is not a valid MIL identifier' -- 1abc="$A" prefill="$P"
+fails 2 "function name a-b" 'function name "a-b" is not a valid MIL identifier' -- a-b="$A" prefill="$P"
+fails 2 "--default naming no function" "--default decode is not one of the function names" -- --default decode infer="$A" prefill="$P"
+fails 2 "--report with another extension" "the report must end in .json or .csv" -- --report "$T/r.txt" infer="$A" prefill="$P"
+[ ! -e "$T/r.txt" ] && ok || bad "a report with a bad extension was written"
+expect 2 "output not ending in .mlpackage" "must end in .mlpackage" -- "$MLDEDUP" combine -q --no-store -o "$T/out.bin" infer="$A" prefill="$P"
+[ ! -e "$T/out.bin" ] && ok || bad "-o out.bin was written"
+
+# ---- failures: exit 1 ------------------------------------------------------------------------
+fails 1 "missing package" "$T/nonexistent.mlpackage" "No such file or directory" -- infer="$A" prefill="$T/nonexistent.mlpackage"
+fails 1 "missing function in a package" 'no function "decode"' "functions: main" -- infer="$A" prefill="$P:decode"
+fails 1 "not a package" "$T/prev.listing" -- infer="$A" prefill="$T/prev.listing"
+# preflight: a LUT6 infer chunk with a LUT4 prefill chunk
+fails 1 "preflight: palette mismatch" "preflight" 'function "prefill"' 'function "infer"' "palettized" \
+	"indices=buint4" "indices=buint6" "lut=bfp16[8,1,1,1,16,1]" "lut=bfp16[8,1,1,1,64,1]" "--no-preflight" -- \
+	infer="$A" prefill="$P4"
+# preflight: context 512 infer with a context 1024 prefill: their KV-cache states differ
+fails 1 "preflight: state shape mismatch" "preflight" 'function "infer"' 'function "prefill"' \
+	'state "model_model_kv_cache_0"' "[8,2,512,16]" "[8,2,1024,16]" -- infer="$M512" prefill="$MP1024"
+# ... and a same-state pair whose function names are not infer/prefill is no state group
+expect 0 "no preflight group for other names" -- "$MLDEDUP" combine -q --no-store -o "$T/ok1.mlpackage" a="$M512" b="$MP1024"
+
+# --no-preflight lets both through; verify still passes (values are the sources')
+expect 0 "--no-preflight: palette mismatch" -- "$MLDEDUP" combine -q --no-store --no-preflight -o "$T/np1.mlpackage" infer="$A" prefill="$P4"
+expect 0 "verify the palette-mismatch output" "0 failures" -- "$MLDEDUP" verify "$T/np1.mlpackage" infer="$A" prefill="$P4"
+expect 0 "--no-preflight: state mismatch" -- "$MLDEDUP" combine -q --no-store --no-preflight -o "$T/np2.mlpackage" infer="$M512" prefill="$MP1024"
+expect 0 "verify the state-mismatch output" "0 failures" -- "$MLDEDUP" verify "$T/np2.mlpackage" infer="$M512" prefill="$MP1024"
+
+# ---- verify's own errors ----------------------------------------------------------------------
+expect 2 "verify without a package" "no package given" -- "$MLDEDUP" verify
+expect 2 "verify with a bad source" "is not NAME=PKG[:FUNC]" -- "$MLDEDUP" verify "$PREV" infer"$A"
+expect 1 "verify of a missing package" "$T/missing.mlpackage" -- "$MLDEDUP" verify "$T/missing.mlpackage"
+expect 1 "verify with a function the package lacks" 'no function "decode"' -- "$MLDEDUP" verify "$PREV" decode="$A"
+expect 1 "verify against the wrong source" "FAIL" "differs" -- "$MLDEDUP" verify "$PREV" infer="$A" prefill="$P4"
+finish
