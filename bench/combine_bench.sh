@@ -20,7 +20,7 @@ for i in $(seq "$runs"); do
 done
 "$MLDEDUP" combine --store "$WORK/combine.db" --anemll "$dir" -o "$out" 2>&1 | sed 's/^/  /'
 r=$(printf '%s\n' "${raw[@]}" | median)
-line() { printf '%-24s %7.3f s  %6.0f MB/s  (%.3f x raw read+hash)\n' "$1" "$2" "$(echo "$bytes / $2 / 1e6" | bc -l)" "$(echo "$r / $2" | bc -l)"; }
+line() { printf '%-24s %7.3f s  %6.0f MB/s  (%.3f x raw read+hash)\n' "$1" "$2" "$(echo "$bytes / $2 / 1000000" | bc -l)" "$(echo "$r / $2" | bc -l)"; }
 printf 'source weight bytes      %d\n' "$bytes"
 line "raw read+XXH3-128" "$r"
 line "combine, cold store" "$(printf '%s\n' "${cold[@]}" | median)"

@@ -22,6 +22,6 @@ r=$(printf '%s\n' "${raw[@]}" | median)
 x=$(printf '%s\n' "${idx[@]}" | median)
 w=$(printf '%s\n' "${idx_warm[@]}" | median)
 printf 'weight bytes            %d (%d packages)\n' "$bytes" "${#files[@]}"
-printf 'raw read+XXH3-128       %.3f s  %.0f MB/s\n' "$r" "$(echo "$bytes / $r / 1e6" | bc -l)"
-printf 'mldedup index (cold)    %.3f s  %.0f MB/s  = %.3f x raw\n' "$x" "$(echo "$bytes / $x / 1e6" | bc -l)" "$(echo "$r / $x" | bc -l)"
+printf 'raw read+XXH3-128       %.3f s  %.0f MB/s\n' "$r" "$(echo "$bytes / $r / 1000000" | bc -l)"
+printf 'mldedup index (cold)    %.3f s  %.0f MB/s  = %.3f x raw\n' "$x" "$(echo "$bytes / $x / 1000000" | bc -l)" "$(echo "$r / $x" | bc -l)"
 printf 'mldedup index (again)   %.3f s  (unchanged packages are not read)\n' "$w"

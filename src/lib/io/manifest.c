@@ -70,6 +70,11 @@ int mld_manifest_load(mld_package *pkg)
 				goto out;
 			}
 		const char *path = json_string_value(json_object_get(item, "path"));
+		if (path[0] == '/') {
+			rc = mld_err(MLD_EFORMAT, "%s: item \"%s\" has the absolute path \"%s\" (paths are relative to Data/)",
+			             disp, key, path);
+			goto out;
+		}
 		char *rel = mld_sprintf("Data/%s", path);
 		if (!rel) {
 			rc = MLD_ENOMEM;

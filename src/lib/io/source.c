@@ -264,12 +264,8 @@ static int zip_extract(mld_source *src, const char *rel, uint8_t **buf, int fd, 
 		free(disp);
 		return rc;
 	}
-	uint64_t want = (zs.valid & ZIP_STAT_SIZE) ? zs.size : 0, got = 0;
+	uint64_t want = (zs.valid & ZIP_STAT_SIZE) ? zs.size : 0, got = 0, cap = 0;
 	uint8_t *data = NULL;
-	if (buf && !(data = mld_malloc(want + 1))) {
-		rc = MLD_ENOMEM;
-		goto out;
-	}
 	uint8_t chunk[1 << 16];
 	for (;;) {
 		zip_int64_t k = zip_fread(zf, chunk, sizeof chunk);
@@ -283,9 +279,22 @@ static int zip_extract(mld_source *src, const char *rel, uint8_t **buf, int fd, 
 			rc = mld_err(MLD_EFORMAT, "%s: zip entry is longer than its recorded size", disp);
 			goto out;
 		}
-		if (buf)
+		if (buf) {
+			/* grow with the bytes actually read: the size recorded in the zip is not
+			 * trusted for an allocation (a 3 KB zip can claim a 4 GB entry) */
+			if (got + (uint64_t)k > cap) {
+				cap = cap ? cap * 2 : sizeof chunk;
+				if (cap > want)
+					cap = want;
+				uint8_t *p = mld_realloc(data, (size_t)cap + 1);
+				if (!p) {
+					rc = MLD_ENOMEM;
+					goto out;
+				}
+				data = p;
+			}
 			memcpy(data + got, chunk, (size_t)k);
-		else if (pwrite(fd, chunk, (size_t)k, (off_t)got) != k) {
+		} else if (pwrite(fd, chunk, (size_t)k, (off_t)got) != k) {
 			rc = mld_err(MLD_EIO, "%s: cannot extract to a temp file: %s", disp, strerror(errno));
 			goto out;
 		}
@@ -298,6 +307,10 @@ static int zip_extract(mld_source *src, const char *rel, uint8_t **buf, int fd, 
 	}
 	*len = got;
 	if (buf) {
+		if (!data && !(data = mld_malloc(1))) {
+			rc = MLD_ENOMEM;
+			goto out;
+		}
 		*buf = data;
 		data = NULL;
 	}
