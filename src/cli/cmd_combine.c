@@ -117,25 +117,6 @@ static int write_stamp(const char *out, const char *stamp)
 	return rc < 0;
 }
 
-/* NAME=PKG[:FUNC]; PKG may itself contain ':' when it exists as given. */
-static int parse_source(mld_source_spec *sp, char *arg)
-{
-	char *eq = strchr(arg, '=');
-	if (!eq || eq == arg)
-		return -1;
-	*eq = 0;
-	sp->name = arg;
-	sp->path = eq + 1;
-	sp->function = NULL;
-	struct stat st;
-	char *colon = strrchr(sp->path, ':');
-	if (colon && stat(sp->path, &st) != 0) {
-		*colon = 0;
-		sp->function = colon + 1;
-	}
-	return 0;
-}
-
 static int run(const mld_cmd *cmd, int argc, char **argv)
 {
 	mld_optstate st;
@@ -174,7 +155,7 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 	if (!specs)
 		return EXIT_FAIL;
 	for (int i = 0; i < n; i++)
-		if (parse_source(&specs[i], argv[first + i])) {
+		if (mld_parse_source(&specs[i], argv[first + i])) {
 			free(specs);
 			return mld_usage_error(cmd, "source \"%s\" is not NAME=PKG[:FUNC]", argv[first + i]);
 		}

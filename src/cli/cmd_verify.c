@@ -5,7 +5,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 enum { OPT_STRICT = 1, OPT_JSON };
 
@@ -42,22 +41,11 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 	mld_source_spec *specs = calloc((size_t)(n > 0 ? n : 1), sizeof *specs);
 	if (!specs)
 		return EXIT_FAIL;
-	for (int i = 0; i < n; i++) {
-		char *arg = argv[first + 1 + i], *eq = strchr(arg, '=');
-		if (!eq || eq == arg) {
+	for (int i = 0; i < n; i++)
+		if (mld_parse_source(&specs[i], argv[first + 1 + i])) {
 			free(specs);
-			return mld_usage_error(cmd, "source \"%s\" is not NAME=PKG[:FUNC]", arg);
+			return mld_usage_error(cmd, "source \"%s\" is not NAME=PKG[:FUNC]", argv[first + 1 + i]);
 		}
-		*eq = 0;
-		specs[i].name = arg;
-		specs[i].path = eq + 1;
-		struct stat sb;
-		char *colon = strrchr(eq + 1, ':');
-		if (colon && stat(eq + 1, &sb) != 0) {
-			*colon = 0;
-			specs[i].function = colon + 1;
-		}
-	}
 	mld_verify_stats s;
 	int rc = mld_verify(&s, argv[first], specs, (size_t)n, strict, on_problem, NULL);
 	free(specs);

@@ -3,6 +3,7 @@
 #include "mldedup.h"
 
 #include <getopt.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,4 +135,22 @@ int mld_fail(const mld_cmd *cmd)
 {
 	fprintf(stderr, "mldedup %s: %s\n", cmd->name, mld_error_last()[0] ? mld_error_last() : "failed");
 	return EXIT_FAIL;
+}
+
+int mld_parse_source(mld_source_spec *sp, char *arg)
+{
+	char *eq = strchr(arg, '=');
+	if (!eq || eq == arg)
+		return -1;
+	*eq = 0;
+	sp->name = arg;
+	sp->path = eq + 1;
+	sp->function = NULL;
+	struct stat st;
+	char *colon = strrchr(sp->path, ':');
+	if (colon && stat(sp->path, &st) != 0) { /* a path that exists as given keeps its ':' */
+		*colon = 0;
+		sp->function = colon + 1;
+	}
+	return 0;
 }

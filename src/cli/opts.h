@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "mldedup.h"
+
 /* Exit codes: data on stdout, diagnostics on stderr. */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -54,6 +56,9 @@ const mld_cmd *mld_cmd_suggest(const char *typo, const mld_cmd *const *cmds, siz
 
 /* The options every command takes (--store, -v, -q, --help), terminated by {0}. */
 extern const mld_opt common_opts[];
+
+/* Parse "NAME=PKG[:FUNC]" in place (arg is modified); -1 if it has no NAME=. */
+int mld_parse_source(mld_source_spec *sp, char *arg);
 
 /* Shared settings of the global options. */
 extern int mld_verbose;  /* -v count */
