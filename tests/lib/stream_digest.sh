@@ -12,3 +12,5 @@ if [ -d "$fixtures" ]; then
 else
 	echo "SKIP (fixture part): fixtures not found at $fixtures"
 fi
+# the toy exports also survive read -> write -> read byte for byte
+"$(dirname "$checker")/mld-roundtrip" "$work" "$work"/lut6/*.mlpackage "$work"/lut4/*.mlpackage
