@@ -178,24 +178,20 @@ int bg_run(const mld_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FI
 	bool regenerate = false;
 	int c;
 	mld_opts_init(&st, cmd, argc, argv);
-	for (;;) { /* DIR may come before the options too: "ninja DIR -o build.ninja" */
-		while ((c = mld_opts_next(&st)) != -1) {
-			if (c == OPT_OUTPUT)
-				p.out = st.arg;
-			else if (c == OPT_ANEMLL && !dir)
-				dir = st.arg;
-			else if (c == OPT_REGENERATE)
-				regenerate = true;
-			else
-				return c == OPT_ANEMLL ? mld_usage_error(cmd, "one export directory only") : EXIT_USAGE;
-		}
-		int i = mld_opts_rest(&st);
-		if (i >= argc)
-			break;
+	while ((c = mld_opts_next(&st)) != -1) { /* options and DIR in any order */
+		if (c == OPT_OUTPUT)
+			p.out = st.arg;
+		else if (c == OPT_ANEMLL && !dir)
+			dir = st.arg;
+		else if (c == OPT_REGENERATE)
+			regenerate = true;
+		else
+			return c == OPT_ANEMLL ? mld_usage_error(cmd, "one export directory only") : EXIT_USAGE;
+	}
+	for (int i = mld_opts_rest(&st); i < argc; i++) {
 		if (dir)
 			return mld_usage_error(cmd, "one export directory only (got %s and %s)", dir, argv[i]);
 		dir = argv[i];
-		optind = i + 1; /* getopt stops at the first positional; go on after it */
 	}
 	if (!dir)
 		return mld_usage_error(cmd, "no export directory given");

@@ -27,7 +27,7 @@ static const mld_opt *table[64];
 void mld_opts_init(mld_optstate *st, const mld_cmd *cmd, int argc, char **argv)
 {
 	size_t n = 0, s = 0;
-	shortopts[s++] = '+'; /* stop at the first positional, like git */
+	/* GNU permutation: options may follow the positionals (mldedup ls PKG --json) */
 	shortopts[s++] = ':';
 	const mld_opt *lists[2] = {cmd->opts, common_opts};
 	for (int l = 0; l < 2; l++)
