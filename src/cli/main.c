@@ -22,6 +22,20 @@ static void usage(FILE *out)
 	fprintf(out, "\n'mldedup <command> --help' describes a command. 'mldedup --version' prints the version.\n");
 }
 
+/* An unknown verb (also after "help"): say so, and suggest the nearest one. */
+static int not_a_command(const char *name)
+{
+	const mld_cmd *meant = mld_cmd_suggest(name, commands, N_COMMANDS);
+	fprintf(stderr, "mldedup: '%s' is not a command\n", name);
+	if (meant)
+		fprintf(stderr, "did you mean 'mldedup %s'?\n", meant->name);
+	else {
+		fputc('\n', stderr);
+		usage(stderr);
+	}
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -29,12 +43,14 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		if (argc > 2 && strcmp(argv[1], "help") == 0)
+		if (argc > 2 && !strcmp(argv[1], "help")) {
 			for (size_t i = 0; i < N_COMMANDS; i++)
 				if (!strcmp(argv[2], commands[i]->name)) {
 					mld_cmd_help(commands[i], stdout);
 					return EXIT_OK;
 				}
+			return not_a_command(argv[2]);
+		}
 		usage(stdout);
 		return EXIT_OK;
 	}
@@ -49,13 +65,5 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (!strcmp(argv[1], commands[i]->name))
 			return commands[i]->run(commands[i], argc - 1, argv + 1);
-	const mld_cmd *meant = mld_cmd_suggest(argv[1], commands, N_COMMANDS);
-	fprintf(stderr, "mldedup: '%s' is not a command\n", argv[1]);
-	if (meant)
-		fprintf(stderr, "did you mean 'mldedup %s'?\n", meant->name);
-	else {
-		fputc('\n', stderr);
-		usage(stderr);
-	}
-	return EXIT_USAGE;
+	return not_a_command(argv[1]);
 }
