@@ -26,6 +26,7 @@ expect 2 "gc --older-than bad unit" "--older-than takes" -- "$MLDEDUP" gc --olde
 expect 2 "mistyped stats" "'stat' is not a command" "did you mean 'mldedup stats'?" -- "$MLDEDUP" stat
 expect 2 "mistyped packages" "did you mean 'mldedup packages'?" -- "$MLDEDUP" pakcages
 expect 2 "mistyped dupes" "did you mean 'mldedup dupes'?" -- "$MLDEDUP" dupse
+expect 2 "help with a mistyped command" "'dupse' is not a command" "did you mean 'mldedup dupes'?" -- "$MLDEDUP" help dupse
 expect 2 "unlike any command" "'xyzzy' is not a command" "usage: mldedup" -- "$MLDEDUP" xyzzy
 grep -q "did you mean" "$T/err" && bad "xyzzy got a suggestion" || ok
 
