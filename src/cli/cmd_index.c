@@ -90,8 +90,16 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 	if (mld_store_default_path(&path, mld_store_opt))
 		return mld_fail(cmd);
 	if (mld_store_open(&store, path)) {
+		/* As a build step a store problem must not break the build: the stamp can be
+		 * computed from the package itself, to the same text. */
+		if (!stamp) {
+			free(path);
+			return mld_fail(cmd);
+		}
+		fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n", mld_error_last());
+		int rc = write_stamp(NULL, argv[first], stamp, depfile, target) ? mld_fail(cmd) : EXIT_OK;
 		free(path);
-		return mld_fail(cmd);
+		return rc;
 	}
 	/* Silent on success under a build tool; progress only on an interactive terminal. */
 	progress prog = {isatty(STDERR_FILENO) && !mld_quiet && !getenv("NINJA_STATUS") && !getenv("MAKELEVEL"), 0};
@@ -103,6 +111,12 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 		if (mld_store_index(store, argv[i], &s, on_progress, &prog)) {
 			if (prog.tty)
 				fprintf(stderr, "\r\033[K");
+			if (stamp && mld_error_code() == MLD_ESTORE) { /* as above: the build goes on */
+				fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n", mld_error_last());
+				if (write_stamp(NULL, argv[i], stamp, depfile, target))
+					rc = mld_fail(cmd);
+				continue;
+			}
 			mld_fail(cmd);
 			rc = EXIT_FAIL;
 			continue;

@@ -314,11 +314,12 @@ void mld_anemll_jobs_free(mld_anemll_job *jobs, size_t n_jobs);
 /* ---- build integration (Ninja, Make) ----------------------------------------------------- */
 
 /* A build stamp of a package: text that changes exactly when what a combine reads
- * from the package does. "model <digest>" of its model file and "weights <digest>
- * <bytes>" of its weight file(s); given the store it was indexed into (after
- * mld_store_index), also one line per weight, sorted: function, name, dtype,
- * shape, encoding and content digest (tab-separated). Then `files` (may be NULL)
- * gets the files indexing read, one path under `pkg_path` per line: a depfile's. */
+ * from the package does. "model <digest>" of its model file, "weights <digest>
+ * <bytes>" of its weight file(s), and one line per weight, sorted: function, name,
+ * dtype, shape, encoding and content digest (tab-separated). Given the store it was
+ * indexed into (after mld_store_index) the lines come from there; with st NULL they
+ * are computed from the package, to the same text. `files` (may be NULL) gets the
+ * files read, one path under `pkg_path` per line: a depfile's. */
 int mld_package_stamp(char **stamp, char **files, const char *pkg_path, mld_store *st);
 
 /* Write `len` bytes to `path` (creating its directory) unless it already holds

@@ -89,6 +89,76 @@ out:
 	return rc;
 }
 
+/* The same lines computed from the package itself, when there is no usable store:
+ * the stamp comes out identical, so a store problem never changes what rebuilds. */
+static int cmp_weight(const void *a, const void *b)
+{
+	const mld_weight *x = *(const mld_weight *const *)a, *y = *(const mld_weight *const *)b;
+	int c = strcmp(x->function, y->function);
+	return c ? c : strcmp(x->name, y->name);
+}
+
+static int from_package(mld_buf *b, mld_buf *files, const mld_package *pkg, const char *pkg_path)
+{
+	mld_digest d;
+	uint64_t size;
+	char h[33], enc[33], con[33];
+	int rc = mld_package_weights_digest(&d, &size, pkg);
+	if (rc)
+		return rc;
+	mld_digest_hex(h, &d);
+	if ((rc = putf(b, "weights %s %llu\n", h, (unsigned long long)size)))
+		return rc;
+	size_t root = strlen(pkg_path);
+	while (root > 1 && pkg_path[root - 1] == '/')
+		root--;
+	if (files && mld_source_is_zip(pkg->src)) {
+		rc = putf(files, "%.*s\n", (int)root, pkg_path);
+	} else if (files) {
+		rc = putf(files, "%.*s/Manifest.json\n%.*s/%s\n", (int)root, pkg_path, (int)root, pkg_path, pkg->model_rel);
+		for (size_t f = 0; !rc && f < pkg->n_blob_files; f++) {
+			char *rel;
+			if (!(rc = mld_package_blob_rel(pkg, pkg->blob_files[f], &rel))) {
+				rc = putf(files, "%.*s/%s\n", (int)root, pkg_path, rel);
+				free(rel);
+			}
+		}
+	}
+	const mld_weight **ws = mld_calloc(pkg->n_weights ? pkg->n_weights : 1, sizeof *ws);
+	if (!ws)
+		return MLD_ENOMEM;
+	for (size_t i = 0; i < pkg->n_weights; i++)
+		ws[i] = &pkg->weights[i];
+	qsort(ws, pkg->n_weights, sizeof *ws, cmp_weight);
+	for (size_t i = 0; !rc && i < pkg->n_weights; i++) {
+		const mld_weight *w = ws[i];
+		mld_digest e, c;
+		uint64_t dense;
+		if ((rc = mld_weight_encoding_digest(&e, pkg, w)))
+			break;
+		int crc = mld_weight_content_digest(&c, NULL, &dense, pkg, w);
+		if (crc && crc != MLD_EUNSUPPORTED) {
+			rc = crc;
+			break;
+		}
+		mld_err_clear();
+		mld_digest_hex(enc, &e);
+		if (crc)
+			strcpy(con, "-");
+		else
+			mld_digest_hex(con, &c);
+		char shape[512];
+		size_t k = (size_t)snprintf(shape, sizeof shape, "[");
+		for (unsigned r = 0; r < w->rank && k < sizeof shape; r++)
+			k += (size_t)snprintf(shape + k, sizeof shape - k, "%s%llu", r ? "," : "", (unsigned long long)w->shape[r]);
+		if (k < sizeof shape)
+			snprintf(shape + k, sizeof shape - k, "]");
+		rc = putf(b, "%s\t%s\t%s\t%s\t%s\t%s\n", w->function, w->name, mld_dtype_name(w->dtype), shape, enc, con);
+	}
+	free(ws);
+	return rc;
+}
+
 int mld_package_stamp(char **stamp, char **files, const char *pkg_path, mld_store *st)
 {
 	mld_err_clear();
@@ -104,15 +174,8 @@ int mld_package_stamp(char **stamp, char **files, const char *pkg_path, mld_stor
 	char h[33];
 	mld_digest_hex(h, &md);
 	rc = putf(&b, "mldedup stamp 1\nmodel %s\n", h);
-	if (!rc && st) {
-		rc = from_store(&b, files ? &f : NULL, st, pkg_path);
-	} else if (!rc) {
-		uint64_t size;
-		if (!(rc = mld_package_weights_digest(&md, &size, pkg))) {
-			mld_digest_hex(h, &md);
-			rc = putf(&b, "weights %s %llu\n", h, (unsigned long long)size);
-		}
-	}
+	if (!rc)
+		rc = st ? from_store(&b, files ? &f : NULL, st, pkg_path) : from_package(&b, files ? &f : NULL, pkg, pkg_path);
 	mld_package_free(pkg);
 	if (!rc)
 		rc = mld_buf_append(&b, "", 1);
