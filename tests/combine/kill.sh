@@ -185,4 +185,10 @@ check_zip() {
 	[ "$KILLED" = 0 ] && [ "$h" != "$ZN" ] && bad "--zip: a combine finished ($1 ms) but out.zip is not its output"
 }
 sweeps "--zip" 10 prep_zip check_zip --zip -o "$ZOUT" "${BIG[@]}"
+
+# ---- 4: the temp trees of killed combines go with the next complete one --------------------------
+mkdir -p "$W/.out.mlpackage.tmp-4000000-stale/Data" # a pid that cannot be running
+"$MLDEDUP" combine -q --no-store -o "$W/out.mlpackage" "${SMALL[@]}" || bad "a combine after the kills failed"
+left=$(find "$W" -maxdepth 1 -name '.out.mlpackage.tmp-*' | wc -l)
+eq "no temp tree of a dead combine is left after a complete one" "$left" 0
 finish

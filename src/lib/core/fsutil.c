@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
+#include <signal.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +70,34 @@ static void split(const char *final, char **dir, char **base)
 	free(b);
 }
 
+/* Temp trees of writers that were killed (".<base>.tmp-<pid>-XXXXXX" whose pid is
+ * gone) would stay forever; the next writer of the same output removes them. */
+static void remove_stale(const char *dir, const char *base)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	size_t n = strlen(base);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *s = de->d_name;
+		if (s[0] != '.' || strncmp(s + 1, base, n) || strncmp(s + 1 + n, ".tmp-", 5))
+			continue;
+		char *end;
+		long pid = strtol(s + 1 + n + 5, &end, 10);
+		if (end == s + 1 + n + 5 || *end != '-' || pid <= 0 || pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue; /* alive, or not ours to judge */
+		char *path = mld_sprintf("%s/%s", dir, s);
+		if (path)
+			mld_rmtree(path);
+		free(path);
+	}
+	closedir(d);
+	mld_err_clear();
+}
+
 int mld_tempdir_beside(char **out, const char *final)
 {
 	char *dir, *base;
@@ -77,7 +107,8 @@ int mld_tempdir_beside(char **out, const char *final)
 		free(base);
 		return MLD_ENOMEM;
 	}
-	char *tmpl = mld_sprintf("%s/.%s.tmp-XXXXXX", dir, base);
+	remove_stale(dir, base);
+	char *tmpl = mld_sprintf("%s/.%s.tmp-%ld-XXXXXX", dir, base, (long)getpid());
 	free(dir);
 	free(base);
 	if (!tmpl)
