@@ -167,9 +167,16 @@ static int stream_lut(XXH3_state_t *st, sketcher *sk, const mld_package *pkg, co
 	}
 	uint64_t cur_run = UINT64_MAX;
 	const uint8_t *pal = NULL;
+	uint16_t pal16[256];
+	/* fp16 palettes whose runs keep whole index bytes decode straight from the packed
+	 * stream (4 per 3 bytes for uint6, 2 per byte for uint4): no unpacking pass */
+	bool fused = lw == 2 && ((bits == 6 && run % 4 == 0) || (bits == 4 && run % 2 == 0) || bits == 8);
 	for (uint64_t b = 0; b < icount; b += BLOCK) {
 		uint64_t n = icount - b < BLOCK ? icount - b : BLOCK;
-		mld_unpack(idx, ib.data + b * bits / 8, n, bits, false);
+		const uint8_t *src = ib.data + b * bits / 8; /* BLOCK is a multiple of 8: byte-aligned */
+		if (!fused)
+			mld_unpack(idx, src, n, bits, false);
+		uint16_t *o16 = (uint16_t *)(void *)out;
 		for (uint64_t j = 0; j < n;) {
 			uint64_t i = b + j, r = i / run, end = (r + 1) * run - b;
 			if (end > n)
@@ -181,11 +188,29 @@ static int stream_lut(XXH3_state_t *st, sketcher *sk, const mld_package *pkg, co
 					rem /= ishape[d];
 				}
 				pal = lb.data + g * row;
+				if (lw == 2)
+					memcpy(pal16, pal, (size_t)P * 2);
 				cur_run = r;
 			}
-			if (lw == 2) {
-				uint16_t pal16[256], *o16 = (uint16_t *)(void *)out;
-				memcpy(pal16, pal, (size_t)P * 2);
+			if (fused && bits == 6) {
+				for (; j < end; j += 4) {
+					const uint8_t *q = src + j / 4 * 3;
+					uint32_t v = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16;
+					o16[j] = pal16[v & 63];
+					o16[j + 1] = pal16[(v >> 6) & 63];
+					o16[j + 2] = pal16[(v >> 12) & 63];
+					o16[j + 3] = pal16[v >> 18];
+				}
+			} else if (fused && bits == 4) {
+				for (; j < end; j += 2) {
+					uint8_t x = src[j / 2];
+					o16[j] = pal16[x & 15];
+					o16[j + 1] = pal16[x >> 4];
+				}
+			} else if (fused) {
+				for (; j < end; j++)
+					o16[j] = pal16[src[j]];
+			} else if (lw == 2) {
 				for (; j < end; j++)
 					o16[j] = pal16[idx[j]];
 			} else {
