@@ -56,7 +56,7 @@ static void usage(FILE *f)
 	        "      --heads N           attention heads (default 4)\n"
 	        "      --kv-heads N        key/value heads (default 2)\n"
 	        "      --head-dim N        head size (default hidden/heads)\n"
-	        "      --lut-bits 4|6      palette index bits (default 6)\n"
+	        "      --lut-bits 4|6|8    palette index bits (default 6)\n"
 	        "      --group-size N      output rows per palette (default 8)\n"
 	        "      --prefill-len N     prefill sequence length (default 64)\n"
 	        "      --context N         context length (default 512)\n"
@@ -159,7 +159,7 @@ static void apply(tg_params *p, int c, const char *a, bool *ctx_set)
 	case O_HEADS: p->heads = (int)parse_num("heads", a, 1, 4096); break;
 	case O_KV_HEADS: p->kv_heads = (int)parse_num("kv-heads", a, 1, 4096); break;
 	case O_HEAD_DIM: p->head_dim = (int)parse_num("head-dim", a, 2, 4096); break;
-	case O_LUT_BITS: p->lut_bits = (int)parse_num("lut-bits", a, 4, 6); break;
+	case O_LUT_BITS: p->lut_bits = (int)parse_num("lut-bits", a, 4, 8); break;
 	case O_GROUP: p->group_size = (int)parse_num("group-size", a, 1, BIG); break;
 	case O_PREFILL: p->prefill_len = (int)parse_num("prefill-len", a, 1, BIG); break;
 	case O_CONTEXT:
@@ -186,8 +186,8 @@ static void check(const tg_params *p)
 		usage_error("--heads %d is not a multiple of --kv-heads %d", p->heads, p->kv_heads);
 	if (p->head_dim % 2)
 		usage_error("--head-dim %d must be even (rotary embedding halves)", p->head_dim);
-	if (p->lut_bits != 4 && p->lut_bits != 6)
-		usage_error("--lut-bits must be 4 or 6");
+	if (p->lut_bits != 4 && p->lut_bits != 6 && p->lut_bits != 8)
+		usage_error("--lut-bits must be 4, 6 or 8");
 	const int outs[4] = {p->hidden, p->inter, p->heads * p->head_dim, p->kv_heads * p->head_dim};
 	for (int i = 0; i < 4; i++)
 		if (outs[i] % p->group_size)
