@@ -320,12 +320,19 @@ static int resolve(build *B, blobdedup *dd, mld_blob_item *it, mil_value *v, siz
 		pad = (uint32_t)(need * 8 - count * bits);
 	}
 	free(disp);
+	/* The key is (dtype, shape, padding, bytes): whether Core ML accepts one blob
+	 * behind constants of different shapes is untested, and coremltools never does it. */
 	XXH3_state_t st;
 	XXH3_128bits_reset(&st);
 	uint8_t hdr[8];
 	mld_wr32(hdr, (uint32_t)dt);
 	mld_wr32(hdr + 4, pad);
 	XXH3_128bits_update(&st, hdr, 8);
+	for (unsigned d = 0; d < rank; d++) {
+		uint8_t dim[8];
+		mld_wr64(dim, shape[d]);
+		XXH3_128bits_update(&st, dim, 8);
+	}
 	XXH3_128bits_update(&st, bv.data, bv.size);
 	XXH128_hash_t h = XXH3_128bits_digest(&st);
 	char key[40];
