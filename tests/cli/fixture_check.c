@@ -16,6 +16,7 @@
  *
  * Exit 0 when all pass, 1 on any mismatch, 77 (SKIP) when FIXTURES_DIR is absent. */
 #define _GNU_SOURCE
+#include "../testc.h"
 #include "sha256.h"
 
 #include "mldedup.h"
@@ -34,16 +35,6 @@
 
 static int failures;
 
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "FAIL: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	failures++;
-}
 
 /* ---- finding the answer files ---------------------------------------------------- */
 
@@ -386,30 +377,6 @@ out:
 }
 
 /* ---- round trip ------------------------------------------------------------------------ */
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void rmtree(const char *p) { nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 20, n = 0, k;
-	uint8_t *buf = malloc(cap);
-	while ((k = fread(buf + n, 1, cap - n, f)) > 0)
-		if ((n += k) == cap)
-			buf = realloc(buf, cap *= 2);
-	fclose(f);
-	*len = n;
-	return buf;
-}
 
 static void same_file(const char *what, const char *a, const char *b)
 {

@@ -12,6 +12,7 @@
  *  - otherwise: a regression runner whose main() feeds every file of the given
  *    corpus directories through the same entry point (registered with ctest). */
 #define _GNU_SOURCE
+#include "../testc.h"
 #include "synth.h"
 
 #include "mldedup.h"
@@ -31,32 +32,10 @@ static const char *rel[3] = {"Data/com.apple.CoreML/model.mlmodel", "Data/com.ap
 static uint8_t *base[3];
 static size_t base_len[3];
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 static void cleanup(void)
 {
 	if (tmp)
-		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 16, n = 0, k;
-	uint8_t *buf = malloc(cap);
-	while ((k = fread(buf + n, 1, cap - n, f)) > 0)
-		if ((n += k) == cap)
-			buf = realloc(buf, cap *= 2);
-	fclose(f);
-	*len = n;
-	return buf;
+		rmtree(tmp);
 }
 
 static void put(const char *dir, int i, const uint8_t *data, size_t len)

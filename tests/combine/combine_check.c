@@ -27,6 +27,7 @@
  * Exit 0 pass, 1 failure, 2 usage, 77 skip (fixtures absent).
  */
 #define _GNU_SOURCE /* vasprintf */
+#include "../testc.h"
 #include "mldedup.h"
 
 #include "io/package.h"
@@ -44,18 +45,6 @@
 #include <unistd.h>
 #include <zip.h>
 
-static int failures;
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "FAIL: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	failures++;
-}
 
 static char *xsprintf(const char *fmt, ...)
 {
@@ -89,13 +78,6 @@ static long long file_size(const char *p)
 	return stat(p, &st) == 0 ? (long long)st.st_size : -1;
 }
 
-static void rmtree(const char *p)
-{
-	char *cmd = xsprintf("rm -rf '%s'", p);
-	if (system(cmd) != 0)
-		fprintf(stderr, "warning: %s failed\n", cmd);
-	free(cmd);
-}
 
 static int skip_if_absent(const char *fixdir)
 {

@@ -2,30 +2,17 @@
  * the rewritten weight.bin and model.mlmodel are byte-identical to the originals
  * (both writers use the canonical layout), and every weight's content digest is
  * unchanged. */
+#include "../testc.h"
 #include "mldedup.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	unsigned char *p = malloc(n > 0 ? (size_t)n : 1);
-	*len = p ? fread(p, 1, (size_t)n, f) : 0;
-	fclose(f);
-	return p;
-}
-
 static int same_file(const char *a, const char *b)
 {
 	size_t la = 0, lb = 0;
-	unsigned char *pa = slurp(a, &la), *pb = slurp(b, &lb);
+	uint8_t *pa = slurp(a, &la), *pb = slurp(b, &lb);
 	int same = pa && pb && la == lb && !memcmp(pa, pb, la);
 	free(pa);
 	free(pb);
