@@ -322,6 +322,11 @@ static void check_group(const group *G, const char *tmp)
 		fail("%s: missing", wbin);
 	else if (fabs(ratio - 1.0) > 0.01)
 		fail("%s/%s: weight.bin is %lld bytes, not within 1%% of correct_min %lld", G->set, G->name, size, G->correct_min);
+	/* real ANEMLL exports: no larger than ANEMLL's own combine_models.py output */
+	json_t *anemll = json_object_get(json_object_get(G->g, "weight_bin_prediction"), "anemll_combined");
+	if (anemll && size > json_integer_value(anemll))
+		fail("%s/%s: weight.bin is %lld bytes, larger than ANEMLL's own combined output (%lld)", G->set, G->name, size,
+		     (long long)json_integer_value(anemll));
 	if (size >= 0 && (unsigned long long)size != st.bytes_after)
 		fail("%s/%s: bytes_after %llu but weight.bin has %lld bytes", G->set, G->name, (unsigned long long)st.bytes_after,
 		     size);
@@ -340,7 +345,7 @@ static void check_group(const group *G, const char *tmp)
 	if (mld_package_function_count(out) != G->n)
 		fail("%s/%s: %zu functions in the output, %zu members", G->set, G->name, mld_package_function_count(out), G->n);
 
-	unsigned n_must = 0, n_never = 0, n_near = 0, n_sets = 0;
+	unsigned n_must = 0, n_never = 0, n_near = 0, n_sets = 0, n_declared = 0;
 	const char *key;
 	json_t *wv;
 	json_object_foreach(json_object_get(G->g, "weights"), key, wv)
@@ -353,6 +358,7 @@ static void check_group(const group *G, const char *tmp)
 			const char *req = json_string_value(json_object_get(rel, "required"));
 			const char *relation = json_string_value(json_object_get(rel, "relation"));
 			const mld_weight *mw = out_weight(G, out, fn, key);
+			n_declared++;
 			if (!req || !relation || !mw || !aw)
 				continue;
 			json_t *d = decision(report, fn, mld_weight_name(mw));
@@ -417,8 +423,13 @@ static void check_group(const group *G, const char *tmp)
 	}
 	printf("%-10s %-22s %u must_share, %u must_not_share, %u near, %u identical sets checked%s\n", G->set, G->name,
 	       n_must, n_never, n_near, n_sets, failures > before ? "  <-- FAILED" : "");
-	if (n_must == 0 || n_never == 0)
-		fail("%s/%s: the answer key has no must_share or no must_not_share pairs: nothing was checked", G->set, G->name);
+	/* Real ANEMLL exports share every weight and have no must_not_share pair; a key
+	 * with no must_share pair, or pairs that named no weight of the output, checked nothing. */
+	if (n_must == 0)
+		fail("%s/%s: the answer key has no must_share pair: nothing was checked", G->set, G->name);
+	if (n_must + n_never + n_near != n_declared)
+		fail("%s/%s: %u of the answer key's %u pairs were not found in the output", G->set, G->name,
+		     n_declared - (n_must + n_never + n_near), n_declared);
 	mld_package_free(out);
 	json_decref(report);
 	free(out_path);
