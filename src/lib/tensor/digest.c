@@ -27,12 +27,12 @@ void mld_digest_hex(char out[33], const mld_digest *d)
 int mld_digest_from_hex(mld_digest *out, const char *hex)
 {
 	if (strlen(hex) != 32)
-		return mld_err(MLD_EUSAGE, "digest \"%s\" is not 32 hex digits", hex);
+		return mld__err(MLD_EUSAGE, "digest \"%s\" is not 32 hex digits", hex);
 	for (int i = 0; i < 32; i++) {
 		char c = hex[i];
 		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 		if (v < 0)
-			return mld_err(MLD_EUSAGE, "digest \"%s\" is not 32 hex digits", hex);
+			return mld__err(MLD_EUSAGE, "digest \"%s\" is not 32 hex digits", hex);
 		if (i & 1)
 			out->bytes[i / 2] |= (uint8_t)v;
 		else
@@ -51,7 +51,7 @@ static void finish(mld_digest *out, XXH3_state_t *st)
 static void upd_u64(XXH3_state_t *st, uint64_t v)
 {
 	uint8_t b[8];
-	mld_wr64(b, v);
+	mld__wr64(b, v);
 	XXH3_128bits_update(st, b, 8);
 }
 
@@ -78,7 +78,7 @@ static void upd_type(XXH3_state_t *st, const mil_value *v)
 	unsigned rank = 0;
 	uint64_t shape[MLD_MAX_RANK], count;
 	if (mil_tensor_shape(v->type, &dt, &rank, shape, &count, "")) {
-		mld_err_clear();
+		mld__err_clear();
 		rank = 0;
 	}
 	upd_u64(st, (uint64_t)dt);
@@ -94,20 +94,20 @@ static int upd_value(XXH3_state_t *st, const mld_package *pkg, const mil_value *
 		const uint8_t *map;
 		uint64_t len;
 		char *disp = NULL;
-		mld_blob_view bv;
-		int rc = mld_package_blobfile(pkg, v->blobfilevalue->filename, &map, &len, &disp);
-		if (!rc && !(rc = mld_blobfile_check_header(map, len, NULL, disp)))
-			rc = mld_blobfile_read(&bv, map, len, v->blobfilevalue->offset, MLD_DT_INVALID, disp);
+		mld__blob_view bv;
+		int rc = mld__package_blobfile(pkg, v->blobfilevalue->filename, &map, &len, &disp);
+		if (!rc && !(rc = mld__blobfile_check_header(map, len, NULL, disp)))
+			rc = mld__blobfile_read(&bv, map, len, v->blobfilevalue->offset, MLD_DT_INVALID, disp);
 		free(disp);
 		if (rc)
-			return mld_err_prefix("%s", what);
+			return mld__err_prefix("%s", what);
 		XXH3_128bits_update(st, "B", 1);
 		upd_u64(st, bv.padding_bits);
 		upd_u64(st, bv.size);
 		XXH3_128bits_update(st, bv.data, bv.size);
 	} else if (v->value_case == MIL_VALUE_IMMEDIATE && v->immediatevalue) {
 		size_t n = protobuf_c_message_get_packed_size(&v->immediatevalue->base);
-		uint8_t stackbuf[512], *buf = n <= sizeof stackbuf ? stackbuf : mld_malloc(n);
+		uint8_t stackbuf[512], *buf = n <= sizeof stackbuf ? stackbuf : mld__malloc(n);
 		if (!buf)
 			return MLD_ENOMEM;
 		protobuf_c_message_pack(&v->immediatevalue->base, buf);
@@ -124,7 +124,7 @@ static int upd_value(XXH3_state_t *st, const mld_package *pkg, const mil_value *
 
 int mld_weight_encoding_digest(mld_digest *out, const mld_package *pkg, const mld_weight *w)
 {
-	const mld_function *fn = &pkg->fns[w->fn_index];
+	const mld__function *fn = &pkg->fns[w->fn_index];
 	XXH3_state_t st;
 	XXH3_128bits_reset(&st);
 	XXH3_128bits_update(&st, "mlde1", 5);
@@ -147,7 +147,7 @@ int mld_weight_encoding_digest(mld_digest *out, const mld_package *pkg, const ml
 			if (!mil_op_param(op, keys[k], &v, &ref))
 				continue;
 			if (ref) {
-				const mld_producer *p = mld_strmap_get(&fn->producers, ref);
+				const mld__producer *p = mld__strmap_get(&fn->producers, ref);
 				size_t pos = 0;
 				while (p && pos < w->n_ops && w->ops[pos] != p->op)
 					pos++;
@@ -158,7 +158,7 @@ int mld_weight_encoding_digest(mld_digest *out, const mld_package *pkg, const ml
 			}
 			int rc = upd_value(&st, pkg, v, keys[k]);
 			if (rc)
-				return mld_err_prefix("%s: function \"%s\", weight \"%s\"", mld_package_path(pkg), w->function,
+				return mld__err_prefix("%s: function \"%s\", weight \"%s\"", mld_package_path(pkg), w->function,
 				                      w->name);
 		}
 	}
@@ -174,7 +174,7 @@ int mld_package_weights_digest(mld_digest *out, uint64_t *size_out, const mld_pa
 	for (size_t f = 0; f < pkg->n_blob_files; f++) {
 		const uint8_t *map;
 		uint64_t len;
-		int rc = mld_package_blobfile(pkg, pkg->blob_files[f], &map, &len, NULL);
+		int rc = mld__package_blobfile(pkg, pkg->blob_files[f], &map, &len, NULL);
 		if (rc)
 			return rc;
 		XXH3_128bits_update(&st, map, len);
