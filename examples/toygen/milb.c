@@ -4,7 +4,7 @@
  * free_unpacked releases the finished model. */
 #include "toygen.h"
 
-#include "tensor/dtype.h"
+#include "core/dtype.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * enough for half-billion-parameter presets. */
 #include "toygen.h"
 
-#include "tensor/dtype.h"
+#include "core/dtype.h"
 #include "tensor/subbyte.h"
 
 #include <math.h>

@@ -4,7 +4,7 @@
  * microscopic noise before re-palettizing, or draws new values. */
 #include "toygen.h"
 
-#include "tensor/dtype.h"
+#include "core/dtype.h"
 
 #include <math.h>
 #include <pthread.h>

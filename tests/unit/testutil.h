@@ -17,7 +17,7 @@
 
 #include "core/common.h"
 #include "io/mil.h"
-#include "tensor/dtype.h"
+#include "core/dtype.h"
 #include "tensor/tensor.h"
 
 /* ---- assertions --------------------------------------------------------------- */

@@ -1,6 +1,6 @@
 #include "blobfile.h"
 
-#include "../tensor/dtype.h"
+#include "../core/dtype.h"
 
 #include <errno.h>
 #include <fcntl.h>

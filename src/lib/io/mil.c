@@ -1,6 +1,6 @@
 #include "mil.h"
 
-#include "../tensor/dtype.h"
+#include "../core/dtype.h"
 
 const mil_block *mil_function_block(const mil_function *fn)
 {

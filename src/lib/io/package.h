@@ -68,7 +68,7 @@ int mld__package_blob_rel(const mld_package *pkg, const char *file_name, char **
 
 /* Parse and validate Manifest.json; fills model_rel, model_dir, weights_rel. */
 int mld__manifest_load(mld_package *pkg);
-/* Discover weights of every function (tensor/weights.c). */
+/* Discover weights of every function (weights.c). */
 int mld__weights_discover(mld_package *pkg);
 void mld__weights_free(mld_package *pkg);
 

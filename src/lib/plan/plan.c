@@ -9,9 +9,9 @@
  * verification decisions are kept in the store and reused by later runs. */
 #include "../core/strmap.h"
 #include "../io/blobfile.h"
-#include "../tensor/dtype.h"
+#include "../core/dtype.h"
 #include "../tensor/tensor.h"
-#include "combine.h"
+#include "plan.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -4,8 +4,8 @@
  *  - their inputs agree by name (dtype and rank; sequence length may differ) and
  *    they produce the same outputs;
  *  - palette configurations of same-named palettized weights agree. */
-#include "../tensor/dtype.h"
-#include "combine.h"
+#include "../core/dtype.h"
+#include "plan.h"
 
 #include <stdlib.h>
 

@@ -1,7 +1,7 @@
 /* Recording a combine in the store (schema v3), for `mldedup explain`.
  * One short transaction after the output is in place; a store problem is only a
  * warning. */
-#include "combine.h"
+#include "plan.h"
 
 #include <stdlib.h>
 #include <time.h>

@@ -1,8 +1,8 @@
 /* The combine report: every decision with its metrics, as JSON or CSV
  * (chosen by the file's extension), written atomically. */
 #include "../core/fsutil.h"
-#include "../tensor/dtype.h"
-#include "combine.h"
+#include "../core/dtype.h"
+#include "plan.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -1,8 +1,8 @@
 /* mld_verify: is a combined package well-formed, and does it still compute what
  * its sources computed? */
 #include "../io/blobfile.h"
-#include "../tensor/dtype.h"
-#include "combine.h"
+#include "../core/dtype.h"
+#include "plan.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

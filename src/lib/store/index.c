@@ -5,7 +5,7 @@
  * processes can share one store. A package whose files have the same size, mtime
  * and inode as when it was last indexed is not read again. */
 #include "../io/package.h"
-#include "../tensor/dtype.h"
+#include "../core/dtype.h"
 #include "store.h"
 
 #include <errno.h>

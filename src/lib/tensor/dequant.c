@@ -1,7 +1,7 @@
 /* Constexpr evaluation: the exact semantics of every constexpr_* form, with the
  * same float rounding as coremltools' numpy reference (fp16 ops are computed in
  * fp32 and rounded to fp16 after every operation, as numpy's float16 does). */
-#include "dtype.h"
+#include "../core/dtype.h"
 #include "subbyte.h"
 #include "tensor.h"
 

@@ -7,7 +7,7 @@
  * Op and weight names are not hashed: the same bytes under another name are the
  * same encoding. */
 #include "../io/blobfile.h"
-#include "dtype.h"
+#include "../core/dtype.h"
 #include "tensor.h"
 
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* Evaluating a weight: walk its constexpr chain from the final op, decoding each
  * parameter (blob, immediate, or another constexpr's output) and applying the op. */
-#include "dtype.h"
+#include "../core/dtype.h"
 #include "tensor.h"
 
 #include <stdlib.h>

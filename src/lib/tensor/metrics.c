@@ -1,6 +1,6 @@
 /* Numeric closeness of dense tensors (the verification fallback of combine) and
  * the cheap sketch used to find candidates for it. */
-#include "dtype.h"
+#include "../core/dtype.h"
 #include "tensor.h"
 
 #include <math.h>

@@ -5,7 +5,7 @@
  * at a time). Anything else is decoded whole, then hashed. */
 #define XXH_STATIC_LINKING_ONLY
 #include "../io/blobfile.h"
-#include "dtype.h"
+#include "../core/dtype.h"
 #include "subbyte.h"
 #include "tensor.h"
 

@@ -1,7 +1,7 @@
 /* MIL Value -> dense tensor: immediates per coremltools' TensorValue encoding,
  * blobs through the checked blob-file reader. */
 #include "../io/blobfile.h"
-#include "dtype.h"
+#include "../core/dtype.h"
 #include "subbyte.h"
 #include "tensor.h"
 

@@ -9,8 +9,8 @@
  * written once, in order of first use. */
 #include "../core/strmap.h"
 #include "../io/blobfile.h"
-#include "../plan/combine.h"
-#include "../tensor/dtype.h"
+#include "combine_write.h"
+#include "../core/dtype.h"
 #include "ios18.h"
 #include "pkgwrite.h"
 #include "zipwrite.h"

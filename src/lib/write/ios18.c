@@ -1,6 +1,6 @@
 #include "ios18.h"
 
-#include "../tensor/dtype.h"
+#include "../core/dtype.h"
 
 #include <stdlib.h>
 

@@ -1,6 +1,7 @@
-/* mld_combine: sources -> facts -> plan -> preflight -> write -> report. */
-#include "../tensor/dtype.h"
-#include "combine.h"
+/* mld_combine, the driver above plan/ and write/:
+ * sources -> index -> facts -> plan -> preflight -> write -> report -> record. */
+#include "../core/dtype.h"
+#include "../write/combine_write.h"
 
 #include <errno.h>
 #include <jansson.h>

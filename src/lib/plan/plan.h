@@ -1,9 +1,9 @@
-/* Combine internals: sources, the sharing plan, the combined-model writer,
- * preflight checks and the report. Data flow:
+/* The combine plan: sources, facts, one decision per weight, preflight checks and
+ * the report. Data flow (the driver is src/lib/combine/combine.c):
  *   sources -> facts (digests from the store, or computed) -> plan (one decision
- *   per weight) -> preflight -> combined Model + blob items -> writer -> report. */
-#ifndef MLD_COMBINE_H
-#define MLD_COMBINE_H
+ *   per weight) -> preflight -> [write/: combined Model + blob items -> writer] -> report. */
+#ifndef MLD_PLAN_H
+#define MLD_PLAN_H
 
 #include "../io/package.h"
 #include "../store/store.h"
@@ -50,8 +50,6 @@ typedef struct cb_ctx {
 int cb_load_facts(cb_ctx *cb);
 int cb_plan(cb_ctx *cb);
 int cb_preflight(cb_ctx *cb);
-/* Build and (unless dry_run) write the combined package; fills bytes_after. */
-int cb_write(cb_ctx *cb, const char *out_path);
 int cb_report(cb_ctx *cb, const char *out_path);
 /* Record what was written in the store (outputs tables); a failure is a warning. */
 int cb_record(cb_ctx *cb, const char *out_path);

@@ -4,9 +4,9 @@
  * final output of a chain of `constexpr_*` ops: one that some ordinary op (or the
  * block's outputs) consumes, or that nothing consumes at all. Const/constexpr
  * outputs consumed only by other constexpr ops are pieces of a chain, not weights. */
-#include "../io/package.h"
-#include "../io/blobfile.h"
-#include "dtype.h"
+#include "package.h"
+#include "blobfile.h"
+#include "../core/dtype.h"
 
 #include <stdlib.h>
 

@@ -1,0 +1,10 @@
+/* Writing the combined package from a finished plan (the layer above plan/). */
+#ifndef MLD_COMBINE_WRITE_H
+#define MLD_COMBINE_WRITE_H
+
+#include "../plan/plan.h"
+
+/* Build and (unless dry_run) write the combined package; fills bytes_after. */
+int cb_write(cb_ctx *cb, const char *out_path);
+
+#endif
