@@ -1,6 +1,8 @@
 #define _GNU_SOURCE /* asprintf */
 #include "buildgen.h"
 
+#include "core/platform.h" /* the CLI shares the library's platform layer */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -210,7 +212,7 @@ int bg_run(const cli_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FI
 		fprintf(stderr, "mldedup %s: %s: %s\n", cmd->name, dir, strerror(errno));
 		goto out;
 	}
-	p.self = realpath("/proc/self/exe", NULL);
+	p.self = mld__exe_path(); /* where this binary is: the build file runs it */
 	if (!p.self)
 		p.self = strdup("mldedup");
 	char cwd[PATH_MAX];

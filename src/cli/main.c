@@ -38,6 +38,7 @@ static int not_a_command(const char *name)
 
 int main(int argc, char **argv)
 {
+	mld_cleanup_on_signals(); /* Ctrl-C during a write leaves no temp behind */
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -35,14 +35,24 @@ enum {
 	MLD_EIO = -4,         /* an operating-system I/O error */
 	MLD_EUNSUPPORTED = -5,/* well-formed input in a form mldedup cannot decode */
 	MLD_ENOMEM = -6,
-	MLD_ESTORE = -7,      /* the SQLite store failed */
-	MLD_EUSAGE = -8       /* bad arguments from the caller */
+	MLD_ESTORE = -7,      /* the SQLite store failed or is corrupt */
+	MLD_EUSAGE = -8,      /* bad arguments from the caller */
+	MLD_EEXISTS = -9,     /* an output exists and was not to be replaced */
+	MLD_EBUSY = -10,      /* the store stayed locked by other writers past the busy timeout */
+	MLD_EREFUSED = -11    /* valid input that cannot be done as asked (preflight, size limit) */
 };
 
 /* Message of the last error on this thread ("" when none). */
 const char *mld_error_last(void);
 /* Code of the last error on this thread. */
 int mld_error_code(void);
+/* Short name of an error code ("EFORMAT", ...). */
+const char *mld_error_name(int code);
+
+/* Remove the temp files and trees of unfinished writes when the process gets
+ * SIGINT, SIGTERM or SIGHUP, then die of the signal as before. Installs a handler
+ * only where the signal's disposition is the default. Programs call it once. */
+void mld_cleanup_on_signals(void);
 
 /* ---- data types -------------------------------------------------------------- */
 

@@ -40,7 +40,7 @@ fails() {
 	find "$PREV" -printf '%P %s %T@\n' | LC_ALL=C sort | cmp -s - "$T/prev.listing" && ok ||
 		bad "$what: the previous output's files changed"
 	local left
-	left=$(ls -A "$T" | grep -E '\.tmp-|\.old-' || true)
+	left=$(ls -A "$T" | grep -E '\.mldtmp-' || true)
 	eq "$what: temp entries left" "$left" ""
 }
 

@@ -9,7 +9,7 @@
 #      output's or the complete new output's, and OUT must verify.
 #   2. The same with no previous output: OUT absent or complete.
 #   3. --zip: OUT.zip absent, the previous zip, or the new one.
-# Nothing but OUT and hidden temp entries of OUT (.OUT.tmp-*, .OUT.old-*) may appear.
+# Nothing but OUT and hidden temp entries of OUT (.OUT.mldtmp-*, the one temp name pattern) may appear.
 #
 # Delays adapt to the machine: a sweep goes 0, STEP, 2*STEP, ... ms with finer steps
 # over the last 40% of a run (where the output is written and renamed into place) until
@@ -52,7 +52,7 @@ check_dir() {
 	for e in "$W"/* "$W"/.[!.]*; do
 		[ -e "$e" ] || continue
 		case ${e##*/} in
-		out.mlpackage | .out.mlpackage.tmp-* | .out.mlpackage.old-* | out.zip | .out.zip.tmp-* | out.zip.tmp-*) ;;
+		out.mlpackage | .out.mlpackage.mldtmp-* | out.zip | .out.zip.mldtmp-*) ;;
 		*) bad "$1: unexpected entry ${e##*/} in the output directory" ;;
 		esac
 	done
@@ -148,14 +148,14 @@ echo "  OUT afterwards: previous $N_PREV, new $N_NEW, absent $N_ABSENT"
 [ "$N_PREV" -gt 0 ] && ok || bad "no kill landed before the new output was in place"
 # an absent OUT is allowed (the previous one moved aside, where RENAME_EXCHANGE is missing)
 [ "$N_ABSENT" -eq 0 ] || echo "  note: OUT was absent after $N_ABSENT kills"
-rm -rf "$W"/.out.mlpackage.tmp-* "$W"/.out.mlpackage.old-*
+rm -rf "$W"/.out.mlpackage.mldtmp-*
 
 N_PREV=0 N_NEW=0 N_ABSENT=0
 sweeps "without a previous output" 20 prep_none check_out -o "$OUT" "${BIG[@]}"
 echo "  OUT afterwards: new $N_NEW, absent $N_ABSENT"
 eq "without a previous output: OUT was the previous one" "$N_PREV" 0
 [ "$N_ABSENT" -gt 0 ] && ok || bad "no kill landed before the output was in place"
-rm -rf "$W"/.out.mlpackage.tmp-* "$W"/.out.mlpackage.old-* "$OUT"
+rm -rf "$W"/.out.mlpackage.mldtmp-* "$OUT"
 
 # ---- 3: --zip (compare the entries' bytes: zip timestamps differ per run) ------------------------
 zipsum() {
@@ -172,7 +172,7 @@ ZOUT=$W/out.zip
 ZP=$(zipsum "$T/prev.zip" prev.mlpackage) # a zip holds <its stem>.mlpackage/
 ZN=$(zipsum "$T/new.zip" new.mlpackage)
 prep_zip() {
-	rm -rf "$W"/out.zip.tmp-* "$W"/.out.zip.tmp-*
+	rm -rf "$W"/.out.zip.mldtmp-*
 	cp "$T/prev.zip" "$ZOUT"
 }
 check_zip() {
@@ -187,8 +187,12 @@ check_zip() {
 sweeps "--zip" 10 prep_zip check_zip --zip -o "$ZOUT" "${BIG[@]}"
 
 # ---- 4: the temp trees of killed combines go with the next complete one --------------------------
-mkdir -p "$W/.out.mlpackage.tmp-4000000-stale/Data" # a pid that cannot be running
+mkdir -p "$W/.out.mlpackage.mldtmp-4000000-stale/Data" # a pid that cannot be running
+touch "$W/.out.zip.mldtmp-4000001-XXXXXX"
 "$MLDEDUP" combine -q --no-store -o "$W/out.mlpackage" "${SMALL[@]}" || bad "a combine after the kills failed"
-left=$(find "$W" -maxdepth 1 -name '.out.mlpackage.tmp-*' | wc -l)
+left=$(find "$W" -maxdepth 1 -name '.out.mlpackage.mldtmp-*' | wc -l)
 eq "no temp tree of a dead combine is left after a complete one" "$left" 0
+"$MLDEDUP" combine -q --no-store --zip -o "$W/out.zip" "${SMALL[@]}" || bad "a --zip combine after the kills failed"
+left=$(find "$W" -maxdepth 1 -name '.out.zip.mldtmp-*' | wc -l)
+eq "no temp zip of a dead combine is left after a complete one" "$left" 0
 finish

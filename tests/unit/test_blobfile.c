@@ -5,6 +5,17 @@
 #include "io/blobfile.h"
 #include "tensor/subbyte.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+/* The writer takes a new file (the package writer creates it inside its atomic tree). */
+static int open_new(mld__blobwriter **w, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	return mld__blobwriter_open(w, fd, path);
+}
+
 #define NAME "pkg.mlpackage/Data/com.apple.CoreML/weights/weight.bin"
 
 /* A private, mutable copy of the example file. */
@@ -25,7 +36,7 @@ static void test_writer_reproduces_worked_example(void **state)
 	char *path = tu_fmt("%s/weight.bin", dir);
 	mld__blobwriter *w = NULL;
 	uint64_t off_a = 0, off_b = 0;
-	assert_ok(mld__blobwriter_open(&w, path));
+	assert_ok(open_new(&w, path));
 	assert_int_equal(mld__blobwriter_size(w), 64);
 	assert_ok(mld__blobwriter_add(w, &off_a, MLD_DT_FP16, tu_example_fp16_data, 8, 0));
 	assert_int_equal(off_a, 64);
@@ -81,7 +92,7 @@ static void test_writer_zeroes_padding_for_whole_byte_types(void **state)
 	mld__blobwriter *w = NULL;
 	uint64_t off = 0;
 	uint8_t data[5] = {1, 2, 3, 4, 5};
-	assert_ok(mld__blobwriter_open(&w, path));
+	assert_ok(open_new(&w, path));
 	assert_ok(mld__blobwriter_add(w, &off, MLD_DT_UINT8, data, 5, 3)); /* padding is meaningless here */
 	assert_int_equal(off, 64);
 	assert_ok(mld__blobwriter_add(w, &off, MLD_DT_INT8, data, 5, 0));
@@ -115,9 +126,12 @@ static void test_writer_open_failure_names_file(void **state)
 {
 	(void)state;
 	char *dir = tu_tempdir();
-	char *path = tu_fmt("%s/no/such/dir/weight.bin", dir);
+	char *path = tu_fmt("%s/weight.bin", dir);
+	tu_write_file(path, "", 0);
+	int fd = open(path, O_RDONLY | O_CLOEXEC); /* cannot take the header */
+	assert_true(fd >= 0);
 	mld__blobwriter *w = NULL;
-	assert_mld_err(mld__blobwriter_open(&w, path), MLD_EIO, path);
+	assert_mld_err(mld__blobwriter_open(&w, fd, path), MLD_EIO, path);
 	assert_null(w);
 	mld__blobwriter_free(NULL); /* NULL-safe */
 	tu_rmtree(dir);
@@ -131,7 +145,7 @@ static void test_writer_empty_file(void **state)
 	char *dir = tu_tempdir();
 	char *path = tu_fmt("%s/w.bin", dir);
 	mld__blobwriter *w = NULL;
-	assert_ok(mld__blobwriter_open(&w, path));
+	assert_ok(open_new(&w, path));
 	assert_ok(mld__blobwriter_finish(w));
 	mld__blobwriter_free(w);
 	size_t len;

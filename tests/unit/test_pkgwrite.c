@@ -198,7 +198,7 @@ static void test_write_and_read_back(void **state)
 
 	check_manifest(out);
 	/* nothing else beside the output */
-	assert_int_equal(tu_count_entries(f->dir, ".tmp-"), 0);
+	assert_int_equal(tu_count_entries(f->dir, ".mldtmp-"), 0);
 	assert_int_equal(tu_count_entries(f->dir, ""), 1);
 
 	/* read it back */
@@ -275,17 +275,17 @@ static void test_replace_rules(void **state)
 	assert_ok(mld__write_package(f->model, f->items, f->n_vals, out, 0));
 
 	/* an existing output is not replaced without MLD_WRITE_REPLACE */
-	assert_mld_err(mld__write_package(f->model, f->items, f->n_vals, out, 0), MLD_EIO, out);
+	assert_mld_err(mld__write_package(f->model, f->items, f->n_vals, out, 0), MLD_EEXISTS, out);
 	assert_non_null(strstr(mld_error_last(), "exists"));
 	assert_file_equals(wbin, tu_example_blobfile, sizeof tu_example_blobfile);
-	assert_int_equal(tu_count_entries(f->dir, ".tmp-"), 0);
+	assert_int_equal(tu_count_entries(f->dir, ".mldtmp-"), 0);
 	assert_int_equal(tu_count_entries(f->dir, ""), 1);
 
 	/* an existing regular file in the way counts too */
 	char *file = child(f->dir, "file.mlpackage");
 	tu_write_file(file, "x", 1);
-	assert_mld_err(mld__write_package(f->model, f->items, f->n_vals, file, 0), MLD_EIO, file);
-	assert_int_equal(tu_count_entries(f->dir, ".tmp-"), 0);
+	assert_mld_err(mld__write_package(f->model, f->items, f->n_vals, file, 0), MLD_EEXISTS, file);
+	assert_int_equal(tu_count_entries(f->dir, ".mldtmp-"), 0);
 
 	/* with MLD_WRITE_REPLACE: a different, single-function model takes its place */
 	mil_op *ops[1] = {
@@ -316,8 +316,8 @@ static void test_replace_rules(void **state)
 	assert_ok(mld_package_open(&pkg, file));
 	mld_package_free(pkg);
 	/* no temp or set-aside directories remain */
-	assert_int_equal(tu_count_entries(f->dir, ".tmp-"), 0);
-	assert_int_equal(tu_count_entries(f->dir, ".old-"), 0);
+	assert_int_equal(tu_count_entries(f->dir, ".mldtmp-"), 0);
+	assert_int_equal(tu_count_entries(f->dir, "-old"), 0);
 	assert_int_equal(tu_count_entries(f->dir, ""), 2);
 	free(file);
 	free(wbin);

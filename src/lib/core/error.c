@@ -9,6 +9,13 @@ static _Thread_local char err_msg[1024];
 static _Thread_local int err_code;
 
 const char *mld_error_last(void) { return err_msg; }
+
+const char *mld_error_name(int code)
+{
+	static const char *const names[] = {"OK",     "ERROR",  "ENOTFOUND", "EFORMAT", "EIO",    "EUNSUPPORTED",
+	                                    "ENOMEM", "ESTORE", "EUSAGE",    "EEXISTS", "EBUSY", "EREFUSED"};
+	return code <= 0 && -code < (int)(sizeof names / sizeof *names) ? names[-code] : "?";
+}
 int mld_error_code(void) { return err_code; }
 void mld__err_clear(void) { err_msg[0] = 0; err_code = 0; }
 

@@ -1,5 +1,7 @@
 #include "blobfile.h"
 
+#include "../core/atomic.h"
+
 #include "../core/dtype.h"
 
 #include <errno.h>
@@ -108,37 +110,20 @@ struct mld__blobwriter {
 
 static int write_all(mld__blobwriter *w, const void *p, size_t n, uint64_t at)
 {
-	const uint8_t *b = p;
-	while (n) {
-		ssize_t k = pwrite(w->fd, b, n, (off_t)at);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return mld__err(MLD_EIO, "%s: write failed: %s", w->path, strerror(errno));
-		}
-		b += k;
-		n -= (size_t)k;
-		at += (uint64_t)k;
-	}
+	if (mld__pwrite_all(w->fd, p, n, at) != 0)
+		return mld__err(MLD_EIO, "%s: write failed: %s", w->path, strerror(errno));
 	return 0;
 }
 
-int mld__blobwriter_open(mld__blobwriter **out, const char *path)
+int mld__blobwriter_open(mld__blobwriter **out, int fd, const char *name)
 {
 	mld__blobwriter *w = mld__calloc(1, sizeof *w);
-	if (!w)
-		return MLD_ENOMEM;
-	w->fd = -1;
-	if (!(w->path = mld__strdup(path))) {
+	if (!w || !(w->path = mld__strdup(name))) {
 		free(w);
+		close(fd);
 		return MLD_ENOMEM;
 	}
-	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (w->fd < 0) {
-		int rc = mld__err(MLD_EIO, "%s: cannot create: %s", path, strerror(errno));
-		mld__blobwriter_free(w);
-		return rc;
-	}
+	w->fd = fd;
 	uint8_t hdr[64] = {0};
 	mld__wr32(hdr + 4, MLD_BLOB_VERSION);
 	int rc = write_all(w, hdr, 64, 0);
@@ -185,8 +170,8 @@ int mld__blobwriter_finish(mld__blobwriter *w)
 	int rc = write_all(w, cnt, 4, 0);
 	if (rc)
 		return rc;
-	if (fsync(w->fd) != 0 && errno != EINVAL)
-		return mld__err(MLD_EIO, "%s: fsync failed: %s", w->path, strerror(errno));
+	if (mld__sys.fsync(w->fd) != 0)
+		return mld__err(MLD_EIO, "%s: cannot flush to disk: %s", w->path, strerror(errno));
 	int fd = w->fd;
 	w->fd = -1;
 	if (close(fd) != 0)

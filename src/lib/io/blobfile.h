@@ -33,8 +33,9 @@ int mld__blobfile_enumerate(uint64_t **offsets_out, uint32_t *count_out, const u
 
 typedef struct mld__blobwriter mld__blobwriter;
 
-/* Create `path` (truncating) with a zeroed header. */
-int mld__blobwriter_open(mld__blobwriter **out, const char *path);
+/* Write a blob file to `fd` (a new, empty file: see mld__adir_create), which the
+ * writer owns from now on; `name` names it in messages. */
+int mld__blobwriter_open(mld__blobwriter **out, int fd, const char *name);
 /* Append one blob; *meta_off gets the offset to store in BlobFileValue.offset. */
 int mld__blobwriter_add(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data,
                        uint64_t size, uint32_t padding_bits);

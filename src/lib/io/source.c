@@ -1,5 +1,7 @@
 #include "source.h"
 
+#include "../core/platform.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -334,21 +336,24 @@ int mld__source_read(mld__source *src, const char *rel, uint8_t **data, size_t *
 	int rc = dir_resolve(src, rel, &abs);
 	if (rc)
 		return rc;
-	FILE *f = fopen(abs, "rb");
-	if (!f) {
-		rc = mld__err(MLD_EIO, "%s: %s", abs, strerror(errno));
+	int fd;
+	struct stat st;
+	if ((rc = mld__open_regular(&fd, &st, abs))) {
 		free(abs);
 		return rc;
 	}
 	mld__buf b = {0};
 	char chunk[1 << 16];
-	size_t k;
-	while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if ((rc = mld__buf_append(&b, chunk, k)))
+	for (;;) {
+		ssize_t k = read(fd, chunk, sizeof chunk);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			rc = mld__err(MLD_EIO, "%s: read failed: %s", abs, strerror(errno));
+		if (k <= 0 || (rc = mld__buf_append(&b, chunk, (size_t)k)))
 			break;
-	if (!rc && ferror(f))
-		rc = mld__err(MLD_EIO, "%s: read failed: %s", abs, strerror(errno));
-	fclose(f);
+	}
+	close(fd);
 	free(abs);
 	if (rc) {
 		mld__buf_free(&b);
@@ -417,16 +422,9 @@ int mld__source_map(mld__source *src, const char *rel, const uint8_t **data, uin
 	} else {
 		if ((rc = dir_resolve(src, rel, &name)))
 			goto out;
-		fd = open(name, O_RDONLY | O_CLOEXEC);
 		struct stat st;
-		if (fd < 0 || fstat(fd, &st) != 0) {
-			rc = mld__err(MLD_EIO, "%s: %s", name, strerror(errno));
+		if ((rc = mld__open_regular(&fd, &st, name)))
 			goto out;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			rc = mld__err(MLD_EFORMAT, "%s: not a regular file", name);
-			goto out;
-		}
 		n = (uint64_t)st.st_size;
 	}
 	if ((rc = map_fd(fd, n, &p, name)))
@@ -458,7 +456,7 @@ int mld__source_stat(mld__source *src, const char *rel, mld__file_id *id)
 		if ((rc = zip_locate(src, rel, &idx, &zs)))
 			return rc;
 		id->size = zs.size;
-		id->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		id->mtime_ns = mld__mtime_ns(&st);
 		id->inode = (uint64_t)st.st_ino;
 		return 0;
 	}
@@ -468,7 +466,7 @@ int mld__source_stat(mld__source *src, const char *rel, mld__file_id *id)
 		rc = mld__err(MLD_EIO, "%s: %s", abs, strerror(errno));
 	else {
 		id->size = (uint64_t)st.st_size;
-		id->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		id->mtime_ns = mld__mtime_ns(&st);
 		id->inode = (uint64_t)st.st_ino;
 	}
 	free(abs);

@@ -1,6 +1,6 @@
 /* The combine report: every decision with its metrics, as JSON or CSV
  * (chosen by the file's extension), written atomically. */
-#include "../core/fsutil.h"
+#include "../core/atomic.h"
 #include "../core/dtype.h"
 #include "plan.h"
 
@@ -32,15 +32,11 @@ static void csv_field(mld__buf *b, const char *s)
 
 static int atomic_write(const char *path, const void *data, size_t len)
 {
-	char *tmp = mld__sprintf("%s.tmp-%ld", path, (long)getpid());
-	if (!tmp)
-		return MLD_ENOMEM;
-	int rc = mld__write_file(tmp, data, len);
-	if (!rc && rename(tmp, path) != 0)
-		rc = mld__err(MLD_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
-	if (rc)
-		unlink(tmp);
-	free(tmp);
+	mld__afile *f;
+	int rc = mld__afile_open(&f, path, 0);
+	if (!rc && !(rc = mld__afile_write(f, data, len)))
+		rc = mld__afile_commit(f);
+	mld__afile_free(f);
 	return rc;
 }
 

@@ -6,10 +6,12 @@
  * and inode as when it was last indexed is not read again. */
 #include "../io/package.h"
 #include "../core/dtype.h"
+#include "../core/platform.h"
 #include "store.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +40,7 @@ static int identity_line(mld__buf *b, const char *root, const char *rel)
 	else {
 		char line[4200];
 		int n = snprintf(line, sizeof line, "%s\t%lld\t%lld\t%llu\n", rel, (long long)st.st_size,
-		                 (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
+		                 (long long)mld__mtime_ns(&st),
 		                 (unsigned long long)st.st_ino);
 		rc = n > 0 && (size_t)n < sizeof line ? mld__buf_append(b, line, (size_t)n) : mld__err(MLD_EFORMAT, "%s: path too long", p);
 	}
@@ -345,9 +347,18 @@ static int digest_all(mld_package *pkg, rec *recs, mld_index_stats *stats, const
 		n = pkg->n_weights ? pkg->n_weights : 1;
 	pthread_t th[8];
 	size_t started = 0;
+	/* workers never take SIGINT/SIGTERM: the cleanup handler then runs on a thread
+	 * that is not in the middle of reading a mapping it removes */
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (size_t k = 1; k < n; k++)
 		if (pthread_create(&th[started], NULL, worker, &wk) == 0)
 			started++;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	worker(&wk);
 	for (size_t k = 0; k < started; k++)
 		pthread_join(th[k], NULL);

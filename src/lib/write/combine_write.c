@@ -14,7 +14,6 @@
 #include "ios18.h"
 #include "pkgwrite.h"
 #include "zipwrite.h"
-#include "../core/fsutil.h"
 
 #include <stdlib.h>
 #define XXH_STATIC_LINKING_ONLY
@@ -491,36 +490,28 @@ static void build_free(build *B)
 	mld__strmap_free(&B->own.m);
 }
 
-/* OUT.zip: the package is written into a temp directory beside it, then zipped
- * as "<OUT stem>.mlpackage/..." and renamed into place. */
+/* OUT.zip: the package is built in a scratch tree beside it (an atomic tree that is
+ * never committed, so a signal or an error removes it), then zipped as
+ * "<OUT stem>.mlpackage/..." into an atomic file. */
 static int write_zipped(mil_model *model, mld__blob_item *items, size_t n, const char *out_path)
 {
 	size_t len = strlen(out_path);
 	if (len < 5 || strcmp(out_path + len - 4, ".zip"))
 		return mld__err(MLD_EUSAGE, "%s: with --zip the output must end in .zip", out_path);
-	char *tmp = NULL;
-	int rc = mld__tempdir_beside(&tmp, out_path);
-	if (rc)
-		return rc;
 	const char *base = strrchr(out_path, '/');
 	base = base ? base + 1 : out_path;
-	char *prefix = mld__sprintf("%.*s.mlpackage", (int)(strlen(base) - 4), base);
-	char *pkg = prefix ? mld__sprintf("%s/%s", tmp, prefix) : NULL;
-	if (!pkg)
+	char *prefix = mld__sprintf("%.*s.mlpackage", (int)(strlen(base) - 4), base), *pkg = NULL;
+	mld__adir *scratch = NULL;
+	int rc = prefix ? mld__adir_open(&scratch, out_path) : MLD_ENOMEM;
+	if (!rc && !(pkg = mld__sprintf("%s/%s", mld__adir_temp(scratch), prefix)))
 		rc = MLD_ENOMEM;
 	if (!rc)
-		rc = mld__write_package(model, items, n, pkg, 0);
+		rc = mld__write_package_into(scratch, prefix, model, items, n, out_path);
 	if (!rc)
 		rc = mld__zip_tree(pkg, prefix, out_path);
-	int keep = rc ? mld_error_code() : 0;
-	char msg[1024];
-	snprintf(msg, sizeof msg, "%s", mld_error_last());
-	mld__rmtree(tmp);
-	if (rc)
-		mld__err(keep ? keep : rc, "%s", msg);
+	mld__adir_free(scratch);
 	free(pkg);
 	free(prefix);
-	free(tmp);
 	return rc;
 }
 

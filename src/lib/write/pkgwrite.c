@@ -1,14 +1,16 @@
 #include "pkgwrite.h"
 
-#include "../core/fsutil.h"
+#include "../core/atomic.h"
 #include "../io/blobfile.h"
 #include "../io/package.h"
 
 #include <jansson.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <xxhash.h>
 
 #define WEIGHT_FILE_NAME "@model_path/weights/weight.bin"
+#define WEIGHT_REL "Data/com.apple.CoreML/weights/weight.bin"
 
 typedef struct vlist {
 	mil_value **v;
@@ -108,7 +110,7 @@ static void item_id(char out[37], const char *seed)
 	         (unsigned)h.high64 & 0xffff, (unsigned)(h.low64 >> 48), (unsigned long long)(h.low64 & 0xffffffffffffULL));
 }
 
-static int write_manifest(const char *dir)
+static int write_manifest(mld__adir *d, const char *rel)
 {
 	char mid[37], wid[37];
 	item_id(mid, "com.apple.CoreML/model.mlmodel");
@@ -123,35 +125,25 @@ static int write_manifest(const char *dir)
 		return mld__err(MLD_ENOMEM, "cannot build Manifest.json");
 	char *text = json_dumps(root, JSON_INDENT(4) | JSON_SORT_KEYS);
 	json_decref(root);
-	char *path = mld__sprintf("%s/Manifest.json", dir);
-	int rc = text && path ? mld__write_file(path, text, strlen(text)) : MLD_ENOMEM;
+	int rc = text ? mld__adir_write_file(d, rel, text, strlen(text)) : MLD_ENOMEM;
 	free(text);
-	free(path);
 	return rc;
 }
 
-int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, const char *path, unsigned flags)
+int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld__blob_item *items, size_t n_items,
+                            const char *display)
 {
-	size_t plen = strlen(path);
-	while (plen > 1 && path[plen - 1] == '/')
-		plen--;
-	if (plen < 10 || strncmp(path + plen - 10, ".mlpackage", 10))
-		return mld__err(MLD_EUSAGE, "%s: the output must end in .mlpackage", path);
-	char *tmp = NULL, *wdir = NULL, *wbin = NULL, *mfile = NULL;
 	mld__blob_item **order = NULL;
 	mld__blobwriter *bw = NULL;
 	uint8_t *mbytes = NULL;
-	int rc = mld__tempdir_beside(&tmp, path);
-	if (rc)
-		return rc;
-	wdir = mld__sprintf("%s/Data/com.apple.CoreML/weights", tmp);
-	wbin = mld__sprintf("%s/weight.bin", wdir ? wdir : "");
-	mfile = mld__sprintf("%s/Data/com.apple.CoreML/model.mlmodel", tmp);
-	if (!wdir || !wbin || !mfile) {
-		rc = MLD_ENOMEM;
-		goto out;
-	}
-	if ((rc = mld__mkdirs(wdir, 0755)))
+	const char *slash = *dir ? "/" : "";
+	char *weights = mld__sprintf("%s%sData/com.apple.CoreML/weights", dir, slash);
+	char *wbin = mld__sprintf("%s%s" WEIGHT_REL, dir, slash);
+	char *model_rel = mld__sprintf("%s%sData/com.apple.CoreML/model.mlmodel", dir, slash);
+	char *manifest = mld__sprintf("%s%sManifest.json", dir, slash);
+	char *wname = mld__sprintf("%s/" WEIGHT_REL, display);
+	int rc = !weights || !wbin || !model_rel || !manifest || !wname ? MLD_ENOMEM : 0;
+	if (rc || (rc = mld__adir_mkdirs(d, weights)))
 		goto out;
 	if (n_items) {
 		if (!(order = mld__malloc(n_items * sizeof *order))) {
@@ -161,7 +153,8 @@ int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, 
 		for (size_t i = 0; i < n_items; i++)
 			order[i] = &items[i];
 		qsort(order, n_items, sizeof *order, cmp_item);
-		if ((rc = mld__blobwriter_open(&bw, wbin)))
+		int fd;
+		if ((rc = mld__adir_create(d, wbin, &fd)) || (rc = mld__blobwriter_open(&bw, fd, wname)))
 			goto out;
 		uint64_t off = 0;
 		for (size_t i = 0; i < n_items; i++) {
@@ -188,28 +181,35 @@ int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, 
 		goto out;
 	}
 	core_ml__specification__model__pack(model, mbytes);
-	if ((rc = mld__write_file(mfile, mbytes, mlen)) || (rc = write_manifest(tmp)))
-		goto out;
-	rc = mld__commit_dir(tmp, path, flags & MLD_WRITE_REPLACE);
-	if (!rc) {
-		free(tmp);
-		tmp = NULL;
-	}
+	if (!(rc = mld__adir_write_file(d, model_rel, mbytes, mlen)))
+		rc = write_manifest(d, manifest);
 out:
 	mld__blobwriter_free(bw);
-	if (tmp) {
-		int keep = mld_error_code();
-		char msg[1024];
-		snprintf(msg, sizeof msg, "%s", mld_error_last());
-		mld__rmtree(tmp); /* nothing half-written stays behind */
-		mld__err(keep ? keep : rc, "%s", msg);
-	}
-	free(tmp);
 	free(order);
 	free(mbytes);
-	free(wdir);
+	free(weights);
 	free(wbin);
-	free(mfile);
+	free(model_rel);
+	free(manifest);
+	free(wname);
+	return rc;
+}
+
+int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, const char *path, unsigned flags)
+{
+	size_t plen = strlen(path);
+	while (plen > 1 && path[plen - 1] == '/')
+		plen--;
+	if (plen < 10 || strncmp(path + plen - 10, ".mlpackage", 10))
+		return mld__err(MLD_EUSAGE, "%s: the output must end in .mlpackage", path);
+	struct stat st;
+	if (!(flags & MLD_WRITE_REPLACE) && lstat(path, &st) == 0) /* before any work */
+		return mld__err(MLD_EEXISTS, "%s: already exists (not replaced)", path);
+	mld__adir *d = NULL;
+	int rc = mld__adir_open(&d, path);
+	if (!rc && !(rc = mld__write_package_into(d, "", model, items, n_items, path)))
+		rc = mld__adir_commit(d, flags & MLD_WRITE_REPLACE);
+	mld__adir_free(d); /* removes the temp tree unless committed: nothing half-written stays */
 	return rc;
 }
 

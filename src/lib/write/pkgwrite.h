@@ -3,6 +3,7 @@
 #ifndef MLD_PKGWRITE_H
 #define MLD_PKGWRITE_H
 
+#include "../core/atomic.h"
 #include "../io/mil.h"
 
 /* One blob-valued Value of the model being written, and the bytes it must hold.
@@ -28,4 +29,8 @@ int mld__function_blob_values(mil_value ***out, size_t *n, mil_function *fn);
  * name) with `items` to `path` atomically. flags: MLD_WRITE_REPLACE. */
 int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, const char *path, unsigned flags);
 
+/* The same package written as the directory `dir` ("" = the root) inside an atomic
+ * tree being built; `display` names it in messages. */
+int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld__blob_item *items, size_t n_items,
+                            const char *display);
 #endif
