@@ -2,13 +2,13 @@
  * re-exported with the same content - new mtimes, same bytes - rebuilds nothing
  * downstream. Weight lines come from the store: indexing already digested them. */
 #define _GNU_SOURCE /* vasprintf */
+#include "../core/hash.h"
 #include "../io/package.h"
 #include "store.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
-#include <xxhash.h>
 
 static int putf(mld_buf *b, const char *fmt, ...) MLD_PRINTF(2, 3);
 static int putf(mld_buf *b, const char *fmt, ...)
@@ -167,10 +167,8 @@ int mld_package_stamp(char **stamp, char **files, const char *pkg_path, mld_stor
 	if (rc)
 		return rc;
 	mld_buf b = {0}, f = {0};
-	XXH128_canonical_t c;
-	XXH128_canonicalFromHash(&c, XXH3_128bits(pkg->model_bytes, pkg->model_len));
 	mld_digest md;
-	memcpy(md.bytes, c.digest, 16);
+	mld_hash128(md.bytes, pkg->model_bytes, pkg->model_len);
 	char h[33];
 	mld_digest_hex(h, &md);
 	rc = putf(&b, "mldedup stamp 1\nmodel %s\n", h);
