@@ -52,14 +52,14 @@ static volatile uint64_t sink;
 		best_;                                             \
 	})
 
-static const mld_lutkern *const kerns[] = {&mld_lutkern_scalar, &mld_lutkern_neon, &mld_lutkern_avx2,
-                                           &mld_lutkern_avx512};
-static const mld_hash_impl *const hashes[] = {&mld_hash_base, &mld_hash_avx2, &mld_hash_avx512};
+static const mld__lutkern *const kerns[] = {&mld__lutkern_scalar, &mld__lutkern_neon, &mld__lutkern_avx2,
+                                           &mld__lutkern_avx512};
+static const mld__hash_impl *const hashes[] = {&mld__hash_base, &mld__hash_avx2, &mld__hash_avx512};
 
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--paths")) {
-		printf("lutkern %s, hash %s\n", mld_lutkern_get()->name, mld_hash_active()->name);
+		printf("lutkern %s, hash %s\n", mld__lutkern_get()->name, mld__hash_active()->name);
 		return 0;
 	}
 	size_t mib = argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 256;
@@ -77,7 +77,7 @@ int main(int argc, char **argv)
 	memset(out, 1, 2 * n);
 	memset(copy, 2, 2 * n);
 
-	printf("active: lutkern %s, hash %s (MLD_CPU=%s)\n", mld_lutkern_get()->name, mld_hash_active()->name,
+	printf("active: lutkern %s, hash %s (MLD_CPU=%s)\n", mld__lutkern_get()->name, mld__hash_active()->name,
 	       getenv("MLD_CPU") ? getenv("MLD_CPU") : "");
 	double tm = BEST(5, 1, memcpy(copy, out, 2 * n));
 	double tmb = BEST(5, passes_blk, memcpy(copy, out, 2 * BLOCK));
@@ -87,10 +87,10 @@ int main(int argc, char **argv)
 	       1.0);
 	const char *forms[3] = {"u4", "u6", "u8"};
 	for (size_t k = 0; k < sizeof kerns / sizeof *kerns; k++) {
-		const mld_lutkern *K = kerns[k];
-		if (!K->u6 || !mld_cpu_has(K->isa))
+		const mld__lutkern *K = kerns[k];
+		if (!K->u6 || !mld__cpu_has(K->isa))
 			continue;
-		mld_lut_fn fns[3] = {K->u4, K->u6, K->u8};
+		mld__lut_fn fns[3] = {K->u4, K->u6, K->u8};
 		for (int f = 0; f < 3; f++) {
 			double t = BEST(3, 1, fns[f](out, src, n, pal));
 			double tb = BEST(3, passes_blk, fns[f](out, src + (p_ & 7) * 64, BLOCK, pal));
@@ -115,11 +115,11 @@ int main(int argc, char **argv)
 		       2.0 * BLOCK / tb / 1e9, trb / tb);
 	}
 	for (size_t k = 0; k < sizeof hashes / sizeof *hashes; k++) {
-		const mld_hash_impl *H = hashes[k];
-		if (!H->update || !mld_cpu_has(H->isa))
+		const mld__hash_impl *H = hashes[k];
+		if (!H->update || !mld__cpu_has(H->isa))
 			continue;
 		uint8_t d[16];
-		mld_hash st;
+		mld__hash st;
 		double t = BEST(3, 1, (H->oneshot(d, copy, hb), sink += d[0]));
 		H->reset(&st);
 		double tb = BEST(3, passes_blk, H->update(&st, copy, 2 * BLOCK));
@@ -129,11 +129,11 @@ int main(int argc, char **argv)
 	/* what stream_lut does per block: decode uint6 into 32 KiB, hash it */
 	printf("\nstream_lut's inner step (uint6 block decode + hash of the block), GB/s of fp16 output\n");
 	for (size_t k = 0; k < sizeof kerns / sizeof *kerns; k++) {
-		const mld_lutkern *K = kerns[k];
-		if (!K->u6 || !mld_cpu_has(K->isa))
+		const mld__lutkern *K = kerns[k];
+		if (!K->u6 || !mld__cpu_has(K->isa))
 			continue;
-		const mld_hash_impl *H = mld_hash_impl_for(K->isa);
-		mld_hash st;
+		const mld__hash_impl *H = mld__hash_impl_for(K->isa);
+		mld__hash st;
 		H->reset(&st);
 		double tb = BEST(3, passes_blk,
 		                 (K->u6(out, src + (p_ & 7) * 64 * 3, BLOCK, pal), H->update(&st, out, 2 * BLOCK)));

@@ -26,16 +26,16 @@ int main(int argc, char **argv)
 			perror(argv[i]);
 			return 1;
 		}
-		mld_hash st;
-		mld_hash_reset(&st);
+		mld__hash st;
+		mld__hash_reset(&st);
 		ssize_t n;
 		while ((n = read(fd, buf, sizeof buf)) > 0) {
-			mld_hash_update(&st, buf, (size_t)n);
+			mld__hash_update(&st, buf, (size_t)n);
 			total += (unsigned long long)n;
 		}
 		uint8_t d[16];
 		unsigned long long low64 = 0;
-		mld_hash_digest(d, &st);
+		mld__hash_digest(d, &st);
 		for (int k = 8; k < 16; k++) /* canonical bytes: the low 64 bits last */
 			low64 = low64 << 8 | d[k];
 		sink ^= low64;

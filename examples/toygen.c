@@ -296,7 +296,7 @@ int main(int argc, char **argv)
 	tg_params p;
 	parse(&p, argc, argv);
 	double t0 = now();
-	if (mld_mkdirs(p.outdir, 0755))
+	if (mld__mkdirs(p.outdir, 0755))
 		tg_die("%s", mld_error_last());
 	json_t *pkgs = json_array(), *groups = json_array();
 	for (int c = 0; c < p.chunks; c++)

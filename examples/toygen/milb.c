@@ -159,7 +159,7 @@ mil_value *tg_imm_fp16(float f)
 	core_ml__specification__milspec__tensor_value__repeated_bytes__init(tv->bytes);
 	tv->bytes->values.len = 2;
 	tv->bytes->values.data = tg_alloc(2);
-	mld_wr16(tv->bytes->values.data, mld_float_to_half(f));
+	mld__wr16(tv->bytes->values.data, mld__float_to_half(f));
 	return imm_value(tg_tensor_type(MLD_DT_FP16, 0, NULL), tv);
 }
 
@@ -173,7 +173,7 @@ mil_value *tg_blob_value(tg_fn *fn, mld_dtype dt, unsigned rank, const int64_t *
 	v->blobfilevalue = tg_alloc(sizeof *v->blobfilevalue);
 	core_ml__specification__milspec__value__blob_file_value__init(v->blobfilevalue);
 	/* One key per blob, in registration (program) order, as coremltools writes them. */
-	mld_blob_item it = {v, 0, fn->n_items, data, size, pad_bits, dt};
+	mld__blob_item it = {v, 0, fn->n_items, data, size, pad_bits, dt};
 	PUSH(fn->items, fn->n_items, it);
 	return v;
 }

@@ -15,7 +15,7 @@
 
 static void mkdirs_or_die(const char *dir)
 {
-	if (mld_mkdirs(dir, 0755))
+	if (mld__mkdirs(dir, 0755))
 		tg_die("%s", mld_error_last());
 }
 
@@ -96,7 +96,7 @@ void tg_write_package(const tg_params *p, const tg_pkg *pkg)
 	char *dir = tg_strdup(path);
 	*strrchr(dir, '/') = 0;
 	mkdirs_or_die(dir);
-	if (mld_write_package(m, fn.items, fn.n_items, path, MLD_WRITE_REPLACE))
+	if (mld__write_package(m, fn.items, fn.n_items, path, MLD_WRITE_REPLACE))
 		tg_die("%s: %s", path, mld_error_last());
 	core_ml__specification__model__free_unpacked(m, NULL);
 	free(fn.items);

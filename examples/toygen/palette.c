@@ -56,7 +56,7 @@ static size_t uniques(km_scratch *s, const uint16_t *w, size_t n)
 			continue;
 		}
 		s->b[u] = key_half(s->a[i]); /* b now holds the unique fp16 bits */
-		s->uv[u] = mld_half_to_float(s->b[u]);
+		s->uv[u] = mld__half_to_float(s->b[u]);
 		s->uc[u++] = 1;
 	}
 	return u;
@@ -127,8 +127,8 @@ static void palettize_group(km_scratch *s, const uint16_t *w, size_t n, unsigned
 	km_init(c, K, s->uv, s->uc, U, n);
 	km_lloyd(c, K, s->uv, s->pw, s->pc, U);
 	for (unsigned j = 0; j < K; j++) {
-		lut[j] = mld_float_to_half((float)c[j]);
-		lv[j] = mld_half_to_float(lut[j]); /* rounding is monotonic: still sorted */
+		lut[j] = mld__float_to_half((float)c[j]);
+		lv[j] = mld__half_to_float(lut[j]); /* rounding is monotonic: still sorted */
 	}
 	unsigned j = 0;
 	for (size_t u = 0; u < U; u++) { /* nearest stored palette entry per unique value */
@@ -143,10 +143,10 @@ static void palettize_group(km_scratch *s, const uint16_t *w, size_t n, unsigned
 static void pack_indices(tg_lut *o, const uint8_t *idx)
 {
 	uint64_t n = (uint64_t)o->rows * o->cols;
-	if (!mld_packed_size(n, o->bits, &o->packed_size))
+	if (!mld__packed_size(n, o->bits, &o->packed_size))
 		tg_die("weight too large to pack");
 	o->packed = tg_alloc(o->packed_size);
-	mld_pack(o->packed, idx, n, o->bits);
+	mld__pack(o->packed, idx, n, o->bits);
 	o->pad_bits = (uint32_t)((8 - (n * o->bits) % 8) % 8);
 }
 
@@ -180,7 +180,7 @@ static uint8_t *unpack_indices(const tg_lut *l)
 {
 	uint64_t n = (uint64_t)l->rows * l->cols;
 	uint8_t *idx = tg_alloc(n);
-	mld_unpack(idx, l->packed, n, l->bits, false);
+	mld__unpack(idx, l->packed, n, l->bits, false);
 	return idx;
 }
 
@@ -240,12 +240,12 @@ void tg_refit(tg_lut *o, const tg_lut *src, const uint16_t *w)
 		memset(sum, 0, src->K * sizeof *sum);
 		memset(cnt, 0, src->K * sizeof *cnt);
 		for (size_t i = g * per_group; i < (g + 1) * per_group; i++) {
-			sum[idx[i]] += mld_half_to_float(w[i]);
+			sum[idx[i]] += mld__half_to_float(w[i]);
 			cnt[idx[i]]++;
 		}
 		for (unsigned j = 0; j < src->K; j++) /* unused entries keep the source's value */
 			if (cnt[j])
-				o->lut[(size_t)g * src->K + j] = mld_float_to_half((float)(sum[j] / (double)cnt[j]));
+				o->lut[(size_t)g * src->K + j] = mld__float_to_half((float)(sum[j] / (double)cnt[j]));
 	}
 	free(sum);
 	free(cnt);
@@ -279,7 +279,7 @@ tg_diff tg_compare(const uint16_t *a, const uint16_t *b, uint64_t n)
 	double dot = 0, na = 0, nb = 0, sabs = 0, mabs = 0;
 	bool same = true;
 	for (uint64_t i = 0; i < n; i++) {
-		double x = mld_half_to_float(a[i]), y = mld_half_to_float(b[i]), d = fabs(x - y);
+		double x = mld__half_to_float(a[i]), y = mld__half_to_float(b[i]), d = fabs(x - y);
 		same &= a[i] == b[i];
 		dot += x * y;
 		na += x * x;

@@ -171,7 +171,7 @@ static uint16_t *draw_values(const tg_weight *w, tg_rng *r)
 	double scale = w->kind == W_LUT ? 1.0 / sqrt((double)w->cols) : 0.1;
 	double base = w->kind == W_LUT ? 0.0 : 1.0;
 	for (size_t i = 0; i < n; i++)
-		v[i] = mld_float_to_half((float)(base + scale * tg_normal(r)));
+		v[i] = mld__float_to_half((float)(base + scale * tg_normal(r)));
 	return v;
 }
 
@@ -185,13 +185,13 @@ static uint16_t *master_values(const tg_params *p, const tg_weight *w)
  * float can land exactly on a tie (sin(300) does) and then round the wrong way. */
 static uint16_t half_from_double(double x)
 {
-	uint16_t h = mld_float_to_half((float)x);
-	double hv = mld_half_to_float(h);
+	uint16_t h = mld__float_to_half((float)x);
+	double hv = mld__half_to_float(h);
 	if (hv == x || (h & 0x7fff) == 0 || (h & 0x7fff) >= 0x7bff)
 		return h; /* exact, zero or at the top of the range: nothing to fix */
 	bool up = (x > hv) == !(h & 0x8000); /* away from zero */
 	uint16_t n = (uint16_t)(up ? h + 1 : h - 1);
-	double dh = fabs(x - hv), dn = fabs(x - mld_half_to_float(n));
+	double dh = fabs(x - hv), dn = fabs(x - mld__half_to_float(n));
 	return dn < dh || (dn == dh && !(n & 1)) ? n : h;
 }
 
@@ -212,7 +212,7 @@ static uint16_t *with_noise(const uint16_t *x, size_t n, double rel, tg_rng *r)
 {
 	uint16_t *v = tg_alloc(n * sizeof *v);
 	for (size_t i = 0; i < n; i++)
-		v[i] = mld_float_to_half((float)(mld_half_to_float(x[i]) * (1.0 + rel * tg_normal(r))));
+		v[i] = mld__float_to_half((float)(mld__half_to_float(x[i]) * (1.0 + rel * tg_normal(r))));
 	return v;
 }
 

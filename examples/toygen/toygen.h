@@ -132,7 +132,7 @@ typedef struct tg_var {
 typedef struct tg_fn {
 	mil_block *blk;
 	unsigned serial; /* suffix for generated names */
-	mld_blob_item *items;
+	mld__blob_item *items;
 	size_t n_items;
 } tg_fn;
 

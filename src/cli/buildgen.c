@@ -12,7 +12,7 @@
 
 enum { OPT_OUTPUT = 'o', OPT_ANEMLL = 1, OPT_REGENERATE };
 
-const mld_opt bg_opts[] = {
+const cli_opt bg_opts[] = {
 	{OPT_OUTPUT, "output", 'o', "FILE", "the build file to write (required)"},
 	{OPT_ANEMLL, "anemll", 0, "DIR", "the export directory, ANEMLL-named (the only layout; same as giving DIR)"},
 	{OPT_REGENERATE, "regenerate", 0, NULL, "fail if a package the existing FILE builds from is gone (the file's own rule)"},
@@ -52,7 +52,7 @@ static int plan_build(bg_plan *p, const char *cmd)
 	for (size_t j = 0; j < p->n_all; j++) {
 		const mld_anemll_job *a = &p->all[j];
 		if (a->n_sources < 2) {
-			if (!mld_quiet)
+			if (!cli_quiet)
 				fprintf(stderr, "mldedup %s: %s: only one source found, skipped\n", cmd, a->output);
 			continue;
 		}
@@ -120,7 +120,7 @@ static void plan_free(bg_plan *p)
 
 /* A package the old file lists that DIR no longer holds fails the build, naming it:
  * a combine quietly losing a function would be worse. */
-static bool check_vanished(const mld_cmd *cmd, const bg_plan *p)
+static bool check_vanished(const cli_cmd *cmd, const bg_plan *p)
 {
 	FILE *f = fopen(p->out, "r");
 	if (!f)
@@ -146,7 +146,7 @@ static bool check_vanished(const mld_cmd *cmd, const bg_plan *p)
 }
 
 /* Make rules cannot name every path; say which instead of writing a broken file. */
-static bool check_make_paths(const mld_cmd *cmd, const bg_plan *p)
+static bool check_make_paths(const cli_cmd *cmd, const bg_plan *p)
 {
 	const char *bad = !bf_make_plain(p->out) ? p->out : NULL;
 	for (size_t i = 0; i < p->n_pkgs && !bad; i++)
@@ -170,15 +170,15 @@ void bg_sources(FILE *f, const bg_job *j)
 	}
 }
 
-int bg_run(const mld_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FILE *f, const bg_plan *p))
+int bg_run(const cli_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FILE *f, const bg_plan *p))
 {
-	mld_optstate st;
+	cli_optstate st;
 	bg_plan p = {0};
 	const char *dir = NULL;
 	bool regenerate = false;
 	int c;
-	mld_opts_init(&st, cmd, argc, argv);
-	while ((c = mld_opts_next(&st)) != -1) { /* options and DIR in any order */
+	cli_opts_init(&st, cmd, argc, argv);
+	while ((c = cli_opts_next(&st)) != -1) { /* options and DIR in any order */
 		if (c == OPT_OUTPUT)
 			p.out = st.arg;
 		else if (c == OPT_ANEMLL && !dir)
@@ -186,19 +186,19 @@ int bg_run(const mld_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FI
 		else if (c == OPT_REGENERATE)
 			regenerate = true;
 		else
-			return c == OPT_ANEMLL ? mld_usage_error(cmd, "one export directory only") : EXIT_USAGE;
+			return c == OPT_ANEMLL ? cli_usage_error(cmd, "one export directory only") : EXIT_USAGE;
 	}
-	for (int i = mld_opts_rest(&st); i < argc; i++) {
+	for (int i = cli_opts_rest(&st); i < argc; i++) {
 		if (dir)
-			return mld_usage_error(cmd, "one export directory only (got %s and %s)", dir, argv[i]);
+			return cli_usage_error(cmd, "one export directory only (got %s and %s)", dir, argv[i]);
 		dir = argv[i];
 	}
 	if (!dir)
-		return mld_usage_error(cmd, "no export directory given");
+		return cli_usage_error(cmd, "no export directory given");
 	if (!p.out)
-		return mld_usage_error(cmd, "-o FILE is required");
-	if (make && mld_store_opt)
-		return mld_usage_error(cmd, "a Make build's store is $(MLDEDUP_STORE) (see ninja/mldedup.mk), not --store");
+		return cli_usage_error(cmd, "-o FILE is required");
+	if (make && cli_store_opt)
+		return cli_usage_error(cmd, "a Make build's store is $(MLDEDUP_STORE) (see ninja/mldedup.mk), not --store");
 	char *base = NULL, *outdir = dir_of(p.out), *real_outdir = NULL;
 	int rc = EXIT_FAIL;
 	if (!outdir || (make && strchr(p.out, '/') && asprintf(&base, "%s/", outdir) < 0)) {
@@ -214,17 +214,17 @@ int bg_run(const mld_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FI
 	if (!p.self)
 		p.self = strdup("mldedup");
 	char cwd[PATH_MAX];
-	if (mld_store_opt && *mld_store_opt) { /* the build runs elsewhere: name the store absolutely */
-		bool rel = *mld_store_opt != '/';
+	if (cli_store_opt && *cli_store_opt) { /* the build runs elsewhere: name the store absolutely */
+		bool rel = *cli_store_opt != '/';
 		if (rel && !getcwd(cwd, sizeof cwd)) {
 			fprintf(stderr, "mldedup %s: cannot name the current directory: %s\n", cmd->name, strerror(errno));
 			goto out;
 		}
-		if (asprintf(&p.store, "%s%s%s", rel ? cwd : "", rel ? "/" : "", mld_store_opt) < 0)
+		if (asprintf(&p.store, "%s%s%s", rel ? cwd : "", rel ? "/" : "", cli_store_opt) < 0)
 			p.store = NULL;
 	}
 	if (mld_anemll_plan(&p.all, &p.n_all, p.dir, ".")) {
-		rc = mld_fail(cmd);
+		rc = cli_fail(cmd);
 		goto out;
 	}
 	if (plan_build(&p, cmd->name)) {

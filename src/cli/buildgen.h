@@ -36,12 +36,12 @@ typedef struct bg_plan {
 	size_t n_all;
 } bg_plan;
 
-extern const mld_opt bg_opts[];
+extern const cli_opt bg_opts[];
 
 /* Parse the options, discover DIR, refuse a package that vanished (--regenerate),
  * emit the file and write it; Make's file is touched even when unchanged, as Make
  * has no restat. Returns an exit code. */
-int bg_run(const mld_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FILE *f, const bg_plan *p));
+int bg_run(const cli_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FILE *f, const bg_plan *p));
 
 /* " NAME=PKG[:FUNC]" for every source of the job, as shell words. */
 void bg_sources(FILE *f, const bg_job *j);

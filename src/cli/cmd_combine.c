@@ -12,7 +12,7 @@
 enum { OPT_OUTPUT = 'o', OPT_DEFAULT = 1, OPT_STRICT, OPT_DRY_RUN, OPT_REPORT, OPT_NO_PREFLIGHT, OPT_ALLOW_LARGE,
        OPT_ZIP, OPT_ANEMLL, OPT_NO_STORE, OPT_JSON, OPT_STAMP };
 
-static const mld_opt combine_opts[] = {
+static const cli_opt combine_opts[] = {
 	{OPT_OUTPUT, "output", 'o', "OUT", "output .mlpackage (with --anemll: output directory, created if missing; default DIR)"},
 	{OPT_DEFAULT, "default", 0, "NAME", "default function (default: the first source, the anchor)"},
 	{OPT_STRICT, "strict", 0, NULL, "near-copies must also satisfy max |d| <= 0.01"},
@@ -81,11 +81,11 @@ static void json_stats(const char *out, const mld_combine_stats *s)
 }
 
 /* A usage error found by the library (a bad function name, output suffix, ...) exits 2 like the CLI's own. */
-static int combine_fail(const mld_cmd *cmd)
+static int combine_fail(const cli_cmd *cmd)
 {
 	if (mld_error_code() == MLD_EUSAGE)
-		return mld_usage_error(cmd, "%s", mld_error_last());
-	return mld_fail(cmd);
+		return cli_usage_error(cmd, "%s", mld_error_last());
+	return cli_fail(cmd);
 }
 
 /* --report R with several --anemll outputs: one report per output, R's stem + "." + the output's name
@@ -117,15 +117,15 @@ static int write_stamp(const char *out, const char *stamp)
 	return rc < 0;
 }
 
-static int run(const mld_cmd *cmd, int argc, char **argv)
+static int run(const cli_cmd *cmd, int argc, char **argv)
 {
-	mld_optstate st;
+	cli_optstate st;
 	mld_combine_opts o = {0};
 	const char *out = NULL, *anemll = NULL, *stamp = NULL;
 	bool no_store = false, json = false;
 	int c;
-	mld_opts_init(&st, cmd, argc, argv);
-	while ((c = mld_opts_next(&st)) != -1) {
+	cli_opts_init(&st, cmd, argc, argv);
+	while ((c = cli_opts_next(&st)) != -1) {
 		switch (c) {
 		case OPT_OUTPUT: out = st.arg; break;
 		case OPT_DEFAULT: o.default_name = st.arg; break;
@@ -142,29 +142,29 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 		default: return EXIT_USAGE;
 		}
 	}
-	int first = mld_opts_rest(&st), n = argc - first;
+	int first = cli_opts_rest(&st), n = argc - first;
 	if (anemll && n)
-		return mld_usage_error(cmd, "--anemll takes no NAME=PKG sources");
+		return cli_usage_error(cmd, "--anemll takes no NAME=PKG sources");
 	if (!anemll && n == 0)
-		return mld_usage_error(cmd, "no sources given (NAME=PKG[:FUNC] ...)");
+		return cli_usage_error(cmd, "no sources given (NAME=PKG[:FUNC] ...)");
 	if (!anemll && !out)
-		return mld_usage_error(cmd, "-o OUT.mlpackage is required");
+		return cli_usage_error(cmd, "-o OUT.mlpackage is required");
 	if (stamp && (anemll || o.dry_run))
-		return mld_usage_error(cmd, "--stamp goes with one -o OUT, not with --anemll or --dry-run");
+		return cli_usage_error(cmd, "--stamp goes with one -o OUT, not with --anemll or --dry-run");
 	mld_source_spec *specs = calloc((size_t)(n ? n : 1), sizeof *specs);
 	if (!specs)
 		return EXIT_FAIL;
 	for (int i = 0; i < n; i++)
-		if (mld_parse_source(&specs[i], argv[first + i])) {
+		if (cli_parse_source(&specs[i], argv[first + i])) {
 			free(specs);
-			return mld_usage_error(cmd, "source \"%s\" is not NAME=PKG[:FUNC]", argv[first + i]);
+			return cli_usage_error(cmd, "source \"%s\" is not NAME=PKG[:FUNC]", argv[first + i]);
 		}
 	o.warn = on_warn;
 	mld_store *store = NULL;
 	char *spath = NULL;
 	if (!no_store) {
 		/* a store problem never stops a combine: warn and go on without it */
-		if (mld_store_default_path(&spath, mld_store_opt) || mld_store_open(&store, spath)) {
+		if (mld_store_default_path(&spath, cli_store_opt) || mld_store_open(&store, spath)) {
 			fprintf(stderr, "mldedup combine: warning: no store (%s); digests are computed here\n", mld_error_last());
 			store = NULL;
 		}
@@ -177,7 +177,7 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 		size_t nj = 0;
 		bool no_dir = false;
 		if (mld_anemll_plan(&jobs, &nj, anemll, out)) {
-			rc = mld_fail(cmd);
+			rc = cli_fail(cmd);
 		} else if (out && !o.dry_run && mkdir(out, 0777) != 0 && errno != EEXIST) {
 			fprintf(stderr, "mldedup combine: %s: cannot create the output directory: %s\n", out, strerror(errno));
 			rc = EXIT_FAIL;
@@ -185,7 +185,7 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 		}
 		const char *report = o.report_path;
 		for (size_t j = 0; j < nj && !no_dir; j++) {
-			if (mld_verbose) {
+			if (cli_verbose) {
 				fprintf(stderr, "%s:", jobs[j].output);
 				for (size_t k = 0; k < jobs[j].n_sources; k++)
 					fprintf(stderr, " %s=%s%s%s", jobs[j].sources[k].name, jobs[j].sources[k].path,
@@ -205,7 +205,7 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 				rc = combine_fail(cmd);
 				continue;
 			}
-			if (!mld_quiet)
+			if (!cli_quiet)
 				summary(jobs[j].output, &s, o.dry_run);
 			if (json)
 				json_stats(jobs[j].output, &s);
@@ -214,9 +214,9 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 	} else if (mld_combine(&s, specs, (size_t)n, out, &o)) {
 		rc = combine_fail(cmd);
 	} else if (stamp && write_stamp(out, stamp)) {
-		rc = mld_fail(cmd);
+		rc = cli_fail(cmd);
 	} else {
-		if (!mld_quiet)
+		if (!cli_quiet)
 			summary(out, &s, o.dry_run);
 		if (json)
 			json_stats(out, &s);
@@ -227,7 +227,7 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 	return rc;
 }
 
-const mld_cmd cmd_combine = {
+const cli_cmd cmd_combine = {
 	"combine", "-o OUT.mlpackage NAME=PKG[:FUNC] ... | --anemll DIR",
 	"Combine functions of several packages into one multifunction package, each shareable weight stored once.",
 	"The first source is the anchor. For every other weight, against everything already placed:\n"

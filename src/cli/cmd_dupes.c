@@ -7,7 +7,7 @@
 
 enum { OPT_ACROSS = OPT_OWN, OPT_MIN_BYTES };
 
-static const mld_opt dupes_opts[] = {
+static const cli_opt dupes_opts[] = {
 	{OPT_ACROSS, "across", 0, "WHAT", "only groups spanning several: weights (default), functions or packages"},
 	{OPT_MIN_BYTES, "min-bytes", 0, "N", "only groups and pairs saving at least N bytes (suffixes k, M, G: x1000)"},
 	{OPT_JSON, "json", 0, NULL, "print {groups, near, savings, near_savings} as JSON"},
@@ -62,18 +62,18 @@ typedef struct dupes_args {
 	uint64_t min_bytes;
 } dupes_args;
 
-static int option(const mld_cmd *cmd, int id, const char *arg, void *ctx)
+static int option(const cli_cmd *cmd, int id, const char *arg, void *ctx)
 {
 	static const char *const across_names[] = {"weights", "functions", "packages"};
 	dupes_args *a = ctx;
 	if (id == OPT_MIN_BYTES)
 		return parse_bytes(&a->min_bytes, arg)
-		           ? mld_usage_error(cmd, "--min-bytes takes a byte count such as 4096 or 64k, not '%s'", arg)
+		           ? cli_usage_error(cmd, "--min-bytes takes a byte count such as 4096 or 64k, not '%s'", arg)
 		           : EXIT_OK;
 	for (a->across = 0; a->across < 3; a->across++)
 		if (!strcmp(arg, across_names[a->across]))
 			return EXIT_OK;
-	return mld_usage_error(cmd, "--across takes weights, functions or packages, not '%s'", arg);
+	return cli_usage_error(cmd, "--across takes weights, functions or packages, not '%s'", arg);
 }
 
 static int query(json_t **out, mld_store *st, char **args, int n, void *ctx)
@@ -82,14 +82,14 @@ static int query(json_t **out, mld_store *st, char **args, int n, void *ctx)
 	return mld_query_dupes(out, st, a->across, a->min_bytes);
 }
 
-static int run(const mld_cmd *cmd, int argc, char **argv)
+static int run(const cli_cmd *cmd, int argc, char **argv)
 {
 	static const out_cmd c = {STORE_READ, 0, 0, option, query, print_groups, false, OUT_TEXT};
 	dupes_args a = {MLD_ACROSS_WEIGHTS, 0};
 	return out_run(cmd, argc, argv, &c, &a);
 }
 
-const mld_cmd cmd_dupes = {
+const cli_cmd cmd_dupes = {
 	"dupes", "",
 	"List groups of weights with the same content, largest savings first, and verified near-duplicates.",
 	"A group is every indexed weight with one content digest (equal dtype, shape and dense values,\n"

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-static const mld_opt explain_opts[] = {
+static const cli_opt explain_opts[] = {
 	{OPT_JSON, "json", 0, NULL, "print one JSON object"},
 	{0},
 };
@@ -58,13 +58,13 @@ static int query(json_t **out, mld_store *st, char **args, int n, void *ctx)
 	return mld_query_explain(out, st, args[0], args[1], args[2]);
 }
 
-static int run(const mld_cmd *cmd, int argc, char **argv)
+static int run(const cli_cmd *cmd, int argc, char **argv)
 {
 	static const out_cmd c = {STORE_READ, 3, 3, NULL, query, print_text, false, OUT_TEXT};
 	return out_run(cmd, argc, argv, &c, NULL);
 }
 
-const mld_cmd cmd_explain = {
+const cli_cmd cmd_explain = {
 	"explain", "OUT FUNC NAME",
 	"Say why weight NAME of function FUNC in combined package OUT was or was not shared.",
 	"From the record the last combine that wrote OUT left in the store: the reason (anchor, own,\n"

@@ -3,13 +3,13 @@
 
 enum { OPT_DEEP = OPT_OWN };
 
-static const mld_opt fsck_opts[] = {
+static const cli_opt fsck_opts[] = {
 	{OPT_DEEP, "deep", 0, NULL, "also re-read every indexed package still on disk and compare its digests"},
 	{OPT_JSON, "json", 0, NULL, "print {problems, skipped, packages_checked, weights_checked} as JSON"},
 	{0},
 };
 
-static int option(const mld_cmd *cmd, int id, const char *arg, void *ctx)
+static int option(const cli_cmd *cmd, int id, const char *arg, void *ctx)
 {
 	*(int *)ctx = 1; /* --deep */
 	return EXIT_OK;
@@ -30,24 +30,24 @@ static int print(json_t *r, mld_store *st, out_style style, void *ctx)
 	else
 		json_array_foreach(problems, i, p) printf("%s: %s\n", json_string_value(json_object_get(p, "check")),
 		                                         json_string_value(json_object_get(p, "message")));
-	json_array_foreach(json_object_get(r, "skipped"), i, p) if (!mld_quiet) fprintf(
+	json_array_foreach(json_object_get(r, "skipped"), i, p) if (!cli_quiet) fprintf(
 		stderr, "mldedup fsck: not re-read (%s): %s\n", json_string_value(json_object_get(p, "status")),
 		json_string_value(json_object_get(p, "path")));
 	if (n)
 		fprintf(stderr, "mldedup fsck: %zu problem%s\n", n, n == 1 ? "" : "s");
-	else if (mld_verbose)
+	else if (cli_verbose)
 		fprintf(stderr, "mldedup fsck: no problems%s\n", *(int *)ctx ? " (deep)" : "");
 	return n ? EXIT_FAIL : EXIT_OK;
 }
 
-static int run(const mld_cmd *cmd, int argc, char **argv)
+static int run(const cli_cmd *cmd, int argc, char **argv)
 {
 	static const out_cmd c = {STORE_AS_IS, 0, 0, option, query, print, true, OUT_TEXT};
 	int deep = 0;
 	return out_run(cmd, argc, argv, &c, &deep);
 }
 
-const mld_cmd cmd_fsck = {
+const cli_cmd cmd_fsck = {
 	"fsck", "",
 	"Check the store: SQLite integrity, its schema, and its invariants; --deep re-checks digests.",
 	"Invariants: every function and weight has its package and function; every weight's content and\n"

@@ -6,7 +6,7 @@
 
 enum { OPT_DRY_RUN = OPT_OWN, OPT_OLDER_THAN, OPT_MISSING };
 
-static const mld_opt gc_opts[] = {
+static const cli_opt gc_opts[] = {
 	{OPT_MISSING, "missing", 0, NULL, "forget packages and combined outputs that no longer exist"},
 	{OPT_OLDER_THAN, "older-than", 0, "DURATION",
 	 "forget packages not indexed or seen for DURATION (30d, 12h, 90m, 1w2d)"},
@@ -35,7 +35,7 @@ static int64_t parse_duration(const char *s)
 	return total;
 }
 
-static int option(const mld_cmd *cmd, int id, const char *arg, void *ctx)
+static int option(const cli_cmd *cmd, int id, const char *arg, void *ctx)
 {
 	mld_gc_opts *g = ctx;
 	if (id == OPT_DRY_RUN)
@@ -43,7 +43,7 @@ static int option(const mld_cmd *cmd, int id, const char *arg, void *ctx)
 	else if (id == OPT_MISSING)
 		g->missing = 1;
 	else if ((g->older_than = parse_duration(arg)) < 0)
-		return mld_usage_error(cmd, "--older-than takes a duration such as 30d, 12h or 90m, not '%s'", arg);
+		return cli_usage_error(cmd, "--older-than takes a duration such as 30d, 12h or 90m, not '%s'", arg);
 	return EXIT_OK;
 }
 
@@ -63,14 +63,14 @@ static int print(json_t *r, mld_store *st, out_style style, void *ctx)
 	return EXIT_OK;
 }
 
-static int run(const mld_cmd *cmd, int argc, char **argv)
+static int run(const cli_cmd *cmd, int argc, char **argv)
 {
 	static const out_cmd c = {STORE_WRITE, 0, 0, option, query, print, false, OUT_TEXT};
 	mld_gc_opts g = {.older_than = -1};
 	return out_run(cmd, argc, argv, &c, &g);
 }
 
-const mld_cmd cmd_gc = {
+const cli_cmd cmd_gc = {
 	"gc", "",
 	"Forget packages that are gone (--missing) or old (--older-than), and every row only they used.",
 	"Then contents, encodings and decisions that no weight references any more are removed too (that\n"

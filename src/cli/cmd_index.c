@@ -11,7 +11,7 @@
 
 enum { OPT_JSON = 1, OPT_STAMP, OPT_DEPFILE, OPT_DEPFILE_TARGET };
 
-static const mld_opt index_opts[] = {
+static const cli_opt index_opts[] = {
 	{OPT_JSON, "json", 0, NULL, "print the statistics as a JSON object on stdout"},
 	{OPT_STAMP, "stamp", 0, "FILE", "write the package's weights and digests to FILE, only if they changed"},
 	{OPT_DEPFILE, "depfile", 0, "FILE", "with --stamp: write the files read as a Make/Ninja depfile"},
@@ -59,14 +59,14 @@ static int write_stamp(mld_store *store, const char *pkg, const char *stamp, con
 	return rc;
 }
 
-static int run(const mld_cmd *cmd, int argc, char **argv)
+static int run(const cli_cmd *cmd, int argc, char **argv)
 {
-	mld_optstate st;
+	cli_optstate st;
 	bool json = false;
 	const char *stamp = NULL, *depfile = NULL, *target = NULL;
 	int c;
-	mld_opts_init(&st, cmd, argc, argv);
-	while ((c = mld_opts_next(&st)) != -1) {
+	cli_opts_init(&st, cmd, argc, argv);
+	while ((c = cli_opts_next(&st)) != -1) {
 		if (c == OPT_JSON)
 			json = true;
 		else if (c == OPT_STAMP)
@@ -78,31 +78,31 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 		else
 			return EXIT_USAGE;
 	}
-	int first = mld_opts_rest(&st);
+	int first = cli_opts_rest(&st);
 	if (first >= argc)
-		return mld_usage_error(cmd, "no packages given");
+		return cli_usage_error(cmd, "no packages given");
 	if ((depfile || target) && !stamp)
-		return mld_usage_error(cmd, "--depfile and --depfile-target go with --stamp");
+		return cli_usage_error(cmd, "--depfile and --depfile-target go with --stamp");
 	if (stamp && argc - first != 1)
-		return mld_usage_error(cmd, "--stamp takes exactly one package");
+		return cli_usage_error(cmd, "--stamp takes exactly one package");
 	char *path;
 	mld_store *store;
-	if (mld_store_default_path(&path, mld_store_opt))
-		return mld_fail(cmd);
+	if (mld_store_default_path(&path, cli_store_opt))
+		return cli_fail(cmd);
 	if (mld_store_open(&store, path)) {
 		/* As a build step a store problem must not break the build: the stamp can be
 		 * computed from the package itself, to the same text. */
 		if (!stamp) {
 			free(path);
-			return mld_fail(cmd);
+			return cli_fail(cmd);
 		}
 		fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n", mld_error_last());
-		int rc = write_stamp(NULL, argv[first], stamp, depfile, target) ? mld_fail(cmd) : EXIT_OK;
+		int rc = write_stamp(NULL, argv[first], stamp, depfile, target) ? cli_fail(cmd) : EXIT_OK;
 		free(path);
 		return rc;
 	}
 	/* Silent on success under a build tool; progress only on an interactive terminal. */
-	progress prog = {isatty(STDERR_FILENO) && !mld_quiet && !getenv("NINJA_STATUS") && !getenv("MAKELEVEL"), 0};
+	progress prog = {isatty(STDERR_FILENO) && !cli_quiet && !getenv("NINJA_STATUS") && !getenv("MAKELEVEL"), 0};
 	mld_index_stats total = {0};
 	int rc = EXIT_OK;
 	double t0 = now();
@@ -114,19 +114,19 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 			if (stamp && mld_error_code() == MLD_ESTORE) { /* as above: the build goes on */
 				fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n", mld_error_last());
 				if (write_stamp(NULL, argv[i], stamp, depfile, target))
-					rc = mld_fail(cmd);
+					rc = cli_fail(cmd);
 				continue;
 			}
-			mld_fail(cmd);
+			cli_fail(cmd);
 			rc = EXIT_FAIL;
 			continue;
 		}
 		if (stamp && write_stamp(store, argv[i], stamp, depfile, target)) {
-			mld_fail(cmd);
+			cli_fail(cmd);
 			rc = EXIT_FAIL;
 			continue;
 		}
-		if (mld_verbose)
+		if (cli_verbose)
 			fprintf(stderr, "%s: %s (%llu weights, %llu decoded, %llu bytes read)\n", argv[i],
 			        s.packages_unchanged ? "unchanged, not read" : "indexed", (unsigned long long)s.weights,
 			        (unsigned long long)s.weights_decoded, (unsigned long long)s.bytes_read);
@@ -151,7 +151,7 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 		       (unsigned long long)total.weights_decoded, (unsigned long long)total.bytes_read,
 		       (unsigned long long)total.new_contents, (unsigned long long)total.new_encodings,
 		       (unsigned long long)total.unsupported, secs);
-	} else if (mld_verbose) {
+	} else if (cli_verbose) {
 		fprintf(stderr, "%u indexed, %u unchanged; %llu weights, %llu decoded, %llu new contents, %.1f MB read in %.2fs\n",
 		        total.packages_indexed, total.packages_unchanged, (unsigned long long)total.weights,
 		        (unsigned long long)total.weights_decoded, (unsigned long long)total.new_contents,
@@ -162,7 +162,7 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 	return rc;
 }
 
-const mld_cmd cmd_index = {
+const cli_cmd cmd_index = {
 	"index", "PKG...",
 	"Record every weight of each package (content and encoding digests) in the store.",
 	"A package whose files have the same size, mtime and inode as when it was last indexed is not read\n"

@@ -9,7 +9,7 @@
 
 enum { OPT_JSON = 1, OPT_NO_HEADER, OPT_NO_DIGEST, OPT_FORMS };
 
-static const mld_opt ls_opts[] = {
+static const cli_opt ls_opts[] = {
 	{OPT_JSON, "json", 0, NULL, "JSON array of weights, with each blob's offset, dtype and size"},
 	{OPT_NO_HEADER, "no-header", 0, NULL, "omit the header row of the table"},
 	{OPT_NO_DIGEST, "no-digest", 0, NULL, "skip content digests (no dequantization; fast)"},
@@ -28,7 +28,7 @@ static void shape_str(char *buf, size_t n, const mld_weight *w)
 }
 
 /* Which forms the package uses and whether each decodes: the completeness report. */
-static int list_forms(const mld_cmd *cmd, mld_package *pkg, bool json, bool header)
+static int list_forms(const cli_cmd *cmd, mld_package *pkg, bool json, bool header)
 {
 	enum { MAX_FORMS = 64 };
 	struct form { const char *chain; uint64_t n, ok, bad, bytes; } f[MAX_FORMS];
@@ -47,7 +47,7 @@ static int list_forms(const mld_cmd *cmd, mld_package *pkg, bool json, bool head
 		mld_tensor *t;
 		int drc = mld_weight_decode(&t, pkg, w);
 		if (drc && drc != MLD_EUNSUPPORTED) {
-			rc = mld_fail(cmd);
+			rc = cli_fail(cmd);
 			break;
 		}
 		mld_tensor_free(t);
@@ -79,13 +79,13 @@ static int list_forms(const mld_cmd *cmd, mld_package *pkg, bool json, bool head
 	return rc;
 }
 
-static int run(const mld_cmd *cmd, int argc, char **argv)
+static int run(const cli_cmd *cmd, int argc, char **argv)
 {
-	mld_optstate st;
+	cli_optstate st;
 	bool json = false, header = true, digest = true, forms = false;
 	int c;
-	mld_opts_init(&st, cmd, argc, argv);
-	while ((c = mld_opts_next(&st)) != -1) {
+	cli_opts_init(&st, cmd, argc, argv);
+	while ((c = cli_opts_next(&st)) != -1) {
 		switch (c) {
 		case OPT_JSON: json = true; break;
 		case OPT_NO_HEADER: header = false; break;
@@ -94,12 +94,12 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 		default: return EXIT_USAGE;
 		}
 	}
-	int i = mld_opts_rest(&st);
+	int i = cli_opts_rest(&st);
 	if (argc - i != 1)
-		return mld_usage_error(cmd, "expected one package, got %d arguments", argc - i);
+		return cli_usage_error(cmd, "expected one package, got %d arguments", argc - i);
 	mld_package *pkg;
 	if (mld_package_open(&pkg, argv[i]))
-		return mld_fail(cmd);
+		return cli_fail(cmd);
 	if (forms)
 		return list_forms(cmd, pkg, json, header);
 	json_t *arr = json ? json_array() : NULL;
@@ -118,7 +118,7 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 				snprintf(hex, sizeof hex, "unsupported");
 				rc = EXIT_FAIL;
 			} else if (drc) {
-				rc = mld_fail(cmd);
+				rc = cli_fail(cmd);
 				break;
 			} else {
 				mld_digest_hex(hex, &d);
@@ -163,7 +163,7 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 	return rc;
 }
 
-const mld_cmd cmd_ls = {
+const cli_cmd cmd_ls = {
 	"ls", "PKG", "List every weight of a package: function, name, op chain, dtype, shape, encoded bytes, content digest.",
 	"PKG is an .mlpackage directory or a .zip holding one. The table is tab-separated with a header row;\n"
 	"--json prints an array of objects and adds every blob's offset, data offset, size, dtype and padding.\n",

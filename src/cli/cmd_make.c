@@ -60,9 +60,9 @@ static void emit(FILE *f, const bg_plan *p)
 	phony(f, p, "mldedup-check", ".verified");
 }
 
-static int run(const mld_cmd *cmd, int argc, char **argv) { return bg_run(cmd, argc, argv, true, emit); }
+static int run(const cli_cmd *cmd, int argc, char **argv) { return bg_run(cmd, argc, argv, true, emit); }
 
-const mld_cmd cmd_make = {
+const cli_cmd cmd_make = {
 	"make", "[--anemll] DIR -o FILE.mk",
 	"Write GNU Make rules that index, combine and verify the ANEMLL exports in DIR, redoing only what changed.",
 	"The rules are for ninja/mldedup.mk, which writes FILE.mk with this command, includes it and holds\n"

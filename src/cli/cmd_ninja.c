@@ -1,7 +1,7 @@
 /* mldedup ninja: a build.ninja that indexes, combines and verifies the exports of a directory. */
 #include "buildgen.h"
 
-#include "rules_ninja.h" /* mld_rules_ninja: ninja/mldedup.ninja, embedded at build time */
+#include "rules_ninja.h" /* cli_rules_ninja: ninja/mldedup.ninja, embedded at build time */
 
 #include <string.h>
 
@@ -55,7 +55,7 @@ static void emit(FILE *f, const bg_plan *p)
 		bf_shell_word(f, p->store);
 	}
 	fputs("\n\n", f);
-	fputs(mld_rules_ninja, f);
+	fputs(cli_rules_ninja, f);
 	fputs("\n# ---- one index per package ----\n", f);
 	for (size_t i = 0; i < p->n_pkgs; i++) {
 		fputs("build ", f);
@@ -100,9 +100,9 @@ static void emit(FILE *f, const bg_plan *p)
 	fputc('\n', f);
 }
 
-static int run(const mld_cmd *cmd, int argc, char **argv) { return bg_run(cmd, argc, argv, false, emit); }
+static int run(const cli_cmd *cmd, int argc, char **argv) { return bg_run(cmd, argc, argv, false, emit); }
 
-const mld_cmd cmd_ninja = {
+const cli_cmd cmd_ninja = {
 	"ninja", "[--anemll] DIR -o build.ninja",
 	"Write a build.ninja that indexes, combines and verifies the ANEMLL exports in DIR, redoing only what changed.",
 	"One index edge per package (its stamp changes only when its weights do), one combine edge per output\n"

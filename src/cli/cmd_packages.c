@@ -2,13 +2,13 @@
  * whether the files on disk still match. */
 #include "qout.h"
 
-static const mld_opt list_opts[] = {
+static const cli_opt list_opts[] = {
 	{OPT_JSON, "json", 0, NULL, "print a JSON array of row objects"},
 	{OPT_NO_HEADER, "no-header", 0, NULL, "omit the header row of the table"},
 	{0},
 };
 
-extern const mld_cmd cmd_functions;
+extern const cli_cmd cmd_functions;
 
 static int print(json_t *rows, mld_store *st, out_style style, void *ctx)
 {
@@ -23,14 +23,14 @@ static int functions(json_t **out, mld_store *st, char **args, int n, void *ctx)
 	return mld_query_functions(out, st, n ? args[0] : NULL);
 }
 
-static int run(const mld_cmd *cmd, int argc, char **argv)
+static int run(const cli_cmd *cmd, int argc, char **argv)
 {
 	bool fns = cmd == &cmd_functions;
 	out_cmd c = {STORE_READ, 0, fns, NULL, fns ? functions : packages, print, true, OUT_TSV};
 	return out_run(cmd, argc, argv, &c, NULL);
 }
 
-const mld_cmd cmd_packages = {
+const cli_cmd cmd_packages = {
 	"packages", "",
 	"List the indexed packages: where from, when, their counts, and whether they still match the disk.",
 	"Columns: id, path, kind (dir or zip), spec_version, functions, weights, weight_bytes (stored bytes of\n"
@@ -38,7 +38,7 @@ const mld_cmd cmd_packages = {
 	"indexed: 'mldedup index' it again); missing (gone: 'mldedup gc --missing' forgets it); unreadable.\n",
 	list_opts, run};
 
-const mld_cmd cmd_functions = {
+const cli_cmd cmd_functions = {
 	"functions", "[PKG]",
 	"List the functions of an indexed package (default: of every package) with their counts.",
 	"PKG is a package id (see 'mldedup packages'), its path, or a unique ending of its path\n"

@@ -1,7 +1,7 @@
 /* mldedup show: one content, everywhere it occurs and everything decided about it. */
 #include "qout.h"
 
-static const mld_opt show_opts[] = {
+static const cli_opt show_opts[] = {
 	{OPT_JSON, "json", 0, NULL, "print one JSON object"},
 	{0},
 };
@@ -31,13 +31,13 @@ static int print(json_t *r, mld_store *st, out_style style, void *ctx)
 	return EXIT_OK;
 }
 
-static int run(const mld_cmd *cmd, int argc, char **argv)
+static int run(const cli_cmd *cmd, int argc, char **argv)
 {
 	static const out_cmd c = {STORE_READ, 1, 1, NULL, query, print, false, OUT_TEXT};
 	return out_run(cmd, argc, argv, &c, NULL);
 }
 
-const mld_cmd cmd_show = {
+const cli_cmd cmd_show = {
 	"show", "DIGEST|PKG:FUNC:NAME",
 	"Show one content: dtype, shape, every weight that has it, its encodings, decisions and outputs.",
 	"DIGEST is a content digest (as 'mldedup ls' prints it) or an encoding digest, or a unique prefix\n"

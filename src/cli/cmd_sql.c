@@ -1,7 +1,7 @@
 /* mldedup sql: read-only SQL over the store's documented views. */
 #include "qout.h"
 
-static const mld_opt sql_opts[] = {
+static const cli_opt sql_opts[] = {
 	{OPT_JSON, "json", 0, NULL, "print a JSON array of row objects"},
 	{OPT_NO_HEADER, "no-header", 0, NULL, "omit the header row of the table"},
 	{0},
@@ -29,13 +29,13 @@ static int print(json_t *r, mld_store *st, out_style style, void *ctx)
 	return EXIT_OK;
 }
 
-static int run(const mld_cmd *cmd, int argc, char **argv)
+static int run(const cli_cmd *cmd, int argc, char **argv)
 {
 	static const out_cmd c = {STORE_READ, 0, 1, NULL, query, print, true, OUT_TSV};
 	return out_run(cmd, argc, argv, &c, NULL);
 }
 
-const mld_cmd cmd_sql = {
+const cli_cmd cmd_sql = {
 	"sql", "[QUERY]",
 	"Run one read-only SQL query over the store's views; without QUERY, print the views.",
 	"The views q1_packages, q1_functions, q1_weights, q1_contents, q1_encodings, q1_decisions,\n"

@@ -8,7 +8,7 @@
 
 enum { OPT_STRICT = 1, OPT_JSON };
 
-static const mld_opt verify_opts[] = {
+static const cli_opt verify_opts[] = {
 	{OPT_STRICT, "strict", 0, NULL, "near-copies must also satisfy max |d| <= 0.01"},
 	{OPT_JSON, "json", 0, NULL, "print the counts as JSON on stdout"},
 	{0},
@@ -20,13 +20,13 @@ static void on_problem(void *ctx, const char *msg)
 	fprintf(stderr, "FAIL %s\n", msg);
 }
 
-static int run(const mld_cmd *cmd, int argc, char **argv)
+static int run(const cli_cmd *cmd, int argc, char **argv)
 {
-	mld_optstate st;
+	cli_optstate st;
 	int strict = 0, c;
 	bool json = false;
-	mld_opts_init(&st, cmd, argc, argv);
-	while ((c = mld_opts_next(&st)) != -1) {
+	cli_opts_init(&st, cmd, argc, argv);
+	while ((c = cli_opts_next(&st)) != -1) {
 		if (c == OPT_STRICT)
 			strict = 1;
 		else if (c == OPT_JSON)
@@ -34,35 +34,35 @@ static int run(const mld_cmd *cmd, int argc, char **argv)
 		else
 			return EXIT_USAGE;
 	}
-	int first = mld_opts_rest(&st);
+	int first = cli_opts_rest(&st);
 	if (first >= argc)
-		return mld_usage_error(cmd, "no package given");
+		return cli_usage_error(cmd, "no package given");
 	int n = argc - first - 1;
 	mld_source_spec *specs = calloc((size_t)(n > 0 ? n : 1), sizeof *specs);
 	if (!specs)
 		return EXIT_FAIL;
 	for (int i = 0; i < n; i++)
-		if (mld_parse_source(&specs[i], argv[first + 1 + i])) {
+		if (cli_parse_source(&specs[i], argv[first + 1 + i])) {
 			free(specs);
-			return mld_usage_error(cmd, "source \"%s\" is not NAME=PKG[:FUNC]", argv[first + 1 + i]);
+			return cli_usage_error(cmd, "source \"%s\" is not NAME=PKG[:FUNC]", argv[first + 1 + i]);
 		}
 	mld_verify_stats s;
 	int rc = mld_verify(&s, argv[first], specs, (size_t)n, strict, on_problem, NULL);
 	free(specs);
 	if (rc)
-		return mld_fail(cmd);
+		return cli_fail(cmd);
 	if (json)
 		printf("{\"package\": \"%s\", \"functions\": %u, \"weights\": %llu, \"exact\": %llu, \"close\": %llu, \"failures\": %llu}\n",
 		       argv[first], s.functions, (unsigned long long)s.weights, (unsigned long long)s.exact,
 		       (unsigned long long)s.close, (unsigned long long)s.failures);
-	if (!mld_quiet)
+	if (!cli_quiet)
 		fprintf(stderr, "%s: %s: %u functions, %llu weights checked (%llu exact, %llu within thresholds), %llu failures\n",
 		        argv[first], s.failures ? "FAILED" : "ok", s.functions, (unsigned long long)s.weights,
 		        (unsigned long long)s.exact, (unsigned long long)s.close, (unsigned long long)s.failures);
 	return s.failures ? EXIT_FAIL : EXIT_OK;
 }
 
-const mld_cmd cmd_verify = {
+const cli_cmd cmd_verify = {
 	"verify", "OUT.mlpackage [NAME=PKG[:FUNC] ...]",
 	"Check a combined package: structure, and every weight against its source's dense values.",
 	"Without sources, checks the manifest, the functions and descriptions, that every blob offset is a\n"

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const mld_cmd cmd_index, cmd_ls, cmd_cat, cmd_combine, cmd_verify, cmd_ninja, cmd_make;
-extern const mld_cmd cmd_stats, cmd_packages, cmd_functions, cmd_show, cmd_dupes, cmd_explain, cmd_gc, cmd_fsck, cmd_sql;
+extern const cli_cmd cmd_index, cmd_ls, cmd_cat, cmd_combine, cmd_verify, cmd_ninja, cmd_make;
+extern const cli_cmd cmd_stats, cmd_packages, cmd_functions, cmd_show, cmd_dupes, cmd_explain, cmd_gc, cmd_fsck, cmd_sql;
 
-static const mld_cmd *const commands[] = {&cmd_index, &cmd_ls, &cmd_cat, &cmd_combine, &cmd_verify, &cmd_ninja, &cmd_make,
+static const cli_cmd *const commands[] = {&cmd_index, &cmd_ls, &cmd_cat, &cmd_combine, &cmd_verify, &cmd_ninja, &cmd_make,
 	&cmd_stats, &cmd_packages, &cmd_functions, &cmd_show, &cmd_dupes, &cmd_explain, &cmd_gc, &cmd_fsck, &cmd_sql};
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -25,7 +25,7 @@ static void usage(FILE *out)
 /* An unknown verb (also after "help"): say so, and suggest the nearest one. */
 static int not_a_command(const char *name)
 {
-	const mld_cmd *meant = mld_cmd_suggest(name, commands, N_COMMANDS);
+	const cli_cmd *meant = cli_cmd_suggest(name, commands, N_COMMANDS);
 	fprintf(stderr, "mldedup: '%s' is not a command\n", name);
 	if (meant)
 		fprintf(stderr, "did you mean 'mldedup %s'?\n", meant->name);
@@ -46,7 +46,7 @@ int main(int argc, char **argv)
 		if (argc > 2 && !strcmp(argv[1], "help")) {
 			for (size_t i = 0; i < N_COMMANDS; i++)
 				if (!strcmp(argv[2], commands[i]->name)) {
-					mld_cmd_help(commands[i], stdout);
+					cli_cmd_help(commands[i], stdout);
 					return EXIT_OK;
 				}
 			return not_a_command(argv[2]);
@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--man")) { /* hidden: docs/mldedup.1 */
-		mld_man_page(stdout, commands, N_COMMANDS);
+		cli_man_page(stdout, commands, N_COMMANDS);
 		return EXIT_OK;
 	}
 	for (size_t i = 0; i < N_COMMANDS; i++)

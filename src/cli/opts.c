@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-int mld_verbose;
-bool mld_quiet;
-const char *mld_store_opt;
+int cli_verbose;
+bool cli_quiet;
+const char *cli_store_opt;
 
-const mld_opt common_opts[] = {
+const cli_opt common_opts[] = {
 	{OPT_STORE, "store", 0, "PATH", "SQLite store (default: $MLDEDUP_STORE, else $XDG_CACHE_HOME/mldedup/store.db)"},
 	{OPT_VERBOSE, "verbose", 'v', NULL, "say more (repeat for more)"},
 	{OPT_QUIET, "quiet", 'q', NULL, "no progress or summary, only errors"},
@@ -22,16 +22,16 @@ const mld_opt common_opts[] = {
 
 static struct option longopts[64];
 static char shortopts[128];
-static const mld_opt *table[64];
+static const cli_opt *table[64];
 
-void mld_opts_init(mld_optstate *st, const mld_cmd *cmd, int argc, char **argv)
+void cli_opts_init(cli_optstate *st, const cli_cmd *cmd, int argc, char **argv)
 {
 	size_t n = 0, s = 0;
 	/* GNU permutation: options may follow the positionals (mldedup ls PKG --json) */
 	shortopts[s++] = ':';
-	const mld_opt *lists[2] = {cmd->opts, common_opts};
+	const cli_opt *lists[2] = {cmd->opts, common_opts};
 	for (int l = 0; l < 2; l++)
-		for (const mld_opt *o = lists[l]; o && o->name && n < 63; o++) {
+		for (const cli_opt *o = lists[l]; o && o->name && n < 63; o++) {
 			table[n] = o;
 			longopts[n] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL, 0x2000 + (int)n};
 			n++;
@@ -51,14 +51,14 @@ void mld_opts_init(mld_optstate *st, const mld_cmd *cmd, int argc, char **argv)
 	opterr = 0;
 }
 
-int mld_opts_next(mld_optstate *st)
+int cli_opts_next(cli_optstate *st)
 {
 	for (;;) {
 		int c = getopt_long(st->argc, st->argv, shortopts, longopts, NULL);
 		if (c == -1)
 			return -1;
 		st->arg = optarg;
-		const mld_opt *o = NULL;
+		const cli_opt *o = NULL;
 		if (c >= 0x2000 && c < 0x2000 + 64)
 			o = table[c - 0x2000];
 		else if (c != '?' && c != ':')
@@ -68,25 +68,25 @@ int mld_opts_next(mld_optstate *st)
 		if (!o) {
 			const char *bad = st->argv[optind - 1];
 			if (c == ':')
-				mld_usage_error(st->cmd, "option %s needs an argument", bad);
+				cli_usage_error(st->cmd, "option %s needs an argument", bad);
 			else if (optopt)
-				mld_usage_error(st->cmd, "unknown option -%c", optopt);
+				cli_usage_error(st->cmd, "unknown option -%c", optopt);
 			else
-				mld_usage_error(st->cmd, "unknown option %s", bad);
+				cli_usage_error(st->cmd, "unknown option %s", bad);
 			return '?';
 		}
 		switch (o->id) {
 		case OPT_HELP:
-			mld_cmd_help(st->cmd, stdout);
+			cli_cmd_help(st->cmd, stdout);
 			exit(EXIT_OK);
 		case OPT_STORE:
-			mld_store_opt = optarg;
+			cli_store_opt = optarg;
 			continue;
 		case OPT_VERBOSE:
-			mld_verbose++;
+			cli_verbose++;
 			continue;
 		case OPT_QUIET:
-			mld_quiet = true;
+			cli_quiet = true;
 			continue;
 		default:
 			return o->id;
@@ -94,9 +94,9 @@ int mld_opts_next(mld_optstate *st)
 	}
 }
 
-int mld_opts_rest(const mld_optstate *st) { return optind; }
+int cli_opts_rest(const cli_optstate *st) { return optind; }
 
-static void print_opts(const mld_opt *o, FILE *out)
+static void print_opts(const cli_opt *o, FILE *out)
 {
 	for (; o && o->name; o++) {
 		char left[64];
@@ -106,7 +106,7 @@ static void print_opts(const mld_opt *o, FILE *out)
 	}
 }
 
-void mld_cmd_help(const mld_cmd *cmd, FILE *out)
+void cli_cmd_help(const cli_cmd *cmd, FILE *out)
 {
 	fprintf(out, "usage: mldedup %s [options] %s\n\n%s\n", cmd->name, cmd->args, cmd->summary);
 	if (cmd->opts && cmd->opts->name) {
@@ -120,7 +120,7 @@ void mld_cmd_help(const mld_cmd *cmd, FILE *out)
 	fprintf(out, "\nexit status: 0 success, 1 failure, 2 usage error\n");
 }
 
-int mld_usage_error(const mld_cmd *cmd, const char *fmt, ...)
+int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "mldedup %s: ", cmd->name);
@@ -131,13 +131,13 @@ int mld_usage_error(const mld_cmd *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-int mld_fail(const mld_cmd *cmd)
+int cli_fail(const cli_cmd *cmd)
 {
 	fprintf(stderr, "mldedup %s: %s\n", cmd->name, mld_error_last()[0] ? mld_error_last() : "failed");
 	return EXIT_FAIL;
 }
 
-int mld_parse_source(mld_source_spec *sp, char *arg)
+int cli_parse_source(mld_source_spec *sp, char *arg)
 {
 	char *eq = strchr(arg, '=');
 	if (!eq || eq == arg)

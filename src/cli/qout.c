@@ -4,26 +4,26 @@
 #include <string.h>
 #include <unistd.h>
 
-int out_open_store(const mld_cmd *cmd, mld_store **st, store_mode mode)
+int out_open_store(const cli_cmd *cmd, mld_store **st, store_mode mode)
 {
 	char *path;
-	if (mld_store_default_path(&path, mld_store_opt))
-		return mld_fail(cmd);
+	if (mld_store_default_path(&path, cli_store_opt))
+		return cli_fail(cmd);
 	int rc = EXIT_OK;
 	if (mode == STORE_WRITE && access(path, F_OK) != 0) {
 		fprintf(stderr, "mldedup %s: store %s does not exist\n", cmd->name, path);
 		rc = EXIT_FAIL;
 	} else if (mode == STORE_WRITE ? mld_store_open(st, path)
 	                               : mld_store_open_readonly(st, path, mode == STORE_READ)) {
-		rc = mld_fail(cmd);
+		rc = cli_fail(cmd);
 	}
 	free(path);
 	return rc;
 }
 
-int out_fail(const mld_cmd *cmd)
+int out_fail(const cli_cmd *cmd)
 {
-	return mld_error_code() == MLD_EUSAGE ? mld_usage_error(cmd, "%s", mld_error_last()) : mld_fail(cmd);
+	return mld_error_code() == MLD_EUSAGE ? cli_usage_error(cmd, "%s", mld_error_last()) : cli_fail(cmd);
 }
 
 const char *out_bytes(char buf[32], json_int_t b)
@@ -157,7 +157,7 @@ void out_stats(json_t *stats, out_style style)
 	}
 }
 
-int out_done(const mld_cmd *cmd, int rc)
+int out_done(const cli_cmd *cmd, int rc)
 {
 	if (fflush(stdout) != 0 && rc == EXIT_OK) {
 		fprintf(stderr, "mldedup %s: cannot write to stdout\n", cmd->name);
@@ -166,14 +166,14 @@ int out_done(const mld_cmd *cmd, int rc)
 	return rc;
 }
 
-int out_run(const mld_cmd *cmd, int argc, char **argv, const out_cmd *c, void *ctx)
+int out_run(const cli_cmd *cmd, int argc, char **argv, const out_cmd *c, void *ctx)
 {
-	mld_optstate o;
+	cli_optstate o;
 	out_style style = c->style;
 	bool json = false;
 	int id, rc;
-	mld_opts_init(&o, cmd, argc, argv);
-	while ((id = mld_opts_next(&o)) != -1) {
+	cli_opts_init(&o, cmd, argc, argv);
+	while ((id = cli_opts_next(&o)) != -1) {
 		if (id == OPT_JSON)
 			json = true;
 		else if (id == OPT_NO_HEADER)
@@ -185,10 +185,10 @@ int out_run(const mld_cmd *cmd, int argc, char **argv, const out_cmd *c, void *c
 	}
 	if (json)
 		style = OUT_JSON;
-	int i = mld_opts_rest(&o), n = argc - i;
+	int i = cli_opts_rest(&o), n = argc - i;
 	if (n < c->min_args || n > c->max_args)
-		return c->max_args ? mld_usage_error(cmd, "expected %s", cmd->args)
-		                   : mld_usage_error(cmd, "takes no arguments");
+		return c->max_args ? cli_usage_error(cmd, "expected %s", cmd->args)
+		                   : cli_usage_error(cmd, "takes no arguments");
 	mld_store *st;
 	json_t *r = NULL;
 	if ((rc = out_open_store(cmd, &st, c->mode)))

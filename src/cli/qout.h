@@ -15,7 +15,7 @@ typedef enum { OUT_TSV, OUT_TSV_NO_HEADER, OUT_TEXT, OUT_JSON } out_style;
 /* How a command opens the store --store names; never creating one. */
 typedef enum { STORE_READ, STORE_AS_IS, STORE_WRITE } store_mode;
 /* STORE_READ: read-only, migrated first if older; STORE_AS_IS: read-only, not migrated. */
-int out_open_store(const mld_cmd *cmd, mld_store **st, store_mode mode);
+int out_open_store(const cli_cmd *cmd, mld_store **st, store_mode mode);
 /* Options out_run handles, when in a command's table; the command's own follow. */
 enum { OPT_JSON = 1, OPT_NO_HEADER, OPT_OWN };
 
@@ -24,7 +24,7 @@ typedef struct out_cmd {
 	store_mode mode;
 	int min_args, max_args;
 	/* An option of the command's own: 0, or an exit status. */
-	int (*option)(const mld_cmd *cmd, int id, const char *arg, void *ctx);
+	int (*option)(const cli_cmd *cmd, int id, const char *arg, void *ctx);
 	int (*query)(json_t **out, mld_store *st, char **args, int n_args, void *ctx);
 	/* Prints the result (for --json too when print_json); returns the exit status. */
 	int (*print)(json_t *result, mld_store *st, out_style style, void *ctx);
@@ -32,10 +32,10 @@ typedef struct out_cmd {
 	out_style style; /* without --json */
 } out_cmd;
 /* Parse, open the store, query, print: a whole query command. */
-int out_run(const mld_cmd *cmd, int argc, char **argv, const out_cmd *c, void *ctx);
+int out_run(const cli_cmd *cmd, int argc, char **argv, const out_cmd *c, void *ctx);
 
 /* The library's last error: a usage error (exit 2) or a failure (exit 1). */
-int out_fail(const mld_cmd *cmd);
+int out_fail(const cli_cmd *cmd);
 /* Rows (objects) under `columns` (NULL: the first row's keys): TSV with a header,
  * aligned text indented by `indent` (sizes in units), or the JSON array. */
 void out_rows(json_t *rows, json_t *columns, out_style style, int indent);
@@ -45,6 +45,6 @@ void out_json(json_t *v);
 /* "1.23 MB": 1000-based units. */
 const char *out_bytes(char buf[32], json_int_t b);
 /* Flush stdout: `rc`, or EXIT_FAIL when the output could not be written. */
-int out_done(const mld_cmd *cmd, int rc);
+int out_done(const cli_cmd *cmd, int rc);
 
 #endif

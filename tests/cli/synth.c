@@ -132,7 +132,7 @@ static mil_value_type *ttype(mld_dtype dt, unsigned rank, const uint64_t *dims)
 }
 
 typedef struct items {
-	mld_blob_item v[64];
+	mld__blob_item v[64];
 	size_t n;
 	uint64_t next_key;
 } items;
@@ -153,7 +153,7 @@ static mil_value *v_blob(mld_dtype dt, unsigned rank, const uint64_t *dims, cons
 	uint64_t key = share ? share : ++IT.next_key;
 	if (IT.n == sizeof IT.v / sizeof IT.v[0])
 		abort();
-	IT.v[IT.n++] = (mld_blob_item){v, 0, key, data, size, pad, dt};
+	IT.v[IT.n++] = (mld__blob_item){v, 0, key, data, size, pad, dt};
 	if (key_out)
 		*key_out = key;
 	return v;
@@ -399,7 +399,7 @@ static mil_function *build_function(const synth_opts *o, bool second, shared *sh
 		op_input(lut, "indices", v_blob(MLD_DT_UINT4, 2, d88, idx, len, pad, 0, &sh->lut_idx), NULL);
 		op_input(lut, "lut", v_blob(MLD_DT_FP16, 4, lutg, rnd_halves(32), 64, 0, 0, &sh->lut_pal), NULL);
 	} else { /* the prefill copy shares the indices but has its own palette */
-		const mld_blob_item *ix = NULL;
+		const mld__blob_item *ix = NULL;
 		for (size_t i = 0; i < IT.n; i++)
 			if (IT.v[i].key_lo == sh->lut_idx)
 				ix = &IT.v[i];
@@ -506,7 +506,7 @@ int synth_write(const char *path, const synth_opts *o)
 		PUSH(desc->n_input, desc->input, feature("x", 1, 8));
 		PUSH(desc->n_output, desc->output, feature("y", 1, 8));
 	}
-	int rc = mld_write_package(m, IT.v, IT.n, path, MLD_WRITE_REPLACE);
+	int rc = mld__write_package(m, IT.v, IT.n, path, MLD_WRITE_REPLACE);
 	/* the writer gave each blob Value a malloc'd fileName */
 	for (size_t i = 0; i < IT.n; i++) {
 		mil_value *v = IT.v[i].v;

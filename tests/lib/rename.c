@@ -59,19 +59,19 @@ int main(int argc, char **argv)
 	/* same blobs, same order: keyed by their source offsets */
 	mil_value **vals;
 	size_t n;
-	if (mld_model_blob_values(&vals, &n, m))
+	if (mld__model_blob_values(&vals, &n, m))
 		return 1;
-	mld_blob_item *items = calloc(n ? n : 1, sizeof *items);
+	mld__blob_item *items = calloc(n ? n : 1, sizeof *items);
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *map;
 		uint64_t len;
-		mld_blob_view bv;
-		if (mld_package_blobfile(pkg, vals[i]->blobfilevalue->filename, &map, &len, NULL) ||
-		    mld_blobfile_read(&bv, map, len, vals[i]->blobfilevalue->offset, MLD_DT_INVALID, "weight.bin"))
+		mld__blob_view bv;
+		if (mld__package_blobfile(pkg, vals[i]->blobfilevalue->filename, &map, &len, NULL) ||
+		    mld__blobfile_read(&bv, map, len, vals[i]->blobfilevalue->offset, MLD_DT_INVALID, "weight.bin"))
 			return 1;
-		items[i] = (mld_blob_item){vals[i], 0, vals[i]->blobfilevalue->offset, bv.data, bv.size, bv.padding_bits, bv.dtype};
+		items[i] = (mld__blob_item){vals[i], 0, vals[i]->blobfilevalue->offset, bv.data, bv.size, bv.padding_bits, bv.dtype};
 	}
-	int rc = mld_write_package(m, items, n, argv[2], MLD_WRITE_REPLACE);
+	int rc = mld__write_package(m, items, n, argv[2], MLD_WRITE_REPLACE);
 	if (rc)
 		fprintf(stderr, "%s\n", mld_error_last());
 	free(items);

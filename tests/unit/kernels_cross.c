@@ -25,11 +25,11 @@ static uint64_t rnd(void)
 
 static int failures;
 
-static void check(const mld_lutkern *k, int f, size_t n, unsigned entries, size_t off)
+static void check(const mld__lutkern *k, int f, size_t n, unsigned entries, size_t off)
 {
-	mld_lut_fn fn = f == 0 ? k->u4 : f == 1 ? k->u6 : f == 2 ? k->u8 : k->b64;
-	mld_lut_fn ref = f == 0 ? mld_lutkern_scalar.u4 : f == 1 ? mld_lutkern_scalar.u6 : f == 2 ? mld_lutkern_scalar.u8
-	                                                                                         : mld_lutkern_scalar.b64;
+	mld__lut_fn fn = f == 0 ? k->u4 : f == 1 ? k->u6 : f == 2 ? k->u8 : k->b64;
+	mld__lut_fn ref = f == 0 ? mld__lutkern_scalar.u4 : f == 1 ? mld__lutkern_scalar.u6 : f == 2 ? mld__lutkern_scalar.u8
+	                                                                                         : mld__lutkern_scalar.b64;
 	size_t nb = f == 0 ? n / 2 : f == 1 ? n / 4 * 3 : n;
 	uint16_t pal[256] = {0};
 	for (unsigned e = 0; e < entries; e++)
@@ -59,10 +59,10 @@ static void check(const mld_lutkern *k, int f, size_t n, unsigned entries, size_
 
 int main(void)
 {
-	const mld_lutkern *ks[] = {&mld_lutkern_neon, &mld_lutkern_avx2, &mld_lutkern_avx512};
+	const mld__lutkern *ks[] = {&mld__lutkern_neon, &mld__lutkern_avx2, &mld__lutkern_avx512};
 	int ran = 0;
 	for (size_t k = 0; k < sizeof ks / sizeof *ks; k++) {
-		if (!ks[k]->u6 || !mld_cpu_has(ks[k]->isa))
+		if (!ks[k]->u6 || !mld__cpu_has(ks[k]->isa))
 			continue;
 		for (int f = 0; f < 4; f++) {
 			size_t grp = f == 0 ? 2 : f == 1 ? 4 : 1;
@@ -79,16 +79,16 @@ int main(void)
 		printf("lutkern %s: %s\n", ks[k]->name, failures ? "DIFFERS" : "equal to scalar");
 		ran++;
 	}
-	printf("lutkern in use: %s\n", mld_lutkern_get()->name);
+	printf("lutkern in use: %s\n", mld__lutkern_get()->name);
 
 	size_t cap = (1 << 20) + 100;
 	uint8_t *buf = malloc(cap + 64);
 	for (size_t i = 0; i < cap + 64; i++)
 		buf[i] = (uint8_t)rnd();
-	const mld_hash_impl *hs[] = {&mld_hash_base, &mld_hash_avx2, &mld_hash_avx512};
+	const mld__hash_impl *hs[] = {&mld__hash_base, &mld__hash_avx2, &mld__hash_avx512};
 	for (size_t k = 0; k < sizeof hs / sizeof *hs; k++) {
-		const mld_hash_impl *h = hs[k];
-		if (!h->update || !mld_cpu_has(h->isa))
+		const mld__hash_impl *h = hs[k];
+		if (!h->update || !mld__cpu_has(h->isa))
 			continue;
 		int bad = 0;
 		for (int r = 0; r < 400 && !bad; r++) {
@@ -97,7 +97,7 @@ int main(void)
 			XXH128_canonicalFromHash(&c, XXH3_128bits(buf + off, n));
 			uint8_t one[16], st_out[16];
 			h->oneshot(one, buf + off, n);
-			mld_hash st;
+			mld__hash st;
 			h->reset(&st);
 			for (size_t done = 0; done < n;) {
 				size_t piece = (size_t)(rnd() % 5000);

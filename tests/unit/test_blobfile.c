@@ -23,44 +23,44 @@ static void test_writer_reproduces_worked_example(void **state)
 	(void)state;
 	char *dir = tu_tempdir();
 	char *path = tu_fmt("%s/weight.bin", dir);
-	mld_blobwriter *w = NULL;
+	mld__blobwriter *w = NULL;
 	uint64_t off_a = 0, off_b = 0;
-	assert_ok(mld_blobwriter_open(&w, path));
-	assert_int_equal(mld_blobwriter_size(w), 64);
-	assert_ok(mld_blobwriter_add(w, &off_a, MLD_DT_FP16, tu_example_fp16_data, 8, 0));
+	assert_ok(mld__blobwriter_open(&w, path));
+	assert_int_equal(mld__blobwriter_size(w), 64);
+	assert_ok(mld__blobwriter_add(w, &off_a, MLD_DT_FP16, tu_example_fp16_data, 8, 0));
 	assert_int_equal(off_a, 64);
-	assert_int_equal(mld_blobwriter_size(w), 136);
-	assert_ok(mld_blobwriter_add(w, &off_b, MLD_DT_UINT4, tu_example_uint4_data, 3, 4));
+	assert_int_equal(mld__blobwriter_size(w), 136);
+	assert_ok(mld__blobwriter_add(w, &off_b, MLD_DT_UINT4, tu_example_uint4_data, 3, 4));
 	assert_int_equal(off_b, 192);
-	assert_int_equal(mld_blobwriter_size(w), 259);
-	assert_ok(mld_blobwriter_finish(w));
-	mld_blobwriter_free(w);
+	assert_int_equal(mld__blobwriter_size(w), 259);
+	assert_ok(mld__blobwriter_finish(w));
+	mld__blobwriter_free(w);
 
 	size_t len;
 	uint8_t *f = tu_read_file(path, &len);
 	assert_int_equal(len, 259); /* no trailing padding after the last blob */
 
 	/* every field, as the §3.7 dump lists it */
-	assert_int_equal(mld_rd32(f + 0x00), 2);           /* header.count */
-	assert_int_equal(mld_rd32(f + 0x04), 2);           /* header.version */
+	assert_int_equal(mld__rd32(f + 0x00), 2);           /* header.count */
+	assert_int_equal(mld__rd32(f + 0x04), 2);           /* header.version */
 	for (int i = 0x08; i < 0x40; i++)
 		assert_int_equal(f[i], 0);                 /* header reserved */
-	assert_int_equal(mld_rd32(f + 0x40), 0xDEADBEEF);  /* A: sentinel */
+	assert_int_equal(mld__rd32(f + 0x40), 0xDEADBEEF);  /* A: sentinel */
 	assert_memory_equal(f + 0x40, "\xEF\xBE\xAD\xDE", 4);
-	assert_int_equal(mld_rd32(f + 0x44), 1);           /* A: dtype Float16 */
-	assert_int_equal(mld_rd64(f + 0x48), 8);           /* A: sizeInBytes */
-	assert_int_equal(mld_rd64(f + 0x50), 128);         /* A: data offset */
-	assert_int_equal(mld_rd64(f + 0x58), 0);           /* A: padding bits */
+	assert_int_equal(mld__rd32(f + 0x44), 1);           /* A: dtype Float16 */
+	assert_int_equal(mld__rd64(f + 0x48), 8);           /* A: sizeInBytes */
+	assert_int_equal(mld__rd64(f + 0x50), 128);         /* A: data offset */
+	assert_int_equal(mld__rd64(f + 0x58), 0);           /* A: padding bits */
 	for (int i = 0x60; i < 0x80; i++)
 		assert_int_equal(f[i], 0);                 /* A: reserved */
 	assert_memory_equal(f + 0x80, "\x00\x3C\x00\x40\x00\xB8\x00\x00", 8);
 	for (int i = 0x88; i < 0xC0; i++)
 		assert_int_equal(f[i], 0);                 /* zero fill up to 192 */
-	assert_int_equal(mld_rd32(f + 0xC0), 0xDEADBEEF);  /* B: sentinel */
-	assert_int_equal(mld_rd32(f + 0xC4), 11);          /* B: dtype UInt4 */
-	assert_int_equal(mld_rd64(f + 0xC8), 3);           /* B: sizeInBytes */
-	assert_int_equal(mld_rd64(f + 0xD0), 256);         /* B: data offset */
-	assert_int_equal(mld_rd64(f + 0xD8), 4);           /* B: padding bits */
+	assert_int_equal(mld__rd32(f + 0xC0), 0xDEADBEEF);  /* B: sentinel */
+	assert_int_equal(mld__rd32(f + 0xC4), 11);          /* B: dtype UInt4 */
+	assert_int_equal(mld__rd64(f + 0xC8), 3);           /* B: sizeInBytes */
+	assert_int_equal(mld__rd64(f + 0xD0), 256);         /* B: data offset */
+	assert_int_equal(mld__rd64(f + 0xD8), 4);           /* B: padding bits */
 	for (int i = 0xE0; i < 0x100; i++)
 		assert_int_equal(f[i], 0);                 /* B: reserved */
 	assert_memory_equal(f + 0x100, "\x21\xF3\x07", 3);
@@ -78,29 +78,29 @@ static void test_writer_zeroes_padding_for_whole_byte_types(void **state)
 	(void)state;
 	char *dir = tu_tempdir();
 	char *path = tu_fmt("%s/w.bin", dir);
-	mld_blobwriter *w = NULL;
+	mld__blobwriter *w = NULL;
 	uint64_t off = 0;
 	uint8_t data[5] = {1, 2, 3, 4, 5};
-	assert_ok(mld_blobwriter_open(&w, path));
-	assert_ok(mld_blobwriter_add(w, &off, MLD_DT_UINT8, data, 5, 3)); /* padding is meaningless here */
+	assert_ok(mld__blobwriter_open(&w, path));
+	assert_ok(mld__blobwriter_add(w, &off, MLD_DT_UINT8, data, 5, 3)); /* padding is meaningless here */
 	assert_int_equal(off, 64);
-	assert_ok(mld_blobwriter_add(w, &off, MLD_DT_INT8, data, 5, 0));
+	assert_ok(mld__blobwriter_add(w, &off, MLD_DT_INT8, data, 5, 0));
 	assert_int_equal(off, 192); /* align64(128 + 5) */
 	/* a dtype without a blob code is refused, naming the file */
-	assert_mld_err(mld_blobwriter_add(w, &off, MLD_DT_BOOL, data, 5, 0), MLD_EUNSUPPORTED, path);
-	assert_mld_err(mld_blobwriter_add(w, &off, MLD_DT_INT64, data, 5, 0), MLD_EUNSUPPORTED, "int64");
-	assert_ok(mld_blobwriter_finish(w));
-	mld_blobwriter_free(w);
+	assert_mld_err(mld__blobwriter_add(w, &off, MLD_DT_BOOL, data, 5, 0), MLD_EUNSUPPORTED, path);
+	assert_mld_err(mld__blobwriter_add(w, &off, MLD_DT_INT64, data, 5, 0), MLD_EUNSUPPORTED, "int64");
+	assert_ok(mld__blobwriter_finish(w));
+	mld__blobwriter_free(w);
 	size_t len;
 	uint8_t *f = tu_read_file(path, &len);
 	assert_int_equal(len, 192 + 64 + 5);
-	assert_int_equal(mld_rd32(f), 2);
-	assert_int_equal(mld_rd32(f + 64 + 4), 3);  /* UInt8 code */
-	assert_int_equal(mld_rd64(f + 64 + 24), 0); /* padding field written as 0 */
-	assert_int_equal(mld_rd32(f + 192 + 4), 4); /* Int8 code */
+	assert_int_equal(mld__rd32(f), 2);
+	assert_int_equal(mld__rd32(f + 64 + 4), 3);  /* UInt8 code */
+	assert_int_equal(mld__rd64(f + 64 + 24), 0); /* padding field written as 0 */
+	assert_int_equal(mld__rd32(f + 192 + 4), 4); /* Int8 code */
 	uint64_t *offs = NULL;
 	uint32_t n = 0;
-	assert_ok(mld_blobfile_enumerate(&offs, &n, f, len, path));
+	assert_ok(mld__blobfile_enumerate(&offs, &n, f, len, path));
 	assert_int_equal(n, 2);
 	assert_int_equal(offs[0], 64);
 	assert_int_equal(offs[1], 192);
@@ -116,10 +116,10 @@ static void test_writer_open_failure_names_file(void **state)
 	(void)state;
 	char *dir = tu_tempdir();
 	char *path = tu_fmt("%s/no/such/dir/weight.bin", dir);
-	mld_blobwriter *w = NULL;
-	assert_mld_err(mld_blobwriter_open(&w, path), MLD_EIO, path);
+	mld__blobwriter *w = NULL;
+	assert_mld_err(mld__blobwriter_open(&w, path), MLD_EIO, path);
 	assert_null(w);
-	mld_blobwriter_free(NULL); /* NULL-safe */
+	mld__blobwriter_free(NULL); /* NULL-safe */
 	tu_rmtree(dir);
 	free(path);
 	free(dir);
@@ -130,19 +130,19 @@ static void test_writer_empty_file(void **state)
 	(void)state;
 	char *dir = tu_tempdir();
 	char *path = tu_fmt("%s/w.bin", dir);
-	mld_blobwriter *w = NULL;
-	assert_ok(mld_blobwriter_open(&w, path));
-	assert_ok(mld_blobwriter_finish(w));
-	mld_blobwriter_free(w);
+	mld__blobwriter *w = NULL;
+	assert_ok(mld__blobwriter_open(&w, path));
+	assert_ok(mld__blobwriter_finish(w));
+	mld__blobwriter_free(w);
 	size_t len;
 	uint8_t *f = tu_read_file(path, &len);
 	assert_int_equal(len, 64);
 	uint32_t count = 99;
-	assert_ok(mld_blobfile_check_header(f, len, &count, path));
+	assert_ok(mld__blobfile_check_header(f, len, &count, path));
 	assert_int_equal(count, 0);
 	uint64_t *offs = NULL;
 	uint32_t n = 99;
-	assert_ok(mld_blobfile_enumerate(&offs, &n, f, len, path));
+	assert_ok(mld__blobfile_enumerate(&offs, &n, f, len, path));
 	assert_int_equal(n, 0);
 	free(offs);
 	free(f);
@@ -158,39 +158,39 @@ static void test_read_worked_example(void **state)
 	(void)state;
 	const uint8_t *f = tu_example_blobfile;
 	uint32_t count = 0;
-	assert_ok(mld_blobfile_check_header(f, 259, &count, NAME));
+	assert_ok(mld__blobfile_check_header(f, 259, &count, NAME));
 	assert_int_equal(count, 2);
 
-	mld_blob_view a, b;
-	assert_ok(mld_blobfile_read(&a, f, 259, 64, MLD_DT_FP16, NAME));
+	mld__blob_view a, b;
+	assert_ok(mld__blobfile_read(&a, f, 259, 64, MLD_DT_FP16, NAME));
 	assert_int_equal(a.dtype, MLD_DT_FP16);
 	assert_int_equal(a.size, 8);
 	assert_int_equal(a.data_offset, 128);
 	assert_int_equal(a.padding_bits, 0);
 	assert_int_equal(a.count, 4);
 	assert_ptr_equal(a.data, f + 128);
-	assert_feq(mld_half_to_float(mld_rd16(a.data + 0)), 1.0);
-	assert_feq(mld_half_to_float(mld_rd16(a.data + 2)), 2.0);
-	assert_feq(mld_half_to_float(mld_rd16(a.data + 4)), -0.5);
-	assert_feq(mld_half_to_float(mld_rd16(a.data + 6)), 0.0);
+	assert_feq(mld__half_to_float(mld__rd16(a.data + 0)), 1.0);
+	assert_feq(mld__half_to_float(mld__rd16(a.data + 2)), 2.0);
+	assert_feq(mld__half_to_float(mld__rd16(a.data + 4)), -0.5);
+	assert_feq(mld__half_to_float(mld__rd16(a.data + 6)), 0.0);
 
-	assert_ok(mld_blobfile_read(&b, f, 259, 192, MLD_DT_UINT4, NAME));
+	assert_ok(mld__blobfile_read(&b, f, 259, 192, MLD_DT_UINT4, NAME));
 	assert_int_equal(b.dtype, MLD_DT_UINT4);
 	assert_int_equal(b.size, 3);
 	assert_int_equal(b.data_offset, 256);
 	assert_int_equal(b.padding_bits, 4);
 	assert_int_equal(b.count, 5);
 	uint8_t vals[5];
-	mld_unpack(vals, b.data, 5, 4, false);
+	mld__unpack(vals, b.data, 5, 4, false);
 	assert_memory_equal(vals, ((uint8_t[]){1, 2, 3, 15, 7}), 5);
 
 	/* MLD_DT_INVALID accepts any dtype */
-	assert_ok(mld_blobfile_read(&b, f, 259, 192, MLD_DT_INVALID, NAME));
+	assert_ok(mld__blobfile_read(&b, f, 259, 192, MLD_DT_INVALID, NAME));
 	assert_int_equal(b.dtype, MLD_DT_UINT4);
 
 	uint64_t *offs = NULL;
 	uint32_t n = 0;
-	assert_ok(mld_blobfile_enumerate(&offs, &n, f, 259, NAME));
+	assert_ok(mld__blobfile_enumerate(&offs, &n, f, 259, NAME));
 	assert_int_equal(n, 2);
 	assert_int_equal(offs[0], 64);
 	assert_int_equal(offs[1], 192);
@@ -201,9 +201,9 @@ static void test_read_ignores_count_on_random_access(void **state)
 {
 	(void)state;
 	uint8_t *f = example_copy();
-	mld_wr32(f, 0); /* §3.6: random access does not check count */
-	mld_blob_view v;
-	assert_ok(mld_blobfile_read(&v, f, 259, 192, MLD_DT_UINT4, NAME));
+	mld__wr32(f, 0); /* §3.6: random access does not check count */
+	mld__blob_view v;
+	assert_ok(mld__blobfile_read(&v, f, 259, 192, MLD_DT_UINT4, NAME));
 	assert_int_equal(v.count, 5);
 	free(f);
 }
@@ -216,21 +216,21 @@ static void test_bad_version(void **state)
 	static const uint32_t bad[] = {1, 3, 0, 0xFFFFFFFFu};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		uint8_t *f = example_copy();
-		mld_wr32(f + 4, bad[i]);
+		mld__wr32(f + 4, bad[i]);
 		char want[32];
 		snprintf(want, sizeof want, "version %u", bad[i]);
-		assert_mld_err(mld_blobfile_check_header(f, 259, NULL, NAME), MLD_EFORMAT, NAME);
+		assert_mld_err(mld__blobfile_check_header(f, 259, NULL, NAME), MLD_EFORMAT, NAME);
 		assert_non_null(strstr(mld_error_last(), want));
 		uint64_t *offs = NULL;
 		uint32_t n = 0;
-		assert_mld_err(mld_blobfile_enumerate(&offs, &n, f, 259, NAME), MLD_EFORMAT, NAME);
+		assert_mld_err(mld__blobfile_enumerate(&offs, &n, f, 259, NAME), MLD_EFORMAT, NAME);
 		assert_null(offs);
 		free(f);
 	}
 	/* version 1 is called out as the old Espresso format */
 	uint8_t *f = example_copy();
-	mld_wr32(f + 4, 1);
-	assert_mld_err(mld_blobfile_check_header(f, 259, NULL, NAME), MLD_EFORMAT, "Espresso");
+	mld__wr32(f + 4, 1);
+	assert_mld_err(mld__blobfile_check_header(f, 259, NULL, NAME), MLD_EFORMAT, "Espresso");
 	free(f);
 }
 
@@ -242,17 +242,17 @@ static void test_truncated_header(void **state)
 		/* an exact-size heap copy, so ASan sees any read past the end */
 		uint8_t *f = malloc(lens[i] ? lens[i] : 1);
 		memcpy(f, tu_example_blobfile, lens[i]);
-		assert_mld_err(mld_blobfile_check_header(f, lens[i], NULL, NAME), MLD_EFORMAT, NAME);
+		assert_mld_err(mld__blobfile_check_header(f, lens[i], NULL, NAME), MLD_EFORMAT, NAME);
 		assert_non_null(strstr(mld_error_last(), "truncated"));
 		uint64_t *offs = NULL;
 		uint32_t n = 0;
-		assert_mld_err(mld_blobfile_enumerate(&offs, &n, f, lens[i], NAME), MLD_EFORMAT, NAME);
+		assert_mld_err(mld__blobfile_enumerate(&offs, &n, f, lens[i], NAME), MLD_EFORMAT, NAME);
 		free(f);
 	}
 	/* exactly a header, count 0: valid */
 	uint8_t hdr[64] = {[4] = 2};
 	uint32_t count = 7;
-	assert_ok(mld_blobfile_check_header(hdr, 64, &count, NAME));
+	assert_ok(mld__blobfile_check_header(hdr, 64, &count, NAME));
 	assert_int_equal(count, 0);
 }
 
@@ -261,80 +261,80 @@ static void test_truncated_header(void **state)
 static void test_wrong_sentinel(void **state)
 {
 	(void)state;
-	mld_blob_view v;
+	mld__blob_view v;
 	/* the data offset instead of the metadata offset */
-	assert_mld_err(mld_blobfile_read(&v, tu_example_blobfile, 259, 128, MLD_DT_FP16, NAME), MLD_EFORMAT, NAME);
+	assert_mld_err(mld__blobfile_read(&v, tu_example_blobfile, 259, 128, MLD_DT_FP16, NAME), MLD_EFORMAT, NAME);
 	assert_non_null(strstr(mld_error_last(), "sentinel"));
-	assert_mld_err(mld_blobfile_read(&v, tu_example_blobfile, 259, 128, MLD_DT_INVALID, NAME), MLD_EFORMAT,
+	assert_mld_err(mld__blobfile_read(&v, tu_example_blobfile, 259, 128, MLD_DT_INVALID, NAME), MLD_EFORMAT,
 	               "sentinel");
 	/* B's data offset: its metadata would cross the end of the file */
-	assert_mld_err(mld_blobfile_read(&v, tu_example_blobfile, 259, 256, MLD_DT_UINT4, NAME), MLD_EFORMAT, NAME);
+	assert_mld_err(mld__blobfile_read(&v, tu_example_blobfile, 259, 256, MLD_DT_UINT4, NAME), MLD_EFORMAT, NAME);
 	/* a misaligned offset into A's metadata */
-	assert_mld_err(mld_blobfile_read(&v, tu_example_blobfile, 259, 68, MLD_DT_INVALID, NAME), MLD_EFORMAT,
+	assert_mld_err(mld__blobfile_read(&v, tu_example_blobfile, 259, 68, MLD_DT_INVALID, NAME), MLD_EFORMAT,
 	               "sentinel");
 	/* the header is never a blob */
-	assert_mld_err(mld_blobfile_read(&v, tu_example_blobfile, 259, 0, MLD_DT_INVALID, NAME), MLD_EFORMAT, NAME);
+	assert_mld_err(mld__blobfile_read(&v, tu_example_blobfile, 259, 0, MLD_DT_INVALID, NAME), MLD_EFORMAT, NAME);
 	/* one flipped sentinel byte */
 	uint8_t *f = example_copy();
 	f[0xC3] = 0xDF;
-	assert_mld_err(mld_blobfile_read(&v, f, 259, 192, MLD_DT_UINT4, NAME), MLD_EFORMAT, "0xDFADBEEF");
+	assert_mld_err(mld__blobfile_read(&v, f, 259, 192, MLD_DT_UINT4, NAME), MLD_EFORMAT, "0xDFADBEEF");
 	uint64_t *offs = NULL;
 	uint32_t n = 0;
-	assert_mld_err(mld_blobfile_enumerate(&offs, &n, f, 259, NAME), MLD_EFORMAT, NAME);
+	assert_mld_err(mld__blobfile_enumerate(&offs, &n, f, 259, NAME), MLD_EFORMAT, NAME);
 	free(f);
 }
 
 static void test_dtype_mismatch(void **state)
 {
 	(void)state;
-	mld_blob_view v;
-	assert_mld_err(mld_blobfile_read(&v, tu_example_blobfile, 259, 64, MLD_DT_FP32, NAME), MLD_EFORMAT, NAME);
+	mld__blob_view v;
+	assert_mld_err(mld__blobfile_read(&v, tu_example_blobfile, 259, 64, MLD_DT_FP32, NAME), MLD_EFORMAT, NAME);
 	assert_non_null(strstr(mld_error_last(), "fp16"));
 	assert_non_null(strstr(mld_error_last(), "fp32"));
-	assert_mld_err(mld_blobfile_read(&v, tu_example_blobfile, 259, 64, MLD_DT_BF16, NAME), MLD_EFORMAT, NAME);
-	assert_mld_err(mld_blobfile_read(&v, tu_example_blobfile, 259, 64, MLD_DT_INT16, NAME), MLD_EFORMAT, NAME);
+	assert_mld_err(mld__blobfile_read(&v, tu_example_blobfile, 259, 64, MLD_DT_BF16, NAME), MLD_EFORMAT, NAME);
+	assert_mld_err(mld__blobfile_read(&v, tu_example_blobfile, 259, 64, MLD_DT_INT16, NAME), MLD_EFORMAT, NAME);
 	/* int4 and uint4 have the same width but different codes */
-	assert_mld_err(mld_blobfile_read(&v, tu_example_blobfile, 259, 192, MLD_DT_INT4, NAME), MLD_EFORMAT, "uint4");
-	assert_mld_err(mld_blobfile_read(&v, tu_example_blobfile, 259, 192, MLD_DT_UINT8, NAME), MLD_EFORMAT, NAME);
+	assert_mld_err(mld__blobfile_read(&v, tu_example_blobfile, 259, 192, MLD_DT_INT4, NAME), MLD_EFORMAT, "uint4");
+	assert_mld_err(mld__blobfile_read(&v, tu_example_blobfile, 259, 192, MLD_DT_UINT8, NAME), MLD_EFORMAT, NAME);
 }
 
 static void test_data_range_past_end(void **state)
 {
 	(void)state;
-	mld_blob_view v;
+	mld__blob_view v;
 	/* the file cut one byte short: B's data runs past the end, A is still fine */
 	uint8_t *f = malloc(258);
 	memcpy(f, tu_example_blobfile, 258);
-	assert_mld_err(mld_blobfile_read(&v, f, 258, 192, MLD_DT_UINT4, NAME), MLD_EFORMAT, NAME);
+	assert_mld_err(mld__blobfile_read(&v, f, 258, 192, MLD_DT_UINT4, NAME), MLD_EFORMAT, NAME);
 	assert_non_null(strstr(mld_error_last(), "outside the file"));
-	assert_ok(mld_blobfile_read(&v, f, 258, 64, MLD_DT_FP16, NAME));
+	assert_ok(mld__blobfile_read(&v, f, 258, 64, MLD_DT_FP16, NAME));
 	uint64_t *offs = NULL;
 	uint32_t n = 0;
-	assert_mld_err(mld_blobfile_enumerate(&offs, &n, f, 258, NAME), MLD_EFORMAT, NAME);
+	assert_mld_err(mld__blobfile_enumerate(&offs, &n, f, 258, NAME), MLD_EFORMAT, NAME);
 	free(f);
 
 	/* sizeInBytes one too large */
 	f = example_copy();
-	mld_wr64(f + 0xC8, 4);
-	assert_mld_err(mld_blobfile_read(&v, f, 259, 192, MLD_DT_INVALID, NAME), MLD_EFORMAT, NAME);
+	mld__wr64(f + 0xC8, 4);
+	assert_mld_err(mld__blobfile_read(&v, f, 259, 192, MLD_DT_INVALID, NAME), MLD_EFORMAT, NAME);
 	free(f);
 	/* data offset beyond the file */
 	f = example_copy();
-	mld_wr64(f + 0x50, 300);
-	assert_mld_err(mld_blobfile_read(&v, f, 259, 64, MLD_DT_FP16, NAME), MLD_EFORMAT, NAME);
+	mld__wr64(f + 0x50, 300);
+	assert_mld_err(mld__blobfile_read(&v, f, 259, 64, MLD_DT_FP16, NAME), MLD_EFORMAT, NAME);
 	free(f);
 	/* data offset pointing back into its own metadata (or the header) */
 	f = example_copy();
-	mld_wr64(f + 0x50, 64);
-	assert_mld_err(mld_blobfile_read(&v, f, 259, 64, MLD_DT_FP16, NAME), MLD_EFORMAT, NAME);
-	mld_wr64(f + 0x50, 0);
-	assert_mld_err(mld_blobfile_read(&v, f, 259, 64, MLD_DT_FP16, NAME), MLD_EFORMAT, NAME);
+	mld__wr64(f + 0x50, 64);
+	assert_mld_err(mld__blobfile_read(&v, f, 259, 64, MLD_DT_FP16, NAME), MLD_EFORMAT, NAME);
+	mld__wr64(f + 0x50, 0);
+	assert_mld_err(mld__blobfile_read(&v, f, 259, 64, MLD_DT_FP16, NAME), MLD_EFORMAT, NAME);
 	free(f);
 	/* data right after the metadata, not 64-aligned further on, is accepted: the
 	 * reader checks ranges, not the writer's layout */
 	f = example_copy();
-	mld_wr64(f + 0x50, 136);
-	assert_ok(mld_blobfile_read(&v, f, 259, 64, MLD_DT_FP16, NAME));
+	mld__wr64(f + 0x50, 136);
+	assert_ok(mld__blobfile_read(&v, f, 259, 64, MLD_DT_FP16, NAME));
 	assert_int_equal(v.data_offset, 136);
 	free(f);
 }
@@ -342,20 +342,20 @@ static void test_data_range_past_end(void **state)
 static void test_offset_past_end(void **state)
 {
 	(void)state;
-	mld_blob_view v;
+	mld__blob_view v;
 	static const uint64_t offs_bad[] = {196, 259, 260, 320, 4096, 1ull << 40};
 	for (size_t i = 0; i < sizeof offs_bad / sizeof *offs_bad; i++)
-		assert_mld_err(mld_blobfile_read(&v, tu_example_blobfile, 259, offs_bad[i], MLD_DT_INVALID, NAME),
+		assert_mld_err(mld__blobfile_read(&v, tu_example_blobfile, 259, offs_bad[i], MLD_DT_INVALID, NAME),
 		               MLD_EFORMAT, NAME);
 	/* a header that claims more blobs than the canonical packing holds */
 	uint8_t *f = example_copy();
-	mld_wr32(f, 3);
+	mld__wr32(f, 3);
 	uint64_t *offs = NULL;
 	uint32_t n = 0;
-	assert_mld_err(mld_blobfile_enumerate(&offs, &n, f, 259, NAME), MLD_EFORMAT, NAME);
+	assert_mld_err(mld__blobfile_enumerate(&offs, &n, f, 259, NAME), MLD_EFORMAT, NAME);
 	assert_null(offs);
-	mld_wr32(f, 0xFFFFFFFFu);
-	assert_mld_err(mld_blobfile_enumerate(&offs, &n, f, 259, NAME), MLD_EFORMAT, NAME);
+	mld__wr32(f, 0xFFFFFFFFu);
+	assert_mld_err(mld__blobfile_enumerate(&offs, &n, f, 259, NAME), MLD_EFORMAT, NAME);
 	free(f);
 }
 
@@ -365,52 +365,52 @@ static void test_offset_inside_header(void **state)
 	/* a header that happens to look like metadata (count 0xDEADBEEF, version 2 =
 	 * "Float32", reserved words as size 4 at data offset 64) is still the header */
 	uint8_t *f = example_copy();
-	mld_wr32(f, MLD_BLOB_SENTINEL);
-	mld_wr64(f + 8, 4);
-	mld_wr64(f + 16, 64);
+	mld__wr32(f, MLD_BLOB_SENTINEL);
+	mld__wr64(f + 8, 4);
+	mld__wr64(f + 16, 64);
 	uint32_t count = 0;
-	assert_ok(mld_blobfile_check_header(f, 259, &count, NAME));
+	assert_ok(mld__blobfile_check_header(f, 259, &count, NAME));
 	assert_int_equal(count, 0xDEADBEEFu);
-	mld_blob_view v;
+	mld__blob_view v;
 	for (uint64_t off = 0; off < 64; off++)
-		assert_mld_err(mld_blobfile_read(&v, f, 259, off, MLD_DT_INVALID, NAME), MLD_EFORMAT, NAME);
-	assert_ok(mld_blobfile_read(&v, f, 259, 64, MLD_DT_FP16, NAME));
+		assert_mld_err(mld__blobfile_read(&v, f, 259, off, MLD_DT_INVALID, NAME), MLD_EFORMAT, NAME);
+	assert_ok(mld__blobfile_read(&v, f, 259, 64, MLD_DT_FP16, NAME));
 	free(f);
 }
 
 static void test_offset_overflow(void **state)
 {
 	(void)state;
-	mld_blob_view v;
+	mld__blob_view v;
 	static const uint64_t huge[] = {UINT64_MAX, UINT64_MAX - 1, UINT64_MAX - 63, UINT64_MAX - 64, 1ull << 63};
 	for (size_t i = 0; i < sizeof huge / sizeof *huge; i++)
-		assert_mld_err(mld_blobfile_read(&v, tu_example_blobfile, 259, huge[i], MLD_DT_INVALID, NAME),
+		assert_mld_err(mld__blobfile_read(&v, tu_example_blobfile, 259, huge[i], MLD_DT_INVALID, NAME),
 		               MLD_EFORMAT, NAME);
 	/* data offset + size wrapping around */
 	uint8_t *f = example_copy();
-	mld_wr64(f + 0x50, UINT64_MAX - 2);
-	assert_mld_err(mld_blobfile_read(&v, f, 259, 64, MLD_DT_FP16, NAME), MLD_EFORMAT, NAME);
+	mld__wr64(f + 0x50, UINT64_MAX - 2);
+	assert_mld_err(mld__blobfile_read(&v, f, 259, 64, MLD_DT_FP16, NAME), MLD_EFORMAT, NAME);
 	free(f);
 	f = example_copy();
-	mld_wr64(f + 0x48, UINT64_MAX - 127); /* 128 + size == 2^64 exactly: wraps to 0 */
-	assert_mld_err(mld_blobfile_read(&v, f, 259, 64, MLD_DT_INVALID, NAME), MLD_EFORMAT, NAME);
-	mld_wr64(f + 0x48, UINT64_MAX);
-	assert_mld_err(mld_blobfile_read(&v, f, 259, 64, MLD_DT_INVALID, NAME), MLD_EFORMAT, NAME);
+	mld__wr64(f + 0x48, UINT64_MAX - 127); /* 128 + size == 2^64 exactly: wraps to 0 */
+	assert_mld_err(mld__blobfile_read(&v, f, 259, 64, MLD_DT_INVALID, NAME), MLD_EFORMAT, NAME);
+	mld__wr64(f + 0x48, UINT64_MAX);
+	assert_mld_err(mld__blobfile_read(&v, f, 259, 64, MLD_DT_INVALID, NAME), MLD_EFORMAT, NAME);
 	free(f);
 	/* a sub-byte blob whose size*8 would overflow */
 	f = example_copy();
-	mld_wr64(f + 0xC8, (1ull << 61) + 1);
-	assert_mld_err(mld_blobfile_read(&v, f, 259, 192, MLD_DT_UINT4, NAME), MLD_EFORMAT, NAME);
+	mld__wr64(f + 0xC8, (1ull << 61) + 1);
+	assert_mld_err(mld__blobfile_read(&v, f, 259, 192, MLD_DT_UINT4, NAME), MLD_EFORMAT, NAME);
 	free(f);
 }
 
 /* B of the example re-typed as `code` with `padding` bits; returns the read rc. */
-static int read_b_as(uint32_t code, uint64_t padding, mld_blob_view *v)
+static int read_b_as(uint32_t code, uint64_t padding, mld__blob_view *v)
 {
 	uint8_t *f = example_copy();
-	mld_wr32(f + 0xC4, code);
-	mld_wr64(f + 0xD8, padding);
-	int rc = mld_blobfile_read(v, f, 259, 192, MLD_DT_INVALID, NAME);
+	mld__wr32(f + 0xC4, code);
+	mld__wr64(f + 0xD8, padding);
+	int rc = mld__blobfile_read(v, f, 259, 192, MLD_DT_INVALID, NAME);
 	free(f);
 	return rc;
 }
@@ -418,7 +418,7 @@ static int read_b_as(uint32_t code, uint64_t padding, mld_blob_view *v)
 static void test_subbyte_padding(void **state)
 {
 	(void)state;
-	mld_blob_view v;
+	mld__blob_view v;
 	/* padding >= 8 is never valid */
 	static const uint64_t big[] = {8, 9, 64, 255, 1ull << 32, UINT64_MAX};
 	static const uint32_t sub_codes[] = {8, 9, 10, 11, 12, 13}; /* int4 uint1 uint2 uint4 uint3 uint6 */
@@ -471,11 +471,11 @@ static void test_subbyte_padding(void **state)
 	/* the §3.5 uint3 row: 3 elements in 2 bytes need exactly padding 7 */
 	{
 		uint8_t *f = example_copy();
-		mld_wr32(f + 0xC4, 12);
-		mld_wr64(f + 0xC8, 2);
+		mld__wr32(f + 0xC4, 12);
+		mld__wr64(f + 0xC8, 2);
 		for (uint64_t p = 0; p < 8; p++) {
-			mld_wr64(f + 0xD8, p);
-			int rc = mld_blobfile_read(&v, f, 259, 192, MLD_DT_UINT3, NAME);
+			mld__wr64(f + 0xD8, p);
+			int rc = mld__blobfile_read(&v, f, 259, 192, MLD_DT_UINT3, NAME);
 			if (p == 7 || p == 1 || p == 4) { /* 9, 15, 12 bits: 3, 5, 4 elements */
 				assert_ok(rc);
 				assert_int_equal(v.count, (16 - p) / 3);
@@ -500,14 +500,14 @@ static void test_subbyte_padding(void **state)
 static void test_unknown_dtype_code(void **state)
 {
 	(void)state;
-	mld_blob_view v;
+	mld__blob_view v;
 	static const uint32_t codes[] = {0, 18, 19, 99, 0xFFFFFFFFu};
 	for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
 		uint8_t *f = example_copy();
-		mld_wr32(f + 0x44, codes[i]);
-		assert_mld_err(mld_blobfile_read(&v, f, 259, 64, MLD_DT_INVALID, NAME), MLD_EFORMAT, NAME);
+		mld__wr32(f + 0x44, codes[i]);
+		assert_mld_err(mld__blobfile_read(&v, f, 259, 64, MLD_DT_INVALID, NAME), MLD_EFORMAT, NAME);
 		assert_non_null(strstr(mld_error_last(), "unknown dtype"));
-		assert_mld_err(mld_blobfile_read(&v, f, 259, 64, MLD_DT_FP16, NAME), MLD_EFORMAT, NAME);
+		assert_mld_err(mld__blobfile_read(&v, f, 259, 64, MLD_DT_FP16, NAME), MLD_EFORMAT, NAME);
 		free(f);
 	}
 	/* every documented code maps to its MIL dtype (§3.3) */
@@ -520,22 +520,22 @@ static void test_unknown_dtype_code(void **state)
 	           {13, MLD_DT_UINT6},  {14, MLD_DT_INT32},   {15, MLD_DT_UINT32},  {16, MLD_DT_FP8E4M3},
 	           {17, MLD_DT_FP8E5M2}};
 	for (size_t i = 0; i < sizeof map / sizeof *map; i++) {
-		assert_int_equal(mld_dtype_from_blob(map[i].code), map[i].dt);
-		assert_int_equal(mld_dtype_to_blob(map[i].dt), map[i].code);
+		assert_int_equal(mld__dtype_from_blob(map[i].code), map[i].dt);
+		assert_int_equal(mld__dtype_to_blob(map[i].dt), map[i].code);
 	}
-	assert_int_equal(mld_dtype_to_blob(MLD_DT_BOOL), 0);
-	assert_int_equal(mld_dtype_to_blob(MLD_DT_INT64), 0);
-	assert_int_equal(mld_dtype_to_blob(MLD_DT_FP64), 0);
-	assert_int_equal(mld_dtype_to_blob(MLD_DT_UINT64), 0);
+	assert_int_equal(mld__dtype_to_blob(MLD_DT_BOOL), 0);
+	assert_int_equal(mld__dtype_to_blob(MLD_DT_INT64), 0);
+	assert_int_equal(mld__dtype_to_blob(MLD_DT_FP64), 0);
+	assert_int_equal(mld__dtype_to_blob(MLD_DT_UINT64), 0);
 }
 
 static void test_whole_byte_size_must_be_whole_elements(void **state)
 {
 	(void)state;
-	mld_blob_view v;
+	mld__blob_view v;
 	uint8_t *f = example_copy();
-	mld_wr64(f + 0x48, 7); /* 3.5 fp16 elements */
-	assert_mld_err(mld_blobfile_read(&v, f, 259, 64, MLD_DT_FP16, NAME), MLD_EFORMAT, NAME);
+	mld__wr64(f + 0x48, 7); /* 3.5 fp16 elements */
+	assert_mld_err(mld__blobfile_read(&v, f, 259, 64, MLD_DT_FP16, NAME), MLD_EFORMAT, NAME);
 	free(f);
 }
 
@@ -547,18 +547,18 @@ static void test_reserved_fields_ignored(void **state)
 	memset(f + 0x60, 0x5A, 32);   /* A reserved */
 	memset(f + 0xE0, 0xFF, 32);   /* B reserved */
 	uint32_t count;
-	assert_ok(mld_blobfile_check_header(f, 259, &count, NAME));
+	assert_ok(mld__blobfile_check_header(f, 259, &count, NAME));
 	assert_int_equal(count, 2);
-	mld_blob_view a, b;
-	assert_ok(mld_blobfile_read(&a, f, 259, 64, MLD_DT_FP16, NAME));
+	mld__blob_view a, b;
+	assert_ok(mld__blobfile_read(&a, f, 259, 64, MLD_DT_FP16, NAME));
 	assert_int_equal(a.size, 8);
 	assert_int_equal(a.count, 4);
-	assert_ok(mld_blobfile_read(&b, f, 259, 192, MLD_DT_UINT4, NAME));
+	assert_ok(mld__blobfile_read(&b, f, 259, 192, MLD_DT_UINT4, NAME));
 	assert_int_equal(b.count, 5);
 	assert_int_equal(b.padding_bits, 4);
 	uint64_t *offs = NULL;
 	uint32_t n = 0;
-	assert_ok(mld_blobfile_enumerate(&offs, &n, f, 259, NAME));
+	assert_ok(mld__blobfile_enumerate(&offs, &n, f, 259, NAME));
 	assert_int_equal(n, 2);
 	assert_int_equal(offs[1], 192);
 	free(offs);
@@ -571,15 +571,15 @@ static void test_padding_ignored_for_whole_byte_types(void **state)
 	static const uint64_t pads[] = {5, 8, 0xDEADBEEFull, UINT64_MAX};
 	for (size_t i = 0; i < sizeof pads / sizeof *pads; i++) {
 		uint8_t *f = example_copy();
-		mld_wr64(f + 0x58, pads[i]); /* A is fp16: the slot was formerly reserved */
-		mld_blob_view a;
-		assert_ok(mld_blobfile_read(&a, f, 259, 64, MLD_DT_FP16, NAME));
+		mld__wr64(f + 0x58, pads[i]); /* A is fp16: the slot was formerly reserved */
+		mld__blob_view a;
+		assert_ok(mld__blobfile_read(&a, f, 259, 64, MLD_DT_FP16, NAME));
 		assert_int_equal(a.padding_bits, 0);
 		assert_int_equal(a.count, 4);
 		assert_int_equal(a.size, 8);
 		uint64_t *offs = NULL;
 		uint32_t n = 0;
-		assert_ok(mld_blobfile_enumerate(&offs, &n, f, 259, NAME));
+		assert_ok(mld__blobfile_enumerate(&offs, &n, f, 259, NAME));
 		assert_int_equal(n, 2);
 		free(offs);
 		free(f);
@@ -595,13 +595,13 @@ static void test_enumerate_needs_canonical_packing(void **state)
 	memset(f, 0, sizeof f);
 	memcpy(f, tu_example_blobfile, 192);
 	memcpy(f + 256, tu_example_blobfile + 192, 67);
-	mld_wr64(f + 256 + 16, 320);
-	mld_blob_view v;
-	assert_ok(mld_blobfile_read(&v, f, sizeof f, 256, MLD_DT_UINT4, NAME));
+	mld__wr64(f + 256 + 16, 320);
+	mld__blob_view v;
+	assert_ok(mld__blobfile_read(&v, f, sizeof f, 256, MLD_DT_UINT4, NAME));
 	assert_int_equal(v.count, 5);
 	uint64_t *offs = NULL;
 	uint32_t n = 0;
-	assert_mld_err(mld_blobfile_enumerate(&offs, &n, f, sizeof f, NAME), MLD_EFORMAT, NAME);
+	assert_mld_err(mld__blobfile_enumerate(&offs, &n, f, sizeof f, NAME), MLD_EFORMAT, NAME);
 	assert_null(offs);
 }
 

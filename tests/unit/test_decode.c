@@ -46,15 +46,15 @@ static mld_package *write_open(mil_op **ops, size_t n_ops, const blobspec *blobs
 	assert_non_null(m);
 	mil_value **vals = NULL;
 	size_t nv = 0;
-	assert_ok(mld_model_blob_values(&vals, &nv, m));
+	assert_ok(mld__model_blob_values(&vals, &nv, m));
 	assert_int_equal(nv, n_blobs);
-	mld_blob_item items[8];
+	mld__blob_item items[8];
 	for (size_t i = 0; i < nv; i++)
-		items[i] = (mld_blob_item){vals[i], 0, i, blobs[i].data, blobs[i].size, blobs[i].padding,
+		items[i] = (mld__blob_item){vals[i], 0, i, blobs[i].data, blobs[i].size, blobs[i].padding,
 		                           (mld_dtype)vals[i]->type->tensortype->datatype};
 	static int seq;
 	char *path = tu_fmt("%s/m%d.mlpackage", tmpdir, seq++);
-	assert_ok(mld_write_package(m, items, nv, path, 0));
+	assert_ok(mld__write_package(m, items, nv, path, 0));
 	free(vals);
 	core_ml__specification__model__free_unpacked(m, NULL);
 	mld_package *pkg = NULL;
@@ -84,7 +84,7 @@ static mil_op *op1(const char *type, const char *out, mil_value_type *ty)
 static mld_tensor *imm(mil_value *v)
 {
 	mld_tensor *t = NULL;
-	assert_ok(mld_value_decode(&t, NULL, v, "test value"));
+	assert_ok(mld__value_decode(&t, NULL, v, "test value"));
 	return t;
 }
 
@@ -103,7 +103,7 @@ static void test_immediate_encodings(void **state)
 	tu_assert_values(t, (double[]){1.5, -3}, 2);
 	mld_tensor_free(t);
 	t = imm(tu_imm_floats(MLD_DT_FP16, DIMS(2), (float[]){0.25f, 2048}, 2));
-	assert_int_equal(mld_rd16(t->data), 0x3400);
+	assert_int_equal(mld__rd16(t->data), 0x3400);
 	mld_tensor_free(t);
 	/* INT8 / UINT8 / UINT32 as bytes */
 	t = imm(tu_imm_bytes(MLD_DT_INT8, DIMS(3), (int8_t[]){-128, 0, 127}, 3));
@@ -147,19 +147,19 @@ static void test_immediate_errors(void **state)
 	(void)state;
 	mld_tensor *t = NULL;
 	/* wrong number of values / bytes */
-	assert_mld_err(mld_value_decode(&t, NULL, tu_imm_floats(MLD_DT_FP32, DIMS(3), (float[]){1, 2}, 2), "p"),
+	assert_mld_err(mld__value_decode(&t, NULL, tu_imm_floats(MLD_DT_FP32, DIMS(3), (float[]){1, 2}, 2), "p"),
 	               MLD_EFORMAT, "p");
-	assert_mld_err(mld_value_decode(&t, NULL, tu_imm_bytes(MLD_DT_FP16, DIMS(3), (uint8_t[]){0, 0, 0, 0}, 4), "p"),
+	assert_mld_err(mld__value_decode(&t, NULL, tu_imm_bytes(MLD_DT_FP16, DIMS(3), (uint8_t[]){0, 0, 0, 0}, 4), "p"),
 	               MLD_EFORMAT, "expected 6");
-	assert_mld_err(mld_value_decode(&t, NULL, tu_imm_bytes(MLD_DT_UINT4, DIMS(5), (uint8_t[]){1, 2}, 2), "p"),
+	assert_mld_err(mld__value_decode(&t, NULL, tu_imm_bytes(MLD_DT_UINT4, DIMS(5), (uint8_t[]){1, 2}, 2), "p"),
 	               MLD_EFORMAT, "expected 3");
 	/* values of the wrong kind */
-	assert_mld_err(mld_value_decode(&t, NULL, tu_imm_floats(MLD_DT_INT8, DIMS(1), (float[]){1}, 1), "p"),
+	assert_mld_err(mld__value_decode(&t, NULL, tu_imm_floats(MLD_DT_INT8, DIMS(1), (float[]){1}, 1), "p"),
 	               MLD_EFORMAT, "int8");
-	assert_mld_err(mld_value_decode(&t, NULL, tu_imm_ints(MLD_DT_FP32, DIMS(1), (int32_t[]){1}, 1), "p"),
+	assert_mld_err(mld__value_decode(&t, NULL, tu_imm_ints(MLD_DT_FP32, DIMS(1), (int32_t[]){1}, 1), "p"),
 	               MLD_EFORMAT, "fp32");
 	/* strings have no dense form */
-	assert_mld_err(mld_value_decode(&t, NULL, tu_string_value("x"), "p"), MLD_EUNSUPPORTED, "string");
+	assert_mld_err(mld__value_decode(&t, NULL, tu_string_value("x"), "p"), MLD_EUNSUPPORTED, "string");
 	assert_null(t);
 }
 
@@ -179,12 +179,12 @@ static void test_immediate_ints_out_of_range(void **state)
 		{MLD_DT_UINT16, 65536, 65535}, {MLD_DT_UINT16, -1, 0},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		int rc = mld_value_decode(&t, NULL, tu_imm_ints(cases[i].dt, DIMS(2), (int32_t[]){cases[i].good, cases[i].bad}, 2),
+		int rc = mld__value_decode(&t, NULL, tu_imm_ints(cases[i].dt, DIMS(2), (int32_t[]){cases[i].good, cases[i].bad}, 2),
 		                          "p");
 		if (rc != MLD_EFORMAT)
 			fail_msg("%s value %d: rc %d, expected MLD_EFORMAT", mld_dtype_name(cases[i].dt), cases[i].bad, rc);
 		assert_null(t);
-		assert_ok(mld_value_decode(&t, NULL, tu_imm_ints(cases[i].dt, DIMS(1), &cases[i].good, 1), "p"));
+		assert_ok(mld__value_decode(&t, NULL, tu_imm_ints(cases[i].dt, DIMS(1), &cases[i].good, 1), "p"));
 		tu_assert_values(t, (double[]){cases[i].good}, 1);
 		mld_tensor_free(t);
 		t = NULL;
@@ -218,7 +218,7 @@ static void test_worked_example_from_blobs(void **state)
 	uint16_t lutv[8];
 	static const float lf[8] = {1, 5, 9, 13, 2, 10, 18, 26};
 	for (int i = 0; i < 8; i++)
-		lutv[i] = mld_float_to_half(lf[i]);
+		lutv[i] = mld__float_to_half(lf[i]);
 	mil_op *op = op1("constexpr_lut_to_dense", "w", tu_tensor_type(MLD_DT_FP16, DIMS(6, 2)));
 	tu_op_input_value(op, "indices", tu_blob_value(MLD_DT_UINT2, DIMS(6, 2), WEIGHT_FILE, 0));
 	tu_op_input_value(op, "lut", tu_blob_value(MLD_DT_FP16, DIMS(2, 1, 4, 1), WEIGHT_FILE, 0));
@@ -250,7 +250,7 @@ static void test_chain_by_name(void **state)
 	tu_op_input_value(lut, "lut", tu_imm_bytes(MLD_DT_INT8, DIMS(1, 1, 4, 1), (int8_t[]){-4, -1, 2, 5}, 4));
 	mil_op *ss = op1("constexpr_blockwise_shift_scale", "w", tu_tensor_type(MLD_DT_FP16, DIMS(2, 2)));
 	tu_op_input_name(ss, "data", "q");
-	uint16_t sc[2] = {mld_float_to_half(0.5f), mld_float_to_half(1.5f)};
+	uint16_t sc[2] = {mld__float_to_half(0.5f), mld__float_to_half(1.5f)};
 	tu_op_input_value(ss, "scale", tu_imm_bytes(MLD_DT_FP16, DIMS(2, 1), sc, 4));
 	tu_op_input_value(ss, "offset", tu_imm_bytes(MLD_DT_INT8, DIMS(2, 1), (int8_t[]){1, -1}, 2));
 	mil_op *ops[2] = {lut, ss};

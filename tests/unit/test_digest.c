@@ -107,7 +107,7 @@ static void test_digest_format_is_stable(void **state)
 	p += 5;
 	uint64_t fields[4] = {MLD_DT_INT8, 2, 2, 3};
 	for (int i = 0; i < 4; i++, p += 8)
-		mld_wr64(p, fields[i]);
+		mld__wr64(p, fields[i]);
 	memcpy(p, data, 6);
 	XXH128_canonical_t c;
 	XXH128_canonicalFromHash(&c, XXH3_128bits(buf, sizeof buf));

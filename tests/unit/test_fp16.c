@@ -21,7 +21,7 @@ static uint32_t float_to_bits(float f)
 #define assert_half(f, expect)                                                                        \
 	do {                                                                                          \
 		float f_ = (f);                                                                       \
-		uint16_t got_ = mld_float_to_half(f_), want_ = (uint16_t)(expect);                    \
+		uint16_t got_ = mld__float_to_half(f_), want_ = (uint16_t)(expect);                    \
 		if (got_ != want_)                                                                    \
 			fail_msg("float_to_half(%s = %.10g) = 0x%04X, expected 0x%04X", #f, (double)f_, got_, want_); \
 	} while (0)
@@ -58,19 +58,19 @@ static void test_exact_values(void **state)
 		{0x3C01, 1.0009765625},             /* 1 + 2^-10 */
 	};
 	for (size_t i = 0; i < sizeof exact / sizeof *exact; i++) {
-		float f = mld_half_to_float(exact[i].h);
+		float f = mld__half_to_float(exact[i].h);
 		if ((double)f != exact[i].f)
 			fail_msg("half_to_float(0x%04X) = %.17g, expected %.17g", exact[i].h, (double)f, exact[i].f);
 		assert_half((float)exact[i].f, exact[i].h);
 	}
 	/* signed zero */
-	assert_true(signbit(mld_half_to_float(0x8000)));
-	assert_feq(mld_half_to_float(0x8000), -0.0);
+	assert_true(signbit(mld__half_to_float(0x8000)));
+	assert_feq(mld__half_to_float(0x8000), -0.0);
 	assert_half(-0.0f, 0x8000);
 	assert_half(0.0f, 0x0000);
 	/* infinities */
-	assert_true(isinf(mld_half_to_float(0x7C00)) && mld_half_to_float(0x7C00) > 0);
-	assert_true(isinf(mld_half_to_float(0xFC00)) && mld_half_to_float(0xFC00) < 0);
+	assert_true(isinf(mld__half_to_float(0x7C00)) && mld__half_to_float(0x7C00) > 0);
+	assert_true(isinf(mld__half_to_float(0xFC00)) && mld__half_to_float(0xFC00) < 0);
 	assert_half(INFINITY, 0x7C00);
 	assert_half(-INFINITY, 0xFC00);
 }
@@ -128,16 +128,16 @@ static bool half_is_nan(uint16_t h) { return (h & 0x7C00) == 0x7C00 && (h & 0x3F
 static void test_nan(void **state)
 {
 	(void)state;
-	assert_true(half_is_nan(mld_float_to_half(NAN)));
-	assert_true(half_is_nan(mld_float_to_half(-NAN)));
+	assert_true(half_is_nan(mld__float_to_half(NAN)));
+	assert_true(half_is_nan(mld__float_to_half(-NAN)));
 	/* payloads living only in the low mantissa bits must not collapse to inf */
-	assert_true(half_is_nan(mld_float_to_half(bits_to_float(0x7F800001u))));
-	assert_true(half_is_nan(mld_float_to_half(bits_to_float(0xFF800001u))));
-	assert_true(half_is_nan(mld_float_to_half(bits_to_float(0x7FC00000u))));
+	assert_true(half_is_nan(mld__float_to_half(bits_to_float(0x7F800001u))));
+	assert_true(half_is_nan(mld__float_to_half(bits_to_float(0xFF800001u))));
+	assert_true(half_is_nan(mld__float_to_half(bits_to_float(0x7FC00000u))));
 	static const uint16_t nans[] = {0x7C01, 0x7E00, 0x7FFF, 0xFC01, 0xFE00, 0xFFFF};
 	for (size_t i = 0; i < sizeof nans / sizeof *nans; i++) {
-		assert_true(isnan(mld_half_to_float(nans[i])));
-		assert_true(half_is_nan(mld_float_to_half(mld_half_to_float(nans[i]))));
+		assert_true(isnan(mld__half_to_float(nans[i])));
+		assert_true(half_is_nan(mld__float_to_half(mld__half_to_float(nans[i]))));
 	}
 }
 
@@ -146,13 +146,13 @@ static void test_exhaustive_half_round_trip(void **state)
 	(void)state;
 	unsigned non_nan = 0;
 	for (uint32_t h = 0; h < 65536; h++) {
-		float f = mld_half_to_float((uint16_t)h);
+		float f = mld__half_to_float((uint16_t)h);
 		if (half_is_nan((uint16_t)h)) {
 			assert_true(isnan(f));
 			continue;
 		}
 		non_nan++;
-		uint16_t back = mld_float_to_half(f);
+		uint16_t back = mld__float_to_half(f);
 		if (back != h)
 			fail_msg("0x%04X -> %.10g -> 0x%04X", h, (double)f, back);
 		/* value check against the definition: (-1)^s * 2^(e-15) * (1 + m/1024), or subnormal */
@@ -212,7 +212,7 @@ static void test_float_to_half_matches_reference(void **state)
 			for (uint32_t sign = 0; sign < 2; sign++) {
 				uint32_t u = sign << 31 | exp << 23 | man;
 				float f = bits_to_float(u);
-				uint16_t got = mld_float_to_half(f), want = ref_float_to_half(f);
+				uint16_t got = mld__float_to_half(f), want = ref_float_to_half(f);
 				if (got != want)
 					fail_msg("float 0x%08X (%.10g): 0x%04X, reference 0x%04X", u, (double)f, got, want);
 				checked++;
@@ -223,7 +223,7 @@ static void test_float_to_half_matches_reference(void **state)
 			for (int d = -1; d <= 1; d++) {
 				uint32_t u = exp << 23 | ((hi << 13) + 0x1000u + (uint32_t)d);
 				float f = bits_to_float(u);
-				uint16_t got = mld_float_to_half(f), want = ref_float_to_half(f);
+				uint16_t got = mld__float_to_half(f), want = ref_float_to_half(f);
 				if (got != want)
 					fail_msg("float 0x%08X (%.10g): 0x%04X, reference 0x%04X", u, (double)f, got, want);
 				checked++;
@@ -235,7 +235,7 @@ static void test_float_to_half_matches_reference(void **state)
 		float f = bits_to_float(rnd32());
 		if (isnan(f))
 			continue;
-		uint16_t got = mld_float_to_half(f), want = ref_float_to_half(f);
+		uint16_t got = mld__float_to_half(f), want = ref_float_to_half(f);
 		if (got != want)
 			fail_msg("float 0x%08X (%.10g): 0x%04X, reference 0x%04X", float_to_bits(f), (double)f, got, want);
 		checked++;
@@ -249,8 +249,8 @@ static void test_float_to_half_matches_reference(void **state)
 		_Float16 h = (_Float16)f;
 		uint16_t hb;
 		memcpy(&hb, &h, 2);
-		if (mld_float_to_half(f) != hb)
-			fail_msg("float 0x%08X: 0x%04X, _Float16 gives 0x%04X", u, mld_float_to_half(f), hb);
+		if (mld__float_to_half(f) != hb)
+			fail_msg("float 0x%08X: 0x%04X, _Float16 gives 0x%04X", u, mld__float_to_half(f), hb);
 	}
 #endif
 	assert_true(checked > 1000000);

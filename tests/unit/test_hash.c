@@ -24,14 +24,14 @@ static void reference(uint8_t out[16], const void *p, size_t n)
 	memcpy(out, c.digest, 16);
 }
 
-static void check_impl(const mld_hash_impl *h, const uint8_t *buf, size_t off, size_t n)
+static void check_impl(const mld__hash_impl *h, const uint8_t *buf, size_t off, size_t n)
 {
 	uint8_t want[16], got[16];
 	reference(want, buf + off, n);
 	h->oneshot(got, buf + off, n);
 	if (memcmp(got, want, 16))
 		fail_msg("%s: one-shot of %zu bytes at +%zu differs from libxxhash", h->name, n, off);
-	mld_hash st;
+	mld__hash st;
 	h->reset(&st);
 	for (size_t done = 0; done < n;) {
 		size_t piece = rnd() % 4 == 0 ? (size_t)(rnd() % 70000) : (size_t)(rnd() % 300);
@@ -53,11 +53,11 @@ static void test_every_build_equals_libxxhash(void **state)
 	assert_non_null(buf);
 	for (size_t i = 0; i < cap + 64; i++)
 		buf[i] = (uint8_t)rnd();
-	const mld_hash_impl *impls[] = {&mld_hash_base, &mld_hash_avx2, &mld_hash_avx512};
+	const mld__hash_impl *impls[] = {&mld__hash_base, &mld__hash_avx2, &mld__hash_avx512};
 	int ran = 0;
 	for (size_t k = 0; k < sizeof impls / sizeof *impls; k++) {
-		const mld_hash_impl *h = impls[k];
-		if (!h->update || !mld_cpu_has(h->isa)) {
+		const mld__hash_impl *h = impls[k];
+		if (!h->update || !mld__cpu_has(h->isa)) {
 			print_message("%s: not built or not this CPU's, skipped\n", h->name);
 			continue;
 		}
@@ -83,17 +83,17 @@ static void test_dispatched_api(void **state)
 		buf[i] = (uint8_t)rnd();
 	for (size_t n = 0; n <= sizeof buf; n += 97) {
 		reference(want, buf, n);
-		mld_hash128(got, buf, n);
+		mld__hash128(got, buf, n);
 		assert_memory_equal(got, want, 16);
-		mld_hash st;
-		mld_hash_reset(&st);
-		mld_hash_update(&st, buf, n / 3);
-		mld_hash_digest(got, &st); /* a digest midway leaves the state usable */
-		mld_hash_update(&st, buf + n / 3, n - n / 3);
-		mld_hash_digest(got, &st);
+		mld__hash st;
+		mld__hash_reset(&st);
+		mld__hash_update(&st, buf, n / 3);
+		mld__hash_digest(got, &st); /* a digest midway leaves the state usable */
+		mld__hash_update(&st, buf + n / 3, n - n / 3);
+		mld__hash_digest(got, &st);
 		assert_memory_equal(got, want, 16);
 	}
-	print_message("in use: %s\n", mld_hash_active()->name);
+	print_message("in use: %s\n", mld__hash_active()->name);
 }
 
 int main(void)

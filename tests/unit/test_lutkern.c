@@ -45,7 +45,7 @@ enum { F_U4, F_U6, F_U8, F_B64, F_COUNT };
 static const char *const form_name[F_COUNT] = {"u4", "u6", "u8", "b64"};
 static const unsigned form_group[F_COUNT] = {2, 4, 1, 1};
 
-static mld_lut_fn form_fn(const mld_lutkern *k, int f)
+static mld__lut_fn form_fn(const mld__lutkern *k, int f)
 {
 	return f == F_U4 ? k->u4 : f == F_U6 ? k->u6 : f == F_U8 ? k->u8 : k->b64;
 }
@@ -55,7 +55,7 @@ static size_t src_bytes(int f, size_t n) { return f == F_U4 ? n / 2 : f == F_U6 
 /* Run form f of kernel k and of the scalar reference on the same random input of n
  * elements; `entries` live palette entries (the rest of the table zero, as callers
  * pad it), b64 indices below `entries` unless `wild` (then any byte). */
-static void check_one(const mld_lutkern *k, int f, size_t n, unsigned entries, bool wild, size_t dst_off)
+static void check_one(const mld__lutkern *k, int f, size_t n, unsigned entries, bool wild, size_t dst_off)
 {
 	uint16_t pal[256] = {0};
 	for (unsigned e = 0; e < entries; e++)
@@ -74,7 +74,7 @@ static void check_one(const mld_lutkern *k, int f, size_t n, unsigned entries, b
 	assert_non_null(out);
 	for (size_t i = 0; i < n + dst_off + CANARY; i++)
 		out[i] = 0xA5A5;
-	form_fn(&mld_lutkern_scalar, f)(ref, src, n, pal);
+	form_fn(&mld__lutkern_scalar, f)(ref, src, n, pal);
 	form_fn(k, f)(out + dst_off, src, n, pal);
 	for (size_t i = 0; i < n; i++)
 		if (out[dst_off + i] != ref[i])
@@ -93,7 +93,7 @@ static void check_one(const mld_lutkern *k, int f, size_t n, unsigned entries, b
 
 static unsigned palette_of(int f) { return f == F_U4 ? 16 : f == F_U8 ? 256 : 64; }
 
-static void check_kernel(const mld_lutkern *k)
+static void check_kernel(const mld__lutkern *k)
 {
 	for (int f = 0; f < F_COUNT; f++) {
 		size_t grp = form_group[f];
@@ -114,17 +114,17 @@ static void check_kernel(const mld_lutkern *k)
 		check_one(k, F_B64, (size_t)(rnd() % 5000), 64, true, 0);
 }
 
-static const mld_lutkern *const tables[MLD_ISA_COUNT] = {&mld_lutkern_scalar, &mld_lutkern_neon, &mld_lutkern_avx2,
-                                                         &mld_lutkern_avx512};
+static const mld__lutkern *const tables[MLD_ISA_COUNT] = {&mld__lutkern_scalar, &mld__lutkern_neon, &mld__lutkern_avx2,
+                                                         &mld__lutkern_avx512};
 
 static void test_every_path_equals_scalar(void **state)
 {
 	(void)state;
 	int ran = 0;
 	for (int i = 0; i < MLD_ISA_COUNT; i++) {
-		const mld_lutkern *k = tables[i];
+		const mld__lutkern *k = tables[i];
 		assert_int_equal(k->isa, i);
-		if (!k->u6 || !mld_cpu_has((mld_isa)i)) {
+		if (!k->u6 || !mld__cpu_has((mld__isa)i)) {
 			print_message("%s: not built or not this CPU's, skipped\n", k->name);
 			continue;
 		}
@@ -147,7 +147,7 @@ static void test_scalar_is_the_definition(void **state)
 	for (int e = 0; e < 256; e++)
 		pal[e] = (uint16_t)rnd();
 	const unsigned bits[3] = {4, 6, 8};
-	const mld_lut_fn fns[3] = {mld_lutkern_scalar.u4, mld_lutkern_scalar.u6, mld_lutkern_scalar.u8};
+	const mld__lut_fn fns[3] = {mld__lutkern_scalar.u4, mld__lutkern_scalar.u6, mld__lutkern_scalar.u8};
 	for (int b = 0; b < 3; b++) {
 		size_t n = sizeof src * 8 / bits[b];
 		n = (n < 400 ? n : 400) / 4 * 4;
@@ -164,23 +164,23 @@ static void test_scalar_is_the_definition(void **state)
 static void test_dispatch_choice(void **state)
 {
 	(void)state;
-	assert_int_equal(mld_cpu_cap_parse("scalar"), MLD_ISA_SCALAR);
-	assert_int_equal(mld_cpu_cap_parse("neon"), MLD_ISA_NEON);
-	assert_int_equal(mld_cpu_cap_parse("avx2"), MLD_ISA_AVX2);
-	assert_int_equal(mld_cpu_cap_parse("avx512"), MLD_ISA_AVX512);
-	assert_int_equal(mld_cpu_cap_parse(NULL), MLD_ISA_COUNT - 1);
-	assert_int_equal(mld_cpu_cap_parse("bogus"), MLD_ISA_COUNT - 1);
-	assert_int_equal(mld_lutkern_for(MLD_ISA_SCALAR)->isa, MLD_ISA_SCALAR);
-	assert_int_equal(mld_hash_impl_for(MLD_ISA_SCALAR)->isa, MLD_ISA_SCALAR);
+	assert_int_equal(mld__cpu_cap_parse("scalar"), MLD_ISA_SCALAR);
+	assert_int_equal(mld__cpu_cap_parse("neon"), MLD_ISA_NEON);
+	assert_int_equal(mld__cpu_cap_parse("avx2"), MLD_ISA_AVX2);
+	assert_int_equal(mld__cpu_cap_parse("avx512"), MLD_ISA_AVX512);
+	assert_int_equal(mld__cpu_cap_parse(NULL), MLD_ISA_COUNT - 1);
+	assert_int_equal(mld__cpu_cap_parse("bogus"), MLD_ISA_COUNT - 1);
+	assert_int_equal(mld__lutkern_for(MLD_ISA_SCALAR)->isa, MLD_ISA_SCALAR);
+	assert_int_equal(mld__hash_impl_for(MLD_ISA_SCALAR)->isa, MLD_ISA_SCALAR);
 	for (int i = 0; i < MLD_ISA_COUNT; i++) {
-		const mld_lutkern *k = mld_lutkern_for((mld_isa)i);
-		assert_true(k->isa <= (mld_isa)i);
-		assert_true(k->isa == MLD_ISA_SCALAR || mld_cpu_has(k->isa));
-		if (tables[i]->u6 && mld_cpu_has((mld_isa)i))
+		const mld__lutkern *k = mld__lutkern_for((mld__isa)i);
+		assert_true(k->isa <= (mld__isa)i);
+		assert_true(k->isa == MLD_ISA_SCALAR || mld__cpu_has(k->isa));
+		if (tables[i]->u6 && mld__cpu_has((mld__isa)i))
 			assert_int_equal(k->isa, i); /* never below what was asked for and is there */
-		const mld_hash_impl *h = mld_hash_impl_for((mld_isa)i);
-		assert_true(h->isa <= (mld_isa)i);
-		assert_true(h->isa == MLD_ISA_SCALAR || mld_cpu_has(h->isa));
+		const mld__hash_impl *h = mld__hash_impl_for((mld__isa)i);
+		assert_true(h->isa <= (mld__isa)i);
+		assert_true(h->isa == MLD_ISA_SCALAR || mld__cpu_has(h->isa));
 	}
 	/* what a process started with MLD_CPU=<value> uses: this program again, which
 	 * exits with the chosen ISAs (see main) */
@@ -199,8 +199,8 @@ static void test_dispatch_choice(void **state)
 		int st;
 		assert_int_equal(waitpid(pid, &st, 0), pid);
 		assert_true(WIFEXITED(st));
-		mld_isa cap = mld_cpu_cap_parse(values[v]);
-		int want = (int)mld_lutkern_for(cap)->isa | (int)mld_hash_impl_for(cap)->isa << 4;
+		mld__isa cap = mld__cpu_cap_parse(values[v]);
+		int want = (int)mld__lutkern_for(cap)->isa | (int)mld__hash_impl_for(cap)->isa << 4;
 		if (WEXITSTATUS(st) != want)
 			fail_msg("MLD_CPU=%s: the child chose %#x, expected %#x", values[v] ? values[v] : "(unset)",
 			         WEXITSTATUS(st), want);
@@ -211,7 +211,7 @@ int main(int argc, char **argv)
 {
 	self = argv[0];
 	if (argc == 2 && !strcmp(argv[1], "--dispatch"))
-		return (int)mld_lutkern_get()->isa | (int)mld_hash_active()->isa << 4;
+		return (int)mld__lutkern_get()->isa | (int)mld__hash_active()->isa << 4;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scalar_is_the_definition),
 		cmocka_unit_test(test_every_path_equals_scalar),

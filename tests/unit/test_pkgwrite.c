@@ -1,4 +1,4 @@
-/* The package writer: a model with two blobs written through mld_write_package(),
+/* The package writer: a model with two blobs written through mld__write_package(),
  * read back with mld_package_open(), and the atomic-output rules. */
 #include "testutil.h"
 
@@ -16,7 +16,7 @@ typedef struct fixture {
 	mil_model *model; /* protobuf-c allocated (unpacked), as the writer expects */
 	mil_value **vals;
 	size_t n_vals;
-	mld_blob_item items[8];
+	mld__blob_item items[8];
 } fixture;
 
 /* Pack an arena-built model, append Model field 900 (varint 42) as an unknown field,
@@ -56,16 +56,16 @@ static mil_model *two_blob_model(void)
 static void make_items(fixture *f, mld_dtype bad_dtype)
 {
 	free(f->vals);
-	assert_ok(mld_model_blob_values(&f->vals, &f->n_vals, f->model));
+	assert_ok(mld__model_blob_values(&f->vals, &f->n_vals, f->model));
 	assert_true(f->n_vals <= 8);
 	for (size_t i = 0; i < f->n_vals; i++) {
 		mil_value *v = f->vals[i];
 		assert_int_equal(v->value_case, MIL_VALUE_BLOB);
 		mld_dtype dt = (mld_dtype)v->type->tensortype->datatype;
 		if (dt == MLD_DT_FP16)
-			f->items[i] = (mld_blob_item){v, 0, 1, tu_example_fp16_data, 8, 0, MLD_DT_FP16};
+			f->items[i] = (mld__blob_item){v, 0, 1, tu_example_fp16_data, 8, 0, MLD_DT_FP16};
 		else
-			f->items[i] = (mld_blob_item){v, 0, 2, tu_example_uint4_data, 3, 4, bad_dtype ? bad_dtype : dt};
+			f->items[i] = (mld__blob_item){v, 0, 2, tu_example_uint4_data, 3, 4, bad_dtype ? bad_dtype : dt};
 	}
 }
 
@@ -176,7 +176,7 @@ static void test_write_and_read_back(void **state)
 	fixture *f = *state;
 	char *out = child(f->dir, "model.mlpackage");
 	assert_int_equal(f->n_vals, 3);
-	assert_ok(mld_write_package(f->model, f->items, f->n_vals, out, 0));
+	assert_ok(mld__write_package(f->model, f->items, f->n_vals, out, 0));
 
 	/* blob values now carry the standard file name and their canonical offsets */
 	for (size_t i = 0; i < f->n_vals; i++) {
@@ -273,10 +273,10 @@ static void test_replace_rules(void **state)
 	fixture *f = *state;
 	char *out = child(f->dir, "model.mlpackage");
 	char *wbin = child(out, "Data/com.apple.CoreML/weights/weight.bin");
-	assert_ok(mld_write_package(f->model, f->items, f->n_vals, out, 0));
+	assert_ok(mld__write_package(f->model, f->items, f->n_vals, out, 0));
 
 	/* an existing output is not replaced without MLD_WRITE_REPLACE */
-	assert_mld_err(mld_write_package(f->model, f->items, f->n_vals, out, 0), MLD_EIO, out);
+	assert_mld_err(mld__write_package(f->model, f->items, f->n_vals, out, 0), MLD_EIO, out);
 	assert_non_null(strstr(mld_error_last(), "exists"));
 	assert_file_equals(wbin, tu_example_blobfile, sizeof tu_example_blobfile);
 	assert_int_equal(tu_count_entries(f->dir, ".tmp-"), 0);
@@ -285,7 +285,7 @@ static void test_replace_rules(void **state)
 	/* an existing regular file in the way counts too */
 	char *file = child(f->dir, "file.mlpackage");
 	tu_write_file(file, "x", 1);
-	assert_mld_err(mld_write_package(f->model, f->items, f->n_vals, file, 0), MLD_EIO, file);
+	assert_mld_err(mld__write_package(f->model, f->items, f->n_vals, file, 0), MLD_EIO, file);
 	assert_int_equal(tu_count_entries(f->dir, ".tmp-"), 0);
 
 	/* with MLD_WRITE_REPLACE: a different, single-function model takes its place */
@@ -298,7 +298,7 @@ static void test_replace_rules(void **state)
 	f->model = to_heap(tu_ml_program(9, 1, names, &fn));
 	make_items(f, MLD_DT_INVALID);
 	assert_int_equal(f->n_vals, 1);
-	assert_ok(mld_write_package(f->model, f->items, f->n_vals, out, MLD_WRITE_REPLACE));
+	assert_ok(mld__write_package(f->model, f->items, f->n_vals, out, MLD_WRITE_REPLACE));
 	assert_int_equal(f->vals[0]->blobfilevalue->offset, 64);
 	mld_package *pkg = NULL;
 	assert_ok(mld_package_open(&pkg, out));
@@ -309,11 +309,11 @@ static void test_replace_rules(void **state)
 	size_t n;
 	uint8_t *w = tu_read_file(wbin, &n);
 	assert_int_equal(n, 64 + 64 + 3);
-	assert_int_equal(mld_rd32(w), 1);
+	assert_int_equal(mld__rd32(w), 1);
 	assert_memory_equal(w + 128, tu_example_uint4_data, 3);
 	free(w);
 	/* a replaced file, too */
-	assert_ok(mld_write_package(f->model, f->items, f->n_vals, file, MLD_WRITE_REPLACE));
+	assert_ok(mld__write_package(f->model, f->items, f->n_vals, file, MLD_WRITE_REPLACE));
 	assert_ok(mld_package_open(&pkg, file));
 	mld_package_free(pkg);
 	/* no temp or set-aside directories remain */
@@ -331,7 +331,7 @@ static void test_failed_writes_leave_nothing(void **state)
 	/* the output's parent does not exist */
 	char *missing = child(f->dir, "no/such/parent");
 	char *out = tu_fmt("%s/model.mlpackage", missing);
-	int rc = mld_write_package(f->model, f->items, f->n_vals, out, 0);
+	int rc = mld__write_package(f->model, f->items, f->n_vals, out, 0);
 	assert_int_not_equal(rc, 0);
 	assert_non_null(strstr(mld_error_last(), "no/such/parent"));
 	assert_false(tu_exists(missing));
@@ -343,7 +343,7 @@ static void test_failed_writes_leave_nothing(void **state)
 		char *ro = child(f->dir, "ro");
 		assert_int_equal(mkdir(ro, 0555), 0);
 		out = tu_fmt("%s/model.mlpackage", ro);
-		assert_mld_err(mld_write_package(f->model, f->items, f->n_vals, out, 0), MLD_EIO, ro);
+		assert_mld_err(mld__write_package(f->model, f->items, f->n_vals, out, 0), MLD_EIO, ro);
 		assert_int_equal(tu_count_entries(ro, ""), 0);
 		assert_int_equal(chmod(ro, 0755), 0);
 		assert_int_equal(rmdir(ro), 0);
@@ -353,7 +353,7 @@ static void test_failed_writes_leave_nothing(void **state)
 
 	/* not an .mlpackage name */
 	out = child(f->dir, "model.pkg");
-	assert_mld_err(mld_write_package(f->model, f->items, f->n_vals, out, 0), MLD_EUSAGE, ".mlpackage");
+	assert_mld_err(mld__write_package(f->model, f->items, f->n_vals, out, 0), MLD_EUSAGE, ".mlpackage");
 	assert_false(tu_exists(out));
 	free(out);
 
@@ -361,15 +361,15 @@ static void test_failed_writes_leave_nothing(void **state)
 	 * the temp directory is removed and the error is kept */
 	make_items(f, MLD_DT_BOOL);
 	out = child(f->dir, "model.mlpackage");
-	assert_mld_err(mld_write_package(f->model, f->items, f->n_vals, out, 0), MLD_EUNSUPPORTED, "bool");
+	assert_mld_err(mld__write_package(f->model, f->items, f->n_vals, out, 0), MLD_EUNSUPPORTED, "bool");
 	assert_false(tu_exists(out));
 	assert_int_equal(tu_count_entries(f->dir, ""), 0);
 
 	/* the same failure while replacing keeps the old output intact */
 	make_items(f, MLD_DT_INVALID);
-	assert_ok(mld_write_package(f->model, f->items, f->n_vals, out, 0));
+	assert_ok(mld__write_package(f->model, f->items, f->n_vals, out, 0));
 	make_items(f, MLD_DT_BOOL);
-	assert_mld_err(mld_write_package(f->model, f->items, f->n_vals, out, MLD_WRITE_REPLACE), MLD_EUNSUPPORTED,
+	assert_mld_err(mld__write_package(f->model, f->items, f->n_vals, out, MLD_WRITE_REPLACE), MLD_EUNSUPPORTED,
 	               NULL);
 	char *wbin = child(out, "Data/com.apple.CoreML/weights/weight.bin");
 	assert_file_equals(wbin, tu_example_blobfile, sizeof tu_example_blobfile);
@@ -414,7 +414,7 @@ static void test_index_identity_sees_every_byte(void **state)
 {
 	fixture *f = *state;
 	char *out = child(f->dir, "model.mlpackage");
-	assert_ok(mld_write_package(f->model, f->items, f->n_vals, out, 0));
+	assert_ok(mld__write_package(f->model, f->items, f->n_vals, out, 0));
 	char *wbin = child(out, "Data/com.apple.CoreML/weights/weight.bin");
 	/* header reserved, A's metadata reserved, A's data, the fill after A, B's
 	 * metadata reserved, B's data */
@@ -447,7 +447,7 @@ static void test_model_without_blobs(void **state)
 	const char *names[1] = {"main"};
 	mil_model *m = to_heap(tu_ml_program(9, 1, names, &fn));
 	char *out = child(f->dir, "empty.mlpackage");
-	assert_ok(mld_write_package(m, NULL, 0, out, 0));
+	assert_ok(mld__write_package(m, NULL, 0, out, 0));
 	char *wdir = child(out, "Data/com.apple.CoreML/weights");
 	char *wbin = child(out, "Data/com.apple.CoreML/weights/weight.bin");
 	assert_true(tu_exists(wdir)); /* the weights item exists even with no blobs */

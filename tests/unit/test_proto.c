@@ -222,7 +222,7 @@ static void test_model_known_fields_round_trip(void **state)
 	assert_int_equal(vb->type->tensortype->datatype, MLD_DT_UINT4);
 	const mil_value *name = mil_op_attr(b->operations[1], "name");
 	const char *s = NULL;
-	assert_ok(mld_value_string(&s, name, "name"));
+	assert_ok(mld__value_string(&s, name, "name"));
 	assert_string_equal(s, "b");
 	assert_int_equal(m->base.n_unknown_fields, 0);
 	core_ml__specification__model__free_unpacked(m, NULL);

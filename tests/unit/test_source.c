@@ -14,20 +14,20 @@ static void test_check_rel(void **state)
 {
 	(void)state;
 	char *dir = tu_tempdir();
-	mld_source *src = NULL;
-	assert_ok(mld_source_open(&src, dir));
-	assert_false(mld_source_is_zip(src));
-	assert_string_equal(mld_source_path(src), dir);
+	mld__source *src = NULL;
+	assert_ok(mld__source_open(&src, dir));
+	assert_false(mld__source_is_zip(src));
+	assert_string_equal(mld__source_path(src), dir);
 	static const char *bad[] = {"", "/etc/passwd", "..", "../x", "a/../b", "a/..", "a//b", "//a"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-		assert_mld_err(mld_source_check_rel(src, bad[i]), MLD_EFORMAT, dir);
-		assert_false(mld_source_exists(src, bad[i]));
+		assert_mld_err(mld__source_check_rel(src, bad[i]), MLD_EFORMAT, dir);
+		assert_false(mld__source_exists(src, bad[i]));
 	}
 	static const char *good[] = {"a", "a/b", "./a", "..a", "a..", "a/...", "Data/com.apple.CoreML/model.mlmodel"};
 	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
-		assert_ok(mld_source_check_rel(src, good[i]));
-	mld_source_free(src);
-	mld_source_free(NULL);
+		assert_ok(mld__source_check_rel(src, good[i]));
+	mld__source_free(src);
+	mld__source_free(NULL);
 	tu_rmtree(dir);
 	free(dir);
 }
@@ -38,7 +38,7 @@ static void test_directory_source(void **state)
 	char *dir = tu_tempdir();
 	char *pkg = tu_fmt("%s/p.mlpackage", dir);
 	char *sub = tu_fmt("%s/Data", pkg);
-	assert_ok(mld_mkdirs(sub, 0755));
+	assert_ok(mld__mkdirs(sub, 0755));
 	char *f = tu_fmt("%s/blob.bin", sub);
 	tu_write_file(f, "0123456789", 10);
 	char *outside = tu_fmt("%s/secret.bin", dir);
@@ -48,60 +48,60 @@ static void test_directory_source(void **state)
 	char *link_in = tu_fmt("%s/alias.bin", sub);
 	assert_int_equal(symlink("blob.bin", link_in), 0);
 
-	mld_source *src = NULL;
-	assert_ok(mld_source_open(&src, pkg));
-	assert_true(mld_source_exists(src, "Data"));
-	assert_true(mld_source_exists(src, "Data/blob.bin"));
-	assert_false(mld_source_exists(src, "Data/nope.bin"));
-	assert_false(mld_source_exists(src, "Data/escape.bin")); /* resolves outside */
+	mld__source *src = NULL;
+	assert_ok(mld__source_open(&src, pkg));
+	assert_true(mld__source_exists(src, "Data"));
+	assert_true(mld__source_exists(src, "Data/blob.bin"));
+	assert_false(mld__source_exists(src, "Data/nope.bin"));
+	assert_false(mld__source_exists(src, "Data/escape.bin")); /* resolves outside */
 
 	uint8_t *data = NULL;
 	size_t len = 0;
-	assert_ok(mld_source_read(src, "Data/blob.bin", &data, &len));
+	assert_ok(mld__source_read(src, "Data/blob.bin", &data, &len));
 	assert_int_equal(len, 10);
 	assert_memory_equal(data, "0123456789", 10);
 	free(data);
 	const uint8_t *map = NULL, *map2 = NULL;
 	uint64_t mlen = 0;
-	assert_ok(mld_source_map(src, "Data/blob.bin", &map, &mlen));
+	assert_ok(mld__source_map(src, "Data/blob.bin", &map, &mlen));
 	assert_int_equal(mlen, 10);
 	assert_memory_equal(map, "0123456789", 10);
-	assert_ok(mld_source_map(src, "Data/blob.bin", &map2, &mlen)); /* cached */
+	assert_ok(mld__source_map(src, "Data/blob.bin", &map2, &mlen)); /* cached */
 	assert_ptr_equal(map, map2);
 	/* a symlink inside the package that stays inside is fine */
-	assert_ok(mld_source_map(src, "Data/alias.bin", &map2, &mlen));
+	assert_ok(mld__source_map(src, "Data/alias.bin", &map2, &mlen));
 	assert_memory_equal(map2, "0123456789", 10);
 
 	/* confinement: symlinks out of the package and '..' are refused */
-	assert_mld_err(mld_source_read(src, "Data/escape.bin", &data, &len), MLD_EFORMAT, "outside the package");
-	assert_mld_err(mld_source_map(src, "Data/escape.bin", &map2, &mlen), MLD_EFORMAT, "outside the package");
-	assert_mld_err(mld_source_map(src, "../secret.bin", &map2, &mlen), MLD_EFORMAT, "outside the package");
+	assert_mld_err(mld__source_read(src, "Data/escape.bin", &data, &len), MLD_EFORMAT, "outside the package");
+	assert_mld_err(mld__source_map(src, "Data/escape.bin", &map2, &mlen), MLD_EFORMAT, "outside the package");
+	assert_mld_err(mld__source_map(src, "../secret.bin", &map2, &mlen), MLD_EFORMAT, "outside the package");
 	/* missing files and directories */
-	assert_mld_err(mld_source_map(src, "Data/nope.bin", &map2, &mlen), MLD_ENOTFOUND, "Data/nope.bin");
-	assert_mld_err(mld_source_map(src, "Data", &map2, &mlen), MLD_EFORMAT, "not a regular file");
+	assert_mld_err(mld__source_map(src, "Data/nope.bin", &map2, &mlen), MLD_ENOTFOUND, "Data/nope.bin");
+	assert_mld_err(mld__source_map(src, "Data", &map2, &mlen), MLD_EFORMAT, "not a regular file");
 
-	mld_file_id id;
-	assert_ok(mld_source_stat(src, "Data/blob.bin", &id));
+	mld__file_id id;
+	assert_ok(mld__source_stat(src, "Data/blob.bin", &id));
 	assert_int_equal(id.size, 10);
 	assert_true(id.inode != 0);
-	char *disp = mld_source_display(src, "Data/blob.bin");
+	char *disp = mld__source_display(src, "Data/blob.bin");
 	assert_string_equal(disp, f);
 	free(disp);
-	mld_source_free(src);
+	mld__source_free(src);
 
 	/* a trailing slash on the package path does not double up in messages */
 	char *pkg_slash = tu_fmt("%s/", pkg);
-	assert_ok(mld_source_open(&src, pkg_slash));
-	disp = mld_source_display(src, "Data/blob.bin");
+	assert_ok(mld__source_open(&src, pkg_slash));
+	disp = mld__source_display(src, "Data/blob.bin");
 	assert_string_equal(disp, f);
 	free(disp);
-	mld_source_free(src);
+	mld__source_free(src);
 
 	/* a path that does not exist, and a file that is not a zip */
 	char *nope = tu_fmt("%s/nope.mlpackage", dir);
 	src = NULL;
-	assert_mld_err(mld_source_open(&src, nope), MLD_ENOTFOUND, nope);
-	assert_mld_err(mld_source_open(&src, outside), MLD_EFORMAT, outside);
+	assert_mld_err(mld__source_open(&src, nope), MLD_ENOTFOUND, nope);
+	assert_mld_err(mld__source_open(&src, outside), MLD_EFORMAT, outside);
 	assert_null(src);
 
 	free(nope);
@@ -144,46 +144,46 @@ static void test_zip_source(void **state)
 	const char *contents[] = {"shadow", "{}", "WEIGHTS", "nested"};
 	make_zip(zpath, names, contents, 4);
 
-	mld_source *src = NULL;
-	assert_ok(mld_source_open(&src, zpath));
-	assert_true(mld_source_is_zip(src));
+	mld__source *src = NULL;
+	assert_ok(mld__source_open(&src, zpath));
+	assert_true(mld__source_is_zip(src));
 	uint8_t *data = NULL;
 	size_t len = 0;
-	assert_ok(mld_source_read(src, "Manifest.json", &data, &len));
+	assert_ok(mld__source_read(src, "Manifest.json", &data, &len));
 	assert_int_equal(len, 2);
 	assert_memory_equal(data, "{}", 2);
 	free(data);
 	const uint8_t *map = NULL;
 	uint64_t mlen = 0;
-	assert_ok(mld_source_map(src, "Data/w/weight.bin", &map, &mlen));
+	assert_ok(mld__source_map(src, "Data/w/weight.bin", &map, &mlen));
 	assert_int_equal(mlen, 7);
 	assert_memory_equal(map, "WEIGHTS", 7);
 	/* directories exist even without directory entries */
-	assert_true(mld_source_exists(src, "Data"));
-	assert_true(mld_source_exists(src, "Data/w"));
-	assert_false(mld_source_exists(src, "Data/x"));
-	assert_false(mld_source_exists(src, "../X.mlpackage/Manifest.json"));
-	assert_mld_err(mld_source_map(src, "Data/missing.bin", &map, &mlen), MLD_ENOTFOUND, "Data/missing.bin");
-	char *disp = mld_source_display(src, "Data/w/weight.bin");
+	assert_true(mld__source_exists(src, "Data"));
+	assert_true(mld__source_exists(src, "Data/w"));
+	assert_false(mld__source_exists(src, "Data/x"));
+	assert_false(mld__source_exists(src, "../X.mlpackage/Manifest.json"));
+	assert_mld_err(mld__source_map(src, "Data/missing.bin", &map, &mlen), MLD_ENOTFOUND, "Data/missing.bin");
+	char *disp = mld__source_display(src, "Data/w/weight.bin");
 	char *want = tu_fmt("%s:out/X.mlpackage/Data/w/weight.bin", zpath);
 	assert_string_equal(disp, want);
 	free(want);
 	free(disp);
-	mld_file_id id;
-	assert_ok(mld_source_stat(src, "Data/w/weight.bin", &id));
+	mld__file_id id;
+	assert_ok(mld__source_stat(src, "Data/w/weight.bin", &id));
 	assert_int_equal(id.size, 7);
-	mld_source_free(src);
+	mld__source_free(src);
 
 	/* two packages side by side, or none at all */
 	const char *two[] = {"A.mlpackage/Manifest.json", "B.mlpackage/Manifest.json"};
 	const char *two_c[] = {"{}", "{}"};
 	make_zip(zpath, two, two_c, 2);
 	src = NULL;
-	assert_mld_err(mld_source_open(&src, zpath), MLD_EFORMAT, "2 .mlpackage");
+	assert_mld_err(mld__source_open(&src, zpath), MLD_EFORMAT, "2 .mlpackage");
 	const char *none[] = {"readme.txt"};
 	const char *none_c[] = {"hi"};
 	make_zip(zpath, none, none_c, 1);
-	assert_mld_err(mld_source_open(&src, zpath), MLD_EFORMAT, "no .mlpackage");
+	assert_mld_err(mld__source_open(&src, zpath), MLD_EFORMAT, "no .mlpackage");
 	assert_null(src);
 
 	tu_rmtree(dir);
@@ -227,14 +227,14 @@ static void test_package_from_zip(void **state)
 	free(buf);
 	mil_value **vals = NULL;
 	size_t nv = 0;
-	assert_ok(mld_model_blob_values(&vals, &nv, m));
+	assert_ok(mld__model_blob_values(&vals, &nv, m));
 	assert_int_equal(nv, 2);
-	mld_blob_item items[2] = {
+	mld__blob_item items[2] = {
 		{vals[0], 0, 1, tu_example_fp16_data, 8, 0, MLD_DT_FP16},
 		{vals[1], 0, 2, tu_example_uint4_data, 3, 4, MLD_DT_UINT4},
 	};
 	char *pkg = tu_fmt("%s/m.mlpackage", dir);
-	assert_ok(mld_write_package(m, items, 2, pkg, 0));
+	assert_ok(mld__write_package(m, items, 2, pkg, 0));
 	free(vals);
 	core_ml__specification__model__free_unpacked(m, NULL);
 

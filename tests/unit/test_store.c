@@ -35,7 +35,7 @@ static void test_open_creates_schema(void **state)
 {
 	(void)state;
 	assert_true(MLD_STORE_SCHEMA_VERSION >= 1);
-	assert_non_null(mld_store_migrations[MLD_STORE_SCHEMA_VERSION - 1]);
+	assert_non_null(mld__store_migrations[MLD_STORE_SCHEMA_VERSION - 1]);
 	char *dir = tu_tempdir();
 	/* missing parent directories of the store are created */
 	char *path = tu_fmt("%s/cache/mldedup/store.db", dir);
@@ -83,7 +83,7 @@ static void test_migrates_old_store(void **state)
 	/* a store left at schema version 1 by an older mldedup is brought up to date */
 	char *dir = tu_tempdir();
 	char *path = tu_fmt("%s/old.db", dir);
-	exec_sql(path, mld_store_migrations[0]);
+	exec_sql(path, mld__store_migrations[0]);
 	exec_sql(path, "PRAGMA user_version = 1");
 	int objects_v1 = pragma_int(path, "SELECT count(*) FROM sqlite_master");
 	mld_store *st = NULL;

@@ -33,7 +33,7 @@ static void test_table_rows(void **state)
 			src[i] = (uint8_t)(int8_t)t->vals[i]; /* one byte per element, int4 as two's complement */
 
 		uint64_t size = 0;
-		assert_true(mld_packed_size(t->n, t->bits, &size));
+		assert_true(mld__packed_size(t->n, t->bits, &size));
 		if (size != t->nbytes)
 			fail_msg("%s: packed size %llu, table says %zu", t->type, (unsigned long long)size, t->nbytes);
 		/* padding bits as the table lists them, and as §3.5's formula gives */
@@ -41,7 +41,7 @@ static void test_table_rows(void **state)
 		assert_int_equal((8 - (t->n * t->bits) % 8) % 8, t->padding);
 
 		memset(packed, 0xEE, sizeof packed); /* canary beyond the packed bytes */
-		mld_pack(packed, src, t->n, t->bits);
+		mld__pack(packed, src, t->n, t->bits);
 		if (memcmp(packed, t->bytes, t->nbytes))
 			fail_msg("%s: packed %02X %02X %02X, table says %02X %02X %02X", t->type, packed[0], packed[1],
 			         packed[2], t->bytes[0], t->bytes[1], t->nbytes > 2 ? t->bytes[2] : 0);
@@ -53,12 +53,12 @@ static void test_table_rows(void **state)
 		/* unpack from an exact-size heap copy (ASan catches over-reads) */
 		uint8_t *exact = malloc(t->nbytes);
 		memcpy(exact, t->bytes, t->nbytes);
-		mld_unpack(back, exact, t->n, t->bits, t->sign);
+		mld__unpack(back, exact, t->n, t->bits, t->sign);
 		for (size_t i = 0; i < t->n; i++) {
 			int got = t->sign ? (int8_t)back[i] : back[i];
 			if (got != t->vals[i])
 				fail_msg("%s: element %zu unpacked to %d, expected %d", t->type, i, got, t->vals[i]);
-			unsigned g = mld_packed_get(exact, i, t->bits);
+			unsigned g = mld__packed_get(exact, i, t->bits);
 			assert_int_equal(g, (unsigned)t->vals[i] & ((1u << t->bits) - 1));
 		}
 		free(exact);
@@ -71,16 +71,16 @@ static void test_int4_sign_extension_full_range(void **state)
 	uint8_t src[16], packed[8], back[16];
 	for (int v = -8; v < 8; v++)
 		src[v + 8] = (uint8_t)(int8_t)v;
-	mld_pack(packed, src, 16, 4);
+	mld__pack(packed, src, 16, 4);
 	/* -8 is nibble 8, -1 is 15, 0 is 0, 7 is 7; element 0 is the low nibble */
 	assert_int_equal(packed[0], 0x98);
 	assert_int_equal(packed[4], 0x10);
 	assert_int_equal(packed[7], 0x76);
-	mld_unpack(back, packed, 16, 4, true);
+	mld__unpack(back, packed, 16, 4, true);
 	for (int v = -8; v < 8; v++)
 		assert_int_equal((int8_t)back[v + 8], v);
 	/* the same nibbles read unsigned are 0..15 */
-	mld_unpack(back, packed, 16, 4, false);
+	mld__unpack(back, packed, 16, 4, false);
 	for (int v = -8; v < 8; v++)
 		assert_int_equal(back[v + 8], (unsigned)v & 15);
 }
@@ -90,11 +90,11 @@ static void test_uint2_bit_order(void **state)
 	(void)state;
 	/* element i at bits [2i, 2i+2): 0,1,2,3 -> 0b11100100 */
 	uint8_t src[5] = {0, 1, 2, 3, 1}, packed[2];
-	mld_pack(packed, src, 5, 2);
+	mld__pack(packed, src, 5, 2);
 	assert_int_equal(packed[0], 0xE4);
 	assert_int_equal(packed[1], 0x01);
 	uint8_t back[5];
-	mld_unpack(back, packed, 5, 2, false);
+	mld__unpack(back, packed, 5, 2, false);
 	assert_memory_equal(back, src, 5);
 }
 
@@ -102,24 +102,24 @@ static void test_packed_size(void **state)
 {
 	(void)state;
 	uint64_t n = 0;
-	assert_true(mld_packed_size(0, 4, &n));
+	assert_true(mld__packed_size(0, 4, &n));
 	assert_int_equal(n, 0);
-	assert_true(mld_packed_size(1, 1, &n));
+	assert_true(mld__packed_size(1, 1, &n));
 	assert_int_equal(n, 1);
-	assert_true(mld_packed_size(8, 1, &n));
+	assert_true(mld__packed_size(8, 1, &n));
 	assert_int_equal(n, 1);
-	assert_true(mld_packed_size(9, 1, &n));
+	assert_true(mld__packed_size(9, 1, &n));
 	assert_int_equal(n, 2);
-	assert_true(mld_packed_size(7, 3, &n));
+	assert_true(mld__packed_size(7, 3, &n));
 	assert_int_equal(n, 3);
-	assert_true(mld_packed_size(10, 6, &n));
+	assert_true(mld__packed_size(10, 6, &n));
 	assert_int_equal(n, 8);
-	assert_true(mld_packed_size(1ull << 60, 8, &n));
+	assert_true(mld__packed_size(1ull << 60, 8, &n));
 	assert_int_equal(n, 1ull << 60);
 	/* overflow of count * bits is reported, not wrapped */
-	assert_false(mld_packed_size(UINT64_MAX, 2, &n));
-	assert_false(mld_packed_size(1ull << 61, 8, &n));
-	assert_false(mld_packed_size((UINT64_MAX / 3) + 1, 3, &n));
+	assert_false(mld__packed_size(UINT64_MAX, 2, &n));
+	assert_false(mld__packed_size(1ull << 61, 8, &n));
+	assert_false(mld__packed_size((UINT64_MAX / 3) + 1, 3, &n));
 }
 
 /* Reference packer: one bit at a time, straight from the §3.5 definition. */
@@ -153,7 +153,7 @@ static void test_round_trip_property(void **state)
 		for (size_t count = 0; count <= 300; count += 1 + count / 16) {
 			for (int rep = 0; rep < 8; rep++) {
 				uint64_t nbytes;
-				assert_true(mld_packed_size(count, bits, &nbytes));
+				assert_true(mld__packed_size(count, bits, &nbytes));
 				assert_int_equal(nbytes, (count * bits + 7) / 8);
 				uint8_t *src = malloc(count + 1), *back = malloc(count + 1), *sback = malloc(count + 1);
 				uint8_t *packed = malloc(nbytes + 1), *ref = malloc(nbytes + 1);
@@ -163,20 +163,20 @@ static void test_round_trip_property(void **state)
 				uint8_t *noisy = malloc(count + 1);
 				for (size_t i = 0; i < count; i++)
 					noisy[i] = (uint8_t)(src[i] | (bits < 8 ? (rnd() & ~mask & 0xFF) : 0));
-				mld_pack(packed, noisy, count, bits);
+				mld__pack(packed, noisy, count, bits);
 				ref_pack(ref, src, count, bits);
 				if (nbytes && memcmp(packed, ref, nbytes))
 					fail_msg("width %u, %zu elements: packing differs from the bit-by-bit reference", bits,
 					         count);
 				if (bits < 8 && (count * bits) % 8)
 					assert_int_equal(packed[nbytes - 1] >> ((count * bits) % 8), 0);
-				mld_unpack(back, packed, count, bits, false);
+				mld__unpack(back, packed, count, bits, false);
 				if (count && memcmp(back, src, count))
 					fail_msg("width %u, %zu elements: round trip differs", bits, count);
 				for (size_t i = 0; i < count; i++)
-					assert_int_equal(mld_packed_get(packed, i, bits), src[i]);
+					assert_int_equal(mld__packed_get(packed, i, bits), src[i]);
 				/* signed read: two's complement of `bits` bits, sign-extended to int8 */
-				mld_unpack(sback, packed, count, bits, true);
+				mld__unpack(sback, packed, count, bits, true);
 				for (size_t i = 0; i < count; i++) {
 					int want = src[i] >= (1u << (bits - 1)) ? (int)src[i] - (1 << bits) : src[i];
 					if ((int8_t)sback[i] != want)

@@ -25,7 +25,7 @@ char *tu_tempdir(void)
 
 void tu_rmtree(const char *path)
 {
-	assert_ok(mld_rmtree(path));
+	assert_ok(mld__rmtree(path));
 	assert_false(tu_exists(path));
 }
 
@@ -118,7 +118,7 @@ mld_tensor *tu_tensor(mld_dtype dt, unsigned rank, const uint64_t *shape, const 
 {
 	static const uint64_t scalar[1] = {1};
 	mld_tensor *t = NULL;
-	assert_ok(mld_tensor_new(&t, dt, rank, rank ? shape : scalar));
+	assert_ok(mld__tensor_new(&t, dt, rank, rank ? shape : scalar));
 	if (data && t->nbytes)
 		memcpy(t->data, data, t->nbytes);
 	return t;
@@ -128,10 +128,10 @@ mld_tensor *tu_fp16(unsigned rank, const uint64_t *shape, const float *vals)
 {
 	mld_tensor *t = tu_tensor(MLD_DT_FP16, rank, shape, NULL);
 	for (uint64_t i = 0; i < t->count; i++) {
-		uint16_t h = mld_float_to_half(vals[i]);
-		if (mld_half_to_float(h) != vals[i])
+		uint16_t h = mld__float_to_half(vals[i]);
+		if (mld__half_to_float(h) != vals[i])
 			fail_msg("test bug: %g is not exact in fp16", (double)vals[i]);
-		mld_wr16((uint8_t *)t->data + 2 * i, h);
+		mld__wr16((uint8_t *)t->data + 2 * i, h);
 	}
 	return t;
 }
@@ -162,7 +162,7 @@ void tu_assert_values(const mld_tensor *t, const double *expect, size_t n)
 {
 	assert_int_equal(t->count, n);
 	for (size_t i = 0; i < n; i++) {
-		double v = mld_dense_get(t->dtype, t->data, i);
+		double v = mld__dense_get(t->dtype, t->data, i);
 		if (!(v == expect[i]))
 			fail_msg("%s element %zu = %.9g, expected %.9g", mld_dtype_name(t->dtype), i, v, expect[i]);
 	}

@@ -80,7 +80,7 @@ mld_tensor *tu_fp16(unsigned rank, const uint64_t *shape, const float *vals);
 mld_tensor *tu_fp32(unsigned rank, const uint64_t *shape, const float *vals);
 /* Assert dtype and shape. */
 void tu_assert_shape(const mld_tensor *t, mld_dtype dt, unsigned rank, const uint64_t *shape);
-/* Assert every element (read as double via mld_dense_get) equals `expect`. */
+/* Assert every element (read as double via mld__dense_get) equals `expect`. */
 void tu_assert_values(const mld_tensor *t, const double *expect, size_t n);
 
 /* ---- protobuf-c builders (everything lives in one arena, see tu_arena_free) ------ */

@@ -5,10 +5,10 @@
 
 static const char *const isa_names[MLD_ISA_COUNT] = {"scalar", "neon", "avx2", "avx512"};
 
-const char *mld_isa_name(mld_isa isa) { return (unsigned)isa < MLD_ISA_COUNT ? isa_names[isa] : "?"; }
+const char *mld__isa_name(mld__isa isa) { return (unsigned)isa < MLD_ISA_COUNT ? isa_names[isa] : "?"; }
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-static bool x86_has(mld_isa isa)
+static bool x86_has(mld__isa isa)
 {
 	/* libgcc / compiler-rt also check that the OS saves the wide registers */
 	__builtin_cpu_init();
@@ -19,7 +19,7 @@ static bool x86_has(mld_isa isa)
 }
 #endif
 
-bool mld_cpu_has(mld_isa isa)
+bool mld__cpu_has(mld__isa isa)
 {
 	switch (isa) {
 	case MLD_ISA_SCALAR:
@@ -38,12 +38,12 @@ bool mld_cpu_has(mld_isa isa)
 	}
 }
 
-mld_isa mld_cpu_cap_parse(const char *value)
+mld__isa mld__cpu_cap_parse(const char *value)
 {
 	for (int i = 0; value && i < MLD_ISA_COUNT; i++)
 		if (!strcmp(value, isa_names[i]))
-			return (mld_isa)i;
-	return (mld_isa)(MLD_ISA_COUNT - 1);
+			return (mld__isa)i;
+	return (mld__isa)(MLD_ISA_COUNT - 1);
 }
 
-mld_isa mld_cpu_cap(void) { return mld_cpu_cap_parse(getenv("MLD_CPU")); }
+mld__isa mld__cpu_cap(void) { return mld__cpu_cap_parse(getenv("MLD_CPU")); }

@@ -8,23 +8,23 @@
 #include <stdbool.h>
 
 /* In increasing order of preference on their architecture. */
-typedef enum mld_isa {
+typedef enum mld__isa {
 	MLD_ISA_SCALAR = 0, /* portable C: the reference */
 	MLD_ISA_NEON,       /* AArch64 Advanced SIMD (baseline there) */
 	MLD_ISA_AVX2,       /* x86-64 AVX2 */
 	MLD_ISA_AVX512,     /* x86-64 AVX-512 F+BW+VBMI (Ice Lake, Zen 4 and later) */
 	MLD_ISA_COUNT
-} mld_isa;
+} mld__isa;
 
 /* "scalar", "neon", "avx2", "avx512" */
-const char *mld_isa_name(mld_isa isa);
+const char *mld__isa_name(mld__isa isa);
 /* True when this CPU (and its OS) can run `isa`. */
-bool mld_cpu_has(mld_isa isa);
+bool mld__cpu_has(mld__isa isa);
 /* The highest level the dispatchers may use: what the environment variable MLD_CPU
- * names (one of mld_isa_name's), else no limit. A level this CPU lacks falls back to
+ * names (one of mld__isa_name's), else no limit. A level this CPU lacks falls back to
  * the best lower one it has. Tests and benchmarks use it to force a path. */
-mld_isa mld_cpu_cap(void);
+mld__isa mld__cpu_cap(void);
 /* The cap an MLD_CPU value means (NULL or unknown: MLD_ISA_COUNT - 1, no limit). */
-mld_isa mld_cpu_cap_parse(const char *value);
+mld__isa mld__cpu_cap_parse(const char *value);
 
 #endif

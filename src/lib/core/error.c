@@ -10,9 +10,9 @@ static _Thread_local int err_code;
 
 const char *mld_error_last(void) { return err_msg; }
 int mld_error_code(void) { return err_code; }
-void mld_err_clear(void) { err_msg[0] = 0; err_code = 0; }
+void mld__err_clear(void) { err_msg[0] = 0; err_code = 0; }
 
-int mld_err(int code, const char *fmt, ...)
+int mld__err(int code, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -22,7 +22,7 @@ int mld_err(int code, const char *fmt, ...)
 	return code;
 }
 
-int mld_err_prefix(const char *fmt, ...)
+int mld__err_prefix(const char *fmt, ...)
 {
 	char prefix[512], old[sizeof err_msg];
 	va_list ap;
@@ -34,40 +34,40 @@ int mld_err_prefix(const char *fmt, ...)
 	return err_code ? err_code : MLD_ERROR;
 }
 
-void *mld_malloc(size_t n)
+void *mld__malloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 	if (!p)
-		mld_err(MLD_ENOMEM, "out of memory (%zu bytes)", n);
+		mld__err(MLD_ENOMEM, "out of memory (%zu bytes)", n);
 	return p;
 }
 
-void *mld_calloc(size_t n, size_t size)
+void *mld__calloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 	if (!p)
-		mld_err(MLD_ENOMEM, "out of memory (%zu x %zu bytes)", n, size);
+		mld__err(MLD_ENOMEM, "out of memory (%zu x %zu bytes)", n, size);
 	return p;
 }
 
-void *mld_realloc(void *old, size_t n)
+void *mld__realloc(void *old, size_t n)
 {
 	void *p = realloc(old, n ? n : 1);
 	if (!p)
-		mld_err(MLD_ENOMEM, "out of memory (%zu bytes)", n);
+		mld__err(MLD_ENOMEM, "out of memory (%zu bytes)", n);
 	return p;
 }
 
-char *mld_strdup(const char *s)
+char *mld__strdup(const char *s)
 {
 	size_t n = strlen(s) + 1;
-	char *p = mld_malloc(n);
+	char *p = mld__malloc(n);
 	if (p)
 		memcpy(p, s, n);
 	return p;
 }
 
-char *mld_sprintf(const char *fmt, ...)
+char *mld__sprintf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -75,7 +75,7 @@ char *mld_sprintf(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return NULL;
-	char *p = mld_malloc((size_t)n + 1);
+	char *p = mld__malloc((size_t)n + 1);
 	if (!p)
 		return NULL;
 	va_start(ap, fmt);
@@ -84,13 +84,13 @@ char *mld_sprintf(const char *fmt, ...)
 	return p;
 }
 
-int mld_buf_append(mld_buf *b, const void *p, size_t n)
+int mld__buf_append(mld__buf *b, const void *p, size_t n)
 {
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;
 		while (cap < b->len + n)
 			cap *= 2;
-		uint8_t *d = mld_realloc(b->data, cap);
+		uint8_t *d = mld__realloc(b->data, cap);
 		if (!d)
 			return MLD_ENOMEM;
 		b->data = d;
@@ -102,7 +102,7 @@ int mld_buf_append(mld_buf *b, const void *p, size_t n)
 	return 0;
 }
 
-void mld_buf_free(mld_buf *b)
+void mld__buf_free(mld__buf *b)
 {
 	free(b->data);
 	b->data = NULL;

@@ -6,17 +6,17 @@
 #include "common.h"
 
 /* mkdir -p. */
-int mld_mkdirs(const char *path, unsigned mode);
+int mld__mkdirs(const char *path, unsigned mode);
 /* rm -rf (no error if it does not exist). */
-int mld_rmtree(const char *path);
+int mld__rmtree(const char *path);
 /* A new empty temp directory beside `final` ("<dir>/.<base>.tmp-XXXXXX"). */
-int mld_tempdir_beside(char **out, const char *final);
+int mld__tempdir_beside(char **out, const char *final);
 /* Write a whole file and fsync it. */
-int mld_write_file(const char *path, const void *data, size_t len);
+int mld__write_file(const char *path, const void *data, size_t len);
 /* Put directory `tmp` at `final`: with `replace`, an existing `final` is swapped
  * out first (renamed aside, then removed), so readers see the old or the new. */
-int mld_commit_dir(const char *tmp, const char *final, bool replace);
+int mld__commit_dir(const char *tmp, const char *final, bool replace);
 /* fsync a directory so a rename in it is durable. */
-void mld_fsync_dir(const char *dir);
+void mld__fsync_dir(const char *dir);
 
 #endif

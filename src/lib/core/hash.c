@@ -12,30 +12,30 @@
 #define BASE_NAME "scalar"
 #endif
 
-const mld_hash_impl mld_hash_base = {MLD_ISA_SCALAR, BASE_NAME, h_reset, h_update, h_digest, h_oneshot};
+const mld__hash_impl mld__hash_base = {MLD_ISA_SCALAR, BASE_NAME, h_reset, h_update, h_digest, h_oneshot};
 
-const mld_hash_impl *mld_hash_impl_for(mld_isa cap)
+const mld__hash_impl *mld__hash_impl_for(mld__isa cap)
 {
-	if (cap >= MLD_ISA_AVX512 && mld_hash_avx512.update && mld_cpu_has(MLD_ISA_AVX512))
-		return &mld_hash_avx512;
-	if (cap >= MLD_ISA_AVX2 && mld_hash_avx2.update && mld_cpu_has(MLD_ISA_AVX2))
-		return &mld_hash_avx2;
-	return &mld_hash_base;
+	if (cap >= MLD_ISA_AVX512 && mld__hash_avx512.update && mld__cpu_has(MLD_ISA_AVX512))
+		return &mld__hash_avx512;
+	if (cap >= MLD_ISA_AVX2 && mld__hash_avx2.update && mld__cpu_has(MLD_ISA_AVX2))
+		return &mld__hash_avx2;
+	return &mld__hash_base;
 }
 
-const mld_hash_impl *mld_hash_active(void)
+const mld__hash_impl *mld__hash_active(void)
 {
-	static _Atomic(const mld_hash_impl *) active;
-	const mld_hash_impl *h = atomic_load_explicit(&active, memory_order_acquire);
+	static _Atomic(const mld__hash_impl *) active;
+	const mld__hash_impl *h = atomic_load_explicit(&active, memory_order_acquire);
 	if (!h) { /* racing threads pick the same build */
-		h = mld_hash_impl_for(mld_cpu_cap());
+		h = mld__hash_impl_for(mld__cpu_cap());
 		atomic_store_explicit(&active, h, memory_order_release);
 	}
 	return h;
 }
 
 /* All through one build: a state is then never handled by two. */
-void mld_hash_reset(mld_hash *h) { mld_hash_active()->reset(h); }
-void mld_hash_update(mld_hash *h, const void *data, size_t len) { mld_hash_active()->update(h, data, len); }
-void mld_hash_digest(uint8_t out[16], const mld_hash *h) { mld_hash_active()->digest(out, h); }
-void mld_hash128(uint8_t out[16], const void *data, size_t len) { mld_hash_active()->oneshot(out, data, len); }
+void mld__hash_reset(mld__hash *h) { mld__hash_active()->reset(h); }
+void mld__hash_update(mld__hash *h, const void *data, size_t len) { mld__hash_active()->update(h, data, len); }
+void mld__hash_digest(uint8_t out[16], const mld__hash *h) { mld__hash_active()->digest(out, h); }
+void mld__hash128(uint8_t out[16], const void *data, size_t len) { mld__hash_active()->oneshot(out, data, len); }

@@ -12,34 +12,34 @@
 #include <stdint.h>
 
 /* A streaming state: an XXH3_state_t (checked in hash.c). */
-typedef struct mld_hash {
+typedef struct mld__hash {
 	_Alignas(64) unsigned char opaque[640];
-} mld_hash;
+} mld__hash;
 
-void mld_hash_reset(mld_hash *h);
-void mld_hash_update(mld_hash *h, const void *data, size_t len);
+void mld__hash_reset(mld__hash *h);
+void mld__hash_update(mld__hash *h, const void *data, size_t len);
 /* The XXH3-128 of everything fed so far, canonical (big-endian) bytes: an
  * mld_digest's. The state may be fed further. */
-void mld_hash_digest(uint8_t out[16], const mld_hash *h);
+void mld__hash_digest(uint8_t out[16], const mld__hash *h);
 /* reset + update + digest */
-void mld_hash128(uint8_t out[16], const void *data, size_t len);
+void mld__hash128(uint8_t out[16], const void *data, size_t len);
 
 /* One build of the above, for tests and benchmarks. */
-typedef struct mld_hash_impl {
-	mld_isa isa;
+typedef struct mld__hash_impl {
+	mld__isa isa;
 	const char *name;
-	void (*reset)(mld_hash *h);
-	void (*update)(mld_hash *h, const void *data, size_t len);
-	void (*digest)(uint8_t out[16], const mld_hash *h);
+	void (*reset)(mld__hash *h);
+	void (*update)(mld__hash *h, const void *data, size_t len);
+	void (*digest)(uint8_t out[16], const mld__hash *h);
 	void (*oneshot)(uint8_t out[16], const void *data, size_t len);
-} mld_hash_impl;
+} mld__hash_impl;
 
 /* The build of the best ISA at or below `cap` that this CPU runs. */
-const mld_hash_impl *mld_hash_impl_for(mld_isa cap);
-/* The build in use: mld_hash_impl_for(mld_cpu_cap()), chosen once. */
-const mld_hash_impl *mld_hash_active(void);
+const mld__hash_impl *mld__hash_impl_for(mld__isa cap);
+/* The build in use: mld__hash_impl_for(mld__cpu_cap()), chosen once. */
+const mld__hash_impl *mld__hash_active(void);
 
 /* The per-ISA builds; update is NULL where not built. */
-extern const mld_hash_impl mld_hash_base, mld_hash_avx2, mld_hash_avx512;
+extern const mld__hash_impl mld__hash_base, mld__hash_avx2, mld__hash_avx512;
 
 #endif

@@ -2,8 +2,8 @@
 #if defined(__AVX512F__)
 #define XXH_VECTOR XXH_AVX512
 #include "hash_impl.h"
-const mld_hash_impl mld_hash_avx512 = {MLD_ISA_AVX512, "avx512", h_reset, h_update, h_digest, h_oneshot};
+const mld__hash_impl mld__hash_avx512 = {MLD_ISA_AVX512, "avx512", h_reset, h_update, h_digest, h_oneshot};
 #else
 #include "hash.h"
-const mld_hash_impl mld_hash_avx512 = {MLD_ISA_AVX512, "avx512", 0, 0, 0, 0}; /* not built */
+const mld__hash_impl mld__hash_avx512 = {MLD_ISA_AVX512, "avx512", 0, 0, 0, 0}; /* not built */
 #endif

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <xxhash.h>
 
-static size_t slot(const mld_strmap *m, const char *key)
+static size_t slot(const mld__strmap *m, const char *key)
 {
 	size_t i = (size_t)XXH3_64bits(key, strlen(key)) & (m->cap - 1);
 	while (m->keys[i] && strcmp(m->keys[i], key))
@@ -11,12 +11,12 @@ static size_t slot(const mld_strmap *m, const char *key)
 	return i;
 }
 
-static int grow(mld_strmap *m)
+static int grow(mld__strmap *m)
 {
-	mld_strmap n = {0};
+	mld__strmap n = {0};
 	n.cap = m->cap ? m->cap * 2 : 64;
-	n.keys = mld_calloc(n.cap, sizeof *n.keys);
-	n.vals = mld_calloc(n.cap, sizeof *n.vals);
+	n.keys = mld__calloc(n.cap, sizeof *n.keys);
+	n.vals = mld__calloc(n.cap, sizeof *n.vals);
 	if (!n.keys || !n.vals) {
 		free(n.keys);
 		free(n.vals);
@@ -29,12 +29,12 @@ static int grow(mld_strmap *m)
 			n.vals[j] = m->vals[i];
 		}
 	n.len = m->len;
-	mld_strmap_free(m);
+	mld__strmap_free(m);
 	*m = n;
 	return 0;
 }
 
-int mld_strmap_put(mld_strmap *m, const char *key, void *val)
+int mld__strmap_put(mld__strmap *m, const char *key, void *val)
 {
 	if ((m->len + 1) * 2 > m->cap) {
 		int rc = grow(m);
@@ -50,7 +50,7 @@ int mld_strmap_put(mld_strmap *m, const char *key, void *val)
 	return 0;
 }
 
-void *mld_strmap_get(const mld_strmap *m, const char *key)
+void *mld__strmap_get(const mld__strmap *m, const char *key)
 {
 	if (!m->cap)
 		return NULL;
@@ -58,7 +58,7 @@ void *mld_strmap_get(const mld_strmap *m, const char *key)
 	return m->keys[i] ? m->vals[i] : NULL;
 }
 
-void mld_strmap_free(mld_strmap *m)
+void mld__strmap_free(mld__strmap *m)
 {
 	free(m->keys);
 	free(m->vals);

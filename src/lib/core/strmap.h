@@ -4,15 +4,15 @@
 
 #include "common.h"
 
-typedef struct mld_strmap {
+typedef struct mld__strmap {
 	const char **keys;
 	void **vals;
 	size_t cap, len;
-} mld_strmap;
+} mld__strmap;
 
 /* Keys are not copied: they must outlive the map. Replaces an existing value. */
-int mld_strmap_put(mld_strmap *m, const char *key, void *val);
-void *mld_strmap_get(const mld_strmap *m, const char *key);
-void mld_strmap_free(mld_strmap *m);
+int mld__strmap_put(mld__strmap *m, const char *key, void *val);
+void *mld__strmap_get(const mld__strmap *m, const char *key);
+void mld__strmap_free(mld__strmap *m);
 
 #endif

@@ -7,43 +7,43 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-int mld_blobfile_check_header(const uint8_t *map, uint64_t len, uint32_t *count_out, const char *name)
+int mld__blobfile_check_header(const uint8_t *map, uint64_t len, uint32_t *count_out, const char *name)
 {
 	if (len < 64)
-		return mld_err(MLD_EFORMAT, "%s: truncated blob file: %llu bytes, header needs 64",
+		return mld__err(MLD_EFORMAT, "%s: truncated blob file: %llu bytes, header needs 64",
 		               name, (unsigned long long)len);
-	uint32_t count = mld_rd32(map), version = mld_rd32(map + 4);
+	uint32_t count = mld__rd32(map), version = mld__rd32(map + 4);
 	if (version != MLD_BLOB_VERSION)
-		return mld_err(MLD_EFORMAT, "%s: blob storage version %u, only version 2 is supported%s",
+		return mld__err(MLD_EFORMAT, "%s: blob storage version %u, only version 2 is supported%s",
 		               name, version, version == 1 ? " (version 1 is the old Espresso format)" : "");
 	if (count_out)
 		*count_out = count;
 	return 0;
 }
 
-int mld_blobfile_read(mld_blob_view *out, const uint8_t *map, uint64_t len, uint64_t offset,
+int mld__blobfile_read(mld__blob_view *out, const uint8_t *map, uint64_t len, uint64_t offset,
                       mld_dtype expect, const char *name)
 {
 	uint64_t end;
-	if (offset < 64 || !mld_add_u64(offset, 64, &end) || end > len)
-		return mld_err(MLD_EFORMAT, "%s: blob offset %llu is outside the file (%llu bytes)", name,
+	if (offset < 64 || !mld__add_u64(offset, 64, &end) || end > len)
+		return mld__err(MLD_EFORMAT, "%s: blob offset %llu is outside the file (%llu bytes)", name,
 		               (unsigned long long)offset, (unsigned long long)len);
 	const uint8_t *m = map + offset;
-	uint32_t sentinel = mld_rd32(m), code = mld_rd32(m + 4);
+	uint32_t sentinel = mld__rd32(m), code = mld__rd32(m + 4);
 	if (sentinel != MLD_BLOB_SENTINEL)
-		return mld_err(MLD_EFORMAT, "%s: no blob metadata at offset %llu (sentinel 0x%08X, expected 0xDEADBEEF)",
+		return mld__err(MLD_EFORMAT, "%s: no blob metadata at offset %llu (sentinel 0x%08X, expected 0xDEADBEEF)",
 		               name, (unsigned long long)offset, sentinel);
-	mld_dtype dt = mld_dtype_from_blob(code);
+	mld_dtype dt = mld__dtype_from_blob(code);
 	if (dt == MLD_DT_INVALID)
-		return mld_err(MLD_EFORMAT, "%s: blob at offset %llu has unknown dtype code %u", name,
+		return mld__err(MLD_EFORMAT, "%s: blob at offset %llu has unknown dtype code %u", name,
 		               (unsigned long long)offset, code);
 	if (expect != MLD_DT_INVALID && dt != expect)
-		return mld_err(MLD_EFORMAT, "%s: blob at offset %llu holds %s but the model declares %s", name,
+		return mld__err(MLD_EFORMAT, "%s: blob at offset %llu holds %s but the model declares %s", name,
 		               (unsigned long long)offset, mld_dtype_name(dt), mld_dtype_name(expect));
-	uint64_t size = mld_rd64(m + 8), data_off = mld_rd64(m + 16), pad = mld_rd64(m + 24);
+	uint64_t size = mld__rd64(m + 8), data_off = mld__rd64(m + 16), pad = mld__rd64(m + 24);
 	uint64_t data_end;
-	if (!mld_add_u64(data_off, size, &data_end) || data_end > len || data_off < end)
-		return mld_err(MLD_EFORMAT, "%s: blob at offset %llu: data [%llu, +%llu) lies outside the file (%llu bytes)",
+	if (!mld__add_u64(data_off, size, &data_end) || data_end > len || data_off < end)
+		return mld__err(MLD_EFORMAT, "%s: blob at offset %llu: data [%llu, +%llu) lies outside the file (%llu bytes)",
 		               name, (unsigned long long)offset, (unsigned long long)data_off,
 		               (unsigned long long)size, (unsigned long long)len);
 	unsigned bits = mld_dtype_bits(dt);
@@ -51,14 +51,14 @@ int mld_blobfile_read(mld_blob_view *out, const uint8_t *map, uint64_t len, uint
 	if (bits < 8) {
 		if (pad >= 8 || (bits != 3 && bits != 6 && pad % bits) || size == 0 ||
 		    (size * 8 - pad) % bits)
-			return mld_err(MLD_EFORMAT, "%s: blob at offset %llu: invalid padding of %llu bits for %s data of %llu bytes",
+			return mld__err(MLD_EFORMAT, "%s: blob at offset %llu: invalid padding of %llu bits for %s data of %llu bytes",
 			               name, (unsigned long long)offset, (unsigned long long)pad, mld_dtype_name(dt),
 			               (unsigned long long)size);
 		count = (size * 8 - pad) / bits;
 	} else {
 		pad = 0; /* a former reserved slot: ignored for whole-byte types */
 		if (size % (bits / 8))
-			return mld_err(MLD_EFORMAT, "%s: blob at offset %llu: %llu bytes is not a whole number of %s elements",
+			return mld__err(MLD_EFORMAT, "%s: blob at offset %llu: %llu bytes is not a whole number of %s elements",
 			               name, (unsigned long long)offset, (unsigned long long)size, mld_dtype_name(dt));
 		count = size / (bits / 8);
 	}
@@ -71,26 +71,26 @@ int mld_blobfile_read(mld_blob_view *out, const uint8_t *map, uint64_t len, uint
 	return 0;
 }
 
-int mld_blobfile_enumerate(uint64_t **offsets_out, uint32_t *count_out, const uint8_t *map,
+int mld__blobfile_enumerate(uint64_t **offsets_out, uint32_t *count_out, const uint8_t *map,
                            uint64_t len, const char *name)
 {
 	uint32_t count;
-	int rc = mld_blobfile_check_header(map, len, &count, name);
+	int rc = mld__blobfile_check_header(map, len, &count, name);
 	if (rc)
 		return rc;
 	if ((uint64_t)count > len / 128)
-		return mld_err(MLD_EFORMAT, "%s: header claims %u blobs, more than the file can hold", name, count);
-	uint64_t *offs = mld_calloc(count, sizeof *offs), off = 64;
+		return mld__err(MLD_EFORMAT, "%s: header claims %u blobs, more than the file can hold", name, count);
+	uint64_t *offs = mld__calloc(count, sizeof *offs), off = 64;
 	if (!offs)
 		return MLD_ENOMEM;
 	for (uint32_t i = 0; i < count; i++) {
-		mld_blob_view v;
-		if ((rc = mld_blobfile_read(&v, map, len, off, MLD_DT_INVALID, name))) {
+		mld__blob_view v;
+		if ((rc = mld__blobfile_read(&v, map, len, off, MLD_DT_INVALID, name))) {
 			free(offs);
 			return rc;
 		}
 		offs[i] = off;
-		off = mld_align64(v.data_offset + v.size);
+		off = mld__align64(v.data_offset + v.size);
 	}
 	*offsets_out = offs;
 	*count_out = count;
@@ -99,14 +99,14 @@ int mld_blobfile_enumerate(uint64_t **offsets_out, uint32_t *count_out, const ui
 
 /* ---- writer ---------------------------------------------------------------- */
 
-struct mld_blobwriter {
+struct mld__blobwriter {
 	int fd;
 	char *path;
 	uint64_t end; /* current end of file */
 	uint32_t count;
 };
 
-static int write_all(mld_blobwriter *w, const void *p, size_t n, uint64_t at)
+static int write_all(mld__blobwriter *w, const void *p, size_t n, uint64_t at)
 {
 	const uint8_t *b = p;
 	while (n) {
@@ -114,7 +114,7 @@ static int write_all(mld_blobwriter *w, const void *p, size_t n, uint64_t at)
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
-			return mld_err(MLD_EIO, "%s: write failed: %s", w->path, strerror(errno));
+			return mld__err(MLD_EIO, "%s: write failed: %s", w->path, strerror(errno));
 		}
 		b += k;
 		n -= (size_t)k;
@@ -123,27 +123,27 @@ static int write_all(mld_blobwriter *w, const void *p, size_t n, uint64_t at)
 	return 0;
 }
 
-int mld_blobwriter_open(mld_blobwriter **out, const char *path)
+int mld__blobwriter_open(mld__blobwriter **out, const char *path)
 {
-	mld_blobwriter *w = mld_calloc(1, sizeof *w);
+	mld__blobwriter *w = mld__calloc(1, sizeof *w);
 	if (!w)
 		return MLD_ENOMEM;
 	w->fd = -1;
-	if (!(w->path = mld_strdup(path))) {
+	if (!(w->path = mld__strdup(path))) {
 		free(w);
 		return MLD_ENOMEM;
 	}
 	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (w->fd < 0) {
-		int rc = mld_err(MLD_EIO, "%s: cannot create: %s", path, strerror(errno));
-		mld_blobwriter_free(w);
+		int rc = mld__err(MLD_EIO, "%s: cannot create: %s", path, strerror(errno));
+		mld__blobwriter_free(w);
 		return rc;
 	}
 	uint8_t hdr[64] = {0};
-	mld_wr32(hdr + 4, MLD_BLOB_VERSION);
+	mld__wr32(hdr + 4, MLD_BLOB_VERSION);
 	int rc = write_all(w, hdr, 64, 0);
 	if (rc) {
-		mld_blobwriter_free(w);
+		mld__blobwriter_free(w);
 		return rc;
 	}
 	w->end = 64;
@@ -151,19 +151,19 @@ int mld_blobwriter_open(mld_blobwriter **out, const char *path)
 	return 0;
 }
 
-int mld_blobwriter_add(mld_blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data,
+int mld__blobwriter_add(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data,
                        uint64_t size, uint32_t padding_bits)
 {
-	uint32_t code = mld_dtype_to_blob(dt);
+	uint32_t code = mld__dtype_to_blob(dt);
 	if (!code)
-		return mld_err(MLD_EUNSUPPORTED, "%s: %s has no blob storage code", w->path, mld_dtype_name(dt));
-	uint64_t moff = mld_align64(w->end);
+		return mld__err(MLD_EUNSUPPORTED, "%s: %s has no blob storage code", w->path, mld_dtype_name(dt));
+	uint64_t moff = mld__align64(w->end);
 	uint8_t meta[64] = {0};
-	mld_wr32(meta, MLD_BLOB_SENTINEL);
-	mld_wr32(meta + 4, code);
-	mld_wr64(meta + 8, size);
-	mld_wr64(meta + 16, moff + 64);
-	mld_wr64(meta + 24, mld_dtype_is_subbyte(dt) ? padding_bits : 0);
+	mld__wr32(meta, MLD_BLOB_SENTINEL);
+	mld__wr32(meta + 4, code);
+	mld__wr64(meta + 8, size);
+	mld__wr64(meta + 16, moff + 64);
+	mld__wr64(meta + 24, mld__dtype_is_subbyte(dt) ? padding_bits : 0);
 	static const uint8_t zeros[64];
 	int rc;
 	if (moff > w->end && (rc = write_all(w, zeros, (size_t)(moff - w->end), w->end)))
@@ -176,25 +176,25 @@ int mld_blobwriter_add(mld_blobwriter *w, uint64_t *meta_off, mld_dtype dt, cons
 	return 0;
 }
 
-uint64_t mld_blobwriter_size(const mld_blobwriter *w) { return w->end; }
+uint64_t mld__blobwriter_size(const mld__blobwriter *w) { return w->end; }
 
-int mld_blobwriter_finish(mld_blobwriter *w)
+int mld__blobwriter_finish(mld__blobwriter *w)
 {
 	uint8_t cnt[4];
-	mld_wr32(cnt, w->count);
+	mld__wr32(cnt, w->count);
 	int rc = write_all(w, cnt, 4, 0);
 	if (rc)
 		return rc;
 	if (fsync(w->fd) != 0 && errno != EINVAL)
-		return mld_err(MLD_EIO, "%s: fsync failed: %s", w->path, strerror(errno));
+		return mld__err(MLD_EIO, "%s: fsync failed: %s", w->path, strerror(errno));
 	int fd = w->fd;
 	w->fd = -1;
 	if (close(fd) != 0)
-		return mld_err(MLD_EIO, "%s: close failed: %s", w->path, strerror(errno));
+		return mld__err(MLD_EIO, "%s: close failed: %s", w->path, strerror(errno));
 	return 0;
 }
 
-void mld_blobwriter_free(mld_blobwriter *w)
+void mld__blobwriter_free(mld__blobwriter *w)
 {
 	if (!w)
 		return;

@@ -8,39 +8,39 @@
 #define MLD_BLOB_SENTINEL 0xDEADBEEFu
 #define MLD_BLOB_VERSION 2u
 
-typedef struct mld_blob_view {
+typedef struct mld__blob_view {
 	const uint8_t *data;   /* points into the mapped file */
 	uint64_t size;         /* sizeInBytes */
 	uint64_t data_offset;
 	uint32_t padding_bits; /* meaningful for sub-byte dtypes only, else 0 */
 	mld_dtype dtype;
 	uint64_t count;        /* elements, derived from size and padding */
-} mld_blob_view;
+} mld__blob_view;
 
 /* Validate the 64-byte file header (version 2). `name` is used in messages. */
-int mld_blobfile_check_header(const uint8_t *map, uint64_t len, uint32_t *count_out, const char *name);
+int mld__blobfile_check_header(const uint8_t *map, uint64_t len, uint32_t *count_out, const char *name);
 
 /* Read the blob whose metadata is at `offset`, performing every check of the
  * reference reader: sentinel, dtype equal to `expect` (MLD_DT_INVALID = any),
  * data range inside the file, sub-byte padding rules. */
-int mld_blobfile_read(mld_blob_view *out, const uint8_t *map, uint64_t len, uint64_t offset,
+int mld__blobfile_read(mld__blob_view *out, const uint8_t *map, uint64_t len, uint64_t offset,
                       mld_dtype expect, const char *name);
 
 /* Offsets of every metadata record, enumerated by the canonical packing
  * (first at 64, next at align64(data_offset + size)), `count` times. */
-int mld_blobfile_enumerate(uint64_t **offsets_out, uint32_t *count_out, const uint8_t *map,
+int mld__blobfile_enumerate(uint64_t **offsets_out, uint32_t *count_out, const uint8_t *map,
                            uint64_t len, const char *name);
 
-typedef struct mld_blobwriter mld_blobwriter;
+typedef struct mld__blobwriter mld__blobwriter;
 
 /* Create `path` (truncating) with a zeroed header. */
-int mld_blobwriter_open(mld_blobwriter **out, const char *path);
+int mld__blobwriter_open(mld__blobwriter **out, const char *path);
 /* Append one blob; *meta_off gets the offset to store in BlobFileValue.offset. */
-int mld_blobwriter_add(mld_blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data,
+int mld__blobwriter_add(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data,
                        uint64_t size, uint32_t padding_bits);
-uint64_t mld_blobwriter_size(const mld_blobwriter *w);
+uint64_t mld__blobwriter_size(const mld__blobwriter *w);
 /* Rewrite the header count, flush, fsync and close; reports ENOSPC and friends. */
-int mld_blobwriter_finish(mld_blobwriter *w);
-void mld_blobwriter_free(mld_blobwriter *w); /* closes without finishing if needed */
+int mld__blobwriter_finish(mld__blobwriter *w);
+void mld__blobwriter_free(mld__blobwriter *w); /* closes without finishing if needed */
 
 #endif

@@ -25,39 +25,39 @@ static bool version_ok(const char *v)
 	return parts[1] == 0 && parts[2] == 0;
 }
 
-int mld_manifest_load(mld_package *pkg)
+int mld__manifest_load(mld_package *pkg)
 {
 	uint8_t *data;
 	size_t len;
-	int rc = mld_source_read(pkg->src, "Manifest.json", &data, &len);
+	int rc = mld__source_read(pkg->src, "Manifest.json", &data, &len);
 	if (rc)
-		return rc == MLD_ENOTFOUND ? mld_err(MLD_EFORMAT, "%s: not a CoreML package: Manifest.json is missing",
-		                                     mld_source_path(pkg->src))
+		return rc == MLD_ENOTFOUND ? mld__err(MLD_EFORMAT, "%s: not a CoreML package: Manifest.json is missing",
+		                                     mld__source_path(pkg->src))
 		                           : rc;
-	char *disp = mld_source_display(pkg->src, "Manifest.json");
+	char *disp = mld__source_display(pkg->src, "Manifest.json");
 	json_error_t je;
 	json_t *root = json_loadb((const char *)data, len, 0, &je);
 	free(data);
 	if (!root) {
-		rc = mld_err(MLD_EFORMAT, "%s: invalid JSON at line %d: %s", disp, je.line, je.text);
+		rc = mld__err(MLD_EFORMAT, "%s: invalid JSON at line %d: %s", disp, je.line, je.text);
 		goto out;
 	}
 	if (!json_is_object(root)) {
-		rc = mld_err(MLD_EFORMAT, "%s: top level is not a JSON object", disp);
+		rc = mld__err(MLD_EFORMAT, "%s: top level is not a JSON object", disp);
 		goto out;
 	}
 	const char *ver = json_string_value(json_object_get(root, "fileFormatVersion"));
 	if (!ver) {
-		rc = mld_err(MLD_EFORMAT, "%s: missing key \"fileFormatVersion\"", disp);
+		rc = mld__err(MLD_EFORMAT, "%s: missing key \"fileFormatVersion\"", disp);
 		goto out;
 	}
 	if (!version_ok(ver)) {
-		rc = mld_err(MLD_EUNSUPPORTED, "%s: fileFormatVersion \"%s\" is not supported (expected 1.0.0)", disp, ver);
+		rc = mld__err(MLD_EUNSUPPORTED, "%s: fileFormatVersion \"%s\" is not supported (expected 1.0.0)", disp, ver);
 		goto out;
 	}
 	json_t *items = json_object_get(root, "itemInfoEntries");
 	if (items && !json_is_object(items)) {
-		rc = mld_err(MLD_EFORMAT, "%s: \"itemInfoEntries\" is not an object", disp);
+		rc = mld__err(MLD_EFORMAT, "%s: \"itemInfoEntries\" is not an object", disp);
 		goto out;
 	}
 	const char *key;
@@ -66,33 +66,33 @@ int mld_manifest_load(mld_package *pkg)
 		static const char *need[] = {"path", "name", "author", "description"};
 		for (int i = 0; i < 4; i++)
 			if (!json_is_string(json_object_get(item, need[i]))) {
-				rc = mld_err(MLD_EFORMAT, "%s: item \"%s\" lacks the string key \"%s\"", disp, key, need[i]);
+				rc = mld__err(MLD_EFORMAT, "%s: item \"%s\" lacks the string key \"%s\"", disp, key, need[i]);
 				goto out;
 			}
 		const char *path = json_string_value(json_object_get(item, "path"));
 		if (path[0] == '/') {
-			rc = mld_err(MLD_EFORMAT, "%s: item \"%s\" has the absolute path \"%s\" (paths are relative to Data/)",
+			rc = mld__err(MLD_EFORMAT, "%s: item \"%s\" has the absolute path \"%s\" (paths are relative to Data/)",
 			             disp, key, path);
 			goto out;
 		}
-		char *rel = mld_sprintf("Data/%s", path);
+		char *rel = mld__sprintf("Data/%s", path);
 		if (!rel) {
 			rc = MLD_ENOMEM;
 			goto out;
 		}
-		if ((rc = mld_source_check_rel(pkg->src, rel))) {
-			mld_err_prefix("%s: item \"%s\"", disp, key);
+		if ((rc = mld__source_check_rel(pkg->src, rel))) {
+			mld__err_prefix("%s: item \"%s\"", disp, key);
 			free(rel);
 			goto out;
 		}
-		bool exists = mld_source_exists(pkg->src, rel);
+		bool exists = mld__source_exists(pkg->src, rel);
 		if (!exists && mld_error_code()) { /* resolved outside the package */
-			rc = mld_err_prefix("%s: item \"%s\"", disp, key);
+			rc = mld__err_prefix("%s: item \"%s\"", disp, key);
 			free(rel);
 			goto out;
 		}
 		if (!exists) {
-			rc = mld_err(MLD_EFORMAT, "%s: item \"%s\" names Data/%s, which does not exist", disp, key, path);
+			rc = mld__err(MLD_EFORMAT, "%s: item \"%s\" names Data/%s, which does not exist", disp, key, path);
 			free(rel);
 			goto out;
 		}
@@ -104,21 +104,21 @@ int mld_manifest_load(mld_package *pkg)
 	}
 	const char *root_id = json_string_value(json_object_get(root, "rootModelIdentifier"));
 	if (!root_id) {
-		rc = mld_err(MLD_EFORMAT, "%s: missing key \"rootModelIdentifier\"", disp);
+		rc = mld__err(MLD_EFORMAT, "%s: missing key \"rootModelIdentifier\"", disp);
 		goto out;
 	}
 	json_t *model = json_object_get(items, root_id);
 	if (!model) {
-		rc = mld_err(MLD_EFORMAT, "%s: rootModelIdentifier \"%s\" is not in itemInfoEntries", disp, root_id);
+		rc = mld__err(MLD_EFORMAT, "%s: rootModelIdentifier \"%s\" is not in itemInfoEntries", disp, root_id);
 		goto out;
 	}
 	const char *mpath = json_string_value(json_object_get(model, "path"));
-	if (!(pkg->model_rel = mld_sprintf("Data/%s", mpath))) {
+	if (!(pkg->model_rel = mld__sprintf("Data/%s", mpath))) {
 		rc = MLD_ENOMEM;
 		goto out;
 	}
 	char *slash = strrchr(pkg->model_rel, '/');
-	pkg->model_dir = mld_malloc((size_t)(slash - pkg->model_rel) + 1);
+	pkg->model_dir = mld__malloc((size_t)(slash - pkg->model_rel) + 1);
 	if (!pkg->model_dir) {
 		rc = MLD_ENOMEM;
 		goto out;

@@ -48,26 +48,26 @@ int mil_tensor_shape(const mil_value_type *vt, mld_dtype *dt, unsigned *rank, ui
                      uint64_t *count, const char *what)
 {
 	if (!vt || vt->type_case != MIL_TYPE_TENSOR || !vt->tensortype)
-		return mld_err(MLD_EUNSUPPORTED, "%s: not a tensor type", what);
+		return mld__err(MLD_EUNSUPPORTED, "%s: not a tensor type", what);
 	const mil_tensor_type *tt = vt->tensortype;
 	if (tt->rank < 0 || (size_t)tt->rank != tt->n_dimensions)
-		return mld_err(MLD_EFORMAT, "%s: rank %lld does not match its %zu dimensions", what,
+		return mld__err(MLD_EFORMAT, "%s: rank %lld does not match its %zu dimensions", what,
 		               (long long)tt->rank, tt->n_dimensions);
 	if (tt->n_dimensions > MLD_MAX_RANK)
-		return mld_err(MLD_EUNSUPPORTED, "%s: rank %zu exceeds the supported %d", what,
+		return mld__err(MLD_EUNSUPPORTED, "%s: rank %zu exceeds the supported %d", what,
 		               tt->n_dimensions, MLD_MAX_RANK);
 	uint64_t n = 1;
 	for (size_t d = 0; d < tt->n_dimensions; d++) {
 		const CoreML__Specification__MILSpec__Dimension *dim = tt->dimensions[d];
 		if (!dim || dim->dimension_case != MIL_DIM_CONSTANT || !dim->constant)
-			return mld_err(MLD_EUNSUPPORTED, "%s: dimension %zu is not a constant", what, d);
+			return mld__err(MLD_EUNSUPPORTED, "%s: dimension %zu is not a constant", what, d);
 		shape[d] = dim->constant->size;
-		if (!mld_mul_u64(n, shape[d], &n) || n > (UINT64_C(1) << 48))
-			return mld_err(MLD_EFORMAT, "%s: shape element count overflows", what);
+		if (!mld__mul_u64(n, shape[d], &n) || n > (UINT64_C(1) << 48))
+			return mld__err(MLD_EFORMAT, "%s: shape element count overflows", what);
 	}
 	*dt = (mld_dtype)tt->datatype;
 	if (mld_dtype_bits(*dt) == 0 && *dt != MLD_DT_STRING)
-		return mld_err(MLD_EFORMAT, "%s: unknown dtype %d", what, (int)tt->datatype);
+		return mld__err(MLD_EFORMAT, "%s: unknown dtype %d", what, (int)tt->datatype);
 	*rank = (unsigned)tt->n_dimensions;
 	*count = n;
 	return 0;

@@ -5,16 +5,16 @@
 
 static int load_model(mld_package *pkg)
 {
-	int rc = mld_source_read(pkg->src, pkg->model_rel, &pkg->model_bytes, &pkg->model_len);
+	int rc = mld__source_read(pkg->src, pkg->model_rel, &pkg->model_bytes, &pkg->model_len);
 	if (rc)
 		return rc;
-	char *disp = mld_source_display(pkg->src, pkg->model_rel);
+	char *disp = mld__source_display(pkg->src, pkg->model_rel);
 	pkg->model = core_ml__specification__model__unpack(NULL, pkg->model_len, pkg->model_bytes);
 	if (!pkg->model)
-		rc = mld_err(MLD_EFORMAT, "%s: corrupt protobuf: not a CoreML Model message (%zu bytes)", disp,
+		rc = mld__err(MLD_EFORMAT, "%s: corrupt protobuf: not a CoreML Model message (%zu bytes)", disp,
 		             pkg->model_len);
 	else if (pkg->model->type_case != CORE_ML__SPECIFICATION__MODEL__TYPE_ML_PROGRAM || !pkg->model->mlprogram)
-		rc = mld_err(MLD_EUNSUPPORTED, "%s: not an ML Program (specification version %d); only mlProgram models hold weight blobs",
+		rc = mld__err(MLD_EUNSUPPORTED, "%s: not an ML Program (specification version %d); only mlProgram models hold weight blobs",
 		             disp, pkg->model->specificationversion);
 	free(disp);
 	return rc;
@@ -23,34 +23,34 @@ static int load_model(mld_package *pkg)
 static int load_functions(mld_package *pkg)
 {
 	const mil_program *prog = pkg->model->mlprogram;
-	pkg->fns = mld_calloc(prog->n_functions, sizeof *pkg->fns);
+	pkg->fns = mld__calloc(prog->n_functions, sizeof *pkg->fns);
 	if (!pkg->fns)
 		return MLD_ENOMEM;
 	for (size_t i = 0; i < prog->n_functions; i++) {
 		const CoreML__Specification__MILSpec__Program__FunctionsEntry *e = prog->functions[i];
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(prog->functions[j]->key, e->key))
-				return mld_err(MLD_EFORMAT, "%s: function \"%s\" is defined twice", mld_source_path(pkg->src), e->key);
-		mld_function *f = &pkg->fns[pkg->n_fns++];
-		if (!(f->name = mld_strdup(e->key)))
+				return mld__err(MLD_EFORMAT, "%s: function \"%s\" is defined twice", mld__source_path(pkg->src), e->key);
+		mld__function *f = &pkg->fns[pkg->n_fns++];
+		if (!(f->name = mld__strdup(e->key)))
 			return MLD_ENOMEM;
 		f->fn = e->value;
 		if (!f->fn || !(f->block = mil_function_block(f->fn)))
-			return mld_err(MLD_EFORMAT, "%s: function \"%s\" has no block for its opset \"%s\"",
-			               mld_source_path(pkg->src), e->key, f->fn ? f->fn->opset : "?");
+			return mld__err(MLD_EFORMAT, "%s: function \"%s\" has no block for its opset \"%s\"",
+			               mld__source_path(pkg->src), e->key, f->fn ? f->fn->opset : "?");
 	}
 	return 0;
 }
 
 int mld_package_open(mld_package **out, const char *path)
 {
-	mld_err_clear();
-	mld_package *pkg = mld_calloc(1, sizeof *pkg);
+	mld__err_clear();
+	mld_package *pkg = mld__calloc(1, sizeof *pkg);
 	if (!pkg)
 		return MLD_ENOMEM;
 	int rc;
-	if ((rc = mld_source_open(&pkg->src, path)) || (rc = mld_manifest_load(pkg)) || (rc = load_model(pkg)) ||
-	    (rc = load_functions(pkg)) || (rc = mld_weights_discover(pkg))) {
+	if ((rc = mld__source_open(&pkg->src, path)) || (rc = mld__manifest_load(pkg)) || (rc = load_model(pkg)) ||
+	    (rc = load_functions(pkg)) || (rc = mld__weights_discover(pkg))) {
 		mld_package_free(pkg);
 		return rc;
 	}
@@ -62,10 +62,10 @@ void mld_package_free(mld_package *pkg)
 {
 	if (!pkg)
 		return;
-	mld_weights_free(pkg);
+	mld__weights_free(pkg);
 	for (size_t i = 0; i < pkg->n_fns; i++) {
 		free(pkg->fns[i].name);
-		mld_strmap_free(&pkg->fns[i].producers);
+		mld__strmap_free(&pkg->fns[i].producers);
 		free(pkg->fns[i].prods);
 	}
 	free(pkg->fns);
@@ -75,11 +75,11 @@ void mld_package_free(mld_package *pkg)
 	free(pkg->model_rel);
 	free(pkg->model_dir);
 	free(pkg->weights_rel);
-	mld_source_free(pkg->src);
+	mld__source_free(pkg->src);
 	free(pkg);
 }
 
-const char *mld_package_path(const mld_package *pkg) { return mld_source_path(pkg->src); }
+const char *mld_package_path(const mld_package *pkg) { return mld__source_path(pkg->src); }
 int mld_package_spec_version(const mld_package *pkg) { return pkg->model->specificationversion; }
 size_t mld_package_function_count(const mld_package *pkg) { return pkg->n_fns; }
 const char *mld_package_function_name(const mld_package *pkg, size_t i) { return i < pkg->n_fns ? pkg->fns[i].name : NULL; }
@@ -92,16 +92,16 @@ int mld_package_find_weight(const mld_weight **out, const mld_package *pkg, cons
 	for (size_t i = 0; i < pkg->n_fns; i++)
 		fn_found |= !strcmp(pkg->fns[i].name, function);
 	if (!fn_found) {
-		mld_buf names = {0};
+		mld__buf names = {0};
 		for (size_t i = 0; i < pkg->n_fns; i++) {
 			if (i)
-				mld_buf_append(&names, ", ", 2);
-			mld_buf_append(&names, pkg->fns[i].name, strlen(pkg->fns[i].name));
+				mld__buf_append(&names, ", ", 2);
+			mld__buf_append(&names, pkg->fns[i].name, strlen(pkg->fns[i].name));
 		}
-		mld_buf_append(&names, "", 1);
-		int rc = mld_err(MLD_ENOTFOUND, "%s: no function \"%s\" (functions: %s)", mld_package_path(pkg), function,
+		mld__buf_append(&names, "", 1);
+		int rc = mld__err(MLD_ENOTFOUND, "%s: no function \"%s\" (functions: %s)", mld_package_path(pkg), function,
 		                 names.data ? (char *)names.data : "");
-		mld_buf_free(&names);
+		mld__buf_free(&names);
 		return rc;
 	}
 	for (size_t i = 0; i < pkg->n_weights; i++)
@@ -109,7 +109,7 @@ int mld_package_find_weight(const mld_weight **out, const mld_package *pkg, cons
 			*out = &pkg->weights[i];
 			return 0;
 		}
-	return mld_err(MLD_ENOTFOUND, "%s: function \"%s\" has no weight \"%s\"", mld_package_path(pkg), function, name);
+	return mld__err(MLD_ENOTFOUND, "%s: function \"%s\" has no weight \"%s\"", mld_package_path(pkg), function, name);
 }
 
 const char *mld_weight_function(const mld_weight *w) { return w->function; }
@@ -123,16 +123,16 @@ uint64_t mld_weight_encoded_bytes(const mld_weight *w) { return w->encoded_bytes
 size_t mld_weight_blob_count(const mld_weight *w) { return w->n_blobs; }
 const mld_blob_ref *mld_weight_blob(const mld_weight *w, size_t i) { return i < w->n_blobs ? &w->blobs[i] : NULL; }
 
-int mld_package_blob_rel(const mld_package *pkg, const char *file_name, char **rel)
+int mld__package_blob_rel(const mld_package *pkg, const char *file_name, char **rel)
 {
 	static const char prefix[] = "@model_path/";
 	if (strncmp(file_name, prefix, sizeof prefix - 1))
-		return mld_err(MLD_EUNSUPPORTED, "%s: blob file name \"%s\" does not start with @model_path/",
+		return mld__err(MLD_EUNSUPPORTED, "%s: blob file name \"%s\" does not start with @model_path/",
 		               mld_package_path(pkg), file_name);
-	*rel = mld_sprintf("%s/%s", pkg->model_dir, file_name + sizeof prefix - 1);
+	*rel = mld__sprintf("%s/%s", pkg->model_dir, file_name + sizeof prefix - 1);
 	if (!*rel)
 		return MLD_ENOMEM;
-	int rc = mld_source_check_rel(pkg->src, *rel);
+	int rc = mld__source_check_rel(pkg->src, *rel);
 	if (rc) {
 		free(*rel);
 		*rel = NULL;
@@ -140,16 +140,16 @@ int mld_package_blob_rel(const mld_package *pkg, const char *file_name, char **r
 	return rc;
 }
 
-int mld_package_blobfile(const mld_package *pkg, const char *file_name, const uint8_t **data, uint64_t *len,
+int mld__package_blobfile(const mld_package *pkg, const char *file_name, const uint8_t **data, uint64_t *len,
                          char **display)
 {
 	char *rel = NULL;
-	int rc = mld_package_blob_rel(pkg, file_name, &rel);
+	int rc = mld__package_blob_rel(pkg, file_name, &rel);
 	if (rc)
 		return rc;
-	rc = mld_source_map(pkg->src, rel, data, len);
+	rc = mld__source_map(pkg->src, rel, data, len);
 	if (!rc && display)
-		*display = mld_source_display(pkg->src, rel);
+		*display = mld__source_display(pkg->src, rel);
 	free(rel);
 	return rc;
 }

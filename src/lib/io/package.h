@@ -9,21 +9,21 @@
 /* Packages name one weight file in practice; more than this many is refused. */
 #define MLD_MAX_BLOB_FILES 16
 
-typedef struct mld_function {
+typedef struct mld__function {
 	char *name;
 	const mil_function *fn;
 	const mil_block *block;
-	mld_strmap producers; /* output name -> mld_producer* (const and constexpr ops) */
-	struct mld_producer *prods;
+	mld__strmap producers; /* output name -> mld__producer* (const and constexpr ops) */
+	struct mld__producer *prods;
 	size_t n_prods;
-} mld_function;
+} mld__function;
 
 /* A const/constexpr op output, addressable by name inside its function. */
-typedef struct mld_producer {
+typedef struct mld__producer {
 	const mil_op *op;
 	unsigned out_index;
 	bool used_by_constexpr, used_by_other;
-} mld_producer;
+} mld__producer;
 
 struct mld_weight {
 	size_t fn_index;
@@ -44,14 +44,14 @@ struct mld_weight {
 };
 
 struct mld_package {
-	mld_source *src;
+	mld__source *src;
 	char *model_rel;  /* root model, relative to the package root ("Data/...") */
 	char *model_dir;  /* its directory: what @model_path stands for */
 	char *weights_rel;/* the weights item directory, if the manifest has one */
 	uint8_t *model_bytes;
 	size_t model_len;
 	mil_model *model;
-	mld_function *fns;
+	mld__function *fns;
 	size_t n_fns;
 	mld_weight *weights;
 	size_t n_weights;
@@ -61,15 +61,15 @@ struct mld_package {
 };
 
 /* Map the blob file named by a BlobFileValue.fileName. Messages name it. */
-int mld_package_blobfile(const mld_package *pkg, const char *file_name, const uint8_t **data,
+int mld__package_blobfile(const mld_package *pkg, const char *file_name, const uint8_t **data,
                          uint64_t *len, char **display);
 /* The package-relative path of a BlobFileValue.fileName (@model_path resolved). */
-int mld_package_blob_rel(const mld_package *pkg, const char *file_name, char **rel);
+int mld__package_blob_rel(const mld_package *pkg, const char *file_name, char **rel);
 
 /* Parse and validate Manifest.json; fills model_rel, model_dir, weights_rel. */
-int mld_manifest_load(mld_package *pkg);
+int mld__manifest_load(mld_package *pkg);
 /* Discover weights of every function (tensor/weights.c). */
-int mld_weights_discover(mld_package *pkg);
-void mld_weights_free(mld_package *pkg);
+int mld__weights_discover(mld_package *pkg);
+void mld__weights_free(mld_package *pkg);
 
 #endif

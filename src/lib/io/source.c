@@ -17,7 +17,7 @@ typedef struct mapping {
 	bool munmap;
 } mapping;
 
-struct mld_source {
+struct mld__source {
 	char *path;     /* as given */
 	char *root;     /* directory: realpath of the package; zip: entry prefix "X.mlpackage/" */
 	zip_t *zip;
@@ -25,15 +25,15 @@ struct mld_source {
 	size_t n_maps;
 };
 
-bool mld_source_is_zip(const mld_source *src) { return src->zip != NULL; }
-const char *mld_source_path(const mld_source *src) { return src->path; }
+bool mld__source_is_zip(const mld__source *src) { return src->zip != NULL; }
+const char *mld__source_path(const mld__source *src) { return src->path; }
 
-char *mld_source_display(const mld_source *src, const char *rel)
+char *mld__source_display(const mld__source *src, const char *rel)
 {
 	if (src->zip)
-		return mld_sprintf("%s:%s%s", src->path, src->root, rel);
+		return mld__sprintf("%s:%s%s", src->path, src->root, rel);
 	size_t n = strlen(src->path);
-	return mld_sprintf("%s%s%s", src->path, n && src->path[n - 1] == '/' ? "" : "/", rel);
+	return mld__sprintf("%s%s%s", src->path, n && src->path[n - 1] == '/' ? "" : "/", rel);
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -43,7 +43,7 @@ static bool ends_with(const char *s, const char *suffix)
 }
 
 /* Find the single "<prefix>X.mlpackage/Manifest.json" entry in the zip. */
-static int zip_find_root(mld_source *src)
+static int zip_find_root(mld__source *src)
 {
 	zip_int64_t n = zip_get_num_entries(src->zip, 0);
 	char *found = NULL;
@@ -60,7 +60,7 @@ static int zip_find_root(mld_source *src)
 			continue;
 		nfound++;
 		if (!found) {
-			found = mld_malloc(plen + 1);
+			found = mld__malloc(plen + 1);
 			if (!found)
 				return MLD_ENOMEM;
 			memcpy(found, name, plen);
@@ -69,10 +69,10 @@ static int zip_find_root(mld_source *src)
 	}
 	if (nfound == 0) {
 		free(found);
-		return mld_err(MLD_EFORMAT, "%s: zip holds no .mlpackage (no <name>.mlpackage/Manifest.json entry)", src->path);
+		return mld__err(MLD_EFORMAT, "%s: zip holds no .mlpackage (no <name>.mlpackage/Manifest.json entry)", src->path);
 	}
 	if (nfound > 1) {
-		int rc = mld_err(MLD_EFORMAT, "%s: zip holds %d .mlpackage folders, expected one", src->path, nfound);
+		int rc = mld__err(MLD_EFORMAT, "%s: zip holds %d .mlpackage folders, expected one", src->path, nfound);
 		free(found);
 		return rc;
 	}
@@ -80,13 +80,13 @@ static int zip_find_root(mld_source *src)
 	return 0;
 }
 
-int mld_source_open(mld_source **out, const char *path)
+int mld__source_open(mld__source **out, const char *path)
 {
 	struct stat st;
 	if (stat(path, &st) != 0)
-		return mld_err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", path, strerror(errno));
-	mld_source *src = mld_calloc(1, sizeof *src);
-	if (!src || !(src->path = mld_strdup(path))) {
+		return mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", path, strerror(errno));
+	mld__source *src = mld__calloc(1, sizeof *src);
+	if (!src || !(src->path = mld__strdup(path))) {
 		free(src);
 		return MLD_ENOMEM;
 	}
@@ -94,7 +94,7 @@ int mld_source_open(mld_source **out, const char *path)
 	if (S_ISDIR(st.st_mode)) {
 		char *real = realpath(path, NULL);
 		if (!real) {
-			rc = mld_err(MLD_EIO, "%s: %s", path, strerror(errno));
+			rc = mld__err(MLD_EIO, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
 		src->root = real;
@@ -104,7 +104,7 @@ int mld_source_open(mld_source **out, const char *path)
 		if (!src->zip) {
 			zip_error_t ze;
 			zip_error_init_with_code(&ze, zerr);
-			rc = mld_err(MLD_EFORMAT, "%s: not an .mlpackage directory and not a readable zip: %s", path,
+			rc = mld__err(MLD_EFORMAT, "%s: not an .mlpackage directory and not a readable zip: %s", path,
 			             zip_error_strerror(&ze));
 			zip_error_fini(&ze);
 			goto fail;
@@ -115,11 +115,11 @@ int mld_source_open(mld_source **out, const char *path)
 	*out = src;
 	return 0;
 fail:
-	mld_source_free(src);
+	mld__source_free(src);
 	return rc;
 }
 
-void mld_source_free(mld_source *src)
+void mld__source_free(mld__source *src)
 {
 	if (!src)
 		return;
@@ -138,17 +138,17 @@ void mld_source_free(mld_source *src)
 	free(src);
 }
 
-int mld_source_check_rel(const mld_source *src, const char *rel)
+int mld__source_check_rel(const mld__source *src, const char *rel)
 {
 	if (!rel[0] || rel[0] == '/')
-		return mld_err(MLD_EFORMAT, "%s: path '%s' is not relative to the package", src->path, rel);
+		return mld__err(MLD_EFORMAT, "%s: path '%s' is not relative to the package", src->path, rel);
 	for (const char *p = rel; *p;) {
 		const char *e = strchr(p, '/');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
 		if ((n == 2 && !strncmp(p, "..", 2)))
-			return mld_err(MLD_EFORMAT, "%s: path '%s' points outside the package", src->path, rel);
+			return mld__err(MLD_EFORMAT, "%s: path '%s' points outside the package", src->path, rel);
 		if (n == 0 && e)
-			return mld_err(MLD_EFORMAT, "%s: path '%s' has an empty component", src->path, rel);
+			return mld__err(MLD_EFORMAT, "%s: path '%s' has an empty component", src->path, rel);
 		p = e ? e + 1 : p + n;
 	}
 	return 0;
@@ -156,18 +156,18 @@ int mld_source_check_rel(const mld_source *src, const char *rel)
 
 /* Directory source: the absolute path of rel, which must resolve inside the root
  * even through symlinks. */
-static int dir_resolve(mld_source *src, const char *rel, char **out)
+static int dir_resolve(mld__source *src, const char *rel, char **out)
 {
-	int rc = mld_source_check_rel(src, rel);
+	int rc = mld__source_check_rel(src, rel);
 	if (rc)
 		return rc;
-	char *joined = mld_sprintf("%s/%s", src->root, rel);
+	char *joined = mld__sprintf("%s/%s", src->root, rel);
 	if (!joined)
 		return MLD_ENOMEM;
 	char *real = realpath(joined, NULL);
 	if (!real) {
-		char *disp = mld_source_display(src, rel);
-		rc = mld_err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", disp ? disp : rel,
+		char *disp = mld__source_display(src, rel);
+		rc = mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", disp ? disp : rel,
 		             errno == ENOENT ? "missing" : strerror(errno));
 		free(disp);
 		free(joined);
@@ -176,7 +176,7 @@ static int dir_resolve(mld_source *src, const char *rel, char **out)
 	free(joined);
 	size_t rl = strlen(src->root);
 	if (strncmp(real, src->root, rl) || (real[rl] != '/' && real[rl] != 0)) {
-		rc = mld_err(MLD_EFORMAT, "%s: '%s' resolves outside the package (%s)", src->path, rel, real);
+		rc = mld__err(MLD_EFORMAT, "%s: '%s' resolves outside the package (%s)", src->path, rel, real);
 		free(real);
 		return rc;
 	}
@@ -184,38 +184,38 @@ static int dir_resolve(mld_source *src, const char *rel, char **out)
 	return 0;
 }
 
-static int zip_locate(mld_source *src, const char *rel, zip_uint64_t *idx, zip_stat_t *zs)
+static int zip_locate(mld__source *src, const char *rel, zip_uint64_t *idx, zip_stat_t *zs)
 {
-	int rc = mld_source_check_rel(src, rel);
+	int rc = mld__source_check_rel(src, rel);
 	if (rc)
 		return rc;
-	char *name = mld_sprintf("%s%s", src->root, rel);
+	char *name = mld__sprintf("%s%s", src->root, rel);
 	if (!name)
 		return MLD_ENOMEM;
 	zip_int64_t i = zip_name_locate(src->zip, name, 0);
 	if (i < 0) { /* a directory entry, if the zip has one */
-		char *dname = mld_sprintf("%s/", name);
+		char *dname = mld__sprintf("%s/", name);
 		i = dname ? zip_name_locate(src->zip, dname, 0) : -1;
 		free(dname);
 	}
 	free(name);
 	if (i < 0) {
-		char *disp = mld_source_display(src, rel);
-		rc = mld_err(MLD_ENOTFOUND, "%s: missing", disp ? disp : rel);
+		char *disp = mld__source_display(src, rel);
+		rc = mld__err(MLD_ENOTFOUND, "%s: missing", disp ? disp : rel);
 		free(disp);
 		return rc;
 	}
 	*idx = (zip_uint64_t)i;
 	if (zip_stat_index(src->zip, *idx, 0, zs) != 0)
-		return mld_err(MLD_EFORMAT, "%s: cannot stat zip entry for %s: %s", src->path, rel,
+		return mld__err(MLD_EFORMAT, "%s: cannot stat zip entry for %s: %s", src->path, rel,
 		               zip_strerror(src->zip));
 	return 0;
 }
 
-static bool zip_has_prefix(mld_source *src, const char *rel)
+static bool zip_has_prefix(mld__source *src, const char *rel)
 {
 	/* zips made without directory entries still "contain" the directory */
-	char *pre = mld_sprintf("%s%s/", src->root, rel);
+	char *pre = mld__sprintf("%s%s/", src->root, rel);
 	bool found = false;
 	zip_int64_t n = zip_get_num_entries(src->zip, 0);
 	for (zip_int64_t i = 0; pre && i < n && !found; i++) {
@@ -226,23 +226,23 @@ static bool zip_has_prefix(mld_source *src, const char *rel)
 	return found;
 }
 
-bool mld_source_exists(mld_source *src, const char *rel)
+bool mld__source_exists(mld__source *src, const char *rel)
 {
-	if (mld_source_check_rel(src, rel))
+	if (mld__source_check_rel(src, rel))
 		return false;
 	if (src->zip) {
 		zip_uint64_t idx;
 		zip_stat_t zs;
 		if (zip_locate(src, rel, &idx, &zs) == 0)
 			return true;
-		mld_err_clear();
+		mld__err_clear();
 		return zip_has_prefix(src, rel);
 	}
 	char *abs = NULL;
 	if (dir_resolve(src, rel, &abs)) {
 		/* "missing" is an answer; a path resolving outside the package stays an error */
 		if (mld_error_code() == MLD_ENOTFOUND)
-			mld_err_clear();
+			mld__err_clear();
 		return false;
 	}
 	free(abs);
@@ -250,17 +250,17 @@ bool mld_source_exists(mld_source *src, const char *rel)
 }
 
 /* Copy a zip entry into `fd` (a temp file) or a buffer. */
-static int zip_extract(mld_source *src, const char *rel, uint8_t **buf, int fd, uint64_t *len)
+static int zip_extract(mld__source *src, const char *rel, uint8_t **buf, int fd, uint64_t *len)
 {
 	zip_uint64_t idx;
 	zip_stat_t zs;
 	int rc = zip_locate(src, rel, &idx, &zs);
 	if (rc)
 		return rc;
-	char *disp = mld_source_display(src, rel);
+	char *disp = mld__source_display(src, rel);
 	zip_file_t *zf = zip_fopen_index(src->zip, idx, 0);
 	if (!zf) {
-		rc = mld_err(MLD_EFORMAT, "%s: cannot open zip entry: %s", disp, zip_strerror(src->zip));
+		rc = mld__err(MLD_EFORMAT, "%s: cannot open zip entry: %s", disp, zip_strerror(src->zip));
 		free(disp);
 		return rc;
 	}
@@ -270,13 +270,13 @@ static int zip_extract(mld_source *src, const char *rel, uint8_t **buf, int fd, 
 	for (;;) {
 		zip_int64_t k = zip_fread(zf, chunk, sizeof chunk);
 		if (k < 0) {
-			rc = mld_err(MLD_EFORMAT, "%s: corrupt zip entry: %s", disp, zip_file_strerror(zf));
+			rc = mld__err(MLD_EFORMAT, "%s: corrupt zip entry: %s", disp, zip_file_strerror(zf));
 			goto out;
 		}
 		if (k == 0)
 			break;
 		if (got + (uint64_t)k > want) {
-			rc = mld_err(MLD_EFORMAT, "%s: zip entry is longer than its recorded size", disp);
+			rc = mld__err(MLD_EFORMAT, "%s: zip entry is longer than its recorded size", disp);
 			goto out;
 		}
 		if (buf) {
@@ -286,7 +286,7 @@ static int zip_extract(mld_source *src, const char *rel, uint8_t **buf, int fd, 
 				cap = cap ? cap * 2 : sizeof chunk;
 				if (cap > want)
 					cap = want;
-				uint8_t *p = mld_realloc(data, (size_t)cap + 1);
+				uint8_t *p = mld__realloc(data, (size_t)cap + 1);
 				if (!p) {
 					rc = MLD_ENOMEM;
 					goto out;
@@ -295,19 +295,19 @@ static int zip_extract(mld_source *src, const char *rel, uint8_t **buf, int fd, 
 			}
 			memcpy(data + got, chunk, (size_t)k);
 		} else if (pwrite(fd, chunk, (size_t)k, (off_t)got) != k) {
-			rc = mld_err(MLD_EIO, "%s: cannot extract to a temp file: %s", disp, strerror(errno));
+			rc = mld__err(MLD_EIO, "%s: cannot extract to a temp file: %s", disp, strerror(errno));
 			goto out;
 		}
 		got += (uint64_t)k;
 	}
 	if (got != want) {
-		rc = mld_err(MLD_EFORMAT, "%s: zip entry is truncated (%llu of %llu bytes)", disp,
+		rc = mld__err(MLD_EFORMAT, "%s: zip entry is truncated (%llu of %llu bytes)", disp,
 		             (unsigned long long)got, (unsigned long long)want);
 		goto out;
 	}
 	*len = got;
 	if (buf) {
-		if (!data && !(data = mld_malloc(1))) {
+		if (!data && !(data = mld__malloc(1))) {
 			rc = MLD_ENOMEM;
 			goto out;
 		}
@@ -321,7 +321,7 @@ out:
 	return rc;
 }
 
-int mld_source_read(mld_source *src, const char *rel, uint8_t **data, size_t *len)
+int mld__source_read(mld__source *src, const char *rel, uint8_t **data, size_t *len)
 {
 	if (src->zip) {
 		uint64_t n;
@@ -336,38 +336,38 @@ int mld_source_read(mld_source *src, const char *rel, uint8_t **data, size_t *le
 		return rc;
 	FILE *f = fopen(abs, "rb");
 	if (!f) {
-		rc = mld_err(MLD_EIO, "%s: %s", abs, strerror(errno));
+		rc = mld__err(MLD_EIO, "%s: %s", abs, strerror(errno));
 		free(abs);
 		return rc;
 	}
-	mld_buf b = {0};
+	mld__buf b = {0};
 	char chunk[1 << 16];
 	size_t k;
 	while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if ((rc = mld_buf_append(&b, chunk, k)))
+		if ((rc = mld__buf_append(&b, chunk, k)))
 			break;
 	if (!rc && ferror(f))
-		rc = mld_err(MLD_EIO, "%s: read failed: %s", abs, strerror(errno));
+		rc = mld__err(MLD_EIO, "%s: read failed: %s", abs, strerror(errno));
 	fclose(f);
 	free(abs);
 	if (rc) {
-		mld_buf_free(&b);
+		mld__buf_free(&b);
 		return rc;
 	}
-	if (!b.data && !(b.data = mld_malloc(1)))
+	if (!b.data && !(b.data = mld__malloc(1)))
 		return MLD_ENOMEM;
 	*data = b.data;
 	*len = b.len;
 	return 0;
 }
 
-static int add_mapping(mld_source *src, const char *rel, uint8_t *data, uint64_t len, bool mm)
+static int add_mapping(mld__source *src, const char *rel, uint8_t *data, uint64_t len, bool mm)
 {
-	mapping *m = mld_realloc(src->maps, (src->n_maps + 1) * sizeof *m);
+	mapping *m = mld__realloc(src->maps, (src->n_maps + 1) * sizeof *m);
 	if (!m)
 		return MLD_ENOMEM;
 	src->maps = m;
-	m[src->n_maps] = (mapping){mld_strdup(rel), data, len, mm};
+	m[src->n_maps] = (mapping){mld__strdup(rel), data, len, mm};
 	if (!m[src->n_maps].rel)
 		return MLD_ENOMEM;
 	src->n_maps++;
@@ -382,13 +382,13 @@ static int map_fd(int fd, uint64_t len, uint8_t **out, const char *name)
 	}
 	void *p = mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (p == MAP_FAILED)
-		return mld_err(MLD_EIO, "%s: mmap failed: %s", name, strerror(errno));
+		return mld__err(MLD_EIO, "%s: mmap failed: %s", name, strerror(errno));
 	madvise(p, (size_t)len, MADV_SEQUENTIAL);
 	*out = p;
 	return 0;
 }
 
-int mld_source_map(mld_source *src, const char *rel, const uint8_t **data, uint64_t *len)
+int mld__source_map(mld__source *src, const char *rel, const uint8_t **data, uint64_t *len)
 {
 	for (size_t i = 0; i < src->n_maps; i++)
 		if (!strcmp(src->maps[i].rel, rel)) {
@@ -403,12 +403,12 @@ int mld_source_map(mld_source *src, const char *rel, const uint8_t **data, uint6
 	if (src->zip) {
 		/* Large weights go to an unlinked temp file, so memory stays flat. */
 		const char *tmp = getenv("TMPDIR");
-		name = mld_sprintf("%s/mldedup-zip-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		name = mld__sprintf("%s/mldedup-zip-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 		if (!name)
 			return MLD_ENOMEM;
 		fd = mkstemp(name);
 		if (fd < 0) {
-			rc = mld_err(MLD_EIO, "%s: cannot create temp file to extract %s: %s", name, rel, strerror(errno));
+			rc = mld__err(MLD_EIO, "%s: cannot create temp file to extract %s: %s", name, rel, strerror(errno));
 			goto out;
 		}
 		unlink(name);
@@ -420,11 +420,11 @@ int mld_source_map(mld_source *src, const char *rel, const uint8_t **data, uint6
 		fd = open(name, O_RDONLY | O_CLOEXEC);
 		struct stat st;
 		if (fd < 0 || fstat(fd, &st) != 0) {
-			rc = mld_err(MLD_EIO, "%s: %s", name, strerror(errno));
+			rc = mld__err(MLD_EIO, "%s: %s", name, strerror(errno));
 			goto out;
 		}
 		if (!S_ISREG(st.st_mode)) {
-			rc = mld_err(MLD_EFORMAT, "%s: not a regular file", name);
+			rc = mld__err(MLD_EFORMAT, "%s: not a regular file", name);
 			goto out;
 		}
 		n = (uint64_t)st.st_size;
@@ -445,14 +445,14 @@ out:
 	return rc;
 }
 
-int mld_source_stat(mld_source *src, const char *rel, mld_file_id *id)
+int mld__source_stat(mld__source *src, const char *rel, mld__file_id *id)
 {
 	struct stat st;
 	char *abs = NULL;
 	int rc = 0;
 	if (src->zip) {
 		if (stat(src->path, &st) != 0)
-			return mld_err(MLD_EIO, "%s: %s", src->path, strerror(errno));
+			return mld__err(MLD_EIO, "%s: %s", src->path, strerror(errno));
 		zip_uint64_t idx;
 		zip_stat_t zs;
 		if ((rc = zip_locate(src, rel, &idx, &zs)))
@@ -465,7 +465,7 @@ int mld_source_stat(mld_source *src, const char *rel, mld_file_id *id)
 	if ((rc = dir_resolve(src, rel, &abs)))
 		return rc;
 	if (stat(abs, &st) != 0)
-		rc = mld_err(MLD_EIO, "%s: %s", abs, strerror(errno));
+		rc = mld__err(MLD_EIO, "%s: %s", abs, strerror(errno));
 	else {
 		id->size = (uint64_t)st.st_size;
 		id->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;

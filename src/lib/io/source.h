@@ -6,31 +6,31 @@
 
 #include "../core/common.h"
 
-typedef struct mld_source mld_source;
+typedef struct mld__source mld__source;
 
-typedef struct mld_file_id {
+typedef struct mld__file_id {
 	uint64_t size;
 	int64_t mtime_ns;
 	uint64_t inode;
-} mld_file_id;
+} mld__file_id;
 
-int mld_source_open(mld_source **out, const char *path);
-void mld_source_free(mld_source *src);
+int mld__source_open(mld__source **out, const char *path);
+void mld__source_free(mld__source *src);
 
-bool mld_source_is_zip(const mld_source *src);
+bool mld__source_is_zip(const mld__source *src);
 /* The path the user gave. */
-const char *mld_source_path(const mld_source *src);
+const char *mld__source_path(const mld__source *src);
 /* "<path>/<rel>" or "<zip>:<entry>": how to name a file in messages. */
-char *mld_source_display(const mld_source *src, const char *rel);
+char *mld__source_display(const mld__source *src, const char *rel);
 
 /* Reject absolute paths, "..", empty components. */
-int mld_source_check_rel(const mld_source *src, const char *rel);
-bool mld_source_exists(mld_source *src, const char *rel);
+int mld__source_check_rel(const mld__source *src, const char *rel);
+bool mld__source_exists(mld__source *src, const char *rel);
 /* Read a whole file into a new buffer (for the manifest and model, not weights). */
-int mld_source_read(mld_source *src, const char *rel, uint8_t **data, size_t *len);
+int mld__source_read(mld__source *src, const char *rel, uint8_t **data, size_t *len);
 /* Map a file read-only; the mapping lives as long as the source. */
-int mld_source_map(mld_source *src, const char *rel, const uint8_t **data, uint64_t *len);
+int mld__source_map(mld__source *src, const char *rel, const uint8_t **data, uint64_t *len);
 /* Identity of a file (for a zip: of the zip itself). */
-int mld_source_stat(mld_source *src, const char *rel, mld_file_id *id);
+int mld__source_stat(mld__source *src, const char *rel, mld__file_id *id);
 
 #endif

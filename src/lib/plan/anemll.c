@@ -59,8 +59,8 @@ static bool parse(entry *e, const char *stem)
 			snprintf(suf, sizeof suf, "_%s", chunk_kinds[k]);
 			if (strip_suffix(s, suf)) {
 				snprintf(e->kind, sizeof e->kind, "%s", chunk_kinds[k]);
-				e->prefix = mld_strdup(s);
-				e->lut = mld_strdup(lut);
+				e->prefix = mld__strdup(s);
+				e->lut = mld__strdup(lut);
 				return e->prefix && e->lut;
 			}
 		}
@@ -75,8 +75,8 @@ static bool parse(entry *e, const char *stem)
 	for (size_t k = 0; k < 4; k++)
 		if (strip_suffix(s, mono[k][0])) {
 			snprintf(e->kind, sizeof e->kind, "mono_%s", mono[k][1]);
-			e->prefix = mld_strdup(s);
-			e->lut = mld_strdup(lut);
+			e->prefix = mld__strdup(s);
+			e->lut = mld__strdup(lut);
 			return e->prefix && e->lut;
 		}
 	return false;
@@ -97,13 +97,13 @@ static int scan(list *l, const char *dir, int ctx, int depth)
 {
 	DIR *d = opendir(dir);
 	if (!d)
-		return mld_err(MLD_ENOTFOUND, "%s: cannot read directory", dir);
+		return mld__err(MLD_ENOTFOUND, "%s: cannot read directory", dir);
 	struct dirent *de;
 	int rc = 0;
 	while (!rc && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		char *path = mld_sprintf("%s/%s", dir, de->d_name);
+		char *path = mld__sprintf("%s/%s", dir, de->d_name);
 		struct stat st;
 		if (!path || stat(path, &st) != 0) {
 			free(path);
@@ -121,7 +121,7 @@ static int scan(list *l, const char *dir, int ctx, int depth)
 		if (pkg && parse(&e, stem)) {
 			if (l->n == l->cap) {
 				l->cap = l->cap ? l->cap * 2 : 32;
-				entry *p = mld_realloc(l->e, l->cap * sizeof *p);
+				entry *p = mld__realloc(l->e, l->cap * sizeof *p);
 				if (!p) {
 					rc = MLD_ENOMEM;
 					free(path);
@@ -144,7 +144,7 @@ static int scan(list *l, const char *dir, int ctx, int depth)
 
 static int add_job(mld_anemll_job **jobs, size_t *n, char *output)
 {
-	mld_anemll_job *j = mld_realloc(*jobs, (*n + 1) * sizeof *j);
+	mld_anemll_job *j = mld__realloc(*jobs, (*n + 1) * sizeof *j);
 	if (!j) {
 		free(output);
 		return MLD_ENOMEM;
@@ -157,11 +157,11 @@ static int add_job(mld_anemll_job **jobs, size_t *n, char *output)
 
 static int add_src(mld_anemll_job *j, const char *name, const char *path, const char *fn)
 {
-	mld_source_spec *s = mld_realloc(j->sources, (j->n_sources + 1) * sizeof *s);
+	mld_source_spec *s = mld__realloc(j->sources, (j->n_sources + 1) * sizeof *s);
 	if (!s)
 		return MLD_ENOMEM;
 	j->sources = s;
-	s[j->n_sources] = (mld_source_spec){mld_strdup(name), mld_strdup(path), fn ? mld_strdup(fn) : NULL};
+	s[j->n_sources] = (mld_source_spec){mld__strdup(name), mld__strdup(path), fn ? mld__strdup(fn) : NULL};
 	j->n_sources++;
 	return 0;
 }
@@ -185,7 +185,7 @@ int mld_anemll_plan(mld_anemll_job **jobs_out, size_t *n_out, const char *dir, c
 	if (l.n) /* qsort(NULL, 0, ...) is undefined */
 		qsort(l.e, l.n, sizeof *l.e, cmp_ctx);
 	const char *od = out_dir ? out_dir : dir;
-	bool *used = mld_calloc(l.n ? l.n : 1, sizeof *used);
+	bool *used = mld__calloc(l.n ? l.n : 1, sizeof *used);
 	if (!used) {
 		rc = MLD_ENOMEM;
 		goto out;
@@ -197,7 +197,7 @@ int mld_anemll_plan(mld_anemll_job **jobs_out, size_t *n_out, const char *dir, c
 		/* a chunk group: FFN is the anchor */
 		static const char *const order[][2] = {{"FFN", "infer"}, {"FFN_rotate", "infer_rotate"},
 		                                       {"prefill", "prefill"}, {"prefill_rotate", "prefill_rotate"}};
-		char *outp = mld_sprintf("%s/%s_FFN_PF%s_chunk_%02dof%02d.mlpackage", od, a->prefix, a->lut, a->chunk, a->of);
+		char *outp = mld__sprintf("%s/%s_FFN_PF%s_chunk_%02dof%02d.mlpackage", od, a->prefix, a->lut, a->chunk, a->of);
 		if (!outp || (rc = add_job(&jobs, &nj, outp)))
 			break;
 		for (size_t k = 0; k < 4 && !rc; k++)
@@ -214,7 +214,7 @@ int mld_anemll_plan(mld_anemll_job **jobs_out, size_t *n_out, const char *dir, c
 		entry *a = &l.e[i];
 		if (used[i] || a->ctx || strcmp(a->kind, "mono_infer"))
 			continue;
-		char *outp = mld_sprintf("%s/%s_monolithic_full%s.mlpackage", od, a->prefix, a->lut);
+		char *outp = mld__sprintf("%s/%s_monolithic_full%s.mlpackage", od, a->prefix, a->lut);
 		if (!outp || (rc = add_job(&jobs, &nj, outp)))
 			break;
 		static const char *const order[] = {"infer", "infer_rotate", "prefill", "prefill_rotate"};
@@ -232,7 +232,7 @@ int mld_anemll_plan(mld_anemll_job **jobs_out, size_t *n_out, const char *dir, c
 		entry *a = &l.e[i];
 		if (used[i] || !a->ctx)
 			continue;
-		char *outp = mld_sprintf("%s/%s_FFN_PF_statex_chunk_%02dof%02d.mlpackage", od, a->prefix, a->chunk, a->of);
+		char *outp = mld__sprintf("%s/%s_FFN_PF_statex_chunk_%02dof%02d.mlpackage", od, a->prefix, a->chunk, a->of);
 		if (!outp || (rc = add_job(&jobs, &nj, outp)))
 			break;
 		mld_anemll_job *j = &jobs[nj - 1];
@@ -266,7 +266,7 @@ int mld_anemll_plan(mld_anemll_job **jobs_out, size_t *n_out, const char *dir, c
 	}
 	free(used);
 	if (!rc && nj == 0)
-		rc = mld_err(MLD_ENOTFOUND, "%s: no ANEMLL exports found (expected names like {prefix}_FFN_lut6_chunk_01of02.mlpackage)", dir);
+		rc = mld__err(MLD_ENOTFOUND, "%s: no ANEMLL exports found (expected names like {prefix}_FFN_lut6_chunk_01of02.mlpackage)", dir);
 out:
 	for (size_t i = 0; i < l.n; i++) {
 		free(l.e[i].path);

@@ -29,23 +29,23 @@ static uint64_t weight_files_size(const mld_package *pkg)
 	uint64_t total = 0;
 	for (size_t f = 0; f < pkg->n_blob_files; f++) {
 		char *rel;
-		mld_file_id id;
-		if (!mld_package_blob_rel(pkg, pkg->blob_files[f], &rel)) {
-			if (!mld_source_stat(pkg->src, rel, &id))
+		mld__file_id id;
+		if (!mld__package_blob_rel(pkg, pkg->blob_files[f], &rel)) {
+			if (!mld__source_stat(pkg->src, rel, &id))
 				total += id.size;
 			free(rel);
 		}
 	}
-	mld_err_clear();
+	mld__err_clear();
 	return total;
 }
 
 static int open_sources(cb_ctx *cb, const mld_source_spec *specs, size_t n)
 {
 	if (n == 0)
-		return mld_err(MLD_EUSAGE, "no sources given");
-	if (!(cb->srcs = mld_calloc(n, sizeof *cb->srcs)) || !(cb->pkgs = mld_calloc(n, sizeof *cb->pkgs)) ||
-	    !(cb->pkg_paths = mld_calloc(n, sizeof *cb->pkg_paths)))
+		return mld__err(MLD_EUSAGE, "no sources given");
+	if (!(cb->srcs = mld__calloc(n, sizeof *cb->srcs)) || !(cb->pkgs = mld__calloc(n, sizeof *cb->pkgs)) ||
+	    !(cb->pkg_paths = mld__calloc(n, sizeof *cb->pkg_paths)))
 		return MLD_ENOMEM;
 	cb->n_srcs = n;
 	for (size_t i = 0; i < n; i++) {
@@ -54,15 +54,15 @@ static int open_sources(cb_ctx *cb, const mld_source_spec *specs, size_t n)
 		s->name = sp->name;
 		s->alias_of = -1;
 		if (!cb_valid_identifier(sp->name))
-			return mld_err(MLD_EUSAGE, "function name \"%s\" is not a valid MIL identifier ([A-Za-z_][A-Za-z0-9_@]*)",
+			return mld__err(MLD_EUSAGE, "function name \"%s\" is not a valid MIL identifier ([A-Za-z_][A-Za-z0-9_@]*)",
 			               sp->name ? sp->name : "");
 		for (size_t k = 0; k < i; k++)
 			if (!strcmp(specs[k].name, sp->name))
-				return mld_err(MLD_EUSAGE, "function name \"%s\" is given twice", sp->name);
+				return mld__err(MLD_EUSAGE, "function name \"%s\" is given twice", sp->name);
 		/* the same package path opens once */
 		char *real = realpath(sp->path, NULL);
 		if (!real)
-			return mld_err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", sp->path, strerror(errno));
+			return mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", sp->path, strerror(errno));
 		size_t p = 0;
 		while (p < cb->n_pkgs && strcmp(cb->pkg_paths[p], real))
 			p++;
@@ -86,7 +86,7 @@ static int open_sources(cb_ctx *cb, const mld_source_spec *specs, size_t n)
 		if (f == pkg->n_fns) {
 			const mld_weight *dummy;
 			mld_package_find_weight(&dummy, pkg, want, ""); /* sets "no function ... (functions: ...)" */
-			return mld_err_prefix("source %s=%s", sp->name, sp->path);
+			return mld__err_prefix("source %s=%s", sp->name, sp->path);
 		}
 		s->fn = f;
 		for (size_t k = 0; k < i; k++)
@@ -106,7 +106,7 @@ static int collect_weights(cb_ctx *cb)
 		for (size_t k = 0; k < pkg->n_weights; k++)
 			total += pkg->weights[k].fn_index == cb->srcs[i].fn;
 	}
-	if (!(cb->ws = mld_calloc(total ? total : 1, sizeof *cb->ws)))
+	if (!(cb->ws = mld__calloc(total ? total : 1, sizeof *cb->ws)))
 		return MLD_ENOMEM;
 	for (size_t i = 0; i < cb->n_srcs; i++) {
 		cb_source *s = &cb->srcs[i];
@@ -131,7 +131,7 @@ static uint64_t optimum_bytes(const cb_ctx *cb)
 		if (w->placed != (long)i)
 			continue;
 		for (size_t b = 0; b < w->w->n_blobs; b++)
-			end = mld_align64(end ? end : 64) + 64 + w->w->blobs[b].size;
+			end = mld__align64(end ? end : 64) + 64 + w->w->blobs[b].size;
 	}
 	return end;
 }
@@ -165,7 +165,7 @@ static bool has_suffix(const char *s, const char *suf, bool nocase)
 int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t n_sources, const char *out_path,
                 const mld_combine_opts *opts)
 {
-	mld_err_clear();
+	mld__err_clear();
 	memset(stats, 0, sizeof *stats);
 	mld_combine_opts o = *opts;
 	cb_ctx cb = {0};
@@ -173,11 +173,11 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 	cb.stats = stats;
 	/* Argument errors first: before any work, and before anything is written. */
 	if (!out_path)
-		return mld_err(MLD_EUSAGE, "no output path given");
+		return mld__err(MLD_EUSAGE, "no output path given");
 	if (o.report_path && !has_suffix(o.report_path, ".json", true) && !has_suffix(o.report_path, ".csv", true))
-		return mld_err(MLD_EUSAGE, "%s: the report must end in .json or .csv", o.report_path);
+		return mld__err(MLD_EUSAGE, "%s: the report must end in .json or .csv", o.report_path);
 	if (!o.dry_run && !has_suffix(out_path, o.zip ? ".zip" : ".mlpackage", false))
-		return mld_err(MLD_EUSAGE, "%s: the output must end in %s", out_path, o.zip ? ".zip (--zip)" : ".mlpackage");
+		return mld__err(MLD_EUSAGE, "%s: the output must end in %s", out_path, o.zip ? ".zip (--zip)" : ".mlpackage");
 	int rc = open_sources(&cb, sources, n_sources);
 	if (rc)
 		goto out;
@@ -186,7 +186,7 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 		if (o.default_name && !strcmp(sources[i].name, o.default_name))
 			cb.default_src = i + 1;
 	if (o.default_name && !cb.default_src) {
-		rc = mld_err(MLD_EUSAGE, "--default %s is not one of the function names", o.default_name);
+		rc = mld__err(MLD_EUSAGE, "--default %s is not one of the function names", o.default_name);
 		goto out;
 	}
 	cb.default_src = cb.default_src ? cb.default_src - 1 : 0;
@@ -197,7 +197,7 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 			char msg[1200];
 			snprintf(msg, sizeof msg, "store unusable, computing digests without it: %s", mld_error_last());
 			warn(&o, msg);
-			mld_err_clear();
+			mld__err_clear();
 			o.store = NULL;
 			break;
 		}
@@ -219,7 +219,7 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 		char msg[1200];
 		snprintf(msg, sizeof msg, "the combine is not recorded in the store: %s", mld_error_last());
 		warn(&o, msg);
-		mld_err_clear();
+		mld__err_clear();
 	}
 out:
 	cb_free(&cb);

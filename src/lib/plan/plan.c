@@ -25,12 +25,12 @@ const char *mld_reason_name(mld_reason r) { return r < MLD_R_COUNT ? reason_name
 
 char *cb_layout(const mld_weight *w)
 {
-	mld_buf b = {0};
+	mld__buf b = {0};
 	char tmp[256];
 	for (size_t i = 0; i < w->n_ops; i++) {
 		const mil_op *op = w->ops[i];
 		snprintf(tmp, sizeof tmp, "%s%s(", i ? "+" : "", op->type);
-		mld_buf_append(&b, tmp, strlen(tmp));
+		mld__buf_append(&b, tmp, strlen(tmp));
 		const char *keys[64];
 		size_t n = 0;
 		for (size_t k = 0; k < op->n_attributes && n < 64; k++)
@@ -56,7 +56,7 @@ char *cb_layout(const mld_weight *w)
 				unsigned rank = 0;
 				uint64_t shape[MLD_MAX_RANK], count;
 				if (mil_tensor_shape(v->type, &dt, &rank, shape, &count, ""))
-					mld_err_clear();
+					mld__err_clear();
 				int len = snprintf(tmp, sizeof tmp, "%s=%c%s[", keys[k], v->value_case == MIL_VALUE_BLOB ? 'b' : 'i',
 				                   mld_dtype_name(dt));
 				for (unsigned d = 0; d < rank && len < 200; d++)
@@ -64,7 +64,7 @@ char *cb_layout(const mld_weight *w)
 					                (unsigned long long)shape[d]);
 				snprintf(tmp + len, sizeof tmp - (size_t)len, "];");
 				/* small immediates (axes, output dtype) are part of the layout by value */
-				if (v->value_case == MIL_VALUE_IMMEDIATE && count <= 8 && !mld_dtype_is_float(dt) && v->immediatevalue &&
+				if (v->value_case == MIL_VALUE_IMMEDIATE && count <= 8 && !mld__dtype_is_float(dt) && v->immediatevalue &&
 				    v->immediatevalue->value_case == MIL_IMM_TENSOR) {
 					size_t n2 = protobuf_c_message_get_packed_size(&v->immediatevalue->base);
 					uint8_t buf[256];
@@ -78,18 +78,18 @@ char *cb_layout(const mld_weight *w)
 			} else {
 				snprintf(tmp, sizeof tmp, "%s=?;", keys[k]);
 			}
-			mld_buf_append(&b, tmp, strlen(tmp));
+			mld__buf_append(&b, tmp, strlen(tmp));
 		}
-		mld_buf_append(&b, ")", 1);
+		mld__buf_append(&b, ")", 1);
 	}
 	snprintf(tmp, sizeof tmp, "->%s", mld_dtype_name(w->dtype));
-	mld_buf_append(&b, tmp, strlen(tmp) + 1);
+	mld__buf_append(&b, tmp, strlen(tmp) + 1);
 	return (char *)b.data;
 }
 
 static char *stem_of(const char *name)
 {
-	char *s = mld_strdup(name);
+	char *s = mld__strdup(name);
 	if (!s)
 		return NULL;
 	size_t n = strlen(s), k = n;
@@ -106,7 +106,7 @@ static void sketch_from_blob(float *out, const void *blob, int n)
 {
 	const uint8_t *p = blob;
 	for (int k = 0; k < MLD_SKETCH_LEN && 4 * (k + 1) <= n; k++) {
-		uint32_t u = mld_rd32(p + 4 * k);
+		uint32_t u = mld__rd32(p + 4 * k);
 		memcpy(&out[k], &u, 4);
 	}
 }
@@ -118,22 +118,22 @@ static bool facts_from_store(cb_ctx *cb, cb_source *s)
 	const mld_package *pkg = cb->pkgs[s->pkg];
 	char *path = realpath(mld_package_path(pkg), NULL);
 	sqlite3_stmt *q = NULL;
-	if (!path || mld_store_prepare(st, &q,
+	if (!path || mld__store_prepare(st, &q,
 	                               "SELECT w.name, w.encoding_digest, w.content_digest, c.sketch FROM packages p"
 	                               " JOIN functions f ON f.package_id = p.id JOIN weights w ON w.function_id = f.id"
 	                               " LEFT JOIN contents c ON c.digest = w.content_digest WHERE p.path = ? AND f.name = ?")) {
 		free(path);
-		mld_err_clear();
+		mld__err_clear();
 		return false;
 	}
 	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, pkg->fns[s->fn].name, -1, SQLITE_STATIC);
-	mld_strmap byname = {0};
+	mld__strmap byname = {0};
 	for (size_t i = 0; i < s->n_weights; i++)
-		mld_strmap_put(&byname, cb->ws[s->first_weight + i].w->name, &cb->ws[s->first_weight + i]);
+		mld__strmap_put(&byname, cb->ws[s->first_weight + i].w->name, &cb->ws[s->first_weight + i]);
 	size_t found = 0;
 	while (sqlite3_step(q) == SQLITE_ROW) {
-		cb_weight *cw = mld_strmap_get(&byname, (const char *)sqlite3_column_text(q, 0));
+		cb_weight *cw = mld__strmap_get(&byname, (const char *)sqlite3_column_text(q, 0));
 		if (!cw || sqlite3_column_bytes(q, 1) != 16)
 			continue;
 		memcpy(cw->enc.bytes, sqlite3_column_blob(q, 1), 16);
@@ -148,7 +148,7 @@ static bool facts_from_store(cb_ctx *cb, cb_source *s)
 		found++;
 	}
 	sqlite3_finalize(q);
-	mld_strmap_free(&byname);
+	mld__strmap_free(&byname);
 	free(path);
 	return found == s->n_weights;
 }
@@ -165,7 +165,7 @@ static int facts_compute(cb_ctx *cb, cb_source *s)
 		rc = mld_weight_decode(&t, pkg, cw->w);
 		cb->stats->weights_dequantized++;
 		if (rc == MLD_EUNSUPPORTED) {
-			mld_err_clear();
+			mld__err_clear();
 			continue;
 		}
 		if (rc)
@@ -208,9 +208,9 @@ static bool decision_get(cb_ctx *cb, const mld_digest *a, const mld_digest *b, m
 {
 	mld_store *st = cb->opts->store;
 	sqlite3_stmt *q;
-	if (!st || mld_store_prepare(st, &q, "SELECT cos, max_abs, mean_abs FROM decisions WHERE (a = ?1 AND b = ?2)"
+	if (!st || mld__store_prepare(st, &q, "SELECT cos, max_abs, mean_abs FROM decisions WHERE (a = ?1 AND b = ?2)"
 	                                     " OR (a = ?2 AND b = ?1) LIMIT 1")) {
-		mld_err_clear();
+		mld__err_clear();
 		return false;
 	}
 	sqlite3_bind_blob(q, 1, a->bytes, 16, SQLITE_STATIC);
@@ -230,14 +230,14 @@ static void decision_put(cb_ctx *cb, const mld_digest *a, const mld_digest *b, c
 {
 	mld_store *st = cb->opts->store;
 	sqlite3_stmt *q;
-	if (!st || mld_store_begin(st)) {
-		mld_err_clear();
+	if (!st || mld__store_begin(st)) {
+		mld__err_clear();
 		return;
 	}
-	if (mld_store_prepare(st, &q, "INSERT OR REPLACE INTO decisions(a, b, cos, max_abs, mean_abs, mode, outcome,"
+	if (mld__store_prepare(st, &q, "INSERT OR REPLACE INTO decisions(a, b, cos, max_abs, mean_abs, mode, outcome,"
 	                              " decided_at) VALUES (?,?,?,?,?,?,?,?)")) {
-		mld_store_rollback(st);
-		mld_err_clear();
+		mld__store_rollback(st);
+		mld__err_clear();
 		return;
 	}
 	sqlite3_bind_blob(q, 1, a->bytes, 16, SQLITE_STATIC);
@@ -250,9 +250,9 @@ static void decision_put(cb_ctx *cb, const mld_digest *a, const mld_digest *b, c
 	sqlite3_bind_int64(q, 8, (sqlite3_int64)time(NULL));
 	int step = sqlite3_step(q);
 	sqlite3_finalize(q);
-	if (step != SQLITE_DONE || mld_store_commit(st)) {
-		mld_store_rollback(st);
-		mld_err_clear();
+	if (step != SQLITE_DONE || mld__store_commit(st)) {
+		mld__store_rollback(st);
+		mld__err_clear();
 	}
 }
 
@@ -277,8 +277,8 @@ static bool blobs_equal(const cb_ctx *cb, const cb_weight *x, const cb_weight *y
 			return false;
 		const uint8_t *ma, *mb;
 		uint64_t la, lb;
-		if (mld_package_blobfile(px, a->file, &ma, &la, NULL) || mld_package_blobfile(py, b->file, &mb, &lb, NULL)) {
-			mld_err_clear();
+		if (mld__package_blobfile(px, a->file, &ma, &la, NULL) || mld__package_blobfile(py, b->file, &mb, &lb, NULL)) {
+			mld__err_clear();
 			return false;
 		}
 		if (a->data_offset + a->size > la || b->data_offset + b->size > lb ||
@@ -295,7 +295,7 @@ static int digest_key(char out[40], const mld_digest *d)
 }
 
 typedef struct index_maps {
-	mld_strmap by_enc, by_content, by_stem, by_layout;
+	mld__strmap by_enc, by_content, by_stem, by_layout;
 	char **keys; /* owned key strings */
 	size_t n_keys, cap_keys;
 	long *next_stem, *next_layout; /* chains of earlier weights with the same stem / layout */
@@ -305,34 +305,34 @@ static const char *own_key(index_maps *ix, const char *k)
 {
 	if (ix->n_keys == ix->cap_keys) {
 		ix->cap_keys = ix->cap_keys ? ix->cap_keys * 2 : 256;
-		char **p = mld_realloc(ix->keys, ix->cap_keys * sizeof *p);
+		char **p = mld__realloc(ix->keys, ix->cap_keys * sizeof *p);
 		if (!p)
 			return NULL;
 		ix->keys = p;
 	}
-	return ix->keys[ix->n_keys++] = mld_strdup(k);
+	return ix->keys[ix->n_keys++] = mld__strdup(k);
 }
 
 /* Maps hold (index + 1) so that 0 means absent. */
-static long map_get(mld_strmap *m, const char *k) { return (long)(intptr_t)mld_strmap_get(m, k) - 1; }
+static long map_get(mld__strmap *m, const char *k) { return (long)(intptr_t)mld__strmap_get(m, k) - 1; }
 
-static int map_put_first(index_maps *ix, mld_strmap *m, const char *k, long v)
+static int map_put_first(index_maps *ix, mld__strmap *m, const char *k, long v)
 {
 	if (map_get(m, k) >= 0)
 		return 0;
 	const char *key = own_key(ix, k);
-	return key ? mld_strmap_put(m, key, (void *)(intptr_t)(v + 1)) : MLD_ENOMEM;
+	return key ? mld__strmap_put(m, key, (void *)(intptr_t)(v + 1)) : MLD_ENOMEM;
 }
 
 /* Chained lists for stems and layouts: the map points at the newest entry. */
-static int chain_push(index_maps *ix, mld_strmap *m, long *next, const char *k, long v)
+static int chain_push(index_maps *ix, mld__strmap *m, long *next, const char *k, long v)
 {
 	long head = map_get(m, k);
 	next[v] = head;
 	if (head >= 0) /* the map keeps its own copy of an existing key */
-		return mld_strmap_put(m, k, (void *)(intptr_t)(v + 1));
+		return mld__strmap_put(m, k, (void *)(intptr_t)(v + 1));
 	const char *key = own_key(ix, k);
-	return key ? mld_strmap_put(m, key, (void *)(intptr_t)(v + 1)) : MLD_ENOMEM;
+	return key ? mld__strmap_put(m, key, (void *)(intptr_t)(v + 1)) : MLD_ENOMEM;
 }
 
 static int place(cb_ctx *cb, index_maps *ix, long i)
@@ -454,8 +454,8 @@ int cb_plan(cb_ctx *cb)
 {
 	index_maps ix = {0};
 	int rc = 0;
-	ix.next_stem = mld_calloc(cb->n_ws ? cb->n_ws : 1, sizeof *ix.next_stem);
-	ix.next_layout = mld_calloc(cb->n_ws ? cb->n_ws : 1, sizeof *ix.next_layout);
+	ix.next_stem = mld__calloc(cb->n_ws ? cb->n_ws : 1, sizeof *ix.next_stem);
+	ix.next_layout = mld__calloc(cb->n_ws ? cb->n_ws : 1, sizeof *ix.next_layout);
 	if (!ix.next_stem || !ix.next_layout) {
 		free(ix.next_stem);
 		free(ix.next_layout);
@@ -493,10 +493,10 @@ int cb_plan(cb_ctx *cb)
 	for (size_t i = 0; i < cb->n_ws; i++)
 		cb->stats->by_reason[cb->ws[i].reason]++;
 	cb->stats->weights = cb->n_ws;
-	mld_strmap_free(&ix.by_enc);
-	mld_strmap_free(&ix.by_content);
-	mld_strmap_free(&ix.by_stem);
-	mld_strmap_free(&ix.by_layout);
+	mld__strmap_free(&ix.by_enc);
+	mld__strmap_free(&ix.by_content);
+	mld__strmap_free(&ix.by_stem);
+	mld__strmap_free(&ix.by_layout);
 	for (size_t k = 0; k < ix.n_keys; k++)
 		free(ix.keys[k]);
 	free(ix.keys);

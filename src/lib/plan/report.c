@@ -16,28 +16,28 @@ static bool ends_with(const char *s, const char *suf)
 	return a >= b && !strcasecmp(s + a - b, suf);
 }
 
-static void csv_field(mld_buf *b, const char *s)
+static void csv_field(mld__buf *b, const char *s)
 {
 	bool quote = strpbrk(s, ",\"\n") != NULL;
 	if (quote)
-		mld_buf_append(b, "\"", 1);
+		mld__buf_append(b, "\"", 1);
 	for (; *s; s++) {
 		if (*s == '"')
-			mld_buf_append(b, "\"", 1);
-		mld_buf_append(b, s, 1);
+			mld__buf_append(b, "\"", 1);
+		mld__buf_append(b, s, 1);
 	}
 	if (quote)
-		mld_buf_append(b, "\"", 1);
+		mld__buf_append(b, "\"", 1);
 }
 
 static int atomic_write(const char *path, const void *data, size_t len)
 {
-	char *tmp = mld_sprintf("%s.tmp-%ld", path, (long)getpid());
+	char *tmp = mld__sprintf("%s.tmp-%ld", path, (long)getpid());
 	if (!tmp)
 		return MLD_ENOMEM;
-	int rc = mld_write_file(tmp, data, len);
+	int rc = mld__write_file(tmp, data, len);
 	if (!rc && rename(tmp, path) != 0)
-		rc = mld_err(MLD_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
+		rc = mld__err(MLD_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
 	if (rc)
 		unlink(tmp);
 	free(tmp);
@@ -49,13 +49,13 @@ int cb_report(cb_ctx *cb, const char *out_path)
 	const char *path = cb->opts->report_path;
 	bool csv = ends_with(path, ".csv");
 	if (!csv && !ends_with(path, ".json"))
-		return mld_err(MLD_EUSAGE, "%s: the report must end in .json or .csv", path);
-	mld_buf b = {0};
+		return mld__err(MLD_EUSAGE, "%s: the report must end in .json or .csv", path);
+	mld__buf b = {0};
 	json_t *rows = json_array();
 	if (csv) {
 		const char *hdr = "function,weight,reason,shared_with_function,shared_with_weight,compared_function,"
 		                  "compared_weight,cos,max_abs,mean_abs,decision_reused,encoded_bytes,chain\n";
-		mld_buf_append(&b, hdr, strlen(hdr));
+		mld__buf_append(&b, hdr, strlen(hdr));
 	}
 	for (size_t i = 0; i < cb->n_ws; i++) {
 		const cb_weight *w = &cb->ws[i];
@@ -68,18 +68,18 @@ int cb_report(cb_ctx *cb, const char *out_path)
 			                    c ? c->w->name : ""};
 			for (int k = 0; k < 7; k++) {
 				csv_field(&b, f[k]);
-				mld_buf_append(&b, ",", 1);
+				mld__buf_append(&b, ",", 1);
 			}
 			if (w->has_metrics)
 				snprintf(num, sizeof num, "%.9f,%.9g,%.9g,%s,", w->m.cos, w->m.max_abs, w->m.mean_abs,
 				         w->reused ? "true" : "false");
 			else
 				snprintf(num, sizeof num, ",,,,");
-			mld_buf_append(&b, num, strlen(num));
+			mld__buf_append(&b, num, strlen(num));
 			snprintf(num, sizeof num, "%llu,", (unsigned long long)w->w->encoded_bytes);
-			mld_buf_append(&b, num, strlen(num));
+			mld__buf_append(&b, num, strlen(num));
 			csv_field(&b, w->w->chain);
-			mld_buf_append(&b, "\n", 1);
+			mld__buf_append(&b, "\n", 1);
 			continue;
 		}
 		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I}", "function", cb->srcs[w->src].name, "weight", w->w->name, "reason",
@@ -120,10 +120,10 @@ int cb_report(cb_ctx *cb, const char *out_path)
 		rows = NULL;
 		char *text = root ? json_dumps(root, JSON_INDENT(1)) : NULL;
 		json_decref(root);
-		rc = text ? atomic_write(path, text, strlen(text)) : mld_err(MLD_ENOMEM, "cannot build the report");
+		rc = text ? atomic_write(path, text, strlen(text)) : mld__err(MLD_ENOMEM, "cannot build the report");
 		free(text);
 	}
 	json_decref(rows);
-	mld_buf_free(&b);
+	mld__buf_free(&b);
 	return rc;
 }

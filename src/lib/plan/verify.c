@@ -66,15 +66,15 @@ static void check_structure(vctx *v, const mld_package *pkg)
 		uint64_t len, *offs = NULL;
 		uint32_t count;
 		char *disp = NULL;
-		if (mld_package_blobfile(pkg, files[k], &map, &len, &disp) || mld_blobfile_enumerate(&offs, &count, map, len, disp)) {
+		if (mld__package_blobfile(pkg, files[k], &map, &len, &disp) || mld__blobfile_enumerate(&offs, &count, map, len, disp)) {
 			fail(v, "%s", mld_error_last());
 			free(disp);
 			continue;
 		}
 		uint64_t end = 64;
 		for (uint32_t b = 0; b < count; b++) {
-			mld_blob_view bv;
-			if (!mld_blobfile_read(&bv, map, len, offs[b], MLD_DT_INVALID, disp))
+			mld__blob_view bv;
+			if (!mld__blobfile_read(&bv, map, len, offs[b], MLD_DT_INVALID, disp))
 				end = bv.data_offset + bv.size;
 		}
 		if (count && end != len)
@@ -141,7 +141,7 @@ static void compare_source(vctx *v, const mld_package *out, const mld_source_spe
 int mld_verify(mld_verify_stats *stats, const char *pkg_path, const mld_source_spec *sources, size_t n_sources, int strict,
                void (*problem)(void *ctx, const char *msg), void *ctx)
 {
-	mld_err_clear();
+	mld__err_clear();
 	memset(stats, 0, sizeof *stats);
 	vctx v = {stats, problem, ctx};
 	mld_package *pkg;

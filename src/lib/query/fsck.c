@@ -92,7 +92,7 @@ static void check_schema(json_t *problems, mld_store *st)
 		return;
 	}
 	for (int i = 0; i < MLD_STORE_SCHEMA_VERSION; i++)
-		sqlite3_exec(ref, mld_store_migrations[i], NULL, NULL, NULL);
+		sqlite3_exec(ref, mld__store_migrations[i], NULL, NULL, NULL);
 	const char *list = "SELECT type, name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY name";
 	if (sqlite3_prepare_v2(ref, list, -1, &s, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(st->db, "SELECT sql FROM sqlite_schema WHERE type = ?1 AND name = ?2", -1, &q, NULL) !=
@@ -154,7 +154,7 @@ static void deep_package(json_t *problems, mld_store *st, sqlite3_int64 id, cons
 		}
 		if (mld_error_code())
 			problem(problems, "deep", "%s:%s:%s: %s", path, fn, name, mld_error_last());
-		mld_err_clear();
+		mld__err_clear();
 	}
 	if (n != mld_package_weight_count(pkg))
 		problem(problems, "deep", "%s: %zu weights in the package, %zu in the store", path,
@@ -175,7 +175,7 @@ int mld_store_fsck(json_t **out, mld_store *st, int deep)
 		run_check(problems, st, checks[i].check, checks[i].sql);
 	int rc = 0;
 	if (deep && !(rc = q_register(st)))
-		rc = q_all(&pkgs, st, "SELECT id, path, mld_package_status(path, identity) AS status FROM packages ORDER BY path",
+		rc = q_all(&pkgs, st, "SELECT id, path, mld__package_status(path, identity) AS status FROM packages ORDER BY path",
 		           NULL);
 	size_t i;
 	json_t *p;

@@ -28,25 +28,25 @@ int mld_store_gc(json_t **out, mld_store *st, const mld_gc_opts *o)
 	json_t *before = NULL, *after = NULL, *pkgs = NULL, *outs = NULL;
 	int64_t cutoff = o->older_than >= 0 ? (int64_t)time(NULL) - o->older_than : 0;
 	int rc = q_register(st);
-	if (rc || (rc = mld_store_begin(st)))
+	if (rc || (rc = mld__store_begin(st)))
 		return rc;
 	/* Cascades take functions, weights and blobs with their package. */
 	if ((rc = q_measure(&before, st, measures, N_MEASURES)) ||
 	    (rc = q_all(&pkgs, st,
-	                "DELETE FROM packages WHERE (?1 AND mld_package_status(path, identity) = 'missing')"
+	                "DELETE FROM packages WHERE (?1 AND mld__package_status(path, identity) = 'missing')"
 	                " OR (?2 >= 0 AND indexed_at < ?3) RETURNING path",
 	                "iii", (int64_t)o->missing, o->older_than, cutoff)) ||
 	    (rc = q_all(&outs, st,
-	                "DELETE FROM outputs WHERE ?1 AND mld_package_status(path, NULL) = 'missing' RETURNING path", "i",
+	                "DELETE FROM outputs WHERE ?1 AND mld__package_status(path, NULL) = 'missing' RETURNING path", "i",
 	                (int64_t)o->missing)) ||
-	    (rc = mld_store_exec(st, "DELETE FROM encodings WHERE " Q_ORPHAN_ENCODINGS ";"
+	    (rc = mld__store_exec(st, "DELETE FROM encodings WHERE " Q_ORPHAN_ENCODINGS ";"
 	                             "DELETE FROM contents WHERE " Q_ORPHAN_CONTENTS ";"
 	                             "DELETE FROM decisions WHERE " Q_ORPHAN_DECISIONS ";")) ||
 	    (rc = q_measure(&after, st, measures, N_MEASURES)))
 		goto fail;
 	if (o->dry_run)
-		mld_store_rollback(st);
-	else if ((rc = mld_store_commit(st)))
+		mld__store_rollback(st);
+	else if ((rc = mld__store_commit(st)))
 		goto out;
 	for (size_t i = 0; i < N_MEASURES; i++) {
 		json_t *b = json_object_get(json_array_get(before, i), "value");
@@ -57,7 +57,7 @@ int mld_store_gc(json_t **out, mld_store *st, const mld_gc_opts *o)
 	*out = json_pack("{s:b,s:O,s:O,s:O}", "dry_run", o->dry_run, "packages", pkgs, "outputs", outs, "removed", before);
 	goto out;
 fail:
-	mld_store_rollback(st);
+	mld__store_rollback(st);
 out:
 	json_decref(before);
 	json_decref(after);

@@ -16,7 +16,7 @@ json_t *q_string(const char *s)
 	json_t *j = json_string(s);
 	if (j || !s)
 		return j ? j : json_null();
-	char *copy = mld_strdup(s);
+	char *copy = mld__strdup(s);
 	for (char *c = copy; c && *c; c++)
 		if ((unsigned char)*c >= 0x80)
 			*c = '?';
@@ -40,7 +40,7 @@ json_t *q_value(sqlite3_stmt *s, int i)
 		static const char hx[] = "0123456789abcdef";
 		const uint8_t *b = sqlite3_column_blob(s, i);
 		size_t n = (size_t)sqlite3_column_bytes(s, i);
-		char *h = mld_malloc(2 * n + 1);
+		char *h = mld__malloc(2 * n + 1);
 		if (!h)
 			return NULL;
 		for (size_t k = 0; k < n; k++) {
@@ -59,7 +59,7 @@ json_t *q_value(sqlite3_stmt *s, int i)
 
 static int vprepare(sqlite3_stmt **out, mld_store *st, const char *sql, const char *fmt, va_list ap)
 {
-	int rc = mld_store_prepare(st, out, sql);
+	int rc = mld__store_prepare(st, out, sql);
 	for (int i = 1; !rc && fmt && fmt[i - 1]; i++) {
 		if (fmt[i - 1] == 'd') {
 			const mld_digest *d = va_arg(ap, const mld_digest *);
@@ -105,10 +105,10 @@ int q_rows(json_t *rows, mld_store *st, sqlite3_stmt *s)
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		if (json_array_append_new(rows, q_row(s, 0, n))) {
 			sqlite3_finalize(s);
-			return mld_err(MLD_ENOMEM, "out of memory");
+			return mld__err(MLD_ENOMEM, "out of memory");
 		}
 	}
-	int rc = step == SQLITE_DONE ? 0 : mld_store_err(st, "query");
+	int rc = step == SQLITE_DONE ? 0 : mld__store_err(st, "query");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -131,15 +131,15 @@ int q_all(json_t **out, mld_store *st, const char *sql, const char *fmt, ...)
 }
 
 /* Append a and b; true on failure. */
-static bool cat(mld_buf *buf, const char *a, const char *b)
+static bool cat(mld__buf *buf, const char *a, const char *b)
 {
-	return mld_buf_append(buf, a, strlen(a)) || mld_buf_append(buf, b, strlen(b));
+	return mld__buf_append(buf, a, strlen(a)) || mld__buf_append(buf, b, strlen(b));
 }
 
 int q_measure(json_t **out, mld_store *st, const q_stat *defs, size_t n)
 {
 	/* One statement: SELECT <id or EXPR>, ... FROM (SELECT (<sql>) AS <id>, ...) */
-	mld_buf outer = {0}, inner = {0};
+	mld__buf outer = {0}, inner = {0};
 	bool oom = false;
 	for (size_t i = 0; i < n; i++) {
 		bool derived = defs[i].sql[0] == '=';
@@ -147,11 +147,11 @@ int q_measure(json_t **out, mld_store *st, const q_stat *defs, size_t n)
 		if (!derived)
 			oom |= cat(&inner, inner.len ? ", (" : " FROM (SELECT (", defs[i].sql) || cat(&inner, ") AS ", defs[i].id);
 	}
-	oom |= cat(&inner, ")", "") || mld_buf_append(&outer, inner.data, inner.len) || mld_buf_append(&outer, "", 1);
+	oom |= cat(&inner, ")", "") || mld__buf_append(&outer, inner.data, inner.len) || mld__buf_append(&outer, "", 1);
 	sqlite3_stmt *s = NULL;
-	int rc = oom ? mld_err(MLD_ENOMEM, "out of memory") : mld_store_prepare(st, &s, (const char *)outer.data);
+	int rc = oom ? mld__err(MLD_ENOMEM, "out of memory") : mld__store_prepare(st, &s, (const char *)outer.data);
 	if (!rc && sqlite3_step(s) != SQLITE_ROW)
-		rc = mld_store_err(st, "statistics");
+		rc = mld__store_err(st, "statistics");
 	if (!rc) {
 		*out = json_array();
 		for (size_t i = 0; i < n; i++)
@@ -159,8 +159,8 @@ int q_measure(json_t **out, mld_store *st, const q_stat *defs, size_t n)
 			                                      "value", q_value(s, (int)i), "unit", defs[i].unit));
 	}
 	sqlite3_finalize(s);
-	mld_buf_free(&outer);
-	mld_buf_free(&inner);
+	mld__buf_free(&outer);
+	mld__buf_free(&inner);
 	return rc;
 }
 
@@ -173,36 +173,36 @@ static void status_fn(sqlite3_context *c, int argc, sqlite3_value **v)
 	char *now = NULL;
 	if (!path || stat(path, &sb) != 0)
 		status = !path || errno == ENOENT || errno == ENOTDIR ? "missing" : "unreadable";
-	else if (identity && mld_identity_redo(&now, path, identity) == 0 && !strcmp(now, identity))
+	else if (identity && mld__identity_redo(&now, path, identity) == 0 && !strcmp(now, identity))
 		status = "ok";
 	free(now);
-	mld_err_clear(); /* a vanished file inside the package just means stale */
+	mld__err_clear(); /* a vanished file inside the package just means stale */
 	sqlite3_result_text(c, status, -1, SQLITE_STATIC);
 }
 
 int q_register(mld_store *st)
 {
-	if (sqlite3_create_function(st->db, "mld_package_status", 2, SQLITE_UTF8, NULL, status_fn, NULL, NULL) !=
+	if (sqlite3_create_function(st->db, "mld__package_status", 2, SQLITE_UTF8, NULL, status_fn, NULL, NULL) !=
 	    SQLITE_OK)
-		return mld_store_err(st, "register functions");
+		return mld__store_err(st, "register functions");
 	return 0;
 }
 
 static int open_ro(mld_store **out, const char *path)
 {
-	mld_store *st = mld_calloc(1, sizeof *st);
-	if (!st || !(st->path = mld_strdup(path))) {
+	mld_store *st = mld__calloc(1, sizeof *st);
+	if (!st || !(st->path = mld__strdup(path))) {
 		free(st);
 		return MLD_ENOMEM;
 	}
 	int rc = 0;
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		rc = st->db ? mld_store_err(st, "open") : mld_err(MLD_ESTORE, "store %s: cannot open", path);
+		rc = st->db ? mld__store_err(st, "open") : mld__err(MLD_ESTORE, "store %s: cannot open", path);
 	} else {
 		sqlite3_busy_timeout(st->db, 60000); /* a writer may be checkpointing */
 		sqlite3_extended_result_codes(st->db, 1);
 		/* Queries join weights in digest order: read pages once, sort in memory. */
-		rc = mld_store_exec(st, "PRAGMA mmap_size = 1073741824; PRAGMA temp_store = MEMORY");
+		rc = mld__store_exec(st, "PRAGMA mmap_size = 1073741824; PRAGMA temp_store = MEMORY");
 		if (!rc)
 			rc = q_register(st);
 	}
@@ -215,10 +215,10 @@ static int open_ro(mld_store **out, const char *path)
 
 int mld_store_open_readonly(mld_store **out, const char *path, int migrate)
 {
-	mld_err_clear();
+	mld__err_clear();
 	struct stat sb;
 	if (stat(path, &sb) != 0)
-		return mld_err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "store %s: %s%s", path, strerror(errno),
+		return mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "store %s: %s%s", path, strerror(errno),
 		               errno == ENOENT ? " ('mldedup index' creates it)" : "");
 	mld_store *st, *rw;
 	int rc = open_ro(&st, path);
@@ -227,7 +227,7 @@ int mld_store_open_readonly(mld_store **out, const char *path, int migrate)
 		return rc;
 	if (v < 0 || v > MLD_STORE_SCHEMA_VERSION) {
 		rc = v < 0 ? MLD_ESTORE
-		           : mld_err(MLD_ESTORE, "store %s: schema version %d is newer than this mldedup understands (%d)",
+		           : mld__err(MLD_ESTORE, "store %s: schema version %d is newer than this mldedup understands (%d)",
 		                     path, v, MLD_STORE_SCHEMA_VERSION);
 	} else if (v < MLD_STORE_SCHEMA_VERSION && migrate) {
 		/* Older: a normal open migrates it; then read it again. */
@@ -240,7 +240,7 @@ int mld_store_open_readonly(mld_store **out, const char *path, int migrate)
 	}
 	/* One snapshot for the whole command, whatever writers commit meanwhile. */
 	if (!rc && sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		rc = mld_store_err(st, "begin a read");
+		rc = mld__store_err(st, "begin a read");
 	if (rc)
 		mld_store_free(st);
 	else
@@ -293,7 +293,7 @@ int mld_query_packages(json_t **out, mld_store *st)
 	return q_all(out, st,
 	             "SELECT q.id, q.path, q.kind, q.spec_version, q.functions, q.weights, q.weight_bytes,"
 	             " q.weight_file_bytes, " Q_TIME("q.indexed_at") " AS indexed,"
-	             " mld_package_status(p.path, p.identity) AS status"
+	             " mld__package_status(p.path, p.identity) AS status"
 	             " FROM q1_packages q JOIN packages p ON p.id = q.id ORDER BY q.path",
 	             NULL);
 }
@@ -303,7 +303,7 @@ int q_package(sqlite3_int64 *id, mld_store *st, const char *arg)
 	size_t n = strlen(arg);
 	while (n > 1 && arg[n - 1] == '/')
 		n--;
-	char *name = mld_sprintf("%.*s", (int)n, arg), *abs = realpath(arg, NULL);
+	char *name = mld__sprintf("%.*s", (int)n, arg), *abs = realpath(arg, NULL);
 	json_t *rows = NULL;
 	int rc = name ? q_all(&rows, st,
 	                      "SELECT id, path, path IN (?1, ?2) OR CAST(id AS TEXT) = ?1 AS exact FROM packages"
@@ -314,7 +314,7 @@ int q_package(sqlite3_int64 *id, mld_store *st, const char *arg)
 	json_t *first = json_array_get(rows, 0);
 	if (rc) {
 	} else if (k == 0) {
-		rc = mld_err(MLD_ENOTFOUND, "no indexed package is '%s' (see 'mldedup packages')", name);
+		rc = mld__err(MLD_ENOTFOUND, "no indexed package is '%s' (see 'mldedup packages')", name);
 	} else if (k == 1 || json_integer_value(json_object_get(first, "exact"))) {
 		*id = json_integer_value(json_object_get(first, "id"));
 	} else {
@@ -322,7 +322,7 @@ int q_package(sqlite3_int64 *id, mld_store *st, const char *arg)
 		for (size_t i = 0; i < k && i < 5; i++)
 			snprintf(list + strlen(list), sizeof list - strlen(list), "\n  %s",
 			         json_string_value(json_object_get(json_array_get(rows, i), "path")));
-		rc = mld_err(MLD_EUSAGE, "'%s' matches several packages:%s%s", name, list, k > 5 ? "\n  ..." : "");
+		rc = mld__err(MLD_EUSAGE, "'%s' matches several packages:%s%s", name, list, k > 5 ? "\n  ..." : "");
 	}
 	json_decref(rows);
 	free(name);
@@ -347,18 +347,18 @@ int mld_query_sql(json_t **columns, json_t **rows, mld_store *st, const char *sq
 {
 	sqlite3_stmt *s;
 	const char *tail;
-	mld_err_clear();
+	mld__err_clear();
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, &tail) != SQLITE_OK)
-		return mld_err(MLD_EUSAGE, "%s", sqlite3_errmsg(st->db));
+		return mld__err(MLD_EUSAGE, "%s", sqlite3_errmsg(st->db));
 	while (tail && (isspace((unsigned char)*tail) || *tail == ';'))
 		tail++;
 	int rc = 0;
 	if (!s)
-		rc = mld_err(MLD_EUSAGE, "no SQL statement given");
+		rc = mld__err(MLD_EUSAGE, "no SQL statement given");
 	else if (tail && *tail)
-		rc = mld_err(MLD_EUSAGE, "one statement at a time (left over: %.40s)", tail);
+		rc = mld__err(MLD_EUSAGE, "one statement at a time (left over: %.40s)", tail);
 	else if (!sqlite3_stmt_readonly(s))
-		rc = mld_err(MLD_EUSAGE, "the store is read-only here: only statements that read are allowed");
+		rc = mld__err(MLD_EUSAGE, "the store is read-only here: only statements that read are allowed");
 	if (rc) {
 		sqlite3_finalize(s);
 		return rc;

@@ -18,7 +18,7 @@ static int range_match(mld_digest *out, int *n, mld_store *st, const char *sql, 
 		if (sqlite3_column_bytes(s, 0) == 16)
 			memcpy(out->bytes, sqlite3_column_blob(s, 0), 16);
 	if (!rc && *n < 2 && step != SQLITE_DONE)
-		rc = mld_store_err(st, "look up digest");
+		rc = mld__store_err(st, "look up digest");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -31,7 +31,7 @@ static int resolve_digest(mld_digest *out, mld_store *st, const char *hex)
 	char lo_hex[33], hi_hex[33];
 	mld_digest lo, hi;
 	if (n < 8 || n > 32 || strspn(hex, "0123456789abcdefABCDEF") != n)
-		return mld_err(MLD_EUSAGE, "'%s' is neither a digest (8 to 32 hex digits) nor PKG:FUNC:NAME", hex);
+		return mld__err(MLD_EUSAGE, "'%s' is neither a digest (8 to 32 hex digits) nor PKG:FUNC:NAME", hex);
 	memcpy(lo_hex, hex, n);
 	memcpy(hi_hex, hex, n);
 	memset(lo_hex + n, '0', 32 - n);
@@ -46,8 +46,8 @@ static int resolve_digest(mld_digest *out, mld_store *st, const char *hex)
 		                 " AND content_digest IS NOT NULL LIMIT 2",
 		                 &lo, &hi);
 	if (!rc && k != 1)
-		rc = k ? mld_err(MLD_EUSAGE, "digest prefix %s is ambiguous: give more digits", hex)
-		       : mld_err(MLD_ENOTFOUND, "no content or encoding %s in the store", hex);
+		rc = k ? mld__err(MLD_EUSAGE, "digest prefix %s is ambiguous: give more digits", hex)
+		       : mld__err(MLD_ENOTFOUND, "no content or encoding %s in the store", hex);
 	return rc;
 }
 
@@ -60,8 +60,8 @@ static int resolve(mld_digest *out, mld_store *st, const char *what)
 		fn--;
 	if (!name || fn == what)
 		return resolve_digest(out, st, what);
-	char *pkg = mld_sprintf("%.*s", (int)(fn - 1 - what), what);
-	char *func = mld_sprintf("%.*s", (int)(name - fn), fn);
+	char *pkg = mld__sprintf("%.*s", (int)(fn - 1 - what), what);
+	char *func = mld__sprintf("%.*s", (int)(name - fn), fn);
 	sqlite3_int64 id;
 	sqlite3_stmt *s = NULL;
 	int rc = !pkg || !func ? MLD_ENOMEM : q_package(&id, st, pkg);
@@ -73,11 +73,11 @@ static int resolve(mld_digest *out, mld_store *st, const char *what)
 	if (!rc) {
 		int step = sqlite3_step(s);
 		if (step == SQLITE_DONE)
-			rc = mld_err(MLD_ENOTFOUND, "%s has no weight %s:%s", pkg, func, name + 1);
+			rc = mld__err(MLD_ENOTFOUND, "%s has no weight %s:%s", pkg, func, name + 1);
 		else if (step != SQLITE_ROW)
-			rc = mld_store_err(st, "look up weight");
+			rc = mld__store_err(st, "look up weight");
 		else if (sqlite3_column_bytes(s, 0) != 16)
-			rc = mld_err(MLD_EUNSUPPORTED, "%s: no content: %s", what, (const char *)sqlite3_column_text(s, 1));
+			rc = mld__err(MLD_EUNSUPPORTED, "%s: no content: %s", what, (const char *)sqlite3_column_text(s, 1));
 		else
 			memcpy(out->bytes, sqlite3_column_blob(s, 0), 16);
 	}
@@ -115,7 +115,7 @@ int mld_query_show(json_t **out, mld_store *st, const char *what)
 	if (!rc && !json_array_size(rows)) {
 		char hex[33];
 		mld_digest_hex(hex, &d);
-		rc = mld_err(MLD_ENOTFOUND, "content %s has weights but no contents row (see 'mldedup fsck')", hex);
+		rc = mld__err(MLD_ENOTFOUND, "content %s has weights but no contents row (see 'mldedup fsck')", hex);
 	}
 	json_t *c = rc ? NULL : json_incref(json_array_get(rows, 0));
 	json_decref(rows);
@@ -133,7 +133,7 @@ int mld_query_dupes(json_t **out, mld_store *st, mld_across across, uint64_t min
 {
 	static const char *const span[] = {"count(*)", "count(DISTINCT f.id)", "count(DISTINCT f.package_id)"};
 	/* One row per weight of a group, groups by savings; folded into groups below. */
-	char *sql = mld_sprintf(
+	char *sql = mld__sprintf(
 		"WITH g AS (SELECT w.content_digest AS d, count(*) AS occurrences, count(DISTINCT w.encoding_digest)"
 		" AS encodings, count(DISTINCT f.id) AS functions, count(DISTINCT f.package_id) AS packages,"
 		" min(w.encoded_bytes) AS copy_bytes, sum(w.encoded_bytes) - min(w.encoded_bytes) AS savings"
@@ -154,7 +154,7 @@ int mld_query_dupes(json_t **out, mld_store *st, mld_across across, uint64_t min
 	/* Columns 0-8 describe the group (repeated on each of its rows), 9-13 a weight. */
 	while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
 		if (sqlite3_column_bytes(s, 0) != 16) {
-			rc = mld_err(MLD_ESTORE, "store %s: a content digest is not 16 bytes (see 'mldedup fsck')", st->path);
+			rc = mld__err(MLD_ESTORE, "store %s: a content digest is not 16 bytes (see 'mldedup fsck')", st->path);
 			break;
 		}
 		if (!weights || memcmp(digest, sqlite3_column_blob(s, 0), 16)) {
@@ -167,7 +167,7 @@ int mld_query_dupes(json_t **out, mld_store *st, mld_across across, uint64_t min
 		json_array_append_new(weights, q_row(s, 9, 14));
 	}
 	if (!rc && step != SQLITE_DONE)
-		rc = mld_store_err(st, "dupes");
+		rc = mld__store_err(st, "dupes");
 	sqlite3_finalize(s);
 	if (!rc)
 		rc = q_all(&near, st,
@@ -204,8 +204,8 @@ static char *absolute(const char *path)
 {
 	char *abs = realpath(path, NULL), cwd[4096];
 	if (abs || path[0] == '/')
-		return abs ? abs : mld_strdup(path);
-	return getcwd(cwd, sizeof cwd) ? mld_sprintf("%s/%s", cwd, path) : mld_strdup(path);
+		return abs ? abs : mld__strdup(path);
+	return getcwd(cwd, sizeof cwd) ? mld__sprintf("%s/%s", cwd, path) : mld__strdup(path);
 }
 
 int mld_query_explain(json_t **out, mld_store *st, const char *output, const char *function, const char *name)
@@ -230,11 +230,11 @@ int mld_query_explain(json_t **out, mld_store *st, const char *output, const cha
 	json_t *row = json_array_get(rows, 0);
 	if (rc) {
 	} else if (!row) {
-		rc = mld_err(MLD_ENOTFOUND, "no combine that wrote %s is recorded in store %s", abs, st->path);
+		rc = mld__err(MLD_ENOTFOUND, "no combine that wrote %s is recorded in store %s", abs, st->path);
 	} else if (json_is_null(json_object_get(row, "reason"))) {
 		rc = json_is_null(json_object_get(row, "source_package"))
-		         ? mld_err(MLD_ENOTFOUND, "%s has no function '%s'", abs, function)
-		         : mld_err(MLD_ENOTFOUND, "function '%s' of %s has no weight '%s'", function, abs, name);
+		         ? mld__err(MLD_ENOTFOUND, "%s has no function '%s'", abs, function)
+		         : mld__err(MLD_ENOTFOUND, "function '%s' of %s has no weight '%s'", function, abs, name);
 	} else {
 		/* json_array() of NULLs keeps them: drop the passing ones. */
 		json_t *failed = json_loads(json_string_value(json_object_get(row, "failed")), 0, NULL), *f = json_array();

@@ -33,30 +33,30 @@ typedef struct rec {
 } rec;
 
 /* "rel\tsize\tmtime_ns\tinode\n" for each file; "." stands for a zip itself. */
-static int identity_line(mld_buf *b, const char *root, const char *rel)
+static int identity_line(mld__buf *b, const char *root, const char *rel)
 {
-	char *p = strcmp(rel, ".") ? mld_sprintf("%s/%s", root, rel) : mld_strdup(root);
+	char *p = strcmp(rel, ".") ? mld__sprintf("%s/%s", root, rel) : mld__strdup(root);
 	if (!p)
 		return MLD_ENOMEM;
 	struct stat st;
 	int rc = 0;
 	if (stat(p, &st) != 0)
-		rc = mld_err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", p, strerror(errno));
+		rc = mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", p, strerror(errno));
 	else {
 		char line[4200];
 		int n = snprintf(line, sizeof line, "%s\t%lld\t%lld\t%llu\n", rel, (long long)st.st_size,
 		                 (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
 		                 (unsigned long long)st.st_ino);
-		rc = n > 0 && (size_t)n < sizeof line ? mld_buf_append(b, line, (size_t)n) : mld_err(MLD_EFORMAT, "%s: path too long", p);
+		rc = n > 0 && (size_t)n < sizeof line ? mld__buf_append(b, line, (size_t)n) : mld__err(MLD_EFORMAT, "%s: path too long", p);
 	}
 	free(p);
 	return rc;
 }
 
 /* Recompute an identity string for the files listed in `old` (see store.h). */
-int mld_identity_redo(char **out, const char *root, const char *old)
+int mld__identity_redo(char **out, const char *root, const char *old)
 {
-	mld_buf b = {0};
+	mld__buf b = {0};
 	int rc = 0;
 	for (const char *p = old; *p && !rc;) {
 		const char *tab = strchr(p, '\t'), *nl = strchr(p, '\n');
@@ -72,9 +72,9 @@ int mld_identity_redo(char **out, const char *root, const char *old)
 		p = nl + 1;
 	}
 	if (!rc)
-		rc = mld_buf_append(&b, "", 1);
+		rc = mld__buf_append(&b, "", 1);
 	if (rc) {
-		mld_buf_free(&b);
+		mld__buf_free(&b);
 		return rc;
 	}
 	*out = (char *)b.data;
@@ -83,9 +83,9 @@ int mld_identity_redo(char **out, const char *root, const char *old)
 
 static int identity_of(char **out, const mld_package *pkg, const char *root)
 {
-	mld_buf b = {0};
+	mld__buf b = {0};
 	int rc = 0;
-	if (mld_source_is_zip(pkg->src)) {
+	if (mld__source_is_zip(pkg->src)) {
 		rc = identity_line(&b, root, ".");
 	} else {
 		rc = identity_line(&b, root, "Manifest.json");
@@ -93,16 +93,16 @@ static int identity_of(char **out, const mld_package *pkg, const char *root)
 			rc = identity_line(&b, root, pkg->model_rel);
 		for (size_t f = 0; !rc && f < pkg->n_blob_files; f++) {
 			char *rel;
-			if (!(rc = mld_package_blob_rel(pkg, pkg->blob_files[f], &rel))) {
+			if (!(rc = mld__package_blob_rel(pkg, pkg->blob_files[f], &rel))) {
 				rc = identity_line(&b, root, rel);
 				free(rel);
 			}
 		}
 	}
 	if (!rc)
-		rc = mld_buf_append(&b, "", 1);
+		rc = mld__buf_append(&b, "", 1);
 	if (rc) {
-		mld_buf_free(&b);
+		mld__buf_free(&b);
 		return rc;
 	}
 	*out = (char *)b.data;
@@ -112,16 +112,16 @@ static int identity_of(char **out, const mld_package *pkg, const char *root)
 static int lookup_identity(mld_store *st, const char *path, char **identity)
 {
 	sqlite3_stmt *s;
-	int rc = mld_store_prepare(st, &s, "SELECT identity FROM packages WHERE path = ?");
+	int rc = mld__store_prepare(st, &s, "SELECT identity FROM packages WHERE path = ?");
 	if (rc)
 		return rc;
 	sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
 	*identity = NULL;
 	int step = sqlite3_step(s);
 	if (step == SQLITE_ROW)
-		*identity = mld_strdup((const char *)sqlite3_column_text(s, 0));
+		*identity = mld__strdup((const char *)sqlite3_column_text(s, 0));
 	else if (step != SQLITE_DONE)
-		rc = mld_store_err(st, "look up package");
+		rc = mld__store_err(st, "look up package");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -137,7 +137,7 @@ static void shape_json(char *buf, size_t n, unsigned rank, const uint64_t *shape
 
 static int step_done(mld_store *st, sqlite3_stmt *s, const char *what)
 {
-	int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : mld_store_err(st, what);
+	int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : mld__store_err(st, what);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return rc;
@@ -148,38 +148,38 @@ static int record(mld_store *st, const mld_package *pkg, const char *path, const
 {
 	sqlite3_stmt *del = NULL, *ins_pkg = NULL, *ins_fn = NULL, *ins_c = NULL, *ins_e = NULL, *ins_w = NULL, *ins_b = NULL;
 	int rc;
-	if ((rc = mld_store_prepare(st, &del, "DELETE FROM packages WHERE path = ?")) ||
-	    (rc = mld_store_prepare(st, &ins_pkg,
+	if ((rc = mld__store_prepare(st, &del, "DELETE FROM packages WHERE path = ?")) ||
+	    (rc = mld__store_prepare(st, &ins_pkg,
 	                            "INSERT INTO packages(path, kind, spec_version, model_size, model_mtime_ns, model_inode,"
 	                            " weights_size, weights_mtime_ns, weights_inode, weights_digest, identity, indexed_at)"
 	                            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")) ||
-	    (rc = mld_store_prepare(st, &ins_fn, "INSERT INTO functions(package_id, name) VALUES (?,?)")) ||
-	    (rc = mld_store_prepare(st, &ins_c, "INSERT OR IGNORE INTO contents(digest, dtype, shape, elements, dense_bytes,"
+	    (rc = mld__store_prepare(st, &ins_fn, "INSERT INTO functions(package_id, name) VALUES (?,?)")) ||
+	    (rc = mld__store_prepare(st, &ins_c, "INSERT OR IGNORE INTO contents(digest, dtype, shape, elements, dense_bytes,"
 	                                        " sketch) VALUES (?,?,?,?,?,?)")) ||
-	    (rc = mld_store_prepare(st, &ins_e, "INSERT OR IGNORE INTO encodings(digest, content_digest, chain, encoded_bytes)"
+	    (rc = mld__store_prepare(st, &ins_e, "INSERT OR IGNORE INTO encodings(digest, content_digest, chain, encoded_bytes)"
 	                                        " VALUES (?,?,?,?)")) ||
-	    (rc = mld_store_prepare(st, &ins_w, "INSERT INTO weights(function_id, name, chain, dtype, shape, encoded_bytes,"
+	    (rc = mld__store_prepare(st, &ins_w, "INSERT INTO weights(function_id, name, chain, dtype, shape, encoded_bytes,"
 	                                        " encoding_digest, content_digest, error) VALUES (?,?,?,?,?,?,?,?,?)")) ||
-	    (rc = mld_store_prepare(st, &ins_b, "INSERT INTO weight_blobs(weight_id, seq, op, param, file, offset, dtype, size)"
+	    (rc = mld__store_prepare(st, &ins_b, "INSERT INTO weight_blobs(weight_id, seq, op, param, file, offset, dtype, size)"
 	                                        " VALUES (?,?,?,?,?,?,?,?)")))
 		goto out;
-	mld_file_id mid = {0}, wid = {0};
-	mld_source_stat(pkg->src, pkg->model_rel, &mid);
+	mld__file_id mid = {0}, wid = {0};
+	mld__source_stat(pkg->src, pkg->model_rel, &mid);
 	if (pkg->n_weights && pkg->weights[0].n_blobs) {
 		char *rel;
-		if (!mld_package_blob_rel(pkg, pkg->weights[0].blobs[0].file, &rel)) {
-			mld_source_stat(pkg->src, rel, &wid);
+		if (!mld__package_blob_rel(pkg, pkg->weights[0].blobs[0].file, &rel)) {
+			mld__source_stat(pkg->src, rel, &wid);
 			free(rel);
 		}
 	}
-	mld_err_clear();
-	if ((rc = mld_store_begin(st)))
+	mld__err_clear();
+	if ((rc = mld__store_begin(st)))
 		goto out;
 	sqlite3_bind_text(del, 1, path, -1, SQLITE_STATIC);
 	if ((rc = step_done(st, del, "delete old package rows")))
 		goto fail;
 	sqlite3_bind_text(ins_pkg, 1, path, -1, SQLITE_STATIC);
-	sqlite3_bind_text(ins_pkg, 2, mld_source_is_zip(pkg->src) ? "zip" : "dir", -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins_pkg, 2, mld__source_is_zip(pkg->src) ? "zip" : "dir", -1, SQLITE_STATIC);
 	sqlite3_bind_int(ins_pkg, 3, pkg->model->specificationversion);
 	sqlite3_bind_int64(ins_pkg, 4, (sqlite3_int64)mid.size);
 	sqlite3_bind_int64(ins_pkg, 5, mid.mtime_ns);
@@ -193,7 +193,7 @@ static int record(mld_store *st, const mld_package *pkg, const char *path, const
 	if ((rc = step_done(st, ins_pkg, "insert package")))
 		goto fail;
 	sqlite3_int64 pkg_id = sqlite3_last_insert_rowid(st->db);
-	sqlite3_int64 *fn_ids = mld_calloc(pkg->n_fns, sizeof *fn_ids);
+	sqlite3_int64 *fn_ids = mld__calloc(pkg->n_fns, sizeof *fn_ids);
 	if (!fn_ids) {
 		rc = MLD_ENOMEM;
 		goto fail;
@@ -220,7 +220,7 @@ static int record(mld_store *st, const mld_package *pkg, const char *path, const
 			for (int k = 0; k < MLD_SKETCH_LEN; k++) {
 				uint32_t u;
 				memcpy(&u, &r->sketch[k], 4);
-				mld_wr32(sk + 4 * k, u);
+				mld__wr32(sk + 4 * k, u);
 			}
 			sqlite3_bind_blob(ins_c, 6, sk, sizeof sk, SQLITE_TRANSIENT);
 			if ((rc = step_done(st, ins_c, "insert content")))
@@ -265,10 +265,10 @@ static int record(mld_store *st, const mld_package *pkg, const char *path, const
 	free(fn_ids);
 	if (rc)
 		goto fail;
-	rc = mld_store_commit(st);
+	rc = mld__store_commit(st);
 	goto out;
 fail:
-	mld_store_rollback(st);
+	mld__store_rollback(st);
 out:
 	sqlite3_finalize(del);
 	sqlite3_finalize(ins_pkg);
@@ -301,7 +301,7 @@ static int digest_one(work *wk, rec *r)
 		return -1;
 	int drc = mld_weight_content_digest(&r->content, r->sketch, &r->dense_bytes, wk->pkg, r->w);
 	if (drc == MLD_EUNSUPPORTED) {
-		r->error = mld_strdup(mld_error_last());
+		r->error = mld__strdup(mld_error_last());
 		return 1;
 	}
 	if (drc)
@@ -362,7 +362,7 @@ static int digest_all(mld_package *pkg, rec *recs, mld_index_stats *stats, const
 	stats->weights_decoded += wk.decoded;
 	stats->unsupported += wk.unsupported;
 	if (wk.rc)
-		return mld_err(wk.rc, "%s", wk.err);
+		return mld__err(wk.rc, "%s", wk.err);
 	return 0;
 }
 
@@ -383,11 +383,11 @@ static int cmp_span(const void *a, const void *b)
 	return x->w < y->w ? -1 : x->w > y->w;
 }
 
-static void upd_u64(mld_hash *h, uint64_t v)
+static void upd_u64(mld__hash *h, uint64_t v)
 {
 	uint8_t b[8];
-	mld_wr64(b, v);
-	mld_hash_update(h, b, 8);
+	mld__wr64(b, v);
+	mld__hash_update(h, b, 8);
 }
 
 /* XXH3-128 of "mldw1", then for each blob file (in pkg->blob_files order) its
@@ -401,18 +401,18 @@ static int weights_identity(mld_digest *out, uint64_t *size_out, const mld_packa
 	size_t nb = 0;
 	for (size_t i = 0; i < pkg->n_weights; i++)
 		nb += pkg->weights[i].n_blobs;
-	span *sp = mld_malloc(nb ? nb * sizeof *sp : 1);
+	span *sp = mld__malloc(nb ? nb * sizeof *sp : 1);
 	if (!sp)
 		return MLD_ENOMEM;
-	mld_hash h;
-	mld_hash_reset(&h);
-	mld_hash_update(&h, "mldw1", 5);
+	mld__hash h;
+	mld__hash_reset(&h);
+	mld__hash_update(&h, "mldw1", 5);
 	uint64_t total = 0;
 	int rc = 0;
 	for (size_t f = 0; f < pkg->n_blob_files && !rc; f++) {
 		const uint8_t *map;
 		uint64_t len;
-		if ((rc = mld_package_blobfile(pkg, pkg->blob_files[f], &map, &len, NULL)))
+		if ((rc = mld__package_blobfile(pkg, pkg->blob_files[f], &map, &len, NULL)))
 			break;
 		size_t n = 0;
 		for (size_t i = 0; i < pkg->n_weights; i++)
@@ -429,18 +429,18 @@ static int weights_identity(mld_digest *out, uint64_t *size_out, const mld_packa
 				continue; /* the same blob read by another weight */
 			uint64_t next = k < n ? sp[k].off : len;
 			if (next > at) {
-				mld_hash_update(&h, "G", 1);
+				mld__hash_update(&h, "G", 1);
 				upd_u64(&h, at);
 				upd_u64(&h, next - at);
-				mld_hash_update(&h, map + at, (size_t)(next - at));
+				mld__hash_update(&h, map + at, (size_t)(next - at));
 				at = next;
 			}
 			if (k == n)
 				break;
-			mld_hash_update(&h, "W", 1);
+			mld__hash_update(&h, "W", 1);
 			upd_u64(&h, sp[k].off);
 			upd_u64(&h, sp[k].size);
-			mld_hash_update(&h, recs[sp[k].w].enc.bytes, 16);
+			mld__hash_update(&h, recs[sp[k].w].enc.bytes, 16);
 			if (sp[k].off + sp[k].size > at)
 				at = sp[k].off + sp[k].size;
 		}
@@ -449,7 +449,7 @@ static int weights_identity(mld_digest *out, uint64_t *size_out, const mld_packa
 	free(sp);
 	if (rc)
 		return rc;
-	mld_hash_digest(out->bytes, &h);
+	mld__hash_digest(out->bytes, &h);
 	*size_out = total;
 	return 0;
 }
@@ -459,8 +459,8 @@ static int weights_identity(mld_digest *out, uint64_t *size_out, const mld_packa
 static void touch_seen(mld_store *st, const char *path)
 {
 	sqlite3_stmt *s;
-	if (mld_store_prepare(st, &s, "UPDATE packages SET indexed_at = ? WHERE path = ?")) {
-		mld_err_clear();
+	if (mld__store_prepare(st, &s, "UPDATE packages SET indexed_at = ? WHERE path = ?")) {
+		mld__err_clear();
 		return;
 	}
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL));
@@ -472,10 +472,10 @@ static void touch_seen(mld_store *st, const char *path)
 int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats, mld_progress_fn progress,
                     void *progress_ctx)
 {
-	mld_err_clear();
+	mld__err_clear();
 	char *path = realpath(pkg_path, NULL);
 	if (!path)
-		return mld_err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", pkg_path, strerror(errno));
+		return mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", pkg_path, strerror(errno));
 	char *old = NULL, *now = NULL, *identity = NULL;
 	mld_package *pkg = NULL;
 	rec *recs = NULL;
@@ -484,12 +484,12 @@ int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats,
 		goto out;
 	if (old) {
 		/* Unchanged files: nothing to read. A vanished file just means re-index. */
-		if (mld_identity_redo(&now, path, old) == 0 && !strcmp(now, old)) {
+		if (mld__identity_redo(&now, path, old) == 0 && !strcmp(now, old)) {
 			stats->packages_unchanged++;
 			touch_seen(st, path);
 			goto out;
 		}
-		mld_err_clear();
+		mld__err_clear();
 	}
 	if ((rc = mld_package_open(&pkg, pkg_path)))
 		goto out;
@@ -497,7 +497,7 @@ int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats,
 	 * then seen as a change next time, never missed. */
 	if ((rc = identity_of(&identity, pkg, path)))
 		goto out;
-	recs = mld_calloc(pkg->n_weights, sizeof *recs);
+	recs = mld__calloc(pkg->n_weights, sizeof *recs);
 	if (!recs) {
 		rc = MLD_ENOMEM;
 		goto out;

@@ -10,8 +10,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
-static int putf(mld_buf *b, const char *fmt, ...) MLD_PRINTF(2, 3);
-static int putf(mld_buf *b, const char *fmt, ...)
+static int putf(mld__buf *b, const char *fmt, ...) MLD_PRINTF(2, 3);
+static int putf(mld__buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -19,8 +19,8 @@ static int putf(mld_buf *b, const char *fmt, ...)
 	int n = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		return mld_err(MLD_ENOMEM, "out of memory");
-	int rc = mld_buf_append(b, s, (size_t)n);
+		return mld__err(MLD_ENOMEM, "out of memory");
+	int rc = mld__buf_append(b, s, (size_t)n);
 	free(s);
 	return rc;
 }
@@ -39,7 +39,7 @@ static void hex_of(char out[33], const void *blob, int len)
 /* "weights <XXH3-128 of the weight file(s)> <bytes>". Read from the package
  * whether or not there is a store: the store's weights_digest is another value
  * since indexing hashes every byte once (see index.c), and stamps keep their text. */
-static int weights_line(mld_buf *b, const mld_package *pkg)
+static int weights_line(mld__buf *b, const mld_package *pkg)
 {
 	mld_digest d;
 	uint64_t size;
@@ -52,15 +52,15 @@ static int weights_line(mld_buf *b, const mld_package *pkg)
 }
 
 /* The weight lines and the files read, as indexed. */
-static int from_store(mld_buf *b, mld_buf *files, mld_store *st, const mld_package *pkg, const char *pkg_path)
+static int from_store(mld__buf *b, mld__buf *files, mld_store *st, const mld_package *pkg, const char *pkg_path)
 {
 	char *real = realpath(pkg_path, NULL);
 	if (!real)
-		return mld_err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", pkg_path, strerror(errno));
+		return mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", pkg_path, strerror(errno));
 	sqlite3_stmt *p = NULL, *w = NULL;
 	int rc;
-	if ((rc = mld_store_prepare(st, &p, "SELECT identity FROM packages WHERE path = ?")) ||
-	    (rc = mld_store_prepare(st, &w,
+	if ((rc = mld__store_prepare(st, &p, "SELECT identity FROM packages WHERE path = ?")) ||
+	    (rc = mld__store_prepare(st, &w,
 	                            "SELECT f.name, w.name, w.dtype, w.shape, w.encoding_digest, w.content_digest"
 	                            " FROM packages p JOIN functions f ON f.package_id = p.id"
 	                            " JOIN weights w ON w.function_id = f.id WHERE p.path = ? ORDER BY f.name, w.name")))
@@ -68,8 +68,8 @@ static int from_store(mld_buf *b, mld_buf *files, mld_store *st, const mld_packa
 	sqlite3_bind_text(p, 1, real, -1, SQLITE_STATIC);
 	int step = sqlite3_step(p);
 	if (step != SQLITE_ROW) {
-		rc = step == SQLITE_DONE ? mld_err(MLD_ENOTFOUND, "%s: not indexed in store %s", pkg_path, st->path)
-		                         : mld_store_err(st, "look up package");
+		rc = step == SQLITE_DONE ? mld__err(MLD_ENOTFOUND, "%s: not indexed in store %s", pkg_path, st->path)
+		                         : mld__store_err(st, "look up package");
 		goto out;
 	}
 	if ((rc = weights_line(b, pkg)))
@@ -94,7 +94,7 @@ static int from_store(mld_buf *b, mld_buf *files, mld_store *st, const mld_packa
 		          sqlite3_column_text(w, 2), sqlite3_column_text(w, 3), enc, con);
 	}
 	if (!rc && step != SQLITE_DONE)
-		rc = mld_store_err(st, "read weights");
+		rc = mld__store_err(st, "read weights");
 out:
 	sqlite3_finalize(p);
 	sqlite3_finalize(w);
@@ -111,7 +111,7 @@ static int cmp_weight(const void *a, const void *b)
 	return c ? c : strcmp(x->name, y->name);
 }
 
-static int from_package(mld_buf *b, mld_buf *files, const mld_package *pkg, const char *pkg_path)
+static int from_package(mld__buf *b, mld__buf *files, const mld_package *pkg, const char *pkg_path)
 {
 	char enc[33], con[33];
 	int rc = weights_line(b, pkg);
@@ -120,19 +120,19 @@ static int from_package(mld_buf *b, mld_buf *files, const mld_package *pkg, cons
 	size_t root = strlen(pkg_path);
 	while (root > 1 && pkg_path[root - 1] == '/')
 		root--;
-	if (files && mld_source_is_zip(pkg->src)) {
+	if (files && mld__source_is_zip(pkg->src)) {
 		rc = putf(files, "%.*s\n", (int)root, pkg_path);
 	} else if (files) {
 		rc = putf(files, "%.*s/Manifest.json\n%.*s/%s\n", (int)root, pkg_path, (int)root, pkg_path, pkg->model_rel);
 		for (size_t f = 0; !rc && f < pkg->n_blob_files; f++) {
 			char *rel;
-			if (!(rc = mld_package_blob_rel(pkg, pkg->blob_files[f], &rel))) {
+			if (!(rc = mld__package_blob_rel(pkg, pkg->blob_files[f], &rel))) {
 				rc = putf(files, "%.*s/%s\n", (int)root, pkg_path, rel);
 				free(rel);
 			}
 		}
 	}
-	const mld_weight **ws = mld_calloc(pkg->n_weights ? pkg->n_weights : 1, sizeof *ws);
+	const mld_weight **ws = mld__calloc(pkg->n_weights ? pkg->n_weights : 1, sizeof *ws);
 	if (!ws)
 		return MLD_ENOMEM;
 	for (size_t i = 0; i < pkg->n_weights; i++)
@@ -149,7 +149,7 @@ static int from_package(mld_buf *b, mld_buf *files, const mld_package *pkg, cons
 			rc = crc;
 			break;
 		}
-		mld_err_clear();
+		mld__err_clear();
 		mld_digest_hex(enc, &e);
 		if (crc)
 			strcpy(con, "-");
@@ -169,14 +169,14 @@ static int from_package(mld_buf *b, mld_buf *files, const mld_package *pkg, cons
 
 int mld_package_stamp(char **stamp, char **files, const char *pkg_path, mld_store *st)
 {
-	mld_err_clear();
+	mld__err_clear();
 	mld_package *pkg;
 	int rc = mld_package_open(&pkg, pkg_path);
 	if (rc)
 		return rc;
-	mld_buf b = {0}, f = {0};
+	mld__buf b = {0}, f = {0};
 	mld_digest md;
-	mld_hash128(md.bytes, pkg->model_bytes, pkg->model_len);
+	mld__hash128(md.bytes, pkg->model_bytes, pkg->model_len);
 	char h[33];
 	mld_digest_hex(h, &md);
 	rc = putf(&b, "mldedup stamp 1\nmodel %s\n", h);
@@ -184,12 +184,12 @@ int mld_package_stamp(char **stamp, char **files, const char *pkg_path, mld_stor
 		rc = st ? from_store(&b, files ? &f : NULL, st, pkg, pkg_path) : from_package(&b, files ? &f : NULL, pkg, pkg_path);
 	mld_package_free(pkg);
 	if (!rc)
-		rc = mld_buf_append(&b, "", 1);
+		rc = mld__buf_append(&b, "", 1);
 	if (!rc && files)
-		rc = mld_buf_append(&f, "", 1);
+		rc = mld__buf_append(&f, "", 1);
 	if (rc) {
-		mld_buf_free(&b);
-		mld_buf_free(&f);
+		mld__buf_free(&b);
+		mld__buf_free(&f);
 		return rc;
 	}
 	*stamp = (char *)b.data;

@@ -14,22 +14,22 @@ int mld_store_default_path(char **out, const char *explicit_path)
 {
 	const char *env = getenv("MLDEDUP_STORE");
 	if (explicit_path && *explicit_path)
-		*out = mld_strdup(explicit_path);
+		*out = mld__strdup(explicit_path);
 	else if (env && *env)
-		*out = mld_strdup(env);
+		*out = mld__strdup(env);
 	else {
 		const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 		if (xdg && *xdg == '/')
-			*out = mld_sprintf("%s/mldedup/store.db", xdg);
+			*out = mld__sprintf("%s/mldedup/store.db", xdg);
 		else if (home && *home)
-			*out = mld_sprintf("%s/.cache/mldedup/store.db", home);
+			*out = mld__sprintf("%s/.cache/mldedup/store.db", home);
 		else
-			return mld_err(MLD_EUSAGE, "no store location: pass --store, or set MLDEDUP_STORE or HOME");
+			return mld__err(MLD_EUSAGE, "no store location: pass --store, or set MLDEDUP_STORE or HOME");
 	}
 	return *out ? 0 : MLD_ENOMEM;
 }
 
-int mld_store_err(mld_store *st, const char *what)
+int mld__store_err(mld_store *st, const char *what)
 {
 	int ext = sqlite3_extended_errcode(st->db);
 	const char *hint = "";
@@ -37,28 +37,28 @@ int mld_store_err(mld_store *st, const char *what)
 		hint = " (the file is not a usable mldedup store; move it away to start afresh)";
 	else if ((ext & 0xff) == SQLITE_FULL)
 		hint = " (disk full)";
-	return mld_err(MLD_ESTORE, "store %s: %s: %s%s", st->path, what, sqlite3_errmsg(st->db), hint);
+	return mld__err(MLD_ESTORE, "store %s: %s: %s%s", st->path, what, sqlite3_errmsg(st->db), hint);
 }
 
-int mld_store_exec(mld_store *st, const char *sql)
+int mld__store_exec(mld_store *st, const char *sql)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		int rc = mld_err(MLD_ESTORE, "store %s: %s", st->path, msg ? msg : sqlite3_errmsg(st->db));
+		int rc = mld__err(MLD_ESTORE, "store %s: %s", st->path, msg ? msg : sqlite3_errmsg(st->db));
 		sqlite3_free(msg);
 		return rc;
 	}
 	return 0;
 }
 
-int mld_store_prepare(mld_store *st, sqlite3_stmt **out, const char *sql)
+int mld__store_prepare(mld_store *st, sqlite3_stmt **out, const char *sql)
 {
 	if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
-		return mld_store_err(st, "prepare");
+		return mld__store_err(st, "prepare");
 	return 0;
 }
 
-int mld_store_begin(mld_store *st)
+int mld__store_begin(mld_store *st)
 {
 	/* The busy handler waits inside BEGIN IMMEDIATE; retry a few times on top for
 	 * the rare SQLITE_BUSY that WAL recovery returns without waiting. */
@@ -67,27 +67,27 @@ int mld_store_begin(mld_store *st)
 		if (rc == SQLITE_OK)
 			return 0;
 		if ((rc & 0xff) != SQLITE_BUSY || attempt >= 20)
-			return mld_store_err(st, "begin transaction");
+			return mld__store_err(st, "begin transaction");
 		usleep(10000u * (unsigned)(attempt + 1));
 	}
 }
 
-int mld_store_commit(mld_store *st)
+int mld__store_commit(mld_store *st)
 {
 	for (int attempt = 0;; attempt++) {
 		int rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
 			return 0;
 		if ((rc & 0xff) != SQLITE_BUSY || attempt >= 20) {
-			int err = mld_store_err(st, "commit");
-			mld_store_rollback(st);
+			int err = mld__store_err(st, "commit");
+			mld__store_rollback(st);
 			return err;
 		}
 		usleep(10000u * (unsigned)(attempt + 1));
 	}
 }
 
-void mld_store_rollback(mld_store *st)
+void mld__store_rollback(mld_store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -96,11 +96,11 @@ void mld_store_rollback(mld_store *st)
 static int user_version(mld_store *st, int *out)
 {
 	sqlite3_stmt *s;
-	int rc = mld_store_prepare(st, &s, "PRAGMA user_version");
+	int rc = mld__store_prepare(st, &s, "PRAGMA user_version");
 	if (rc)
 		return rc;
 	if (sqlite3_step(s) != SQLITE_ROW) {
-		rc = mld_store_err(st, "read schema version");
+		rc = mld__store_err(st, "read schema version");
 	} else {
 		*out = sqlite3_column_int(s, 0);
 	}
@@ -115,37 +115,37 @@ static int migrate(mld_store *st)
 		return rc;
 	if (v == MLD_STORE_SCHEMA_VERSION)
 		return 0;
-	if ((rc = mld_store_begin(st)))
+	if ((rc = mld__store_begin(st)))
 		return rc;
 	/* Re-read under the write lock: another process may have migrated meanwhile. */
 	if ((rc = user_version(st, &v)))
 		goto fail;
 	if (v > MLD_STORE_SCHEMA_VERSION) {
-		rc = mld_err(MLD_ESTORE, "store %s: schema version %d is newer than this mldedup understands (%d)", st->path,
+		rc = mld__err(MLD_ESTORE, "store %s: schema version %d is newer than this mldedup understands (%d)", st->path,
 		             v, MLD_STORE_SCHEMA_VERSION);
 		goto fail;
 	}
 	for (; v < MLD_STORE_SCHEMA_VERSION; v++) {
-		if ((rc = mld_store_exec(st, mld_store_migrations[v]))) {
-			mld_err_prefix("migrating to schema version %d", v + 1);
+		if ((rc = mld__store_exec(st, mld__store_migrations[v]))) {
+			mld__err_prefix("migrating to schema version %d", v + 1);
 			goto fail;
 		}
 		char pragma[64];
 		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
-		if ((rc = mld_store_exec(st, pragma)))
+		if ((rc = mld__store_exec(st, pragma)))
 			goto fail;
 	}
-	return mld_store_commit(st);
+	return mld__store_commit(st);
 fail:
-	mld_store_rollback(st);
+	mld__store_rollback(st);
 	return rc;
 }
 
 int mld_store_open(mld_store **out, const char *path)
 {
-	mld_err_clear();
-	mld_store *st = mld_calloc(1, sizeof *st);
-	if (!st || !(st->path = mld_strdup(path))) {
+	mld__err_clear();
+	mld_store *st = mld__calloc(1, sizeof *st);
+	if (!st || !(st->path = mld__strdup(path))) {
 		free(st);
 		return MLD_ENOMEM;
 	}
@@ -155,14 +155,14 @@ int mld_store_open(mld_store **out, const char *path)
 	if (slash && slash != st->path) {
 		*slash = 0;
 		if (access(st->path, F_OK) != 0)
-			rc = mld_mkdirs(st->path, 0755);
+			rc = mld__mkdirs(st->path, 0755);
 		*slash = '/';
 		if (rc)
 			goto fail;
 	}
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
-		rc = st->db ? mld_store_err(st, "open") : mld_err(MLD_ESTORE, "store %s: cannot open", path);
+		rc = st->db ? mld__store_err(st, "open") : mld__err(MLD_ESTORE, "store %s: cannot open", path);
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
@@ -171,19 +171,19 @@ int mld_store_open(mld_store **out, const char *path)
 	 * retry while parallel openers race for it. */
 	for (int attempt = 0;; attempt++) {
 		sqlite3_stmt *s;
-		if ((rc = mld_store_prepare(st, &s, "PRAGMA journal_mode=WAL")))
+		if ((rc = mld__store_prepare(st, &s, "PRAGMA journal_mode=WAL")))
 			goto fail;
 		int step = sqlite3_step(s);
 		sqlite3_finalize(s);
 		if (step == SQLITE_ROW || step == SQLITE_DONE)
 			break;
 		if ((step & 0xff) != SQLITE_BUSY || attempt >= 50) {
-			rc = mld_store_err(st, "enable WAL");
+			rc = mld__store_err(st, "enable WAL");
 			goto fail;
 		}
 		usleep(20000);
 	}
-	if ((rc = mld_store_exec(st, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;")) || (rc = migrate(st)))
+	if ((rc = mld__store_exec(st, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;")) || (rc = migrate(st)))
 		goto fail;
 	*out = st;
 	return 0;

@@ -13,17 +13,17 @@ struct mld_store {
 };
 
 /* Run `sql` (no results); errors name the store file. */
-int mld_store_exec(mld_store *st, const char *sql);
-int mld_store_prepare(mld_store *st, sqlite3_stmt **out, const char *sql);
+int mld__store_exec(mld_store *st, const char *sql);
+int mld__store_prepare(mld_store *st, sqlite3_stmt **out, const char *sql);
 /* Turn the connection's current SQLite error into an mldedup error. */
-int mld_store_err(mld_store *st, const char *what);
+int mld__store_err(mld_store *st, const char *what);
 /* BEGIN IMMEDIATE, retrying while another writer holds the lock. */
-int mld_store_begin(mld_store *st);
-int mld_store_commit(mld_store *st);
-void mld_store_rollback(mld_store *st);
+int mld__store_begin(mld_store *st);
+int mld__store_commit(mld_store *st);
+void mld__store_rollback(mld_store *st);
 
 /* Packages are recorded with an identity: "rel\tsize\tmtime_ns\tinode\n" per file read.
  * Recompute it for the files listed in `old`, under the package root `root`. */
-int mld_identity_redo(char **out, const char *root, const char *old);
+int mld__identity_redo(char **out, const char *root, const char *old);
 
 #endif

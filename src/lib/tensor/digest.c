@@ -26,12 +26,12 @@ void mld_digest_hex(char out[33], const mld_digest *d)
 int mld_digest_from_hex(mld_digest *out, const char *hex)
 {
 	if (strlen(hex) != 32)
-		return mld_err(MLD_EUSAGE, "digest \"%s\" is not 32 hex digits", hex);
+		return mld__err(MLD_EUSAGE, "digest \"%s\" is not 32 hex digits", hex);
 	for (int i = 0; i < 32; i++) {
 		char c = hex[i];
 		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 		if (v < 0)
-			return mld_err(MLD_EUSAGE, "digest \"%s\" is not 32 hex digits", hex);
+			return mld__err(MLD_EUSAGE, "digest \"%s\" is not 32 hex digits", hex);
 		if (i & 1)
 			out->bytes[i / 2] |= (uint8_t)v;
 		else
@@ -40,39 +40,39 @@ int mld_digest_from_hex(mld_digest *out, const char *hex)
 	return 0;
 }
 
-static void finish(mld_digest *out, mld_hash *st) { mld_hash_digest(out->bytes, st); }
+static void finish(mld_digest *out, mld__hash *st) { mld__hash_digest(out->bytes, st); }
 
-static void upd_u64(mld_hash *st, uint64_t v)
+static void upd_u64(mld__hash *st, uint64_t v)
 {
 	uint8_t b[8];
-	mld_wr64(b, v);
-	mld_hash_update(st, b, 8);
+	mld__wr64(b, v);
+	mld__hash_update(st, b, 8);
 }
 
-static void upd_str(mld_hash *st, const char *s) { mld_hash_update(st, s, strlen(s) + 1); }
+static void upd_str(mld__hash *st, const char *s) { mld__hash_update(st, s, strlen(s) + 1); }
 
 void mld_tensor_digest(mld_digest *out, const mld_tensor *t)
 {
-	mld_hash st;
-	mld_hash_reset(&st);
-	mld_hash_update(&st, "mldc1", 5);
+	mld__hash st;
+	mld__hash_reset(&st);
+	mld__hash_update(&st, "mldc1", 5);
 	upd_u64(&st, (uint64_t)t->dtype);
 	upd_u64(&st, t->rank);
 	for (unsigned d = 0; d < t->rank; d++)
 		upd_u64(&st, t->shape[d]);
-	mld_hash_update(&st, t->data, t->nbytes);
+	mld__hash_update(&st, t->data, t->nbytes);
 	finish(out, &st);
 }
 
 static int cmp_key(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
-static void upd_type(mld_hash *st, const mil_value *v)
+static void upd_type(mld__hash *st, const mil_value *v)
 {
 	mld_dtype dt = MLD_DT_INVALID;
 	unsigned rank = 0;
 	uint64_t shape[MLD_MAX_RANK], count;
 	if (mil_tensor_shape(v->type, &dt, &rank, shape, &count, "")) {
-		mld_err_clear();
+		mld__err_clear();
 		rank = 0;
 	}
 	upd_u64(st, (uint64_t)dt);
@@ -81,47 +81,47 @@ static void upd_type(mld_hash *st, const mil_value *v)
 		upd_u64(st, shape[d]);
 }
 
-static int upd_value(mld_hash *st, const mld_package *pkg, const mil_value *v, const char *what)
+static int upd_value(mld__hash *st, const mld_package *pkg, const mil_value *v, const char *what)
 {
 	upd_type(st, v);
 	if (v->value_case == MIL_VALUE_BLOB && v->blobfilevalue) {
 		const uint8_t *map;
 		uint64_t len;
 		char *disp = NULL;
-		mld_blob_view bv;
-		int rc = mld_package_blobfile(pkg, v->blobfilevalue->filename, &map, &len, &disp);
-		if (!rc && !(rc = mld_blobfile_check_header(map, len, NULL, disp)))
-			rc = mld_blobfile_read(&bv, map, len, v->blobfilevalue->offset, MLD_DT_INVALID, disp);
+		mld__blob_view bv;
+		int rc = mld__package_blobfile(pkg, v->blobfilevalue->filename, &map, &len, &disp);
+		if (!rc && !(rc = mld__blobfile_check_header(map, len, NULL, disp)))
+			rc = mld__blobfile_read(&bv, map, len, v->blobfilevalue->offset, MLD_DT_INVALID, disp);
 		free(disp);
 		if (rc)
-			return mld_err_prefix("%s", what);
-		mld_hash_update(st, "B", 1);
+			return mld__err_prefix("%s", what);
+		mld__hash_update(st, "B", 1);
 		upd_u64(st, bv.padding_bits);
 		upd_u64(st, bv.size);
-		mld_hash_update(st, bv.data, bv.size);
+		mld__hash_update(st, bv.data, bv.size);
 	} else if (v->value_case == MIL_VALUE_IMMEDIATE && v->immediatevalue) {
 		size_t n = protobuf_c_message_get_packed_size(&v->immediatevalue->base);
-		uint8_t stackbuf[512], *buf = n <= sizeof stackbuf ? stackbuf : mld_malloc(n);
+		uint8_t stackbuf[512], *buf = n <= sizeof stackbuf ? stackbuf : mld__malloc(n);
 		if (!buf)
 			return MLD_ENOMEM;
 		protobuf_c_message_pack(&v->immediatevalue->base, buf);
-		mld_hash_update(st, "I", 1);
+		mld__hash_update(st, "I", 1);
 		upd_u64(st, n);
-		mld_hash_update(st, buf, n);
+		mld__hash_update(st, buf, n);
 		if (buf != stackbuf)
 			free(buf);
 	} else {
-		mld_hash_update(st, "?", 1);
+		mld__hash_update(st, "?", 1);
 	}
 	return 0;
 }
 
 int mld_weight_encoding_digest(mld_digest *out, const mld_package *pkg, const mld_weight *w)
 {
-	const mld_function *fn = &pkg->fns[w->fn_index];
-	mld_hash st;
-	mld_hash_reset(&st);
-	mld_hash_update(&st, "mlde1", 5);
+	const mld__function *fn = &pkg->fns[w->fn_index];
+	mld__hash st;
+	mld__hash_reset(&st);
+	mld__hash_update(&st, "mlde1", 5);
 	upd_u64(&st, w->out_index);
 	for (size_t i = 0; i < w->n_ops; i++) {
 		const mil_op *op = w->ops[i];
@@ -141,18 +141,18 @@ int mld_weight_encoding_digest(mld_digest *out, const mld_package *pkg, const ml
 			if (!mil_op_param(op, keys[k], &v, &ref))
 				continue;
 			if (ref) {
-				const mld_producer *p = mld_strmap_get(&fn->producers, ref);
+				const mld__producer *p = mld__strmap_get(&fn->producers, ref);
 				size_t pos = 0;
 				while (p && pos < w->n_ops && w->ops[pos] != p->op)
 					pos++;
-				mld_hash_update(&st, "R", 1);
+				mld__hash_update(&st, "R", 1);
 				upd_u64(&st, pos);
 				upd_u64(&st, p ? p->out_index : 0);
 				continue;
 			}
 			int rc = upd_value(&st, pkg, v, keys[k]);
 			if (rc)
-				return mld_err_prefix("%s: function \"%s\", weight \"%s\"", mld_package_path(pkg), w->function,
+				return mld__err_prefix("%s: function \"%s\", weight \"%s\"", mld_package_path(pkg), w->function,
 				                      w->name);
 		}
 	}
@@ -162,16 +162,16 @@ int mld_weight_encoding_digest(mld_digest *out, const mld_package *pkg, const ml
 
 int mld_package_weights_digest(mld_digest *out, uint64_t *size_out, const mld_package *pkg)
 {
-	mld_hash st;
-	mld_hash_reset(&st);
+	mld__hash st;
+	mld__hash_reset(&st);
 	uint64_t total = 0;
 	for (size_t f = 0; f < pkg->n_blob_files; f++) {
 		const uint8_t *map;
 		uint64_t len;
-		int rc = mld_package_blobfile(pkg, pkg->blob_files[f], &map, &len, NULL);
+		int rc = mld__package_blobfile(pkg, pkg->blob_files[f], &map, &len, NULL);
 		if (rc)
 			return rc;
-		mld_hash_update(&st, map, len);
+		mld__hash_update(&st, map, len);
 		total += len;
 	}
 	finish(out, &st);

@@ -31,7 +31,7 @@ const char *mld_dtype_name(mld_dtype dt)
 	return "?";
 }
 
-mld_dtype mld_dtype_from_name(const char *name)
+mld_dtype mld__dtype_from_name(const char *name)
 {
 	for (size_t i = 0; i < N_DTYPES; i++)
 		if (!strcmp(dtypes[i].name, name))
@@ -53,7 +53,7 @@ unsigned mld_dtype_dense_width(mld_dtype dt)
 	return b == 0 ? 0 : b < 8 ? 1 : b / 8;
 }
 
-uint32_t mld_dtype_to_blob(mld_dtype dt)
+uint32_t mld__dtype_to_blob(mld_dtype dt)
 {
 	for (size_t i = 0; i < N_DTYPES; i++)
 		if (dtypes[i].dt == dt)
@@ -61,7 +61,7 @@ uint32_t mld_dtype_to_blob(mld_dtype dt)
 	return 0;
 }
 
-mld_dtype mld_dtype_from_blob(uint32_t code)
+mld_dtype mld__dtype_from_blob(uint32_t code)
 {
 	for (size_t i = 0; i < N_DTYPES; i++)
 		if (code && dtypes[i].blob == code)
@@ -69,25 +69,25 @@ mld_dtype mld_dtype_from_blob(uint32_t code)
 	return MLD_DT_INVALID;
 }
 
-bool mld_dtype_is_subbyte(mld_dtype dt)
+bool mld__dtype_is_subbyte(mld_dtype dt)
 {
 	unsigned b = mld_dtype_bits(dt);
 	return b > 0 && b < 8;
 }
 
-bool mld_dtype_is_float(mld_dtype dt)
+bool mld__dtype_is_float(mld_dtype dt)
 {
 	return dt == MLD_DT_FP16 || dt == MLD_DT_FP32 || dt == MLD_DT_FP64 || dt == MLD_DT_BF16 ||
 	       dt == MLD_DT_FP8E4M3 || dt == MLD_DT_FP8E5M2;
 }
 
-bool mld_dtype_is_signed_int(mld_dtype dt)
+bool mld__dtype_is_signed_int(mld_dtype dt)
 {
 	return dt == MLD_DT_INT4 || dt == MLD_DT_INT8 || dt == MLD_DT_INT16 || dt == MLD_DT_INT32 ||
 	       dt == MLD_DT_INT64;
 }
 
-float mld_half_to_float(uint16_t h)
+float mld__half_to_float(uint16_t h)
 {
 	uint32_t sign = (uint32_t)(h & 0x8000) << 16;
 	uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, u;
@@ -112,7 +112,7 @@ float mld_half_to_float(uint16_t h)
 	return f;
 }
 
-uint16_t mld_float_to_half(float f)
+uint16_t mld__float_to_half(float f)
 {
 	uint32_t u;
 	memcpy(&u, &f, 4);
@@ -139,21 +139,21 @@ uint16_t mld_float_to_half(float f)
 	return (uint16_t)(sign | half);
 }
 
-double mld_dense_get(mld_dtype dt, const void *data, uint64_t i)
+double mld__dense_get(mld_dtype dt, const void *data, uint64_t i)
 {
 	const uint8_t *p = data;
 	switch (dt) {
-	case MLD_DT_FP16: return mld_half_to_float(mld_rd16(p + 2 * i));
-	case MLD_DT_BF16: return mld_bf16_to_float(mld_rd16(p + 2 * i));
-	case MLD_DT_FP32: { uint32_t u = mld_rd32(p + 4 * i); float f; memcpy(&f, &u, 4); return f; }
-	case MLD_DT_FP64: { uint64_t u = mld_rd64(p + 8 * i); double d; memcpy(&d, &u, 8); return d; }
+	case MLD_DT_FP16: return mld__half_to_float(mld__rd16(p + 2 * i));
+	case MLD_DT_BF16: return mld__bf16_to_float(mld__rd16(p + 2 * i));
+	case MLD_DT_FP32: { uint32_t u = mld__rd32(p + 4 * i); float f; memcpy(&f, &u, 4); return f; }
+	case MLD_DT_FP64: { uint64_t u = mld__rd64(p + 8 * i); double d; memcpy(&d, &u, 8); return d; }
 	case MLD_DT_INT4: case MLD_DT_INT8: return (int8_t)p[i];
-	case MLD_DT_INT16: return (int16_t)mld_rd16(p + 2 * i);
-	case MLD_DT_INT32: return (int32_t)mld_rd32(p + 4 * i);
-	case MLD_DT_INT64: return (double)(int64_t)mld_rd64(p + 8 * i);
-	case MLD_DT_UINT16: return mld_rd16(p + 2 * i);
-	case MLD_DT_UINT32: return mld_rd32(p + 4 * i);
-	case MLD_DT_UINT64: return (double)mld_rd64(p + 8 * i);
+	case MLD_DT_INT16: return (int16_t)mld__rd16(p + 2 * i);
+	case MLD_DT_INT32: return (int32_t)mld__rd32(p + 4 * i);
+	case MLD_DT_INT64: return (double)(int64_t)mld__rd64(p + 8 * i);
+	case MLD_DT_UINT16: return mld__rd16(p + 2 * i);
+	case MLD_DT_UINT32: return mld__rd32(p + 4 * i);
+	case MLD_DT_UINT64: return (double)mld__rd64(p + 8 * i);
 	case MLD_DT_BOOL: case MLD_DT_UINT8: case MLD_DT_UINT1: case MLD_DT_UINT2:
 	case MLD_DT_UINT3: case MLD_DT_UINT4: case MLD_DT_UINT6: return p[i];
 	default: return NAN;
@@ -166,10 +166,10 @@ static pthread_once_t half_once = PTHREAD_ONCE_INIT;
 static void half_init(void)
 {
 	for (uint32_t i = 0; i < 65536; i++)
-		half_table[i] = mld_half_to_float((uint16_t)i);
+		half_table[i] = mld__half_to_float((uint16_t)i);
 }
 
-const float *mld_half_table(void)
+const float *mld__half_table(void)
 {
 	pthread_once(&half_once, half_init);
 	return half_table;

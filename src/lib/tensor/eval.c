@@ -11,7 +11,7 @@ typedef struct param {
 } param;
 
 /* Fetch parameter `key` of `op` as a tensor (NULL + present=false if absent). */
-static int get_param(param *p, const mld_package *pkg, const mld_function *fn, const mil_op *op, const char *key,
+static int get_param(param *p, const mld_package *pkg, const mld__function *fn, const mil_op *op, const char *key,
                      bool required)
 {
 	const mil_value *v;
@@ -19,19 +19,19 @@ static int get_param(param *p, const mld_package *pkg, const mld_function *fn, c
 	p->t = NULL;
 	p->present = mil_op_param(op, key, &v, &name);
 	if (!p->present)
-		return required ? mld_err(MLD_EFORMAT, "%s: required parameter \"%s\" is missing", op->type, key) : 0;
+		return required ? mld__err(MLD_EFORMAT, "%s: required parameter \"%s\" is missing", op->type, key) : 0;
 	if (v) {
 		char what[160];
 		snprintf(what, sizeof what, "%s parameter \"%s\"", op->type, key);
-		return mld_value_decode(&p->t, pkg, v, what);
+		return mld__value_decode(&p->t, pkg, v, what);
 	}
-	const mld_producer *prod = mld_strmap_get(&fn->producers, name);
+	const mld__producer *prod = mld__strmap_get(&fn->producers, name);
 	if (!prod)
-		return mld_err(MLD_EFORMAT, "%s parameter \"%s\" names \"%s\", which is not a constant", op->type, key, name);
-	return mld_eval_output(&p->t, pkg, fn, prod->op, prod->out_index);
+		return mld__err(MLD_EFORMAT, "%s parameter \"%s\" names \"%s\", which is not a constant", op->type, key, name);
+	return mld__eval_output(&p->t, pkg, fn, prod->op, prod->out_index);
 }
 
-static int get_int_scalar(int64_t *out, bool *present, const mld_package *pkg, const mld_function *fn,
+static int get_int_scalar(int64_t *out, bool *present, const mld_package *pkg, const mld__function *fn,
                           const mil_op *op, const char *key)
 {
 	param p;
@@ -41,10 +41,10 @@ static int get_int_scalar(int64_t *out, bool *present, const mld_package *pkg, c
 		return rc;
 	}
 	*present = true;
-	if (p.t->count != 1 || mld_dtype_is_float(p.t->dtype))
-		rc = mld_err(MLD_EFORMAT, "%s: \"%s\" must be an integer scalar", op->type, key);
+	if (p.t->count != 1 || mld__dtype_is_float(p.t->dtype))
+		rc = mld__err(MLD_EFORMAT, "%s: \"%s\" must be an integer scalar", op->type, key);
 	else
-		*out = (int64_t)mld_dense_get(p.t->dtype, p.t->data, 0);
+		*out = (int64_t)mld__dense_get(p.t->dtype, p.t->data, 0);
 	mld_tensor_free(p.t);
 	return rc;
 }
@@ -60,12 +60,12 @@ static int check_output(const mil_op *op, unsigned k, const mld_tensor *t)
 	if (rc)
 		return rc;
 	if (dt != t->dtype || rank != t->rank || memcmp(shape, t->shape, rank * sizeof *shape))
-		return mld_err(MLD_EFORMAT, "%s \"%s\": declared output %s of rank %u does not match the computed %s of rank %u"
+		return mld__err(MLD_EFORMAT, "%s \"%s\": declared output %s of rank %u does not match the computed %s of rank %u"
 		               " (or its shape)", op->type, o->name, mld_dtype_name(dt), rank, mld_dtype_name(t->dtype), t->rank);
 	return 0;
 }
 
-static int eval_op(mld_tensor *res[2], const mld_package *pkg, const mld_function *fn, const mil_op *op)
+static int eval_op(mld_tensor *res[2], const mld_package *pkg, const mld__function *fn, const mil_op *op)
 {
 	const char *ty = op->type;
 	param a = {0}, b = {0}, c = {0};
@@ -76,37 +76,37 @@ static int eval_op(mld_tensor *res[2], const mld_package *pkg, const mld_functio
 	if (!strcmp(ty, "const")) {
 		const mil_value *v = mil_op_attr(op, "val");
 		if (!v)
-			return mld_err(MLD_EFORMAT, "const \"%s\" has no \"val\"", op->n_outputs ? op->outputs[0]->name : "?");
-		return mld_value_decode(&res[0], pkg, v, "const val");
+			return mld__err(MLD_EFORMAT, "const \"%s\" has no \"val\"", op->n_outputs ? op->outputs[0]->name : "?");
+		return mld__value_decode(&res[0], pkg, v, "const val");
 	} else if (!strcmp(ty, "constexpr_lut_to_dense")) {
 		if (!(rc = get_param(&a, pkg, fn, op, "indices", true)) && !(rc = get_param(&b, pkg, fn, op, "lut", true))) {
 			if (ios16) {
 				if (!(rc = get_param(&c, pkg, fn, op, "shape", true)))
-					rc = mld_deq_lut_ios16(&res[0], a.t, b.t, c.t);
+					rc = mld__deq_lut_ios16(&res[0], a.t, b.t, c.t);
 			} else if (!(rc = get_int_scalar(&axis, &has_axis, pkg, fn, op, "vector_axis"))) {
-				rc = mld_deq_lut_ios18(&res[0], a.t, b.t, axis, has_axis);
+				rc = mld__deq_lut_ios18(&res[0], a.t, b.t, axis, has_axis);
 			}
 		}
 	} else if (!strcmp(ty, "constexpr_blockwise_shift_scale")) {
 		if (!(rc = get_param(&a, pkg, fn, op, "data", true)) && !(rc = get_param(&b, pkg, fn, op, "scale", true)) &&
 		    !(rc = get_param(&c, pkg, fn, op, "offset", false)))
-			rc = mld_deq_shift_scale(&res[0], a.t, b.t, c.t);
+			rc = mld__deq_shift_scale(&res[0], a.t, b.t, c.t);
 	} else if (!strcmp(ty, "constexpr_affine_dequantize")) {
 		if (!(rc = get_param(&a, pkg, fn, op, "quantized_data", true)) &&
 		    !(rc = get_param(&b, pkg, fn, op, "zero_point", true)) && !(rc = get_param(&c, pkg, fn, op, "scale", true)) &&
 		    !(rc = get_int_scalar(&axis, &has_axis, pkg, fn, op, "axis"))) {
 			if (!has_axis)
-				rc = mld_err(MLD_EFORMAT, "%s: required parameter \"axis\" is missing", ty);
+				rc = mld__err(MLD_EFORMAT, "%s: required parameter \"axis\" is missing", ty);
 			else
-				rc = mld_deq_affine(&res[0], a.t, b.t, c.t, axis);
+				rc = mld__deq_affine(&res[0], a.t, b.t, c.t, axis);
 		}
 	} else if (!strcmp(ty, "constexpr_sparse_to_dense")) {
 		if (!(rc = get_param(&a, pkg, fn, op, "nonzero_data", true)) && !(rc = get_param(&b, pkg, fn, op, "mask", true))) {
 			if (ios16) {
 				if (!(rc = get_param(&c, pkg, fn, op, "shape", true)))
-					rc = mld_deq_sparse_ios16(&res[0], a.t, b.t, c.t);
+					rc = mld__deq_sparse_ios16(&res[0], a.t, b.t, c.t);
 			} else {
-				rc = mld_deq_sparse_ios18(&res[0], a.t, b.t);
+				rc = mld__deq_sparse_ios18(&res[0], a.t, b.t);
 			}
 		}
 	} else if (!strcmp(ty, "constexpr_cast")) {
@@ -114,25 +114,25 @@ static int eval_op(mld_tensor *res[2], const mld_package *pkg, const mld_functio
 		const char *name, *to;
 		if (!(rc = get_param(&a, pkg, fn, op, "source_val", true))) {
 			if (!mil_op_param(op, "output_dtype", &v, &name) || !v)
-				rc = mld_err(MLD_EFORMAT, "%s: \"output_dtype\" must be a string constant", ty);
-			else if (!(rc = mld_value_string(&to, v, "constexpr_cast output_dtype")))
-				rc = mld_deq_cast(&res[0], a.t, to);
+				rc = mld__err(MLD_EFORMAT, "%s: \"output_dtype\" must be a string constant", ty);
+			else if (!(rc = mld__value_string(&to, v, "constexpr_cast output_dtype")))
+				rc = mld__deq_cast(&res[0], a.t, to);
 		}
 	} else if (!strcmp(ty, "constexpr_lut_to_sparse")) {
 		if (!(rc = get_param(&a, pkg, fn, op, "indices_mask", true)) &&
 		    !(rc = get_param(&b, pkg, fn, op, "indices_nonzero_data", true)) &&
 		    !(rc = get_param(&c, pkg, fn, op, "lut", true)) &&
 		    !(rc = get_int_scalar(&axis, &has_axis, pkg, fn, op, "vector_axis")))
-			rc = mld_deq_lut_to_sparse(res, a.t, b.t, c.t, axis, has_axis);
+			rc = mld__deq_lut_to_sparse(res, a.t, b.t, c.t, axis, has_axis);
 	} else if (!strcmp(ty, "constexpr_sparse_blockwise_shift_scale")) {
 		param d = {0};
 		if (!(rc = get_param(&a, pkg, fn, op, "data_mask", true)) &&
 		    !(rc = get_param(&b, pkg, fn, op, "nonzero_data", true)) &&
 		    !(rc = get_param(&c, pkg, fn, op, "scale", true)) && !(rc = get_param(&d, pkg, fn, op, "offset", false)))
-			rc = mld_deq_sparse_shift_scale(res, a.t, b.t, c.t, d.t);
+			rc = mld__deq_sparse_shift_scale(res, a.t, b.t, c.t, d.t);
 		mld_tensor_free(d.t);
 	} else {
-		rc = mld_err(MLD_EUNSUPPORTED, "op type \"%s\" cannot be decoded by mldedup %s", ty, MLD_VERSION);
+		rc = mld__err(MLD_EUNSUPPORTED, "op type \"%s\" cannot be decoded by mldedup %s", ty, MLD_VERSION);
 	}
 	mld_tensor_free(a.t);
 	mld_tensor_free(b.t);
@@ -140,13 +140,13 @@ static int eval_op(mld_tensor *res[2], const mld_package *pkg, const mld_functio
 	return rc;
 }
 
-int mld_eval_output(mld_tensor **out, const mld_package *pkg, const mld_function *fn, const mil_op *op,
+int mld__eval_output(mld_tensor **out, const mld_package *pkg, const mld__function *fn, const mil_op *op,
                     unsigned out_index)
 {
 	mld_tensor *res[2] = {NULL, NULL};
 	int rc = eval_op(res, pkg, fn, op);
 	if (!rc && (out_index > 1 || !res[out_index] || out_index >= op->n_outputs))
-		rc = mld_err(MLD_EFORMAT, "%s: output %u does not exist", op->type, out_index);
+		rc = mld__err(MLD_EFORMAT, "%s: output %u does not exist", op->type, out_index);
 	for (unsigned k = 0; !rc && k < 2 && k < op->n_outputs; k++)
 		if (res[k])
 			rc = check_output(op, k, res[k]);
@@ -162,9 +162,9 @@ int mld_eval_output(mld_tensor **out, const mld_package *pkg, const mld_function
 
 int mld_weight_decode(mld_tensor **out, const mld_package *pkg, const mld_weight *w)
 {
-	int rc = mld_eval_output(out, pkg, &pkg->fns[w->fn_index], w->op, w->out_index);
+	int rc = mld__eval_output(out, pkg, &pkg->fns[w->fn_index], w->op, w->out_index);
 	if (rc)
-		return mld_err_prefix("%s: function \"%s\", weight \"%s\" (%s)", mld_package_path(pkg), w->function, w->name,
+		return mld__err_prefix("%s: function \"%s\", weight \"%s\" (%s)", mld_package_path(pkg), w->function, w->name,
 		                      w->chain);
 	return 0;
 }

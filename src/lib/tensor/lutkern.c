@@ -36,24 +36,24 @@ static void b64_scalar(uint16_t *dst, const uint8_t *src, size_t n, const uint16
 		dst[j] = pal[src[j] & 63];
 }
 
-const mld_lutkern mld_lutkern_scalar = {MLD_ISA_SCALAR, "scalar", u4_scalar, u6_scalar, u8_scalar, b64_scalar};
+const mld__lutkern mld__lutkern_scalar = {MLD_ISA_SCALAR, "scalar", u4_scalar, u6_scalar, u8_scalar, b64_scalar};
 
-const mld_lutkern *mld_lutkern_for(mld_isa cap)
+const mld__lutkern *mld__lutkern_for(mld__isa cap)
 {
-	const mld_lutkern *all[MLD_ISA_COUNT] = {&mld_lutkern_scalar, &mld_lutkern_neon, &mld_lutkern_avx2,
-	                                         &mld_lutkern_avx512};
+	const mld__lutkern *all[MLD_ISA_COUNT] = {&mld__lutkern_scalar, &mld__lutkern_neon, &mld__lutkern_avx2,
+	                                         &mld__lutkern_avx512};
 	for (int i = cap < MLD_ISA_COUNT ? (int)cap : MLD_ISA_COUNT - 1; i > 0; i--)
-		if (all[i]->u6 && mld_cpu_has((mld_isa)i))
+		if (all[i]->u6 && mld__cpu_has((mld__isa)i))
 			return all[i];
-	return &mld_lutkern_scalar;
+	return &mld__lutkern_scalar;
 }
 
-const mld_lutkern *mld_lutkern_get(void)
+const mld__lutkern *mld__lutkern_get(void)
 {
-	static _Atomic(const mld_lutkern *) active;
-	const mld_lutkern *k = atomic_load_explicit(&active, memory_order_acquire);
+	static _Atomic(const mld__lutkern *) active;
+	const mld__lutkern *k = atomic_load_explicit(&active, memory_order_acquire);
 	if (!k) { /* racing threads pick the same table */
-		k = mld_lutkern_for(mld_cpu_cap());
+		k = mld__lutkern_for(mld__cpu_cap());
 		atomic_store_explicit(&active, k, memory_order_release);
 	}
 	return k;

@@ -16,20 +16,20 @@
  *   u8:  one index per byte, 256 entries
  *   b64: one index per byte of which only the low 6 bits count, 64 entries: indices
  *        of any narrower type, already unpacked, through a palette padded to 64 */
-typedef void (*mld_lut_fn)(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t *pal);
+typedef void (*mld__lut_fn)(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t *pal);
 
-typedef struct mld_lutkern {
-	mld_isa isa;
+typedef struct mld__lutkern {
+	mld__isa isa;
 	const char *name;
-	mld_lut_fn u4, u6, u8, b64; /* all NULL when this build lacks the ISA */
-} mld_lutkern;
+	mld__lut_fn u4, u6, u8, b64; /* all NULL when this build lacks the ISA */
+} mld__lutkern;
 
 /* The kernels of the best ISA at or below `cap` that this CPU runs (scalar at worst). */
-const mld_lutkern *mld_lutkern_for(mld_isa cap);
-/* The kernels in use: mld_lutkern_for(mld_cpu_cap()), chosen once. */
-const mld_lutkern *mld_lutkern_get(void);
+const mld__lutkern *mld__lutkern_for(mld__isa cap);
+/* The kernels in use: mld__lutkern_for(mld__cpu_cap()), chosen once. */
+const mld__lutkern *mld__lutkern_get(void);
 
 /* The per-ISA tables (lutkern_*.c); empty where not built. */
-extern const mld_lutkern mld_lutkern_scalar, mld_lutkern_neon, mld_lutkern_avx2, mld_lutkern_avx512;
+extern const mld__lutkern mld__lutkern_scalar, mld__lutkern_neon, mld__lutkern_avx2, mld__lutkern_avx512;
 
 #endif

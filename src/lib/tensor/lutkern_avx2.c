@@ -72,7 +72,7 @@ static void u4_avx2(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t 
 		put32(dst + i, _mm256_shuffle_epi8(tl, ix), _mm256_shuffle_epi8(th, ix));
 	}
 	if (i < n)
-		mld_lutkern_scalar.u4(dst + i, src + i / 2, n - i, pal);
+		mld__lutkern_scalar.u4(dst + i, src + i / 2, n - i, pal);
 }
 
 static void u6_avx2(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t *pal)
@@ -104,7 +104,7 @@ static void u6_avx2(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t 
 		put32(dst + i, L, H);
 	}
 	if (i < n)
-		mld_lutkern_scalar.u6(dst + i, src + i / 4 * 3, n - i, pal);
+		mld__lutkern_scalar.u6(dst + i, src + i / 4 * 3, n - i, pal);
 }
 
 static void b64_avx2(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t *pal)
@@ -119,7 +119,7 @@ static void b64_avx2(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t
 		put32(dst + i, L, H);
 	}
 	if (i < n)
-		mld_lutkern_scalar.b64(dst + i, src + i, n - i, pal);
+		mld__lutkern_scalar.b64(dst + i, src + i, n - i, pal);
 }
 
 /* 256 entries: vpgatherdd of 4 bytes at entry j (the palette copied with 2 spare
@@ -139,10 +139,10 @@ static void u8_avx2(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t 
 		_mm256_storeu_si256((__m256i *)(dst + i), _mm256_permute4x64_epi64(w, 0xD8));
 	}
 	if (i < n)
-		mld_lutkern_scalar.u8(dst + i, src + i, n - i, pal);
+		mld__lutkern_scalar.u8(dst + i, src + i, n - i, pal);
 }
 
-const mld_lutkern mld_lutkern_avx2 = {MLD_ISA_AVX2, "avx2", u4_avx2, u6_avx2, u8_avx2, b64_avx2};
+const mld__lutkern mld__lutkern_avx2 = {MLD_ISA_AVX2, "avx2", u4_avx2, u6_avx2, u8_avx2, b64_avx2};
 #else
-const mld_lutkern mld_lutkern_avx2 = {MLD_ISA_AVX2, "avx2", 0, 0, 0, 0}; /* not built */
+const mld__lutkern mld__lutkern_avx2 = {MLD_ISA_AVX2, "avx2", 0, 0, 0, 0}; /* not built */
 #endif

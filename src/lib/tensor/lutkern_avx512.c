@@ -135,7 +135,7 @@ static void u8_avx512(uint16_t *dst, const uint8_t *src, size_t n, const uint16_
 	}
 }
 
-const mld_lutkern mld_lutkern_avx512 = {MLD_ISA_AVX512, "avx512", u4_avx512, u6_avx512, u8_avx512, b64_avx512};
+const mld__lutkern mld__lutkern_avx512 = {MLD_ISA_AVX512, "avx512", u4_avx512, u6_avx512, u8_avx512, b64_avx512};
 #else
-const mld_lutkern mld_lutkern_avx512 = {MLD_ISA_AVX512, "avx512", 0, 0, 0, 0}; /* not built */
+const mld__lutkern mld__lutkern_avx512 = {MLD_ISA_AVX512, "avx512", 0, 0, 0, 0}; /* not built */
 #endif

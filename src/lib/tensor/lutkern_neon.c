@@ -36,7 +36,7 @@ static void u4_neon(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t 
 		vst2q_u16(dst + i + 16, (uint16x8x2_t){{zhi(la, ha), zhi(lb, hb)}});
 	}
 	if (i < n)
-		mld_lutkern_scalar.u4(dst + i, src + i / 2, n - i, pal);
+		mld__lutkern_scalar.u4(dst + i, src + i / 2, n - i, pal);
 }
 
 static void u6_neon(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t *pal)
@@ -61,7 +61,7 @@ static void u6_neon(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t 
 		vst4q_u16(dst + i + 32, (uint16x8x4_t){{zhi(l[0], h[0]), zhi(l[1], h[1]), zhi(l[2], h[2]), zhi(l[3], h[3])}});
 	}
 	if (i < n)
-		mld_lutkern_scalar.u6(dst + i, src + i / 4 * 3, n - i, pal);
+		mld__lutkern_scalar.u6(dst + i, src + i / 4 * 3, n - i, pal);
 }
 
 static void b64_neon(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t *pal)
@@ -75,7 +75,7 @@ static void b64_neon(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t
 		vst2q_u8((uint8_t *)(dst + i), (uint8x16x2_t){{vqtbl4q_u8(tl, x), vqtbl4q_u8(th, x)}});
 	}
 	if (i < n)
-		mld_lutkern_scalar.b64(dst + i, src + i, n - i, pal);
+		mld__lutkern_scalar.b64(dst + i, src + i, n - i, pal);
 }
 
 static void u8_neon(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t *pal)
@@ -97,10 +97,10 @@ static void u8_neon(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t 
 		vst2q_u8((uint8_t *)(dst + i), (uint8x16x2_t){{l, h}});
 	}
 	if (i < n)
-		mld_lutkern_scalar.u8(dst + i, src + i, n - i, pal);
+		mld__lutkern_scalar.u8(dst + i, src + i, n - i, pal);
 }
 
-const mld_lutkern mld_lutkern_neon = {MLD_ISA_NEON, "neon", u4_neon, u6_neon, u8_neon, b64_neon};
+const mld__lutkern mld__lutkern_neon = {MLD_ISA_NEON, "neon", u4_neon, u6_neon, u8_neon, b64_neon};
 #else
-const mld_lutkern mld_lutkern_neon = {MLD_ISA_NEON, "neon", 0, 0, 0, 0}; /* not built */
+const mld__lutkern mld__lutkern_neon = {MLD_ISA_NEON, "neon", 0, 0, 0, 0}; /* not built */
 #endif

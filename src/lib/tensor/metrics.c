@@ -8,14 +8,14 @@
 int mld_tensor_compare(mld_metrics *out, const mld_tensor *a, const mld_tensor *b)
 {
 	if (a->count != b->count || a->rank != b->rank || memcmp(a->shape, b->shape, a->rank * sizeof *a->shape))
-		return mld_err(MLD_EFORMAT, "cannot compare tensors of different shapes");
+		return mld__err(MLD_EFORMAT, "cannot compare tensors of different shapes");
 	double dot = 0, na = 0, nb = 0, maxd = 0, sumd = 0;
-	const float *h = mld_half_table();
+	const float *h = mld__half_table();
 	bool f16 = a->dtype == MLD_DT_FP16 && b->dtype == MLD_DT_FP16;
 	const uint16_t *a16 = a->data, *b16 = b->data;
 	for (uint64_t i = 0; i < a->count; i++) {
-		double x = f16 ? h[a16[i]] : mld_dense_get(a->dtype, a->data, i);
-		double y = f16 ? h[b16[i]] : mld_dense_get(b->dtype, b->data, i);
+		double x = f16 ? h[a16[i]] : mld__dense_get(a->dtype, a->data, i);
+		double y = f16 ? h[b16[i]] : mld__dense_get(b->dtype, b->data, i);
 		double d = fabs(x - y);
 		dot += x * y;
 		na += x * x;
@@ -40,9 +40,9 @@ void mld_tensor_sketch(float out[MLD_SKETCH_LEN], const mld_tensor *t)
 	/* mean and rms over an even subsample: a fingerprint, not a statistic */
 	double sum = 0, sq = 0;
 	uint64_t step = t->count > 65536 ? t->count / 65536 : 1, n = 0;
-	const float *h = mld_half_table();
+	const float *h = mld__half_table();
 	for (uint64_t i = 0; i < t->count; i += step, n++) {
-		double x = t->dtype == MLD_DT_FP16 ? h[((const uint16_t *)t->data)[i]] : mld_dense_get(t->dtype, t->data, i);
+		double x = t->dtype == MLD_DT_FP16 ? h[((const uint16_t *)t->data)[i]] : mld__dense_get(t->dtype, t->data, i);
 		sum += x;
 		sq += x * x;
 	}
@@ -51,7 +51,7 @@ void mld_tensor_sketch(float out[MLD_SKETCH_LEN], const mld_tensor *t)
 	for (int k = 2; k < MLD_SKETCH_LEN; k++) {
 		/* fixed pseudo-random positions: the same for every tensor of a shape */
 		uint64_t pos = t->count ? ((uint64_t)k * UINT64_C(0x9E3779B97F4A7C15)) % t->count : 0;
-		out[k] = t->count ? (float)mld_dense_get(t->dtype, t->data, pos) : 0;
+		out[k] = t->count ? (float)mld__dense_get(t->dtype, t->data, pos) : 0;
 	}
 }
 

@@ -34,9 +34,9 @@ static void sk_feed(sketcher *s, mld_dtype dt, const void *data, uint64_t first,
 {
 	if (!s->out || !n)
 		return;
-	const float *h = mld_half_table();
+	const float *h = mld__half_table();
 	for (uint64_t i = (first + s->step - 1) / s->step * s->step; i < first + n; i += s->step) {
-		double x = dt == MLD_DT_FP16 ? h[((const uint16_t *)data)[i - first]] : mld_dense_get(dt, data, i - first);
+		double x = dt == MLD_DT_FP16 ? h[((const uint16_t *)data)[i - first]] : mld__dense_get(dt, data, i - first);
 		s->sum += x;
 		s->sq += x * x;
 		s->n++;
@@ -44,7 +44,7 @@ static void sk_feed(sketcher *s, mld_dtype dt, const void *data, uint64_t first,
 	for (int k = 2; k < MLD_SKETCH_LEN; k++) {
 		uint64_t pos = ((uint64_t)k * UINT64_C(0x9E3779B97F4A7C15)) % s->count;
 		if (pos >= first && pos < first + n)
-			s->out[k] = (float)mld_dense_get(dt, data, pos - first);
+			s->out[k] = (float)mld__dense_get(dt, data, pos - first);
 	}
 }
 
@@ -56,30 +56,30 @@ static void sk_finish(sketcher *s)
 	s->out[1] = s->n ? (float)sqrt(s->sq / (double)s->n) : 0;
 }
 
-static void hash_header(mld_hash *st, mld_dtype dt, unsigned rank, const uint64_t *shape)
+static void hash_header(mld__hash *st, mld_dtype dt, unsigned rank, const uint64_t *shape)
 {
 	uint8_t b[8];
-	mld_hash_reset(st);
-	mld_hash_update(st, "mldc1", 5);
-	mld_wr64(b, (uint64_t)dt);
-	mld_hash_update(st, b, 8);
-	mld_wr64(b, rank);
-	mld_hash_update(st, b, 8);
+	mld__hash_reset(st);
+	mld__hash_update(st, "mldc1", 5);
+	mld__wr64(b, (uint64_t)dt);
+	mld__hash_update(st, b, 8);
+	mld__wr64(b, rank);
+	mld__hash_update(st, b, 8);
 	for (unsigned d = 0; d < rank; d++) {
-		mld_wr64(b, shape[d]);
-		mld_hash_update(st, b, 8);
+		mld__wr64(b, shape[d]);
+		mld__hash_update(st, b, 8);
 	}
 }
 
 /* A blob Value's checked bytes. */
-static int blob_of(mld_blob_view *bv, const mld_package *pkg, const mil_value *v, mld_dtype want)
+static int blob_of(mld__blob_view *bv, const mld_package *pkg, const mil_value *v, mld_dtype want)
 {
 	const uint8_t *map;
 	uint64_t len;
 	char *disp = NULL;
-	int rc = mld_package_blobfile(pkg, v->blobfilevalue->filename, &map, &len, &disp);
+	int rc = mld__package_blobfile(pkg, v->blobfilevalue->filename, &map, &len, &disp);
 	if (!rc)
-		rc = mld_blobfile_read(bv, map, len, v->blobfilevalue->offset, want, disp);
+		rc = mld__blobfile_read(bv, map, len, v->blobfilevalue->offset, want, disp);
 	free(disp);
 	return rc;
 }
@@ -87,26 +87,26 @@ static int blob_of(mld_blob_view *bv, const mld_package *pkg, const mil_value *v
 static bool is_blob(const mil_value *v) { return v && v->value_case == MIL_VALUE_BLOB && v->blobfilevalue; }
 
 /* const with a whole-byte blob: the stored bytes are the dense values. */
-static int stream_const(mld_hash *st, sketcher *sk, const mld_package *pkg, const mld_weight *w, bool *done)
+static int stream_const(mld__hash *st, sketcher *sk, const mld_package *pkg, const mld_weight *w, bool *done)
 {
 	const mil_value *v = mil_op_attr(w->op, "val");
 	if (!is_blob(v) || mld_dtype_bits(w->dtype) < 8)
 		return 0;
-	mld_blob_view bv;
+	mld__blob_view bv;
 	int rc = blob_of(&bv, pkg, v, w->dtype);
 	if (rc)
 		return rc;
 	if (bv.count != w->count)
-		return mld_err(MLD_EFORMAT, "blob holds %llu elements, the type declares %llu", (unsigned long long)bv.count,
+		return mld__err(MLD_EFORMAT, "blob holds %llu elements, the type declares %llu", (unsigned long long)bv.count,
 		               (unsigned long long)w->count);
-	mld_hash_update(st, bv.data, bv.size);
+	mld__hash_update(st, bv.data, bv.size);
 	sk_feed(sk, w->dtype, bv.data, 0, w->count);
 	*done = true;
 	return 0;
 }
 
 /* iOS18 lut_to_dense, scalar palette, blob indices and lut, fp16/fp32/int8/uint8 lut. */
-static int stream_lut(mld_hash *st, sketcher *sk, const mld_package *pkg, const mld_weight *w, bool *done)
+static int stream_lut(mld__hash *st, sketcher *sk, const mld_package *pkg, const mld_weight *w, bool *done)
 {
 	const mil_op *op = w->op;
 	const mil_value *iv, *lv, *vv;
@@ -119,7 +119,7 @@ static int stream_lut(mld_hash *st, sketcher *sk, const mld_package *pkg, const 
 	uint64_t ishape[MLD_MAX_RANK], lshape[MLD_MAX_RANK], icount, lcount;
 	if (mil_tensor_shape(iv->type, &idt, &irank, ishape, &icount, "indices") ||
 	    mil_tensor_shape(lv->type, &ldt, &lrank, lshape, &lcount, "lut")) {
-		mld_err_clear();
+		mld__err_clear();
 		return 0;
 	}
 	unsigned bits = mld_dtype_bits(idt), lw = mld_dtype_dense_width(ldt);
@@ -137,7 +137,7 @@ static int stream_lut(mld_hash *st, sketcher *sk, const mld_package *pkg, const 
 	gstr[irank - 1] = 1;
 	for (unsigned d = irank - 1; d > 0; d--)
 		gstr[d - 1] = gstr[d] * lshape[d];
-	mld_blob_view ib, lb;
+	mld__blob_view ib, lb;
 	int rc = blob_of(&ib, pkg, iv, idt);
 	if (!rc)
 		rc = blob_of(&lb, pkg, lv, ldt);
@@ -145,7 +145,7 @@ static int stream_lut(mld_hash *st, sketcher *sk, const mld_package *pkg, const 
 		return rc;
 	if (ib.count != icount || lb.count != lcount)
 		return 0;
-	unsigned s = irank; /* the ungrouped suffix, as in mld_deq_lut_ios18 */
+	unsigned s = irank; /* the ungrouped suffix, as in mld__deq_lut_ios18 */
 	while (s > 0 && lshape[s - 1] == 1)
 		s--;
 	uint64_t run = 1;
@@ -156,12 +156,12 @@ static int stream_lut(mld_hash *st, sketcher *sk, const mld_package *pkg, const 
 	if (!idx || !out) {
 		free(idx);
 		free(out);
-		return mld_err(MLD_ENOMEM, "out of memory");
+		return mld__err(MLD_ENOMEM, "out of memory");
 	}
 	uint64_t cur_run = UINT64_MAX;
 	const uint8_t *pal = NULL;
 	uint16_t pal16[256] = {0}; /* zero past P: the b64 kernel reads 64 entries */
-	const mld_lutkern *kern = mld_lutkern_get();
+	const mld__lutkern *kern = mld__lutkern_get();
 	/* fp16 palettes whose runs keep whole index bytes decode straight from the packed
 	 * stream (4 per 3 bytes for uint6, 2 per byte for uint4): no unpacking pass */
 	bool fused = lw == 2 && ((bits == 6 && run % 4 == 0) || (bits == 4 && run % 2 == 0) || bits == 8);
@@ -169,7 +169,7 @@ static int stream_lut(mld_hash *st, sketcher *sk, const mld_package *pkg, const 
 		uint64_t n = icount - b < BLOCK ? icount - b : BLOCK;
 		const uint8_t *src = ib.data + b * bits / 8; /* BLOCK is a multiple of 8: byte-aligned */
 		if (!fused)
-			mld_unpack(idx, src, n, bits, false);
+			mld__unpack(idx, src, n, bits, false);
 		uint16_t *o16 = (uint16_t *)(void *)out;
 		for (uint64_t j = 0; j < n;) {
 			uint64_t i = b + j, r = i / run, end = (r + 1) * run - b;
@@ -200,7 +200,7 @@ static int stream_lut(mld_hash *st, sketcher *sk, const mld_package *pkg, const 
 					memcpy(out + k * lw, pal + (uint64_t)idx[k] * lw, lw);
 			j = end;
 		}
-		mld_hash_update(st, out, (size_t)n * lw);
+		mld__hash_update(st, out, (size_t)n * lw);
 		sk_feed(sk, ldt, out, b, n);
 	}
 	free(idx);
@@ -212,7 +212,7 @@ static int stream_lut(mld_hash *st, sketcher *sk, const mld_package *pkg, const 
 int mld_weight_content_digest(mld_digest *out, float *sketch, uint64_t *dense_bytes, const mld_package *pkg,
                               const mld_weight *w)
 {
-	mld_hash st;
+	mld__hash st;
 	sketcher sk;
 	bool done = false;
 	int rc = 0;
@@ -225,11 +225,11 @@ int mld_weight_content_digest(mld_digest *out, float *sketch, uint64_t *dense_by
 		else if (!strcmp(w->op->type, "constexpr_lut_to_dense"))
 			rc = stream_lut(&st, &sk, pkg, w, &done);
 		if (rc)
-			return mld_err_prefix("%s: function \"%s\", weight \"%s\" (%s)", mld_package_path(pkg), w->function,
+			return mld__err_prefix("%s: function \"%s\", weight \"%s\" (%s)", mld_package_path(pkg), w->function,
 			                      w->name, w->chain);
 	}
 	if (done) {
-		mld_hash_digest(out->bytes, &st);
+		mld__hash_digest(out->bytes, &st);
 		sk_finish(&sk);
 		*dense_bytes = w->count * width;
 		return 0;

@@ -1,15 +1,15 @@
 #include "subbyte.h"
 
-bool mld_packed_size(uint64_t count, unsigned bits, uint64_t *bytes)
+bool mld__packed_size(uint64_t count, unsigned bits, uint64_t *bytes)
 {
 	uint64_t nbits;
-	if (!mld_mul_u64(count, bits, &nbits))
+	if (!mld__mul_u64(count, bits, &nbits))
 		return false;
 	*bytes = nbits / 8 + (nbits % 8 != 0);
 	return true;
 }
 
-void mld_unpack(uint8_t *dst, const uint8_t *src, uint64_t count, unsigned bits, bool sign)
+void mld__unpack(uint8_t *dst, const uint8_t *src, uint64_t count, unsigned bits, bool sign)
 {
 	if (bits == 8) {
 		memcpy(dst, src, count);
@@ -50,7 +50,7 @@ void mld_unpack(uint8_t *dst, const uint8_t *src, uint64_t count, unsigned bits,
 	}
 	{
 		for (; i < count; i++)
-			dst[i] = (uint8_t)mld_packed_get(src, i, bits);
+			dst[i] = (uint8_t)mld__packed_get(src, i, bits);
 	}
 	if (sign) {
 		unsigned m = 1u << (bits - 1);
@@ -59,10 +59,10 @@ void mld_unpack(uint8_t *dst, const uint8_t *src, uint64_t count, unsigned bits,
 	}
 }
 
-void mld_pack(uint8_t *dst, const uint8_t *src, uint64_t count, unsigned bits)
+void mld__pack(uint8_t *dst, const uint8_t *src, uint64_t count, unsigned bits)
 {
 	uint64_t n = 0;
-	mld_packed_size(count, bits, &n);
+	mld__packed_size(count, bits, &n);
 	memset(dst, 0, n);
 	unsigned mask = (1u << bits) - 1;
 	for (uint64_t i = 0; i < count; i++) {

@@ -5,14 +5,14 @@
 #include "../core/common.h"
 
 /* Bytes needed to pack `count` elements of `bits` bits; false on overflow. */
-bool mld_packed_size(uint64_t count, unsigned bits, uint64_t *bytes);
+bool mld__packed_size(uint64_t count, unsigned bits, uint64_t *bytes);
 /* Unpack `count` elements from `src` into one byte each; int4 is sign-extended. */
-void mld_unpack(uint8_t *dst, const uint8_t *src, uint64_t count, unsigned bits, bool sign);
+void mld__unpack(uint8_t *dst, const uint8_t *src, uint64_t count, unsigned bits, bool sign);
 /* Pack `count` one-byte elements (low `bits` bits of each) into `dst`
- * (mld_packed_size bytes, unused high bits of the last byte zero). */
-void mld_pack(uint8_t *dst, const uint8_t *src, uint64_t count, unsigned bits);
+ * (mld__packed_size bytes, unused high bits of the last byte zero). */
+void mld__pack(uint8_t *dst, const uint8_t *src, uint64_t count, unsigned bits);
 /* Bits [i*bits, i*bits+bits) of a packed stream. */
-static inline unsigned mld_packed_get(const uint8_t *src, uint64_t i, unsigned bits)
+static inline unsigned mld__packed_get(const uint8_t *src, uint64_t i, unsigned bits)
 {
 	uint64_t bit = i * bits;
 	unsigned v = src[bit >> 3] >> (bit & 7);

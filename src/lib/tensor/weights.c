@@ -12,7 +12,7 @@
 
 typedef struct walk {
 	mld_package *pkg;
-	mld_function *fn;
+	mld__function *fn;
 	size_t cap;
 } walk;
 
@@ -27,13 +27,13 @@ static int collect_producers(walk *w, const mil_block *b)
 				if (w->fn->n_prods == w->cap) {
 					/* the name map is built after this walk, so moving the array is safe */
 					size_t cap = w->cap ? w->cap * 2 : 256;
-					mld_producer *p = mld_realloc(w->fn->prods, cap * sizeof *p);
+					mld__producer *p = mld__realloc(w->fn->prods, cap * sizeof *p);
 					if (!p)
 						return MLD_ENOMEM;
 					w->fn->prods = p;
 					w->cap = cap;
 				}
-				w->fn->prods[w->fn->n_prods++] = (mld_producer){op, (unsigned)k, false, false};
+				w->fn->prods[w->fn->n_prods++] = (mld__producer){op, (unsigned)k, false, false};
 			}
 		}
 		for (size_t k = 0; k < op->n_blocks; k++) {
@@ -45,9 +45,9 @@ static int collect_producers(walk *w, const mil_block *b)
 	return 0;
 }
 
-static void mark_use(mld_function *fn, const char *name, bool by_constexpr)
+static void mark_use(mld__function *fn, const char *name, bool by_constexpr)
 {
-	mld_producer *p = mld_strmap_get(&fn->producers, name);
+	mld__producer *p = mld__strmap_get(&fn->producers, name);
 	if (!p)
 		return;
 	if (by_constexpr)
@@ -56,7 +56,7 @@ static void mark_use(mld_function *fn, const char *name, bool by_constexpr)
 		p->used_by_other = true;
 }
 
-static void mark_uses(mld_function *fn, const mil_block *b)
+static void mark_uses(mld__function *fn, const mil_block *b)
 {
 	for (size_t i = 0; i < b->n_outputs; i++)
 		mark_use(fn, b->outputs[i], false);
@@ -75,29 +75,29 @@ static void mark_uses(mld_function *fn, const mil_block *b)
 }
 
 /* Append op (after its producers) to the chain, once. */
-static int chain_add(mld_weight *wt, const mld_function *fn, const mil_op *op, unsigned depth)
+static int chain_add(mld_weight *wt, const mld__function *fn, const mil_op *op, unsigned depth)
 {
 	for (size_t i = 0; i < wt->n_ops; i++)
 		if (wt->ops[i] == op)
 			return 0;
 	if (depth > 64)
-		return mld_err(MLD_EFORMAT, "function \"%s\": constexpr chain of \"%s\" is deeper than 64 ops (a cycle?)",
+		return mld__err(MLD_EFORMAT, "function \"%s\": constexpr chain of \"%s\" is deeper than 64 ops (a cycle?)",
 		               fn->name, wt->name);
 	for (size_t k = 0; mil_is_constexpr(op) && k < op->n_inputs; k++) {
 		const mil_argument *a = op->inputs[k]->value;
 		for (size_t j = 0; a && j < a->n_arguments; j++) {
 			if (a->arguments[j]->binding_case != MIL_BINDING_NAME)
 				continue;
-			mld_producer *p = mld_strmap_get(&fn->producers, a->arguments[j]->name);
+			mld__producer *p = mld__strmap_get(&fn->producers, a->arguments[j]->name);
 			if (!p)
-				return mld_err(MLD_EFORMAT, "function \"%s\": %s op feeding \"%s\" takes \"%s\", which is not a constant",
+				return mld__err(MLD_EFORMAT, "function \"%s\": %s op feeding \"%s\" takes \"%s\", which is not a constant",
 				               fn->name, op->type, wt->name, a->arguments[j]->name);
 			int rc = chain_add(wt, fn, p->op, depth + 1);
 			if (rc)
 				return rc;
 		}
 	}
-	const mil_op **ops = mld_realloc(wt->ops, (wt->n_ops + 1) * sizeof *ops);
+	const mil_op **ops = mld__realloc(wt->ops, (wt->n_ops + 1) * sizeof *ops);
 	if (!ops)
 		return MLD_ENOMEM;
 	wt->ops = ops;
@@ -111,11 +111,11 @@ static uint64_t immediate_bytes(const mil_value *v)
 	unsigned rank;
 	uint64_t shape[MLD_MAX_RANK], count, bytes = 0;
 	if (mil_tensor_shape(v->type, &dt, &rank, shape, &count, "")) {
-		mld_err_clear();
+		mld__err_clear();
 		return 0;
 	}
 	uint64_t bits = mld_dtype_bits(dt);
-	if (!mld_mul_u64(count, bits, &bytes))
+	if (!mld__mul_u64(count, bits, &bytes))
 		return 0;
 	return (bytes + 7) / 8;
 }
@@ -155,7 +155,7 @@ static int add_params(mld_package *pkg, mld_weight *wt, const mil_op *op)
 		}
 		if (v->value_case != MIL_VALUE_BLOB || !v->blobfilevalue)
 			continue;
-		mld_blob_ref *b = mld_realloc(wt->blobs, (wt->n_blobs + 1) * sizeof *b);
+		mld_blob_ref *b = mld__realloc(wt->blobs, (wt->n_blobs + 1) * sizeof *b);
 		if (!b)
 			return MLD_ENOMEM;
 		wt->blobs = b;
@@ -168,7 +168,7 @@ static int add_params(mld_package *pkg, mld_weight *wt, const mil_op *op)
 		while (f < pkg->n_blob_files && strcmp(pkg->blob_files[f], b->file))
 			f++;
 		if (f == MLD_MAX_BLOB_FILES)
-			return mld_err(MLD_EUNSUPPORTED, "%s: weights use more than %d blob files", mld_package_path(pkg),
+			return mld__err(MLD_EUNSUPPORTED, "%s: weights use more than %d blob files", mld_package_path(pkg),
 			               MLD_MAX_BLOB_FILES);
 		if (f == pkg->n_blob_files)
 			pkg->blob_files[pkg->n_blob_files++] = b->file;
@@ -181,14 +181,14 @@ static int add_params(mld_package *pkg, mld_weight *wt, const mil_op *op)
 		uint64_t shape[MLD_MAX_RANK], count;
 		int rc = mil_tensor_shape(v->type, &b->dtype, &rank, shape, &count, names[i]);
 		if (!rc)
-			rc = mld_package_blobfile(pkg, b->file, &map, &len, &disp);
+			rc = mld__package_blobfile(pkg, b->file, &map, &len, &disp);
 		if (!rc) {
-			mld_blob_view bv;
-			rc = mld_blobfile_check_header(map, len, NULL, disp);
+			mld__blob_view bv;
+			rc = mld__blobfile_check_header(map, len, NULL, disp);
 			if (!rc)
-				rc = mld_blobfile_read(&bv, map, len, b->offset, b->dtype, disp);
+				rc = mld__blobfile_read(&bv, map, len, b->offset, b->dtype, disp);
 			if (!rc && bv.count != count)
-				rc = mld_err(MLD_EFORMAT, "%s: blob at offset %llu holds %llu elements, the model declares %llu",
+				rc = mld__err(MLD_EFORMAT, "%s: blob at offset %llu holds %llu elements, the model declares %llu",
 				             disp, (unsigned long long)b->offset, (unsigned long long)bv.count,
 				             (unsigned long long)count);
 			if (!rc) {
@@ -200,7 +200,7 @@ static int add_params(mld_package *pkg, mld_weight *wt, const mil_op *op)
 		}
 		free(disp);
 		if (rc)
-			return mld_err_prefix("function \"%s\", %s \"%s\", parameter \"%s\"", wt->function, op->type,
+			return mld__err_prefix("function \"%s\", %s \"%s\", parameter \"%s\"", wt->function, op->type,
 			                      wt->name, names[i]);
 	}
 	return 0;
@@ -208,26 +208,26 @@ static int add_params(mld_package *pkg, mld_weight *wt, const mil_op *op)
 
 static int build_chain_name(mld_weight *wt)
 {
-	mld_buf b = {0};
+	mld__buf b = {0};
 	for (size_t i = 0; i < wt->n_ops; i++) {
-		if ((i && mld_buf_append(&b, "+", 1)) || mld_buf_append(&b, wt->ops[i]->type, strlen(wt->ops[i]->type)))
+		if ((i && mld__buf_append(&b, "+", 1)) || mld__buf_append(&b, wt->ops[i]->type, strlen(wt->ops[i]->type)))
 			goto oom;
 	}
-	if (mld_buf_append(&b, "", 1))
+	if (mld__buf_append(&b, "", 1))
 		goto oom;
 	wt->chain = (char *)b.data;
 	return 0;
 oom:
-	mld_buf_free(&b);
+	mld__buf_free(&b);
 	return MLD_ENOMEM;
 }
 
-static int add_weight(mld_package *pkg, size_t fi, mld_producer *p, size_t *cap)
+static int add_weight(mld_package *pkg, size_t fi, mld__producer *p, size_t *cap)
 {
-	mld_function *fn = &pkg->fns[fi];
+	mld__function *fn = &pkg->fns[fi];
 	if (pkg->n_weights == *cap) {
 		*cap = *cap ? *cap * 2 : 64;
-		mld_weight *w = mld_realloc(pkg->weights, *cap * sizeof *w);
+		mld_weight *w = mld__realloc(pkg->weights, *cap * sizeof *w);
 		if (!w)
 			return MLD_ENOMEM;
 		pkg->weights = w;
@@ -248,34 +248,34 @@ static int add_weight(mld_package *pkg, size_t fi, mld_producer *p, size_t *cap)
 	if (!rc)
 		rc = build_chain_name(wt);
 	if (rc)
-		return mld_err_prefix("%s", mld_package_path(pkg));
+		return mld__err_prefix("%s", mld_package_path(pkg));
 	return 0;
 }
 
-int mld_weights_discover(mld_package *pkg)
+int mld__weights_discover(mld_package *pkg)
 {
 	size_t cap = 0;
 	for (size_t fi = 0; fi < pkg->n_fns; fi++) {
-		mld_function *fn = &pkg->fns[fi];
+		mld__function *fn = &pkg->fns[fi];
 		walk w = {pkg, fn, 0};
 		int rc = collect_producers(&w, fn->block);
 		if (rc)
 			return rc;
 		for (size_t i = 0; i < fn->n_prods; i++) {
-			mld_producer *p = &fn->prods[i];
+			mld__producer *p = &fn->prods[i];
 			const mil_named_type *o = p->op->outputs[p->out_index];
 			if (!o->name || !o->name[0])
-				return mld_err(MLD_EFORMAT, "%s: function \"%s\": a %s op has an unnamed output",
+				return mld__err(MLD_EFORMAT, "%s: function \"%s\": a %s op has an unnamed output",
 				               mld_package_path(pkg), fn->name, p->op->type);
-			if (mld_strmap_get(&fn->producers, o->name))
-				return mld_err(MLD_EFORMAT, "%s: function \"%s\": output name \"%s\" is defined twice",
+			if (mld__strmap_get(&fn->producers, o->name))
+				return mld__err(MLD_EFORMAT, "%s: function \"%s\": output name \"%s\" is defined twice",
 				               mld_package_path(pkg), fn->name, o->name);
-			if ((rc = mld_strmap_put(&fn->producers, o->name, p)))
+			if ((rc = mld__strmap_put(&fn->producers, o->name, p)))
 				return rc;
 		}
 		mark_uses(fn, fn->block);
 		for (size_t i = 0; i < fn->n_prods; i++) {
-			mld_producer *p = &fn->prods[i];
+			mld__producer *p = &fn->prods[i];
 			if (p->used_by_constexpr && !p->used_by_other)
 				continue; /* a piece of a chain */
 			if (mil_is_const(p->op)) {
@@ -290,7 +290,7 @@ int mld_weights_discover(mld_package *pkg)
 	return 0;
 }
 
-void mld_weights_free(mld_package *pkg)
+void mld__weights_free(mld_package *pkg)
 {
 	for (size_t i = 0; i < pkg->n_weights; i++) {
 		free(pkg->weights[i].chain);

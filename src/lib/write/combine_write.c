@@ -23,7 +23,7 @@ typedef CoreML__Specification__FunctionDescription fn_desc;
 typedef CoreML__Specification__MILSpec__Program__FunctionsEntry fn_entry;
 
 typedef struct owner_map { /* Value pointer -> package index (+1), for swapped Values */
-	mld_strmap m;
+	mld__strmap m;
 	char **keys;
 	size_t n, cap;
 } owner_map;
@@ -32,39 +32,39 @@ static int owner_put(owner_map *o, const void *v, size_t pkg)
 {
 	char k[32];
 	snprintf(k, sizeof k, "%p", v);
-	if (mld_strmap_get(&o->m, k))
-		return mld_strmap_put(&o->m, k, (void *)(intptr_t)(pkg + 1));
+	if (mld__strmap_get(&o->m, k))
+		return mld__strmap_put(&o->m, k, (void *)(intptr_t)(pkg + 1));
 	if (o->n == o->cap) {
 		o->cap = o->cap ? o->cap * 2 : 64;
-		char **p = mld_realloc(o->keys, o->cap * sizeof *p);
+		char **p = mld__realloc(o->keys, o->cap * sizeof *p);
 		if (!p)
 			return MLD_ENOMEM;
 		o->keys = p;
 	}
-	if (!(o->keys[o->n] = mld_strdup(k)))
+	if (!(o->keys[o->n] = mld__strdup(k)))
 		return MLD_ENOMEM;
-	return mld_strmap_put(&o->m, o->keys[o->n++], (void *)(intptr_t)(pkg + 1));
+	return mld__strmap_put(&o->m, o->keys[o->n++], (void *)(intptr_t)(pkg + 1));
 }
 
 static long owner_get(owner_map *o, const void *v)
 {
 	char k[32];
 	snprintf(k, sizeof k, "%p", v);
-	return (long)(intptr_t)mld_strmap_get(&o->m, k) - 1;
+	return (long)(intptr_t)mld__strmap_get(&o->m, k) - 1;
 }
 
 /* A deep copy of any message, through its wire form. */
 static void *msg_clone(const ProtobufCMessage *m)
 {
 	size_t n = protobuf_c_message_get_packed_size(m);
-	uint8_t *buf = mld_malloc(n);
+	uint8_t *buf = mld__malloc(n);
 	if (!buf)
 		return NULL;
 	protobuf_c_message_pack(m, buf);
 	ProtobufCMessage *c = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
 	free(buf);
 	if (!c)
-		mld_err(MLD_ENOMEM, "cannot copy a %s", m->descriptor->short_name);
+		mld__err(MLD_ENOMEM, "cannot copy a %s", m->descriptor->short_name);
 	return c;
 }
 
@@ -72,12 +72,12 @@ static mil_value *value_clone(const mil_value *v) { return msg_clone(&v->base); 
 static mil_op *op_clone(const mil_op *op) { return msg_clone(&op->base); }
 
 /* Every op of a block (recursively) by output name. */
-static int index_ops(mld_strmap *m, mil_block *b)
+static int index_ops(mld__strmap *m, mil_block *b)
 {
 	for (size_t i = 0; i < b->n_operations; i++) {
 		mil_op *op = b->operations[i];
 		for (size_t k = 0; k < op->n_outputs; k++)
-			if (mld_strmap_put(m, op->outputs[k]->name, op))
+			if (mld__strmap_put(m, op->outputs[k]->name, op))
 				return MLD_ENOMEM;
 		for (size_t k = 0; k < op->n_blocks; k++)
 			if (index_ops(m, op->blocks[k]))
@@ -112,7 +112,7 @@ static int swap_params(mil_op *dst, const mil_op *src, size_t src_pkg, owner_map
 			continue; /* references to other chain ops keep their names */
 		mil_value **slot = param_slot(dst, key);
 		if (!slot)
-			return mld_err(MLD_EFORMAT, "%s: parameter \"%s\" missing from the swapped op", dst->type, key);
+			return mld__err(MLD_EFORMAT, "%s: parameter \"%s\" missing from the swapped op", dst->type, key);
 		mil_value *c = value_clone(sv);
 		if (!c)
 			return MLD_ENOMEM;
@@ -174,7 +174,7 @@ typedef struct build {
 	cb_ctx *cb;
 	mil_model **copies;        /* per package */
 	mil_function **fns;        /* per source: the function in its package's copy */
-	mld_strmap *ops;           /* per source: output name -> op in the copy */
+	mld__strmap *ops;           /* per source: output name -> op in the copy */
 	owner_map own;
 	mil_model out;
 	mil_model_desc desc;
@@ -207,12 +207,12 @@ static int apply_plan(build *B)
 			bool same = !strcmp(pw->layout, cw->layout) && pw->w->n_ops == cw->w->n_ops;
 			for (size_t i = 0; i < cw->w->n_ops; i++) {
 				const char *oname = cw->w->ops[i]->outputs[0]->name;
-				mil_op *dst = mld_strmap_get(&B->ops[s], oname);
+				mil_op *dst = mld__strmap_get(&B->ops[s], oname);
 				if (!dst)
-					return mld_err(MLD_ERROR, "function \"%s\": op \"%s\" vanished", src->name, oname);
+					return mld__err(MLD_ERROR, "function \"%s\": op \"%s\" vanished", src->name, oname);
 				int rc = same ? swap_params(dst, pw->w->ops[i], ppkg, &B->own) : swap_op(dst, pw->w->ops[0], ppkg, &B->own);
 				if (rc)
-					return mld_err_prefix("function \"%s\", weight \"%s\"", src->name, cw->w->name);
+					return mld__err_prefix("function \"%s\", weight \"%s\"", src->name, cw->w->name);
 				if (!same)
 					break;
 			}
@@ -231,7 +231,7 @@ static int set_opset(mil_function *fn, const char *opset)
 		CoreML__Specification__MILSpec__Function__BlockSpecializationsEntry *e = fn->block_specializations[i];
 		if (e->value != active)
 			continue;
-		char *k = mld_strdup(opset);
+		char *k = mld__strdup(opset);
 		if (!k)
 			return MLD_ENOMEM;
 		free(e->key);
@@ -244,7 +244,7 @@ static int set_opset(mil_function *fn, const char *opset)
 		fn->n_block_specializations = 1;
 		break;
 	}
-	char *o = mld_strdup(opset);
+	char *o = mld__strdup(opset);
 	if (!o)
 		return MLD_ENOMEM;
 	if (fn->opset != protobuf_c_empty_string)
@@ -255,7 +255,7 @@ static int set_opset(mil_function *fn, const char *opset)
 
 static fn_desc *describe(const mil_model *copy, const char *src_fn, const char *target)
 {
-	fn_desc *d = mld_calloc(1, sizeof *d);
+	fn_desc *d = mld__calloc(1, sizeof *d);
 	if (!d)
 		return NULL;
 	core_ml__specification__function_description__init(d);
@@ -280,7 +280,7 @@ static fn_desc *describe(const mil_model *copy, const char *src_fn, const char *
 /* ---- blob items -------------------------------------------------------------------- */
 
 typedef struct blobdedup {
-	mld_strmap m;        /* hex(XXH3-128 of dtype|padding|bytes) -> entry index + 1 */
+	mld__strmap m;        /* hex(XXH3-128 of dtype|padding|bytes) -> entry index + 1 */
 	char **keys;
 	const uint8_t **data;
 	uint64_t *size;
@@ -288,7 +288,7 @@ typedef struct blobdedup {
 	uint64_t end;        /* simulated canonical layout size */
 } blobdedup;
 
-static int resolve(build *B, blobdedup *dd, mld_blob_item *it, mil_value *v, size_t pkg_i)
+static int resolve(build *B, blobdedup *dd, mld__blob_item *it, mil_value *v, size_t pkg_i)
 {
 	const mld_package *pkg = B->cb->pkgs[pkg_i];
 	mld_dtype dt;
@@ -297,10 +297,10 @@ static int resolve(build *B, blobdedup *dd, mld_blob_item *it, mil_value *v, siz
 	const uint8_t *map;
 	uint64_t len;
 	char *disp = NULL;
-	mld_blob_view bv;
+	mld__blob_view bv;
 	int rc = mil_tensor_shape(v->type, &dt, &rank, shape, &count, "blob value");
-	if (!rc && !(rc = mld_package_blobfile(pkg, v->blobfilevalue->filename, &map, &len, &disp)))
-		rc = mld_blobfile_read(&bv, map, len, v->blobfilevalue->offset, MLD_DT_INVALID, disp);
+	if (!rc && !(rc = mld__package_blobfile(pkg, v->blobfilevalue->filename, &map, &len, &disp)))
+		rc = mld__blobfile_read(&bv, map, len, v->blobfilevalue->offset, MLD_DT_INVALID, disp);
 	if (rc) {
 		free(disp);
 		return rc;
@@ -311,7 +311,7 @@ static int resolve(build *B, blobdedup *dd, mld_blob_item *it, mil_value *v, siz
 		unsigned bits = mld_dtype_bits(dt);
 		uint64_t need = (count * bits + 7) / 8;
 		if (bv.dtype != MLD_DT_UINT8 || bits >= 8 || need != bv.size) {
-			rc = mld_err(MLD_EFORMAT, "%s: blob at offset %llu is %s, cannot serve as %s", disp,
+			rc = mld__err(MLD_EFORMAT, "%s: blob at offset %llu is %s, cannot serve as %s", disp,
 			             (unsigned long long)v->blobfilevalue->offset, mld_dtype_name(bv.dtype), mld_dtype_name(dt));
 			free(disp);
 			return rc;
@@ -321,60 +321,60 @@ static int resolve(build *B, blobdedup *dd, mld_blob_item *it, mil_value *v, siz
 	free(disp);
 	/* The key is (dtype, shape, padding, bytes): whether Core ML accepts one blob
 	 * behind constants of different shapes is untested, and coremltools never does it. */
-	mld_hash st;
-	mld_hash_reset(&st);
+	mld__hash st;
+	mld__hash_reset(&st);
 	uint8_t hdr[8];
-	mld_wr32(hdr, (uint32_t)dt);
-	mld_wr32(hdr + 4, pad);
-	mld_hash_update(&st, hdr, 8);
+	mld__wr32(hdr, (uint32_t)dt);
+	mld__wr32(hdr + 4, pad);
+	mld__hash_update(&st, hdr, 8);
 	for (unsigned d = 0; d < rank; d++) {
 		uint8_t dim[8];
-		mld_wr64(dim, shape[d]);
-		mld_hash_update(&st, dim, 8);
+		mld__wr64(dim, shape[d]);
+		mld__hash_update(&st, dim, 8);
 	}
-	mld_hash_update(&st, bv.data, bv.size);
+	mld__hash_update(&st, bv.data, bv.size);
 	mld_digest h;
-	mld_hash_digest(h.bytes, &st);
+	mld__hash_digest(h.bytes, &st);
 	char key[40]; /* hex of the canonical bytes: high 64 bits, then low */
 	mld_digest_hex(key, &h);
-	long e = (long)(intptr_t)mld_strmap_get(&dd->m, key) - 1;
+	long e = (long)(intptr_t)mld__strmap_get(&dd->m, key) - 1;
 	if (e >= 0) {
 		if (dd->size[e] != bv.size || memcmp(dd->data[e], bv.data, bv.size))
-			return mld_err(MLD_ERROR, "XXH3-128 collision between two different blobs: refusing to share them");
+			return mld__err(MLD_ERROR, "XXH3-128 collision between two different blobs: refusing to share them");
 	} else {
 		if (dd->n == dd->cap) {
 			dd->cap = dd->cap ? dd->cap * 2 : 256;
-			char **k = mld_realloc(dd->keys, dd->cap * sizeof *k);
+			char **k = mld__realloc(dd->keys, dd->cap * sizeof *k);
 			if (k)
 				dd->keys = k;
-			const uint8_t **d = mld_realloc(dd->data, dd->cap * sizeof *d);
+			const uint8_t **d = mld__realloc(dd->data, dd->cap * sizeof *d);
 			if (d)
 				dd->data = d;
-			uint64_t *s = mld_realloc(dd->size, dd->cap * sizeof *s);
+			uint64_t *s = mld__realloc(dd->size, dd->cap * sizeof *s);
 			if (s)
 				dd->size = s;
 			if (!k || !d || !s)
 				return MLD_ENOMEM;
 		}
 		e = (long)dd->n;
-		if (!(dd->keys[e] = mld_strdup(key)))
+		if (!(dd->keys[e] = mld__strdup(key)))
 			return MLD_ENOMEM;
 		dd->data[e] = bv.data;
 		dd->size[e] = bv.size;
 		dd->n++;
-		if (mld_strmap_put(&dd->m, dd->keys[e], (void *)(intptr_t)(e + 1)))
+		if (mld__strmap_put(&dd->m, dd->keys[e], (void *)(intptr_t)(e + 1)))
 			return MLD_ENOMEM;
-		dd->end = mld_align64(dd->end ? dd->end : 64) + 64 + bv.size;
+		dd->end = mld__align64(dd->end ? dd->end : 64) + 64 + bv.size;
 	}
-	*it = (mld_blob_item){v, (uint64_t)e, 0, bv.data, bv.size, pad, dt};
+	*it = (mld__blob_item){v, (uint64_t)e, 0, bv.data, bv.size, pad, dt};
 	return 0;
 }
 
-static int collect_items(build *B, mld_blob_item **items_out, size_t *n_out, uint64_t *size_out)
+static int collect_items(build *B, mld__blob_item **items_out, size_t *n_out, uint64_t *size_out)
 {
 	cb_ctx *cb = B->cb;
 	blobdedup dd = {0};
-	mld_blob_item *items = NULL;
+	mld__blob_item *items = NULL;
 	size_t n = 0, cap = 0;
 	int rc = 0;
 	for (size_t s = 0; s < cb->n_srcs && !rc; s++) {
@@ -382,12 +382,12 @@ static int collect_items(build *B, mld_blob_item **items_out, size_t *n_out, uin
 			continue;
 		mil_value **vals;
 		size_t nv;
-		if ((rc = mld_function_blob_values(&vals, &nv, B->fns[s])))
+		if ((rc = mld__function_blob_values(&vals, &nv, B->fns[s])))
 			break;
 		for (size_t i = 0; i < nv && !rc; i++) {
 			if (n == cap) {
 				cap = cap ? cap * 2 : 1024;
-				mld_blob_item *p = mld_realloc(items, cap * sizeof *p);
+				mld__blob_item *p = mld__realloc(items, cap * sizeof *p);
 				if (!p) {
 					rc = MLD_ENOMEM;
 					break;
@@ -397,7 +397,7 @@ static int collect_items(build *B, mld_blob_item **items_out, size_t *n_out, uin
 			long owner = owner_get(&B->own, vals[i]);
 			rc = resolve(B, &dd, &items[n], vals[i], owner >= 0 ? (size_t)owner : cb->srcs[s].pkg);
 			if (rc)
-				mld_err_prefix("function \"%s\"", cb->srcs[s].name);
+				mld__err_prefix("function \"%s\"", cb->srcs[s].name);
 			else
 				n++;
 		}
@@ -408,7 +408,7 @@ static int collect_items(build *B, mld_blob_item **items_out, size_t *n_out, uin
 	free(dd.keys);
 	free(dd.data);
 	free(dd.size);
-	mld_strmap_free(&dd.m);
+	mld__strmap_free(&dd.m);
 	if (rc) {
 		free(items);
 		return rc;
@@ -425,7 +425,7 @@ static int assemble(build *B, int spec)
 {
 	cb_ctx *cb = B->cb;
 	const char *opset = opset_for(spec);
-	if (!(B->fdescs = mld_calloc(cb->n_srcs, sizeof *B->fdescs)) || !(B->entries = mld_calloc(cb->n_srcs, sizeof *B->entries)))
+	if (!(B->fdescs = mld__calloc(cb->n_srcs, sizeof *B->fdescs)) || !(B->entries = mld__calloc(cb->n_srcs, sizeof *B->entries)))
 		return MLD_ENOMEM;
 	for (size_t s = 0; s < cb->n_srcs; s++) {
 		const cb_source *src = &cb->srcs[s];
@@ -434,14 +434,14 @@ static int assemble(build *B, int spec)
 		if (src->alias_of < 0) {
 			if (copy->specificationversion < 9 || strcmp(B->fns[s]->opset, opset)) {
 				mil_block *blk = (mil_block *)mil_function_block(B->fns[s]);
-				int rc = blk ? mld_block_to_ios18(blk, src->name) : 0;
+				int rc = blk ? mld__block_to_ios18(blk, src->name) : 0;
 				if (!rc)
 					rc = set_opset(B->fns[s], opset);
 				if (rc)
 					return rc;
 			}
 		}
-		if (!(B->fdescs[s] = describe(copy, src_fn, src->name)) || !(B->entries[s] = mld_calloc(1, sizeof(fn_entry))))
+		if (!(B->fdescs[s] = describe(copy, src_fn, src->name)) || !(B->entries[s] = mld__calloc(1, sizeof(fn_entry))))
 			return MLD_ENOMEM;
 		core_ml__specification__milspec__program__functions_entry__init(B->entries[s]);
 		B->entries[s]->key = (char *)src->name;
@@ -472,7 +472,7 @@ static void build_free(build *B)
 {
 	cb_ctx *cb = B->cb;
 	for (size_t s = 0; B->ops && s < cb->n_srcs; s++)
-		mld_strmap_free(&B->ops[s]);
+		mld__strmap_free(&B->ops[s]);
 	free(B->ops);
 	for (size_t s = 0; B->fdescs && s < cb->n_srcs; s++)
 		free(B->fdescs[s]);
@@ -488,36 +488,36 @@ static void build_free(build *B)
 	for (size_t i = 0; i < B->own.n; i++)
 		free(B->own.keys[i]);
 	free(B->own.keys);
-	mld_strmap_free(&B->own.m);
+	mld__strmap_free(&B->own.m);
 }
 
 /* OUT.zip: the package is written into a temp directory beside it, then zipped
  * as "<OUT stem>.mlpackage/..." and renamed into place. */
-static int write_zipped(mil_model *model, mld_blob_item *items, size_t n, const char *out_path)
+static int write_zipped(mil_model *model, mld__blob_item *items, size_t n, const char *out_path)
 {
 	size_t len = strlen(out_path);
 	if (len < 5 || strcmp(out_path + len - 4, ".zip"))
-		return mld_err(MLD_EUSAGE, "%s: with --zip the output must end in .zip", out_path);
+		return mld__err(MLD_EUSAGE, "%s: with --zip the output must end in .zip", out_path);
 	char *tmp = NULL;
-	int rc = mld_tempdir_beside(&tmp, out_path);
+	int rc = mld__tempdir_beside(&tmp, out_path);
 	if (rc)
 		return rc;
 	const char *base = strrchr(out_path, '/');
 	base = base ? base + 1 : out_path;
-	char *prefix = mld_sprintf("%.*s.mlpackage", (int)(strlen(base) - 4), base);
-	char *pkg = prefix ? mld_sprintf("%s/%s", tmp, prefix) : NULL;
+	char *prefix = mld__sprintf("%.*s.mlpackage", (int)(strlen(base) - 4), base);
+	char *pkg = prefix ? mld__sprintf("%s/%s", tmp, prefix) : NULL;
 	if (!pkg)
 		rc = MLD_ENOMEM;
 	if (!rc)
-		rc = mld_write_package(model, items, n, pkg, 0);
+		rc = mld__write_package(model, items, n, pkg, 0);
 	if (!rc)
-		rc = mld_zip_tree(pkg, prefix, out_path);
+		rc = mld__zip_tree(pkg, prefix, out_path);
 	int keep = rc ? mld_error_code() : 0;
 	char msg[1024];
 	snprintf(msg, sizeof msg, "%s", mld_error_last());
-	mld_rmtree(tmp);
+	mld__rmtree(tmp);
 	if (rc)
-		mld_err(keep ? keep : rc, "%s", msg);
+		mld__err(keep ? keep : rc, "%s", msg);
 	free(pkg);
 	free(prefix);
 	free(tmp);
@@ -528,18 +528,18 @@ int cb_write(cb_ctx *cb, const char *out_path)
 {
 	build B = {0};
 	B.cb = cb;
-	mld_blob_item *items = NULL;
+	mld__blob_item *items = NULL;
 	size_t n_items = 0;
 	int rc = 0, spec = 9;
-	if (!(B.copies = mld_calloc(cb->n_pkgs, sizeof *B.copies)) || !(B.fns = mld_calloc(cb->n_srcs, sizeof *B.fns)) ||
-	    !(B.ops = mld_calloc(cb->n_srcs, sizeof *B.ops))) {
+	if (!(B.copies = mld__calloc(cb->n_pkgs, sizeof *B.copies)) || !(B.fns = mld__calloc(cb->n_srcs, sizeof *B.fns)) ||
+	    !(B.ops = mld__calloc(cb->n_srcs, sizeof *B.ops))) {
 		rc = MLD_ENOMEM;
 		goto out;
 	}
 	for (size_t p = 0; p < cb->n_pkgs; p++) {
 		const mld_package *pkg = cb->pkgs[p];
 		if (!(B.copies[p] = core_ml__specification__model__unpack(NULL, pkg->model_len, pkg->model_bytes))) {
-			rc = mld_err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
+			rc = mld__err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
 			goto out;
 		}
 		if (pkg->model->specificationversion > spec)
@@ -556,13 +556,13 @@ int cb_write(cb_ctx *cb, const char *out_path)
 		goto out;
 	cb->stats->large_warning = cb->stats->bytes_after > (UINT64_C(1) << 30);
 	if (cb->stats->bytes_after > (UINT64_C(2) << 30) && !cb->opts->allow_large) {
-		rc = mld_err(MLD_ERROR, "%s: the combined weight.bin would be %.2f GB, above the 2 GB that Core ML is known to load;"
+		rc = mld__err(MLD_ERROR, "%s: the combined weight.bin would be %.2f GB, above the 2 GB that Core ML is known to load;"
 		             " pass --allow-large to write it anyway", out_path, (double)cb->stats->bytes_after / 1e9);
 		goto out;
 	}
 	if (!cb->opts->dry_run)
 		rc = cb->opts->zip ? write_zipped(&B.out, items, n_items, out_path)
-		                   : mld_write_package(&B.out, items, n_items, out_path, MLD_WRITE_REPLACE);
+		                   : mld__write_package(&B.out, items, n_items, out_path, MLD_WRITE_REPLACE);
 out:
 	free(items);
 	build_free(&B);

@@ -31,13 +31,13 @@ static int add_input(mil_op *op, const char *key, mil_value *v)
 	mil_argument *a = malloc(sizeof *a);
 	mil_binding *b = malloc(sizeof *b);
 	mil_binding **arr = malloc(sizeof *arr);
-	char *k = mld_strdup(key);
+	char *k = mld__strdup(key);
 	inputs_entry **ins = realloc(op->inputs, (op->n_inputs + 1) * sizeof *ins);
 	if (ins)
 		op->inputs = ins;
 	if (!e || !a || !b || !arr || !k || !ins) {
 		free(e), free(a), free(b), free(arr), free(k);
-		return mld_err(MLD_ENOMEM, "out of memory rewriting a constexpr op");
+		return mld__err(MLD_ENOMEM, "out of memory rewriting a constexpr op");
 	}
 	core_ml__specification__milspec__operation__inputs_entry__init(e);
 	core_ml__specification__milspec__argument__init(a);
@@ -59,7 +59,7 @@ static int retype(mil_value *v, mld_dtype dt, unsigned rank, const uint64_t *sha
 	mil_tensor_type *tt = v->type->tensortype;
 	mil_dim **dims = malloc((rank ? rank : 1) * sizeof *dims);
 	if (!dims)
-		return mld_err(MLD_ENOMEM, "out of memory");
+		return mld__err(MLD_ENOMEM, "out of memory");
 	for (unsigned d = 0; d < rank; d++) {
 		mil_dim *dim = malloc(sizeof *dim);
 		CoreML__Specification__MILSpec__Dimension__ConstantDimension *c = malloc(sizeof *c);
@@ -68,7 +68,7 @@ static int retype(mil_value *v, mld_dtype dt, unsigned rank, const uint64_t *sha
 			for (unsigned k = 0; k < d; k++)
 				core_ml__specification__milspec__dimension__free_unpacked(dims[k], NULL);
 			free(dims);
-			return mld_err(MLD_ENOMEM, "out of memory");
+			return mld__err(MLD_ENOMEM, "out of memory");
 		}
 		core_ml__specification__milspec__dimension__init(dim);
 		core_ml__specification__milspec__dimension__constant_dimension__init(c);
@@ -98,15 +98,15 @@ static int read_shape(uint64_t *shape, unsigned *rank, const mil_value *v, const
 		return rc;
 	if (v->value_case != MIL_VALUE_IMMEDIATE || !v->immediatevalue || !v->immediatevalue->tensor || r != 1 ||
 	    count > MLD_MAX_RANK)
-		return mld_err(MLD_EUNSUPPORTED, "%s: shape must be a small rank-1 immediate", what);
+		return mld__err(MLD_EUNSUPPORTED, "%s: shape must be a small rank-1 immediate", what);
 	const mil_tensor_value *tv = v->immediatevalue->tensor;
 	for (uint64_t i = 0; i < count; i++) {
 		if (tv->value_case == CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_BYTES && tv->bytes->values.len == 4 * count)
-			shape[i] = mld_rd32(tv->bytes->values.data + 4 * i);
+			shape[i] = mld__rd32(tv->bytes->values.data + 4 * i);
 		else if (tv->value_case == CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_INTS && tv->ints->n_values == count)
 			shape[i] = (uint32_t)tv->ints->values[i];
 		else
-			return mld_err(MLD_EUNSUPPORTED, "%s: unreadable shape immediate", what);
+			return mld__err(MLD_EUNSUPPORTED, "%s: unreadable shape immediate", what);
 	}
 	*rank = (unsigned)count;
 	return 0;
@@ -131,7 +131,7 @@ static int lut_to_ios18(mil_op *op, const char *what)
 	uint64_t shape[MLD_MAX_RANK], lshape[MLD_MAX_RANK + 2], lcount, icount;
 	unsigned rank = 0, lrank;
 	mld_dtype ldt, idt;
-	int rc = !shape_v || !idx || !lut ? mld_err(MLD_EFORMAT, "%s: iOS16 lut_to_dense lacks indices, lut or shape", what) : 0;
+	int rc = !shape_v || !idx || !lut ? mld__err(MLD_EFORMAT, "%s: iOS16 lut_to_dense lacks indices, lut or shape", what) : 0;
 	if (!rc)
 		rc = read_shape(shape, &rank, shape_v, what);
 	if (!rc)
@@ -142,7 +142,7 @@ static int lut_to_ios18(mil_op *op, const char *what)
 	while (!rc && bits < 9 && (UINT64_C(1) << bits) != lcount)
 		bits++;
 	if (!rc && (uint_of_bits(bits) == MLD_DT_INVALID || bits == 3 || rank + 2 > MLD_MAX_RANK))
-		rc = mld_err(MLD_EFORMAT, "%s: a %llu-entry palette has no iOS18 index type", what, (unsigned long long)lcount);
+		rc = mld__err(MLD_EFORMAT, "%s: a %llu-entry palette has no iOS18 index type", what, (unsigned long long)lcount);
 	if (!rc) {
 		for (unsigned d = 0; d < rank; d++)
 			lshape[d] = 1;
@@ -170,7 +170,7 @@ static int sparse_to_ios18(mil_op *op, const char *what)
 	mil_value *shape_v = take_attr(op, "shape"), *mask = take_attr(op, "mask"), *nz = take_attr(op, "nonzero_data");
 	uint64_t shape[MLD_MAX_RANK];
 	unsigned rank = 0;
-	int rc = !shape_v || !mask || !nz ? mld_err(MLD_EFORMAT, "%s: iOS16 sparse_to_dense lacks mask, nonzero_data or shape", what) : 0;
+	int rc = !shape_v || !mask || !nz ? mld__err(MLD_EFORMAT, "%s: iOS16 sparse_to_dense lacks mask, nonzero_data or shape", what) : 0;
 	if (!rc)
 		rc = read_shape(shape, &rank, shape_v, what);
 	if (!rc)
@@ -200,7 +200,7 @@ static int attrs_to_inputs(mil_op *op, const char *const *keys, size_t n)
 	return 0;
 }
 
-int mld_block_to_ios18(mil_block *b, const char *fn_name)
+int mld__block_to_ios18(mil_block *b, const char *fn_name)
 {
 	for (size_t i = 0; i < b->n_operations; i++) {
 		mil_op *op = b->operations[i];
@@ -218,7 +218,7 @@ int mld_block_to_ios18(mil_block *b, const char *fn_name)
 			rc = attrs_to_inputs(op, keys, 2);
 		}
 		for (size_t k = 0; !rc && k < op->n_blocks; k++)
-			rc = mld_block_to_ios18(op->blocks[k], fn_name);
+			rc = mld__block_to_ios18(op->blocks[k], fn_name);
 		if (rc)
 			return rc;
 	}

@@ -9,6 +9,6 @@
 #include "../io/mil.h"
 
 /* Rewrite every iOS16-form constexpr op in the block (recursively). */
-int mld_block_to_ios18(mil_block *b, const char *fn_name);
+int mld__block_to_ios18(mil_block *b, const char *fn_name);
 
 #endif

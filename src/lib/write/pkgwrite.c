@@ -19,7 +19,7 @@ static int vpush(vlist *l, mil_value *v)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 256;
-		mil_value **p = mld_realloc(l->v, cap * sizeof *p);
+		mil_value **p = mld__realloc(l->v, cap * sizeof *p);
 		if (!p)
 			return MLD_ENOMEM;
 		l->v = p;
@@ -74,7 +74,7 @@ static int vlist_out(vlist *l, int rc, mil_value ***out, size_t *n)
 	return 0;
 }
 
-int mld_model_blob_values(mil_value ***out, size_t *n, mil_model *model)
+int mld__model_blob_values(mil_value ***out, size_t *n, mil_model *model)
 {
 	vlist l = {0};
 	int rc = 0;
@@ -84,7 +84,7 @@ int mld_model_blob_values(mil_value ***out, size_t *n, mil_model *model)
 	return vlist_out(&l, rc, out, n);
 }
 
-int mld_function_blob_values(mil_value ***out, size_t *n, mil_function *fn)
+int mld__function_blob_values(mil_value ***out, size_t *n, mil_function *fn)
 {
 	vlist l = {0};
 	return vlist_out(&l, function_values(&l, fn), out, n);
@@ -92,7 +92,7 @@ int mld_function_blob_values(mil_value ***out, size_t *n, mil_function *fn)
 
 static int cmp_item(const void *a, const void *b)
 {
-	const mld_blob_item *x = *(const mld_blob_item *const *)a, *y = *(const mld_blob_item *const *)b;
+	const mld__blob_item *x = *(const mld__blob_item *const *)a, *y = *(const mld__blob_item *const *)b;
 	if (x->key_hi != y->key_hi)
 		return x->key_hi < y->key_hi ? -1 : 1;
 	if (x->key_lo != y->key_lo)
@@ -104,7 +104,7 @@ static int cmp_item(const void *a, const void *b)
 static void item_id(char out[37], const char *seed)
 {
 	uint8_t d[16]; /* canonical: the high 64 bits first, big-endian */
-	mld_hash128(d, seed, strlen(seed));
+	mld__hash128(d, seed, strlen(seed));
 	uint64_t high64 = 0, low64 = 0;
 	for (int i = 0; i < 8; i++) {
 		high64 = high64 << 8 | d[i];
@@ -126,89 +126,89 @@ static int write_manifest(const char *dir)
 	                         "CoreML Model Weights", "name", "weights", "path", "com.apple.CoreML/weights",
 	                         "rootModelIdentifier", mid);
 	if (!root)
-		return mld_err(MLD_ENOMEM, "cannot build Manifest.json");
+		return mld__err(MLD_ENOMEM, "cannot build Manifest.json");
 	char *text = json_dumps(root, JSON_INDENT(4) | JSON_SORT_KEYS);
 	json_decref(root);
-	char *path = mld_sprintf("%s/Manifest.json", dir);
-	int rc = text && path ? mld_write_file(path, text, strlen(text)) : MLD_ENOMEM;
+	char *path = mld__sprintf("%s/Manifest.json", dir);
+	int rc = text && path ? mld__write_file(path, text, strlen(text)) : MLD_ENOMEM;
 	free(text);
 	free(path);
 	return rc;
 }
 
-int mld_write_package(mil_model *model, mld_blob_item *items, size_t n_items, const char *path, unsigned flags)
+int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, const char *path, unsigned flags)
 {
 	size_t plen = strlen(path);
 	while (plen > 1 && path[plen - 1] == '/')
 		plen--;
 	if (plen < 10 || strncmp(path + plen - 10, ".mlpackage", 10))
-		return mld_err(MLD_EUSAGE, "%s: the output must end in .mlpackage", path);
+		return mld__err(MLD_EUSAGE, "%s: the output must end in .mlpackage", path);
 	char *tmp = NULL, *wdir = NULL, *wbin = NULL, *mfile = NULL;
-	mld_blob_item **order = NULL;
-	mld_blobwriter *bw = NULL;
+	mld__blob_item **order = NULL;
+	mld__blobwriter *bw = NULL;
 	uint8_t *mbytes = NULL;
-	int rc = mld_tempdir_beside(&tmp, path);
+	int rc = mld__tempdir_beside(&tmp, path);
 	if (rc)
 		return rc;
-	wdir = mld_sprintf("%s/Data/com.apple.CoreML/weights", tmp);
-	wbin = mld_sprintf("%s/weight.bin", wdir ? wdir : "");
-	mfile = mld_sprintf("%s/Data/com.apple.CoreML/model.mlmodel", tmp);
+	wdir = mld__sprintf("%s/Data/com.apple.CoreML/weights", tmp);
+	wbin = mld__sprintf("%s/weight.bin", wdir ? wdir : "");
+	mfile = mld__sprintf("%s/Data/com.apple.CoreML/model.mlmodel", tmp);
 	if (!wdir || !wbin || !mfile) {
 		rc = MLD_ENOMEM;
 		goto out;
 	}
-	if ((rc = mld_mkdirs(wdir, 0755)))
+	if ((rc = mld__mkdirs(wdir, 0755)))
 		goto out;
 	if (n_items) {
-		if (!(order = mld_malloc(n_items * sizeof *order))) {
+		if (!(order = mld__malloc(n_items * sizeof *order))) {
 			rc = MLD_ENOMEM;
 			goto out;
 		}
 		for (size_t i = 0; i < n_items; i++)
 			order[i] = &items[i];
 		qsort(order, n_items, sizeof *order, cmp_item);
-		if ((rc = mld_blobwriter_open(&bw, wbin)))
+		if ((rc = mld__blobwriter_open(&bw, wbin)))
 			goto out;
 		uint64_t off = 0;
 		for (size_t i = 0; i < n_items; i++) {
-			mld_blob_item *it = order[i];
+			mld__blob_item *it = order[i];
 			if (i == 0 || cmp_item(&order[i - 1], &order[i]) != 0) {
-				if ((rc = mld_blobwriter_add(bw, &off, it->dtype, it->data, it->size, it->padding_bits)))
+				if ((rc = mld__blobwriter_add(bw, &off, it->dtype, it->data, it->size, it->padding_bits)))
 					goto out;
 			}
 			mil_value *v = it->v;
 			if (v->blobfilevalue->filename != protobuf_c_empty_string)
 				free(v->blobfilevalue->filename);
-			if (!(v->blobfilevalue->filename = mld_strdup(WEIGHT_FILE_NAME))) {
+			if (!(v->blobfilevalue->filename = mld__strdup(WEIGHT_FILE_NAME))) {
 				rc = MLD_ENOMEM;
 				goto out;
 			}
 			v->blobfilevalue->offset = off;
 		}
-		if ((rc = mld_blobwriter_finish(bw)))
+		if ((rc = mld__blobwriter_finish(bw)))
 			goto out;
 	}
 	size_t mlen = core_ml__specification__model__get_packed_size(model);
-	if (!(mbytes = mld_malloc(mlen))) {
+	if (!(mbytes = mld__malloc(mlen))) {
 		rc = MLD_ENOMEM;
 		goto out;
 	}
 	core_ml__specification__model__pack(model, mbytes);
-	if ((rc = mld_write_file(mfile, mbytes, mlen)) || (rc = write_manifest(tmp)))
+	if ((rc = mld__write_file(mfile, mbytes, mlen)) || (rc = write_manifest(tmp)))
 		goto out;
-	rc = mld_commit_dir(tmp, path, flags & MLD_WRITE_REPLACE);
+	rc = mld__commit_dir(tmp, path, flags & MLD_WRITE_REPLACE);
 	if (!rc) {
 		free(tmp);
 		tmp = NULL;
 	}
 out:
-	mld_blobwriter_free(bw);
+	mld__blobwriter_free(bw);
 	if (tmp) {
 		int keep = mld_error_code();
 		char msg[1024];
 		snprintf(msg, sizeof msg, "%s", mld_error_last());
-		mld_rmtree(tmp); /* nothing half-written stays behind */
-		mld_err(keep ? keep : rc, "%s", msg);
+		mld__rmtree(tmp); /* nothing half-written stays behind */
+		mld__err(keep ? keep : rc, "%s", msg);
 	}
 	free(tmp);
 	free(order);
@@ -223,19 +223,19 @@ out:
 
 int mld_package_write(const mld_package *pkg, const char *path, unsigned flags)
 {
-	mld_err_clear();
+	mld__err_clear();
 	mil_model *copy = core_ml__specification__model__unpack(NULL, pkg->model_len, pkg->model_bytes);
 	if (!copy)
-		return mld_err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
+		return mld__err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
 	mil_value **vals = NULL;
 	size_t n = 0;
-	mld_blob_item *items = NULL;
+	mld__blob_item *items = NULL;
 	char **files = NULL;
 	size_t n_files = 0;
-	int rc = mld_model_blob_values(&vals, &n, copy);
+	int rc = mld__model_blob_values(&vals, &n, copy);
 	if (rc)
 		goto out;
-	if (n && (!(items = mld_calloc(n, sizeof *items)) || !(files = mld_calloc(n, sizeof *files)))) {
+	if (n && (!(items = mld__calloc(n, sizeof *items)) || !(files = mld__calloc(n, sizeof *files)))) {
 		rc = MLD_ENOMEM;
 		goto out;
 	}
@@ -244,14 +244,14 @@ int mld_package_write(const mld_package *pkg, const char *path, unsigned flags)
 		const uint8_t *map;
 		uint64_t len;
 		char *disp = NULL;
-		mld_blob_view bv;
+		mld__blob_view bv;
 		mld_dtype dt;
 		unsigned rank;
 		uint64_t shape[MLD_MAX_RANK], count;
 		if ((rc = mil_tensor_shape(v->type, &dt, &rank, shape, &count, "blob value")) ||
-		    (rc = mld_package_blobfile(pkg, v->blobfilevalue->filename, &map, &len, &disp)))
+		    (rc = mld__package_blobfile(pkg, v->blobfilevalue->filename, &map, &len, &disp)))
 			goto out;
-		rc = mld_blobfile_read(&bv, map, len, v->blobfilevalue->offset, dt, disp);
+		rc = mld__blobfile_read(&bv, map, len, v->blobfilevalue->offset, dt, disp);
 		free(disp);
 		if (rc)
 			goto out;
@@ -261,9 +261,9 @@ int mld_package_write(const mld_package *pkg, const char *path, unsigned flags)
 			f++;
 		if (f == n_files)
 			files[n_files++] = v->blobfilevalue->filename;
-		items[i] = (mld_blob_item){v, f, v->blobfilevalue->offset, bv.data, bv.size, bv.padding_bits, bv.dtype};
+		items[i] = (mld__blob_item){v, f, v->blobfilevalue->offset, bv.data, bv.size, bv.padding_bits, bv.dtype};
 	}
-	rc = mld_write_package(copy, items, n, path, flags);
+	rc = mld__write_package(copy, items, n, path, flags);
 out:
 	free(items);
 	free(vals);

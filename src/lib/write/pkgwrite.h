@@ -8,24 +8,24 @@
 /* One blob-valued Value of the model being written, and the bytes it must hold.
  * Items with equal keys are the same blob: written once, referenced by all.
  * Blobs are written in ascending key order. */
-typedef struct mld_blob_item {
+typedef struct mld__blob_item {
 	mil_value *v;
 	uint64_t key_hi, key_lo;
 	const uint8_t *data;
 	uint64_t size;
 	uint32_t padding_bits;
 	mld_dtype dtype;
-} mld_blob_item;
+} mld__blob_item;
 
 /* Every Value in the model that is a BlobFileValue (op attributes and input
  * bindings, nested blocks included), in a deterministic walk order. */
-int mld_model_blob_values(mil_value ***out, size_t *n, mil_model *model);
+int mld__model_blob_values(mil_value ***out, size_t *n, mil_model *model);
 
 /* The same for one function only. */
-int mld_function_blob_values(mil_value ***out, size_t *n, mil_function *fn);
+int mld__function_blob_values(mil_value ***out, size_t *n, mil_function *fn);
 
 /* Write `model` (its blob Values get their new offsets and the standard file
  * name) with `items` to `path` atomically. flags: MLD_WRITE_REPLACE. */
-int mld_write_package(mil_model *model, mld_blob_item *items, size_t n_items, const char *path, unsigned flags);
+int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, const char *path, unsigned flags);
 
 #endif

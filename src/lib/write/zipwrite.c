@@ -11,22 +11,22 @@ static int add_tree(zip_t *z, const char *dir, const char *prefix)
 {
 	DIR *d = opendir(dir);
 	if (!d)
-		return mld_err(MLD_EIO, "%s: %s", dir, strerror(errno));
+		return mld__err(MLD_EIO, "%s: %s", dir, strerror(errno));
 	if (zip_dir_add(z, prefix, ZIP_FL_ENC_UTF_8) < 0) {
 		closedir(d);
-		return mld_err(MLD_EIO, "zip: cannot add %s/: %s", prefix, zip_strerror(z));
+		return mld__err(MLD_EIO, "zip: cannot add %s/: %s", prefix, zip_strerror(z));
 	}
 	struct dirent *de;
 	int rc = 0;
 	while (!rc && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		char *path = mld_sprintf("%s/%s", dir, de->d_name), *name = mld_sprintf("%s/%s", prefix, de->d_name);
+		char *path = mld__sprintf("%s/%s", dir, de->d_name), *name = mld__sprintf("%s/%s", prefix, de->d_name);
 		struct stat st;
 		if (!path || !name)
 			rc = MLD_ENOMEM;
 		else if (lstat(path, &st) != 0)
-			rc = mld_err(MLD_EIO, "%s: %s", path, strerror(errno));
+			rc = mld__err(MLD_EIO, "%s: %s", path, strerror(errno));
 		else if (S_ISDIR(st.st_mode))
 			rc = add_tree(z, path, name);
 		else {
@@ -35,7 +35,7 @@ static int add_tree(zip_t *z, const char *dir, const char *prefix)
 			if (idx < 0) {
 				if (src)
 					zip_source_free(src);
-				rc = mld_err(MLD_EIO, "zip: cannot add %s: %s", path, zip_strerror(z));
+				rc = mld__err(MLD_EIO, "zip: cannot add %s: %s", path, zip_strerror(z));
 			} else if (strstr(name, "/weights/")) {
 				zip_set_file_compression(z, (zip_uint64_t)idx, ZIP_CM_STORE, 0);
 			}
@@ -47,9 +47,9 @@ static int add_tree(zip_t *z, const char *dir, const char *prefix)
 	return rc;
 }
 
-int mld_zip_tree(const char *dir, const char *prefix, const char *zip_path)
+int mld__zip_tree(const char *dir, const char *prefix, const char *zip_path)
 {
-	char *tmp = mld_sprintf("%s.tmp-%ld", zip_path, (long)getpid());
+	char *tmp = mld__sprintf("%s.tmp-%ld", zip_path, (long)getpid());
 	if (!tmp)
 		return MLD_ENOMEM;
 	unlink(tmp);
@@ -57,14 +57,14 @@ int mld_zip_tree(const char *dir, const char *prefix, const char *zip_path)
 	zip_t *z = zip_open(tmp, ZIP_CREATE | ZIP_EXCL, &zerr);
 	int rc = 0;
 	if (!z) {
-		rc = mld_err(MLD_EIO, "%s: cannot create zip (libzip error %d)", tmp, zerr);
+		rc = mld__err(MLD_EIO, "%s: cannot create zip (libzip error %d)", tmp, zerr);
 	} else if ((rc = add_tree(z, dir, prefix))) {
 		zip_discard(z);
 	} else if (zip_close(z) != 0) {
-		rc = mld_err(MLD_EIO, "%s: cannot write zip: %s", zip_path, zip_strerror(z));
+		rc = mld__err(MLD_EIO, "%s: cannot write zip: %s", zip_path, zip_strerror(z));
 		zip_discard(z);
 	} else if (rename(tmp, zip_path) != 0) {
-		rc = mld_err(MLD_EIO, "%s: cannot rename into place: %s", zip_path, strerror(errno));
+		rc = mld__err(MLD_EIO, "%s: cannot rename into place: %s", zip_path, strerror(errno));
 	}
 	if (rc)
 		unlink(tmp);

@@ -7,6 +7,6 @@
 /* Zip the directory tree `dir` under the entry prefix `prefix` ("X.mlpackage")
  * into `zip_path`, atomically (a temp file beside it, then rename). Weight files
  * are stored uncompressed: they do not compress and readers can then seek. */
-int mld_zip_tree(const char *dir, const char *prefix, const char *zip_path);
+int mld__zip_tree(const char *dir, const char *prefix, const char *zip_path);
 
 #endif
