@@ -10,6 +10,7 @@ bench_build() {
 	MLDEDUP=$BUILD/mldedup
 	TOYGEN=$BUILD/examples/mldedup-toygen
 	RAWHASH=$BUILD/bench/mldedup-rawhash
+	KERNBENCH=$BUILD/bench/mldedup-kernbench
 }
 now() { date +%s.%N; }
 # median of the numbers on stdin

@@ -2,6 +2,8 @@
 # Index throughput on the Qwen2.5-0.5B-sized toy export, as a ratio to a plain
 # read + XXH3-128 of the same weight.bin files measured in the same run (the
 # physical limit). Files are read once first so both run from the page cache.
+# Both hash with the same XXH3 build; MLD_CPU=scalar|avx2|avx512|neon caps the
+# kernels both use (bench/kernbench.c times them one by one).
 source "$(dirname "$0")/common.sh"
 bench_build
 dir=$(qwen_export)
@@ -21,6 +23,7 @@ done
 r=$(printf '%s\n' "${raw[@]}" | median)
 x=$(printf '%s\n' "${idx[@]}" | median)
 w=$(printf '%s\n' "${idx_warm[@]}" | median)
+printf 'kernels                 %s\n' "$("$KERNBENCH" --paths)"
 printf 'weight bytes            %d (%d packages)\n' "$bytes" "${#files[@]}"
 printf 'raw read+XXH3-128       %.3f s  %.0f MB/s\n' "$r" "$(echo "$bytes / $r / 1000000" | bc -l)"
 printf 'mldedup index (cold)    %.3f s  %.0f MB/s  = %.3f x raw\n' "$x" "$(echo "$bytes / $x / 1000000" | bc -l)" "$(echo "$r / $x" | bc -l)"

@@ -5,6 +5,7 @@
 #include "write/pkgwrite.h"
 
 #include <jansson.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -378,6 +379,66 @@ static void test_failed_writes_leave_nothing(void **state)
 	free(missing);
 }
 
+/* packages.weights_digest as mld_store_index records it for `pkg` in a new store,
+ * and the build stamps with and without that store, which must agree. */
+static void index_identity(uint8_t out[16], const char *dir, const char *pkg, int k)
+{
+	char *db = tu_fmt("%s/identity%d.db", dir, k);
+	mld_store *st = NULL;
+	assert_ok(mld_store_open(&st, db));
+	mld_index_stats stats = {0};
+	assert_ok(mld_store_index(st, pkg, &stats, NULL, NULL));
+	char *with = NULL, *without = NULL;
+	assert_ok(mld_package_stamp(&with, NULL, pkg, st));
+	assert_ok(mld_package_stamp(&without, NULL, pkg, NULL));
+	assert_string_equal(with, without);
+	free(with);
+	free(without);
+	mld_store_free(st);
+	sqlite3 *h = NULL;
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *s = NULL;
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT weights_digest FROM packages", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_bytes(s, 0), 16);
+	memcpy(out, sqlite3_column_blob(s, 0), 16);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	free(db);
+}
+
+/* Indexing hashes each stored byte once, so the weights identity it records comes
+ * from the weights' encoding digests plus the bytes no blob holds: a change of any
+ * byte of weight.bin - blob data, header, metadata, fill - still changes it. */
+static void test_index_identity_sees_every_byte(void **state)
+{
+	fixture *f = *state;
+	char *out = child(f->dir, "model.mlpackage");
+	assert_ok(mld__write_package(f->model, f->items, f->n_vals, out, 0));
+	char *wbin = child(out, "Data/com.apple.CoreML/weights/weight.bin");
+	/* header reserved, A's metadata reserved, A's data, the fill after A, B's
+	 * metadata reserved, B's data */
+	const size_t flips[] = {0x30, 0x70, 0x81, 0x90, 0xE8, 0x100};
+	enum { N = sizeof flips / sizeof *flips };
+	uint8_t ids[N + 2][16];
+	index_identity(ids[0], f->dir, out, 0);
+	for (size_t k = 0; k < N; k++) {
+		uint8_t bin[sizeof tu_example_blobfile];
+		memcpy(bin, tu_example_blobfile, sizeof bin);
+		bin[flips[k]] ^= 0x01;
+		tu_write_file(wbin, bin, sizeof bin);
+		index_identity(ids[k + 1], f->dir, out, (int)k + 1);
+		for (size_t j = 0; j <= k; j++)
+			if (!memcmp(ids[k + 1], ids[j], 16))
+				fail_msg("flipping byte %#zx of weight.bin left the identity as in case %zu", flips[k], j);
+	}
+	tu_write_file(wbin, tu_example_blobfile, sizeof tu_example_blobfile);
+	index_identity(ids[N + 1], f->dir, out, N + 1);
+	assert_memory_equal(ids[N + 1], ids[0], 16);
+	free(wbin);
+	free(out);
+}
+
 static void test_model_without_blobs(void **state)
 {
 	fixture *f = *state;
@@ -409,6 +470,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replace_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_writes_leave_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_model_without_blobs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_identity_sees_every_byte, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

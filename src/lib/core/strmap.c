@@ -1,6 +1,7 @@
 #include "strmap.h"
 
 #include <stdlib.h>
+#define XXH_INLINE_ALL /* the header alone: no link to the SSE2-only system build */
 #include <xxhash.h>
 
 static size_t slot(const mld__strmap *m, const char *key)

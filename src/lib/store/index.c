@@ -3,7 +3,14 @@
  * All reading, decoding and hashing happens first, outside any transaction; the
  * results go in with one short BEGIN IMMEDIATE transaction, so many `index`
  * processes can share one store. A package whose files have the same size, mtime
- * and inode as when it was last indexed is not read again. */
+ * and inode as when it was last indexed is not read again.
+ *
+ * Every stored byte is hashed once. packages.weights_digest is therefore not the
+ * XXH3-128 of the weight file(s) (mld_package_weights_digest, which build stamps
+ * still print) but weights_identity() below: derived from the weights' encoding
+ * digests, which cover their blobs' bytes, plus the bytes no blob covers. It
+ * changes when any byte of the weight files does. */
+#include "../core/hash.h"
 #include "../io/package.h"
 #include "../core/dtype.h"
 #include "../core/platform.h"
@@ -370,6 +377,94 @@ static int digest_all(mld_package *pkg, rec *recs, mld_index_stats *stats, const
 	return 0;
 }
 
+/* ---- the package's weights identity ---------------------------------------------- */
+
+typedef struct span {
+	uint64_t off, size;
+	size_t w; /* the weight whose encoding digest stands for the bytes */
+} span;
+
+static int cmp_span(const void *a, const void *b)
+{
+	const span *x = a, *y = b;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	return x->w < y->w ? -1 : x->w > y->w;
+}
+
+static void upd_u64(mld__hash *h, uint64_t v)
+{
+	uint8_t b[8];
+	mld__wr64(b, v);
+	mld__hash_update(h, b, 8);
+}
+
+/* XXH3-128 of "mldw1", then for each blob file (in pkg->blob_files order) its
+ * length and its contents in file order: each blob a weight reads as "W", offset,
+ * size and the encoding digest of the first weight (package order) reading it -
+ * that digest hashed exactly these bytes; every byte outside such blobs (header,
+ * metadata records, padding, blobs no weight reads) as "G", offset, length and the
+ * bytes. No byte is read again but those few. */
+static int weights_identity(mld_digest *out, uint64_t *size_out, const mld_package *pkg, const rec *recs)
+{
+	size_t nb = 0;
+	for (size_t i = 0; i < pkg->n_weights; i++)
+		nb += pkg->weights[i].n_blobs;
+	span *sp = mld__malloc(nb ? nb * sizeof *sp : 1);
+	if (!sp)
+		return MLD_ENOMEM;
+	mld__hash h;
+	mld__hash_reset(&h);
+	mld__hash_update(&h, "mldw1", 5);
+	uint64_t total = 0;
+	int rc = 0;
+	for (size_t f = 0; f < pkg->n_blob_files && !rc; f++) {
+		const uint8_t *map;
+		uint64_t len;
+		if ((rc = mld__package_blobfile(pkg, pkg->blob_files[f], &map, &len, NULL)))
+			break;
+		size_t n = 0;
+		for (size_t i = 0; i < pkg->n_weights; i++)
+			for (size_t b = 0; b < pkg->weights[i].n_blobs; b++) {
+				const mld_blob_ref *br = &pkg->weights[i].blobs[b];
+				if (!strcmp(br->file, pkg->blob_files[f]) && br->data_offset <= len && br->size <= len - br->data_offset)
+					sp[n++] = (span){br->data_offset, br->size, i};
+			}
+		qsort(sp, n, sizeof *sp, cmp_span);
+		upd_u64(&h, len);
+		uint64_t at = 0; /* bytes before this are accounted for */
+		for (size_t k = 0; k <= n; k++) {
+			if (k && k < n && sp[k].off == sp[k - 1].off && sp[k].size == sp[k - 1].size)
+				continue; /* the same blob read by another weight */
+			uint64_t next = k < n ? sp[k].off : len;
+			if (next > at) {
+				mld__hash_update(&h, "G", 1);
+				upd_u64(&h, at);
+				upd_u64(&h, next - at);
+				mld__hash_update(&h, map + at, (size_t)(next - at));
+				at = next;
+			}
+			if (k == n)
+				break;
+			mld__hash_update(&h, "W", 1);
+			upd_u64(&h, sp[k].off);
+			upd_u64(&h, sp[k].size);
+			mld__hash_update(&h, recs[sp[k].w].enc.bytes, 16);
+			if (sp[k].off + sp[k].size > at)
+				at = sp[k].off + sp[k].size;
+		}
+		total += len;
+	}
+	free(sp);
+	if (rc)
+		return rc;
+	mld__hash_digest(out->bytes, &h);
+	*size_out = total;
+	return 0;
+}
+
 /* An unchanged package was still seen now: `gc --older-than` counts from here.
  * Best effort: a busy store only delays the note. */
 static void touch_seen(mld_store *st, const char *path)
@@ -422,7 +517,7 @@ int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats,
 		goto out;
 	mld_digest wd;
 	uint64_t wsize = 0;
-	if ((rc = mld_package_weights_digest(&wd, &wsize, pkg)))
+	if ((rc = weights_identity(&wd, &wsize, pkg, recs)))
 		goto out;
 	stats->bytes_read += wsize;
 	if ((rc = record(st, pkg, path, identity, &wd, wsize, recs, stats)))

@@ -2,13 +2,13 @@
  * re-exported with the same content - new mtimes, same bytes - rebuilds nothing
  * downstream. Weight lines come from the store: indexing already digested them. */
 #define _GNU_SOURCE /* vasprintf */
+#include "../core/hash.h"
 #include "../io/package.h"
 #include "store.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
-#include <xxhash.h>
 
 static int putf(mld__buf *b, const char *fmt, ...) MLD_PRINTF(2, 3);
 static int putf(mld__buf *b, const char *fmt, ...)
@@ -36,15 +36,30 @@ static void hex_of(char out[33], const void *blob, int len)
 	mld_digest_hex(out, &d);
 }
 
-/* The weight file digest, the weight lines and the files read, as indexed. */
-static int from_store(mld__buf *b, mld__buf *files, mld_store *st, const char *pkg_path)
+/* "weights <XXH3-128 of the weight file(s)> <bytes>". Read from the package
+ * whether or not there is a store: the store's weights_digest is another value
+ * since indexing hashes every byte once (see index.c), and stamps keep their text. */
+static int weights_line(mld__buf *b, const mld_package *pkg)
+{
+	mld_digest d;
+	uint64_t size;
+	char h[33];
+	int rc = mld_package_weights_digest(&d, &size, pkg);
+	if (rc)
+		return rc;
+	mld_digest_hex(h, &d);
+	return putf(b, "weights %s %llu\n", h, (unsigned long long)size);
+}
+
+/* The weight lines and the files read, as indexed. */
+static int from_store(mld__buf *b, mld__buf *files, mld_store *st, const mld_package *pkg, const char *pkg_path)
 {
 	char *real = realpath(pkg_path, NULL);
 	if (!real)
 		return mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", pkg_path, strerror(errno));
 	sqlite3_stmt *p = NULL, *w = NULL;
 	int rc;
-	if ((rc = mld__store_prepare(st, &p, "SELECT weights_digest, weights_size, identity FROM packages WHERE path = ?")) ||
+	if ((rc = mld__store_prepare(st, &p, "SELECT identity FROM packages WHERE path = ?")) ||
 	    (rc = mld__store_prepare(st, &w,
 	                            "SELECT f.name, w.name, w.dtype, w.shape, w.encoding_digest, w.content_digest"
 	                            " FROM packages p JOIN functions f ON f.package_id = p.id"
@@ -57,15 +72,13 @@ static int from_store(mld__buf *b, mld__buf *files, mld_store *st, const char *p
 		                         : mld__store_err(st, "look up package");
 		goto out;
 	}
-	char h[33];
-	hex_of(h, sqlite3_column_blob(p, 0), sqlite3_column_bytes(p, 0));
-	if ((rc = putf(b, "weights %s %lld\n", h, (long long)sqlite3_column_int64(p, 1))))
+	if ((rc = weights_line(b, pkg)))
 		goto out;
 	/* identity: "rel\tsize\tmtime_ns\tinode\n" per file read; "." is a zip itself */
 	size_t root = strlen(pkg_path);
 	while (root > 1 && pkg_path[root - 1] == '/')
 		root--;
-	for (const char *s = (const char *)sqlite3_column_text(p, 2); files && s && *s && !rc;) {
+	for (const char *s = (const char *)sqlite3_column_text(p, 0); files && s && *s && !rc;) {
 		size_t n = strcspn(s, "\t\n");
 		rc = n == 1 && *s == '.' ? putf(files, "%.*s\n", (int)root, pkg_path)
 		                         : putf(files, "%.*s/%.*s\n", (int)root, pkg_path, (int)n, s);
@@ -100,14 +113,9 @@ static int cmp_weight(const void *a, const void *b)
 
 static int from_package(mld__buf *b, mld__buf *files, const mld_package *pkg, const char *pkg_path)
 {
-	mld_digest d;
-	uint64_t size;
-	char h[33], enc[33], con[33];
-	int rc = mld_package_weights_digest(&d, &size, pkg);
+	char enc[33], con[33];
+	int rc = weights_line(b, pkg);
 	if (rc)
-		return rc;
-	mld_digest_hex(h, &d);
-	if ((rc = putf(b, "weights %s %llu\n", h, (unsigned long long)size)))
 		return rc;
 	size_t root = strlen(pkg_path);
 	while (root > 1 && pkg_path[root - 1] == '/')
@@ -167,15 +175,13 @@ int mld_package_stamp(char **stamp, char **files, const char *pkg_path, mld_stor
 	if (rc)
 		return rc;
 	mld__buf b = {0}, f = {0};
-	XXH128_canonical_t c;
-	XXH128_canonicalFromHash(&c, XXH3_128bits(pkg->model_bytes, pkg->model_len));
 	mld_digest md;
-	memcpy(md.bytes, c.digest, 16);
+	mld__hash128(md.bytes, pkg->model_bytes, pkg->model_len);
 	char h[33];
 	mld_digest_hex(h, &md);
 	rc = putf(&b, "mldedup stamp 1\nmodel %s\n", h);
 	if (!rc)
-		rc = st ? from_store(&b, files ? &f : NULL, st, pkg_path) : from_package(&b, files ? &f : NULL, pkg, pkg_path);
+		rc = st ? from_store(&b, files ? &f : NULL, st, pkg, pkg_path) : from_package(&b, files ? &f : NULL, pkg, pkg_path);
 	mld_package_free(pkg);
 	if (!rc)
 		rc = mld__buf_append(&b, "", 1);

@@ -2,6 +2,7 @@
  * same float rounding as coremltools' numpy reference (fp16 ops are computed in
  * fp32 and rounded to fp16 after every operation, as numpy's float16 does). */
 #include "../core/dtype.h"
+#include "lutkern.h"
 #include "subbyte.h"
 #include "tensor.h"
 
@@ -94,6 +95,8 @@ int mld__deq_lut_ios18(mld_tensor **out, const mld_tensor *idx, const mld_tensor
 	for (unsigned d = s; d < K; d++)
 		run *= idx->shape[d];
 	uint64_t runs = run ? idx->count / run : 0, row_stride = P * VS * w, kstep = VS > 1 ? ostr[a] : 0;
+	uint16_t pal16[256] = {0}; /* zero past P: the b64 kernel reads 64 entries */
+	const mld__lutkern *kern = mld__lutkern_get();
 	for (uint64_t r = 0; r < runs; r++) {
 		uint64_t rem = r, g = 0, obase = 0;
 		for (unsigned d = s; d-- > 0;) {
@@ -104,11 +107,9 @@ int mld__deq_lut_ios18(mld_tensor **out, const mld_tensor *idx, const mld_tensor
 		}
 		const uint8_t *irow = ix + r * run, *pal = L + g * row_stride;
 		if (VS == 1 && w == 2) { /* the hot path: scalar fp16 palettes, output contiguous */
-			uint16_t pal16[256];
 			memcpy(pal16, pal, (size_t)P * 2);
-			uint16_t *o16 = (uint16_t *)(void *)(o + obase * 2);
-			for (uint64_t j = 0; j < run; j++)
-				o16[j] = pal16[irow[j]];
+			/* the indices are unpacked, one per byte and below P */
+			(P <= 64 ? kern->b64 : kern->u8)((uint16_t *)(void *)(o + obase * 2), irow, (size_t)run, pal16);
 			continue;
 		}
 		for (uint64_t j = 0; j < run; j++) {

@@ -6,13 +6,12 @@
  *              another chain op is recorded by its position in the chain).
  * Op and weight names are not hashed: the same bytes under another name are the
  * same encoding. */
+#include "../core/hash.h"
 #include "../io/blobfile.h"
 #include "../core/dtype.h"
 #include "tensor.h"
 
 #include <stdlib.h>
-#define XXH_STATIC_LINKING_ONLY
-#include <xxhash.h>
 
 void mld_digest_hex(char out[33], const mld_digest *d)
 {
@@ -41,38 +40,33 @@ int mld_digest_from_hex(mld_digest *out, const char *hex)
 	return 0;
 }
 
-static void finish(mld_digest *out, XXH3_state_t *st)
-{
-	XXH128_canonical_t c;
-	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
-	memcpy(out->bytes, c.digest, 16);
-}
+static void finish(mld_digest *out, mld__hash *st) { mld__hash_digest(out->bytes, st); }
 
-static void upd_u64(XXH3_state_t *st, uint64_t v)
+static void upd_u64(mld__hash *st, uint64_t v)
 {
 	uint8_t b[8];
 	mld__wr64(b, v);
-	XXH3_128bits_update(st, b, 8);
+	mld__hash_update(st, b, 8);
 }
 
-static void upd_str(XXH3_state_t *st, const char *s) { XXH3_128bits_update(st, s, strlen(s) + 1); }
+static void upd_str(mld__hash *st, const char *s) { mld__hash_update(st, s, strlen(s) + 1); }
 
 void mld_tensor_digest(mld_digest *out, const mld_tensor *t)
 {
-	XXH3_state_t st;
-	XXH3_128bits_reset(&st);
-	XXH3_128bits_update(&st, "mldc1", 5);
+	mld__hash st;
+	mld__hash_reset(&st);
+	mld__hash_update(&st, "mldc1", 5);
 	upd_u64(&st, (uint64_t)t->dtype);
 	upd_u64(&st, t->rank);
 	for (unsigned d = 0; d < t->rank; d++)
 		upd_u64(&st, t->shape[d]);
-	XXH3_128bits_update(&st, t->data, t->nbytes);
+	mld__hash_update(&st, t->data, t->nbytes);
 	finish(out, &st);
 }
 
 static int cmp_key(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
-static void upd_type(XXH3_state_t *st, const mil_value *v)
+static void upd_type(mld__hash *st, const mil_value *v)
 {
 	mld_dtype dt = MLD_DT_INVALID;
 	unsigned rank = 0;
@@ -87,7 +81,7 @@ static void upd_type(XXH3_state_t *st, const mil_value *v)
 		upd_u64(st, shape[d]);
 }
 
-static int upd_value(XXH3_state_t *st, const mld_package *pkg, const mil_value *v, const char *what)
+static int upd_value(mld__hash *st, const mld_package *pkg, const mil_value *v, const char *what)
 {
 	upd_type(st, v);
 	if (v->value_case == MIL_VALUE_BLOB && v->blobfilevalue) {
@@ -101,23 +95,23 @@ static int upd_value(XXH3_state_t *st, const mld_package *pkg, const mil_value *
 		free(disp);
 		if (rc)
 			return mld__err_prefix("%s", what);
-		XXH3_128bits_update(st, "B", 1);
+		mld__hash_update(st, "B", 1);
 		upd_u64(st, bv.padding_bits);
 		upd_u64(st, bv.size);
-		XXH3_128bits_update(st, bv.data, bv.size);
+		mld__hash_update(st, bv.data, bv.size);
 	} else if (v->value_case == MIL_VALUE_IMMEDIATE && v->immediatevalue) {
 		size_t n = protobuf_c_message_get_packed_size(&v->immediatevalue->base);
 		uint8_t stackbuf[512], *buf = n <= sizeof stackbuf ? stackbuf : mld__malloc(n);
 		if (!buf)
 			return MLD_ENOMEM;
 		protobuf_c_message_pack(&v->immediatevalue->base, buf);
-		XXH3_128bits_update(st, "I", 1);
+		mld__hash_update(st, "I", 1);
 		upd_u64(st, n);
-		XXH3_128bits_update(st, buf, n);
+		mld__hash_update(st, buf, n);
 		if (buf != stackbuf)
 			free(buf);
 	} else {
-		XXH3_128bits_update(st, "?", 1);
+		mld__hash_update(st, "?", 1);
 	}
 	return 0;
 }
@@ -125,9 +119,9 @@ static int upd_value(XXH3_state_t *st, const mld_package *pkg, const mil_value *
 int mld_weight_encoding_digest(mld_digest *out, const mld_package *pkg, const mld_weight *w)
 {
 	const mld__function *fn = &pkg->fns[w->fn_index];
-	XXH3_state_t st;
-	XXH3_128bits_reset(&st);
-	XXH3_128bits_update(&st, "mlde1", 5);
+	mld__hash st;
+	mld__hash_reset(&st);
+	mld__hash_update(&st, "mlde1", 5);
 	upd_u64(&st, w->out_index);
 	for (size_t i = 0; i < w->n_ops; i++) {
 		const mil_op *op = w->ops[i];
@@ -151,7 +145,7 @@ int mld_weight_encoding_digest(mld_digest *out, const mld_package *pkg, const ml
 				size_t pos = 0;
 				while (p && pos < w->n_ops && w->ops[pos] != p->op)
 					pos++;
-				XXH3_128bits_update(&st, "R", 1);
+				mld__hash_update(&st, "R", 1);
 				upd_u64(&st, pos);
 				upd_u64(&st, p ? p->out_index : 0);
 				continue;
@@ -168,8 +162,8 @@ int mld_weight_encoding_digest(mld_digest *out, const mld_package *pkg, const ml
 
 int mld_package_weights_digest(mld_digest *out, uint64_t *size_out, const mld_package *pkg)
 {
-	XXH3_state_t st;
-	XXH3_128bits_reset(&st);
+	mld__hash st;
+	mld__hash_reset(&st);
 	uint64_t total = 0;
 	for (size_t f = 0; f < pkg->n_blob_files; f++) {
 		const uint8_t *map;
@@ -177,7 +171,7 @@ int mld_package_weights_digest(mld_digest *out, uint64_t *size_out, const mld_pa
 		int rc = mld__package_blobfile(pkg, pkg->blob_files[f], &map, &len, NULL);
 		if (rc)
 			return rc;
-		XXH3_128bits_update(&st, map, len);
+		mld__hash_update(&st, map, len);
 		total += len;
 	}
 	finish(out, &st);

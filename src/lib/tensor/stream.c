@@ -3,15 +3,15 @@
  * palettized export: plain consts of whole-byte types (the stored bytes are the
  * dense values) and iOS18 scalar-palette constexpr_lut_to_dense (decoded a block
  * at a time). Anything else is decoded whole, then hashed. */
-#define XXH_STATIC_LINKING_ONLY
+#include "../core/hash.h"
 #include "../io/blobfile.h"
 #include "../core/dtype.h"
+#include "lutkern.h"
 #include "subbyte.h"
 #include "tensor.h"
 
 #include <math.h>
 #include <stdlib.h>
-#include <xxhash.h>
 
 #define BLOCK 16384 /* elements per block: a multiple of 8 keeps sub-byte offsets byte-aligned */
 
@@ -56,26 +56,19 @@ static void sk_finish(sketcher *s)
 	s->out[1] = s->n ? (float)sqrt(s->sq / (double)s->n) : 0;
 }
 
-static void hash_header(XXH3_state_t *st, mld_dtype dt, unsigned rank, const uint64_t *shape)
+static void hash_header(mld__hash *st, mld_dtype dt, unsigned rank, const uint64_t *shape)
 {
 	uint8_t b[8];
-	XXH3_128bits_reset(st);
-	XXH3_128bits_update(st, "mldc1", 5);
+	mld__hash_reset(st);
+	mld__hash_update(st, "mldc1", 5);
 	mld__wr64(b, (uint64_t)dt);
-	XXH3_128bits_update(st, b, 8);
+	mld__hash_update(st, b, 8);
 	mld__wr64(b, rank);
-	XXH3_128bits_update(st, b, 8);
+	mld__hash_update(st, b, 8);
 	for (unsigned d = 0; d < rank; d++) {
 		mld__wr64(b, shape[d]);
-		XXH3_128bits_update(st, b, 8);
+		mld__hash_update(st, b, 8);
 	}
-}
-
-static void hash_finish(mld_digest *out, XXH3_state_t *st)
-{
-	XXH128_canonical_t c;
-	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
-	memcpy(out->bytes, c.digest, 16);
 }
 
 /* A blob Value's checked bytes. */
@@ -94,7 +87,7 @@ static int blob_of(mld__blob_view *bv, const mld_package *pkg, const mil_value *
 static bool is_blob(const mil_value *v) { return v && v->value_case == MIL_VALUE_BLOB && v->blobfilevalue; }
 
 /* const with a whole-byte blob: the stored bytes are the dense values. */
-static int stream_const(XXH3_state_t *st, sketcher *sk, const mld_package *pkg, const mld_weight *w, bool *done)
+static int stream_const(mld__hash *st, sketcher *sk, const mld_package *pkg, const mld_weight *w, bool *done)
 {
 	const mil_value *v = mil_op_attr(w->op, "val");
 	if (!is_blob(v) || mld_dtype_bits(w->dtype) < 8)
@@ -106,14 +99,14 @@ static int stream_const(XXH3_state_t *st, sketcher *sk, const mld_package *pkg, 
 	if (bv.count != w->count)
 		return mld__err(MLD_EFORMAT, "blob holds %llu elements, the type declares %llu", (unsigned long long)bv.count,
 		               (unsigned long long)w->count);
-	XXH3_128bits_update(st, bv.data, bv.size);
+	mld__hash_update(st, bv.data, bv.size);
 	sk_feed(sk, w->dtype, bv.data, 0, w->count);
 	*done = true;
 	return 0;
 }
 
 /* iOS18 lut_to_dense, scalar palette, blob indices and lut, fp16/fp32/int8/uint8 lut. */
-static int stream_lut(XXH3_state_t *st, sketcher *sk, const mld_package *pkg, const mld_weight *w, bool *done)
+static int stream_lut(mld__hash *st, sketcher *sk, const mld_package *pkg, const mld_weight *w, bool *done)
 {
 	const mil_op *op = w->op;
 	const mil_value *iv, *lv, *vv;
@@ -167,7 +160,8 @@ static int stream_lut(XXH3_state_t *st, sketcher *sk, const mld_package *pkg, co
 	}
 	uint64_t cur_run = UINT64_MAX;
 	const uint8_t *pal = NULL;
-	uint16_t pal16[256];
+	uint16_t pal16[256] = {0}; /* zero past P: the b64 kernel reads 64 entries */
+	const mld__lutkern *kern = mld__lutkern_get();
 	/* fp16 palettes whose runs keep whole index bytes decode straight from the packed
 	 * stream (4 per 3 bytes for uint6, 2 per byte for uint4): no unpacking pass */
 	bool fused = lw == 2 && ((bits == 6 && run % 4 == 0) || (bits == 4 && run % 2 == 0) || bits == 8);
@@ -192,33 +186,21 @@ static int stream_lut(XXH3_state_t *st, sketcher *sk, const mld_package *pkg, co
 					memcpy(pal16, pal, (size_t)P * 2);
 				cur_run = r;
 			}
-			if (fused && bits == 6) {
-				for (; j < end; j += 4) {
-					const uint8_t *q = src + j / 4 * 3;
-					uint32_t v = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16;
-					o16[j] = pal16[v & 63];
-					o16[j + 1] = pal16[(v >> 6) & 63];
-					o16[j + 2] = pal16[(v >> 12) & 63];
-					o16[j + 3] = pal16[v >> 18];
-				}
-			} else if (fused && bits == 4) {
-				for (; j < end; j += 2) {
-					uint8_t x = src[j / 2];
-					o16[j] = pal16[x & 15];
-					o16[j + 1] = pal16[x >> 4];
-				}
-			} else if (fused) {
-				for (; j < end; j++)
-					o16[j] = pal16[src[j]];
-			} else if (lw == 2) {
-				for (; j < end; j++)
-					o16[j] = pal16[idx[j]];
-			} else {
-				for (; j < end; j++)
-					memcpy(out + j * lw, pal + (uint64_t)idx[j] * lw, lw);
-			}
+			/* a run's elements [j, end) start on a whole byte in every fused case */
+			if (fused && bits == 6)
+				kern->u6(o16 + j, src + j / 4 * 3, (size_t)(end - j), pal16);
+			else if (fused && bits == 4)
+				kern->u4(o16 + j, src + j / 2, (size_t)(end - j), pal16);
+			else if (fused)
+				kern->u8(o16 + j, src + j, (size_t)(end - j), pal16);
+			else if (lw == 2) /* bits < 8 here: indices below P <= 64 */
+				kern->b64(o16 + j, idx + j, (size_t)(end - j), pal16);
+			else
+				for (uint64_t k = j; k < end; k++)
+					memcpy(out + k * lw, pal + (uint64_t)idx[k] * lw, lw);
+			j = end;
 		}
-		XXH3_128bits_update(st, out, (size_t)n * lw);
+		mld__hash_update(st, out, (size_t)n * lw);
 		sk_feed(sk, ldt, out, b, n);
 	}
 	free(idx);
@@ -230,7 +212,7 @@ static int stream_lut(XXH3_state_t *st, sketcher *sk, const mld_package *pkg, co
 int mld_weight_content_digest(mld_digest *out, float *sketch, uint64_t *dense_bytes, const mld_package *pkg,
                               const mld_weight *w)
 {
-	XXH3_state_t st;
+	mld__hash st;
 	sketcher sk;
 	bool done = false;
 	int rc = 0;
@@ -247,7 +229,7 @@ int mld_weight_content_digest(mld_digest *out, float *sketch, uint64_t *dense_by
 			                      w->name, w->chain);
 	}
 	if (done) {
-		hash_finish(out, &st);
+		mld__hash_digest(out->bytes, &st);
 		sk_finish(&sk);
 		*dense_bytes = w->count * width;
 		return 0;

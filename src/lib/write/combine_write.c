@@ -7,6 +7,7 @@
  * ops are rewritten into the iOS18 form. Every blob Value is then resolved to its
  * source bytes and deduplicated by (dtype, padding, bytes): each distinct blob is
  * written once, in order of first use. */
+#include "../core/hash.h"
 #include "../core/strmap.h"
 #include "../io/blobfile.h"
 #include "combine_write.h"
@@ -16,8 +17,6 @@
 #include "zipwrite.h"
 
 #include <stdlib.h>
-#define XXH_STATIC_LINKING_ONLY
-#include <xxhash.h>
 
 typedef CoreML__Specification__FunctionDescription fn_desc;
 typedef CoreML__Specification__MILSpec__Program__FunctionsEntry fn_entry;
@@ -321,21 +320,22 @@ static int resolve(build *B, blobdedup *dd, mld__blob_item *it, mil_value *v, si
 	free(disp);
 	/* The key is (dtype, shape, padding, bytes): whether Core ML accepts one blob
 	 * behind constants of different shapes is untested, and coremltools never does it. */
-	XXH3_state_t st;
-	XXH3_128bits_reset(&st);
+	mld__hash st;
+	mld__hash_reset(&st);
 	uint8_t hdr[8];
 	mld__wr32(hdr, (uint32_t)dt);
 	mld__wr32(hdr + 4, pad);
-	XXH3_128bits_update(&st, hdr, 8);
+	mld__hash_update(&st, hdr, 8);
 	for (unsigned d = 0; d < rank; d++) {
 		uint8_t dim[8];
 		mld__wr64(dim, shape[d]);
-		XXH3_128bits_update(&st, dim, 8);
+		mld__hash_update(&st, dim, 8);
 	}
-	XXH3_128bits_update(&st, bv.data, bv.size);
-	XXH128_hash_t h = XXH3_128bits_digest(&st);
-	char key[40];
-	snprintf(key, sizeof key, "%016llx%016llx", (unsigned long long)h.high64, (unsigned long long)h.low64);
+	mld__hash_update(&st, bv.data, bv.size);
+	mld_digest h;
+	mld__hash_digest(h.bytes, &st);
+	char key[40]; /* hex of the canonical bytes: high 64 bits, then low */
+	mld_digest_hex(key, &h);
 	long e = (long)(intptr_t)mld__strmap_get(&dd->m, key) - 1;
 	if (e >= 0) {
 		if (dd->size[e] != bv.size || memcmp(dd->data[e], bv.data, bv.size))

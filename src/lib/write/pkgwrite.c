@@ -1,13 +1,13 @@
 #include "pkgwrite.h"
 
 #include "../core/atomic.h"
+#include "../core/hash.h"
 #include "../io/blobfile.h"
 #include "../io/package.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <xxhash.h>
 
 #define WEIGHT_FILE_NAME "@model_path/weights/weight.bin"
 #define WEIGHT_REL "Data/com.apple.CoreML/weights/weight.bin"
@@ -105,9 +105,15 @@ static int cmp_item(const void *a, const void *b)
 /* A UUID-shaped identifier derived from the item path, so output is reproducible. */
 static void item_id(char out[37], const char *seed)
 {
-	XXH128_hash_t h = XXH3_128bits(seed, strlen(seed));
-	snprintf(out, 37, "%08X-%04X-%04X-%04X-%012llX", (unsigned)(h.high64 >> 32), (unsigned)(h.high64 >> 16) & 0xffff,
-	         (unsigned)h.high64 & 0xffff, (unsigned)(h.low64 >> 48), (unsigned long long)(h.low64 & 0xffffffffffffULL));
+	uint8_t d[16]; /* canonical: the high 64 bits first, big-endian */
+	mld__hash128(d, seed, strlen(seed));
+	uint64_t high64 = 0, low64 = 0;
+	for (int i = 0; i < 8; i++) {
+		high64 = high64 << 8 | d[i];
+		low64 = low64 << 8 | d[8 + i];
+	}
+	snprintf(out, 37, "%08X-%04X-%04X-%04X-%012llX", (unsigned)(high64 >> 32), (unsigned)(high64 >> 16) & 0xffff,
+	         (unsigned)high64 & 0xffff, (unsigned)(low64 >> 48), (unsigned long long)(low64 & 0xffffffffffffULL));
 }
 
 static int write_manifest(mld__adir *d, const char *rel)

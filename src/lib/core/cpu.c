@@ -1,0 +1,49 @@
+#include "cpu.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const isa_names[MLD_ISA_COUNT] = {"scalar", "neon", "avx2", "avx512"};
+
+const char *mld__isa_name(mld__isa isa) { return (unsigned)isa < MLD_ISA_COUNT ? isa_names[isa] : "?"; }
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+static bool x86_has(mld__isa isa)
+{
+	/* libgcc / compiler-rt also check that the OS saves the wide registers */
+	__builtin_cpu_init();
+	if (isa == MLD_ISA_AVX2)
+		return __builtin_cpu_supports("avx2");
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("avx512vbmi");
+}
+#endif
+
+bool mld__cpu_has(mld__isa isa)
+{
+	switch (isa) {
+	case MLD_ISA_SCALAR:
+		return true;
+#if defined(__aarch64__)
+	case MLD_ISA_NEON:
+		return true;
+#endif
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+	case MLD_ISA_AVX2:
+	case MLD_ISA_AVX512:
+		return x86_has(isa);
+#endif
+	default:
+		return false;
+	}
+}
+
+mld__isa mld__cpu_cap_parse(const char *value)
+{
+	for (int i = 0; value && i < MLD_ISA_COUNT; i++)
+		if (!strcmp(value, isa_names[i]))
+			return (mld__isa)i;
+	return (mld__isa)(MLD_ISA_COUNT - 1);
+}
+
+mld__isa mld__cpu_cap(void) { return mld__cpu_cap_parse(getenv("MLD_CPU")); }
