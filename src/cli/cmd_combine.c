@@ -120,7 +120,8 @@ static int write_stamp(const char *out, const char *stamp)
 static int run(const cli_cmd *cmd, int argc, char **argv)
 {
 	cli_optstate st;
-	mld_combine_opts o = {0};
+	mld_combine_opts o = MLD_COMBINE_OPTS_INIT;
+	o.replace = 1; /* a build step writes its output again and again */
 	const char *out = NULL, *anemll = NULL, *stamp = NULL;
 	bool no_store = false, json = false;
 	int c;

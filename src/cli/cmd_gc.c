@@ -42,7 +42,7 @@ static int option(const cli_cmd *cmd, int id, const char *arg, void *ctx)
 		g->dry_run = 1;
 	else if (id == OPT_MISSING)
 		g->missing = 1;
-	else if ((g->older_than = parse_duration(arg)) < 0)
+	else if ((g->forget_old = 1, g->older_than = parse_duration(arg)) < 0)
 		return cli_usage_error(cmd, "--older-than takes a duration such as 30d, 12h or 90m, not '%s'", arg);
 	return EXIT_OK;
 }
@@ -66,7 +66,7 @@ static int print(json_t *r, mld_store *st, out_style style, void *ctx)
 static int run(const cli_cmd *cmd, int argc, char **argv)
 {
 	static const out_cmd c = {STORE_WRITE, 0, 0, option, query, print, false, OUT_TEXT};
-	mld_gc_opts g = {.older_than = -1};
+	mld_gc_opts g = MLD_GC_OPTS_INIT;
 	return out_run(cmd, argc, argv, &c, &g);
 }
 

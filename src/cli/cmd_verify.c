@@ -47,7 +47,10 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			return cli_usage_error(cmd, "source \"%s\" is not NAME=PKG[:FUNC]", argv[first + 1 + i]);
 		}
 	mld_verify_stats s;
-	int rc = mld_verify(&s, argv[first], specs, (size_t)n, strict, on_problem, NULL);
+	mld_verify_opts vo = MLD_VERIFY_OPTS_INIT;
+	vo.strict = strict;
+	vo.problem = on_problem;
+	int rc = mld_verify(&s, argv[first], specs, (size_t)n, &vo);
 	free(specs);
 	if (rc)
 		return cli_fail(cmd);

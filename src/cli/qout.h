@@ -6,7 +6,7 @@
 
 #include "opts.h"
 
-#include "mldedup.h"
+#include "mldedup_query.h"
 
 #include <jansson.h>
 

@@ -1,16 +1,21 @@
 /*
- * mldedup.h - the one public header of libmldedup.
+ * mldedup.h - the public header of libmldedup (the query API, which returns
+ * jansson values, is in mldedup_query.h).
  *
  * Data flow: open a package (directory or zip) -> enumerate its weights ->
  * decode a weight to dense values / compute its digests -> record them in the
- * content-addressed store -> write packages back.
+ * content-addressed store -> combine packages -> write them back.
  *
  * Conventions (after libgit2):
  *   - functions return 0 on success and a negative MLD_E* code on failure;
  *     mld_error_last() then holds a message naming the file and the problem;
  *   - out-parameters come first; owned objects come back through `**out` and are
  *     released with the matching NULL-safe `_free`;
- *   - structs are opaque unless they are plain records (mld_blob_ref, mld_digest).
+ *   - structs are opaque unless they are plain records (mld_blob_ref, mld_digest);
+ *   - options structs start with a `version`; initialise them with their
+ *     MLD_*_OPTS_INIT macro. A zeroed struct is valid too and means the defaults,
+ *     which never delete, replace or forget anything;
+ *   - every name here starts with mld_/MLD_; names with mld__ are internal.
  */
 #ifndef MLDEDUP_H
 #define MLDEDUP_H
@@ -18,11 +23,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The library is built with hidden visibility: only what this header (and
+ * mldedup_query.h) declares is exported from the shared library. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define MLD_VERSION "0.1.0"
+/* The version of this header; mld_version() tells the library's. */
+#define MLD_VERSION_MAJOR 0
+#define MLD_VERSION_MINOR 2
+#define MLD_VERSION_PATCH 0
+#define MLD_VERSION "0.2.0"
+/* One number to compare: 0.2.0 is 200, 1.12.3 is 11203. */
+#define MLD_VERSION_NUMBER (MLD_VERSION_MAJOR * 10000 + MLD_VERSION_MINOR * 100 + MLD_VERSION_PATCH)
+
+/* The library's version string; each non-NULL pointer gets its part. */
+const char *mld_version(int *major, int *minor, int *patch);
+
 #define MLD_MAX_RANK 16
 
 /* ---- errors ---------------------------------------------------------------- */
@@ -213,6 +234,10 @@ int mld_store_default_path(char **out, const char *explicit_path);
 /* Open (creating and migrating as needed) the store at `path`. */
 int mld_store_open(mld_store **out, const char *path);
 void mld_store_free(mld_store *st);
+/* Open an existing store through a read-only connection (no statement can change
+ * it). With `migrate`, a store at an older schema version is migrated first (by a
+ * normal open); without, it is read as it is (for fsck). */
+int mld_store_open_readonly(mld_store **out, const char *path, int migrate);
 /* Schema version the store is at (PRAGMA user_version). */
 int mld_store_schema_version(mld_store *st);
 
@@ -257,7 +282,9 @@ typedef struct mld_source_spec {
 	const char *function; /* source function; NULL = its only function, or "main" */
 } mld_source_spec;
 
+#define MLD_COMBINE_OPTS_VERSION 1
 typedef struct mld_combine_opts {
+	unsigned version;         /* MLD_COMBINE_OPTS_VERSION (0: a zeroed struct, the defaults) */
 	const char *default_name; /* NULL = first source */
 	int strict;               /* also require max |d| <= 0.01 */
 	int dry_run;              /* plan and report only */
@@ -271,7 +298,11 @@ typedef struct mld_combine_opts {
 	/* Non-fatal problems (the store is unusable, ...); may be NULL. */
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
+	/* Replace an existing OUT (the default: MLD_EEXISTS if OUT exists). An output
+	 * that is, holds or lies inside a source is refused either way. */
+	int replace;
 } mld_combine_opts;
+#define MLD_COMBINE_OPTS_INIT {.version = MLD_COMBINE_OPTS_VERSION}
 
 typedef struct mld_combine_stats {
 	unsigned functions;
@@ -288,7 +319,7 @@ typedef struct mld_combine_stats {
 } mld_combine_stats;
 
 /* Combine the sources (the first is the anchor) into one multifunction package at
- * `out_path`, each shareable weight stored once. */
+ * `out_path`, each shareable weight stored once. `opts` may be NULL (the defaults). */
 int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t n_sources, const char *out_path,
                 const mld_combine_opts *opts);
 
@@ -304,8 +335,17 @@ typedef struct mld_verify_stats {
 	uint64_t close;    /* within the thresholds */
 	uint64_t failures;
 } mld_verify_stats;
+#define MLD_VERIFY_OPTS_VERSION 1
+typedef struct mld_verify_opts {
+	unsigned version; /* MLD_VERIFY_OPTS_VERSION (0: a zeroed struct, the defaults) */
+	int strict;       /* also require max |d| <= 0.01 */
+	void (*problem)(void *ctx, const char *msg); /* each problem found; may be NULL */
+	void *problem_ctx;
+} mld_verify_opts;
+#define MLD_VERIFY_OPTS_INIT {.version = MLD_VERIFY_OPTS_VERSION}
+/* `opts` may be NULL (the defaults). */
 int mld_verify(mld_verify_stats *stats, const char *pkg_path, const mld_source_spec *sources, size_t n_sources,
-               int strict, void (*problem)(void *ctx, const char *msg), void *ctx);
+               const mld_verify_opts *opts);
 
 /* ANEMLL layouts: the combine jobs implied by the export names in `dir`
  * (see mldedup-combine(1)): FFN+prefill chunks -> {prefix}_FFN_PF{_lutN}_chunk_NNofMM
@@ -342,56 +382,10 @@ int mld_write_if_changed(const char *path, const void *data, size_t len);
 #define MLD_MEAN_ABS_MAX 0.001
 #define MLD_MAX_ABS_MAX_STRICT 0.01
 
-/* ---- querying the store ---------------------------------------------------------------- */
-
-/* Results are jansson values (<jansson.h>): rows are objects keyed by column name
- * in column order, digests 32 lowercase hex digits, times unix seconds, shapes JSON
- * text. The caller owns them (json_decref). */
-struct json_t;
-
-/* Open an existing store through a read-only connection (no statement can change
- * it). With `migrate`, a store at an older schema version is migrated first (by a
- * normal open); without, it is read as it is (for fsck). */
-int mld_store_open_readonly(mld_store **out, const char *path, int migrate);
-
-/* Statistics: [{id, label, value, unit}], unit "count", "bytes", "percent" or "text". */
-int mld_query_stats(struct json_t **out, mld_store *st);
-/* Indexed packages with counts and `status`: "ok", "stale" (files changed since they
- * were indexed), "missing" or "unreadable". */
-int mld_query_packages(struct json_t **out, mld_store *st);
-/* Functions of package `pkg` (its id, path, or a unique ending of its path; NULL: all). */
-int mld_query_functions(struct json_t **out, mld_store *st, const char *pkg);
-/* One content, by digest (or a unique prefix of >= 8 hex digits) or PKG:FUNC:NAME:
- * {digest, dtype, ..., occurrences[], encodings[], decisions[], outputs[]}. */
-int mld_query_show(struct json_t **out, mld_store *st, const char *what);
-
-typedef enum mld_across { MLD_ACROSS_WEIGHTS, MLD_ACROSS_FUNCTIONS, MLD_ACROSS_PACKAGES } mld_across;
-/* {groups[], near[], savings, near_savings}: weights with the same content that span
- * more than one weight/function/package, largest savings first (savings = their
- * encoded bytes less one smallest copy, at least `min_bytes`), and the verified
- * near-duplicate pairs (decisions with outcome deq_close). */
-int mld_query_dupes(struct json_t **out, mld_store *st, mld_across across, uint64_t min_bytes);
-/* Why weight `function`:`name` of the combined package `output` has its encoding,
- * as recorded by the last combine that wrote it. */
-int mld_query_explain(struct json_t **out, mld_store *st, const char *output, const char *function,
-                      const char *name);
-/* Run one read-only SQL statement: its column names and rows. */
-int mld_query_sql(struct json_t **columns, struct json_t **rows, mld_store *st, const char *sql);
-
-typedef struct mld_gc_opts {
-	int dry_run;        /* count, then roll back */
-	int missing;        /* forget packages and outputs that no longer exist */
-	int64_t older_than; /* forget packages indexed more than this many seconds ago; < 0: off */
-} mld_gc_opts;
-/* Forget packages (and outputs) as asked, then every content, encoding and decision no
- * weight references, in one exclusive transaction on a store from mld_store_open:
- * {dry_run, packages[], outputs[], removed[] (statistics as above)}. */
-int mld_store_gc(struct json_t **out, mld_store *st, const mld_gc_opts *opts);
-/* Check the store: integrity, schema, its invariants; `deep` re-reads every indexed
- * package still on disk and compares digests. {problems[{check, message}], ...}. */
-int mld_store_fsck(struct json_t **out, mld_store *st, int deep);
-
 #ifdef __cplusplus
 }
+#endif
+#if defined(__GNUC__)
+#pragma GCC visibility pop
 #endif
 #endif

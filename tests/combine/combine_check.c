@@ -279,7 +279,8 @@ static int run_combine(const group *G, const char *tmp, const char *prefix, int 
 		return -1;
 	}
 	mld_source_spec *specs = specs_of(G);
-	mld_combine_opts o = {.strict = strict, .report_path = *report_path, .store = store};
+	mld_combine_opts o = MLD_COMBINE_OPTS_INIT;
+	o.strict = strict, o.report_path = *report_path, o.store = store, o.replace = 1;
 	int rc = mld_combine(st, specs, G->n, *out_path, &o);
 	if (rc)
 		fail("%s/%s: combine%s failed: %s", G->set, G->name, strict ? " --strict" : "", mld_error_last());
@@ -304,7 +305,7 @@ static void check_group(const group *G, const char *tmp)
 	/* verify against the sources: every weight exact or within the thresholds */
 	mld_source_spec *specs = specs_of(G);
 	mld_verify_stats vs;
-	if (mld_verify(&vs, out_path, specs, G->n, 0, on_problem, (void *)G->name))
+	if (mld_verify(&vs, out_path, specs, G->n, &(mld_verify_opts){MLD_VERIFY_OPTS_VERSION, 0, on_problem, (void *)G->name}))
 		fail("%s/%s: verify could not check the output: %s", G->set, G->name, mld_error_last());
 	else if (vs.failures || vs.exact + vs.close != vs.weights || vs.weights != st.weights || vs.functions != G->n)
 		fail("%s/%s: verify: %llu failures, %llu exact + %llu close of %llu weights (combine: %llu), %u functions", G->set,
@@ -602,15 +603,16 @@ static void strict_group(const group *G, const char *tmp, void *ctx)
 	/* verify --strict: the strict output passes; the relaxed one fails exactly for the near > 0.01 pairs */
 	mld_source_spec *specs = specs_of(G);
 	mld_verify_stats vs;
-	if (mld_verify(&vs, out_path, specs, G->n, 1, on_problem, (void *)G->name) || vs.failures)
+	if (mld_verify(&vs, out_path, specs, G->n, &(mld_verify_opts){MLD_VERIFY_OPTS_VERSION, 1, on_problem, (void *)G->name}) || vs.failures)
 		fail("%s/%s: verify --strict of the --strict output: %llu failures (%s)", G->set, G->name,
 		     (unsigned long long)vs.failures, mld_error_last());
 	char *relaxed = xsprintf("%s/%s_%s.mlpackage", tmp, G->set, G->name);
 	mld_combine_stats rs;
-	mld_combine_opts ro = {0};
+	mld_combine_opts ro = MLD_COMBINE_OPTS_INIT;
+	ro.replace = 1;
 	if (mld_combine(&rs, specs, G->n, relaxed, &ro))
 		fail("%s/%s: relaxed combine failed: %s", G->set, G->name, mld_error_last());
-	else if (mld_verify(&vs, relaxed, specs, G->n, 1, NULL, NULL) || vs.failures != near_over)
+	else if (mld_verify(&vs, relaxed, specs, G->n, &(mld_verify_opts){MLD_VERIFY_OPTS_VERSION, 1, NULL, NULL}) || vs.failures != near_over)
 		fail("%s/%s: verify --strict of the relaxed output: %llu failures, want %u (the near pairs with max |d| > 0.01)",
 		     G->set, G->name, (unsigned long long)vs.failures, near_over);
 	printf("%-10s %-22s --strict: deq_close %llu (near within 0.01: %u), rejected_threshold %llu (near over 0.01: %u)%s\n",

@@ -168,7 +168,12 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 {
 	mld__err_clear();
 	memset(stats, 0, sizeof *stats);
-	mld_combine_opts o = *opts;
+	mld_combine_opts o = MLD_COMBINE_OPTS_INIT;
+	if (opts && opts->version > MLD_COMBINE_OPTS_VERSION)
+		return mld__err(MLD_EUSAGE, "mld_combine_opts version %u is newer than this library's %d", opts->version,
+		                MLD_COMBINE_OPTS_VERSION);
+	if (opts)
+		o = *opts;
 	cb_ctx cb = {0};
 	cb.opts = &o;
 	cb.stats = stats;
@@ -179,6 +184,9 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 		return mld__err(MLD_EUSAGE, "%s: the report must end in .json or .csv", o.report_path);
 	if (!o.dry_run && !has_suffix(out_path, o.zip ? ".zip" : ".mlpackage", false))
 		return mld__err(MLD_EUSAGE, "%s: the output must end in %s", out_path, o.zip ? ".zip (--zip)" : ".mlpackage");
+	struct stat ost;
+	if (!o.dry_run && !o.replace && lstat(out_path, &ost) == 0)
+		return mld__err(MLD_EEXISTS, "%s: already exists (not replaced without the replace option)", out_path);
 	int rc = open_sources(&cb, sources, n_sources);
 	if (rc)
 		goto out;

@@ -10,6 +10,17 @@ static _Thread_local int err_code;
 
 const char *mld_error_last(void) { return err_msg; }
 
+const char *mld_version(int *major, int *minor, int *patch)
+{
+	if (major)
+		*major = MLD_VERSION_MAJOR;
+	if (minor)
+		*minor = MLD_VERSION_MINOR;
+	if (patch)
+		*patch = MLD_VERSION_PATCH;
+	return MLD_VERSION;
+}
+
 const char *mld_error_name(int code)
 {
 	static const char *const names[] = {"OK",     "ERROR",  "ENOTFOUND", "EFORMAT", "EIO",    "EUNSUPPORTED",

@@ -138,12 +138,19 @@ static void compare_source(vctx *v, const mld_package *out, const mld_source_spe
 	mld_package_free(src);
 }
 
-int mld_verify(mld_verify_stats *stats, const char *pkg_path, const mld_source_spec *sources, size_t n_sources, int strict,
-               void (*problem)(void *ctx, const char *msg), void *ctx)
+int mld_verify(mld_verify_stats *stats, const char *pkg_path, const mld_source_spec *sources, size_t n_sources,
+               const mld_verify_opts *opts)
 {
 	mld__err_clear();
 	memset(stats, 0, sizeof *stats);
-	vctx v = {stats, problem, ctx};
+	mld_verify_opts o = MLD_VERIFY_OPTS_INIT;
+	if (opts && opts->version > MLD_VERIFY_OPTS_VERSION)
+		return mld__err(MLD_EUSAGE, "mld_verify_opts version %u is newer than this library's %d", opts->version,
+		                MLD_VERIFY_OPTS_VERSION);
+	if (opts)
+		o = *opts;
+	int strict = o.strict;
+	vctx v = {stats, o.problem, o.problem_ctx};
 	mld_package *pkg;
 	int rc = mld_package_open(&pkg, pkg_path);
 	if (rc)

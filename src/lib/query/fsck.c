@@ -175,7 +175,7 @@ int mld_store_fsck(json_t **out, mld_store *st, int deep)
 		run_check(problems, st, checks[i].check, checks[i].sql);
 	int rc = 0;
 	if (deep && !(rc = q_register(st)))
-		rc = q_all(&pkgs, st, "SELECT id, path, mld__package_status(path, identity) AS status FROM packages ORDER BY path",
+		rc = q_all(&pkgs, st, "SELECT id, path, mld_package_status(path, identity) AS status FROM packages ORDER BY path",
 		           NULL);
 	size_t i;
 	json_t *p;

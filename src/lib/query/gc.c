@@ -26,18 +26,26 @@ static const q_stat measures[] = {
 int mld_store_gc(json_t **out, mld_store *st, const mld_gc_opts *o)
 {
 	json_t *before = NULL, *after = NULL, *pkgs = NULL, *outs = NULL;
-	int64_t cutoff = o->older_than >= 0 ? (int64_t)time(NULL) - o->older_than : 0;
+	mld_gc_opts defaults = MLD_GC_OPTS_INIT;
+	if (!o)
+		o = &defaults;
+	if (o->version > MLD_GC_OPTS_VERSION)
+		return mld__err(MLD_EUSAGE, "mld_gc_opts version %u is newer than this library's %d", o->version,
+		                MLD_GC_OPTS_VERSION);
+	if (o->forget_old && o->older_than < 0)
+		return mld__err(MLD_EUSAGE, "gc: older_than must be >= 0 seconds");
+	int64_t cutoff = o->forget_old ? (int64_t)time(NULL) - o->older_than : 0;
 	int rc = q_register(st);
 	if (rc || (rc = mld__store_begin(st)))
 		return rc;
 	/* Cascades take functions, weights and blobs with their package. */
 	if ((rc = q_measure(&before, st, measures, N_MEASURES)) ||
 	    (rc = q_all(&pkgs, st,
-	                "DELETE FROM packages WHERE (?1 AND mld__package_status(path, identity) = 'missing')"
-	                " OR (?2 >= 0 AND indexed_at < ?3) RETURNING path",
-	                "iii", (int64_t)o->missing, o->older_than, cutoff)) ||
+	                "DELETE FROM packages WHERE (?1 AND mld_package_status(path, identity) = 'missing')"
+	                " OR (?2 AND indexed_at < ?3) RETURNING path",
+	                "iii", (int64_t)o->missing, (int64_t)(o->forget_old != 0), cutoff)) ||
 	    (rc = q_all(&outs, st,
-	                "DELETE FROM outputs WHERE ?1 AND mld__package_status(path, NULL) = 'missing' RETURNING path", "i",
+	                "DELETE FROM outputs WHERE ?1 AND mld_package_status(path, NULL) = 'missing' RETURNING path", "i",
 	                (int64_t)o->missing)) ||
 	    (rc = mld__store_exec(st, "DELETE FROM encodings WHERE " Q_ORPHAN_ENCODINGS ";"
 	                             "DELETE FROM contents WHERE " Q_ORPHAN_CONTENTS ";"

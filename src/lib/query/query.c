@@ -182,7 +182,7 @@ static void status_fn(sqlite3_context *c, int argc, sqlite3_value **v)
 
 int q_register(mld_store *st)
 {
-	if (sqlite3_create_function(st->db, "mld__package_status", 2, SQLITE_UTF8, NULL, status_fn, NULL, NULL) !=
+	if (sqlite3_create_function(st->db, "mld_package_status", 2, SQLITE_UTF8, NULL, status_fn, NULL, NULL) !=
 	    SQLITE_OK)
 		return mld__store_err(st, "register functions");
 	return 0;
@@ -290,10 +290,13 @@ int mld_query_stats(json_t **out, mld_store *st)
 
 int mld_query_packages(json_t **out, mld_store *st)
 {
+	int rc = q_register(st); /* any store, not only a read-only one, can answer this */
+	if (rc)
+		return rc;
 	return q_all(out, st,
 	             "SELECT q.id, q.path, q.kind, q.spec_version, q.functions, q.weights, q.weight_bytes,"
 	             " q.weight_file_bytes, " Q_TIME("q.indexed_at") " AS indexed,"
-	             " mld__package_status(p.path, p.identity) AS status"
+	             " mld_package_status(p.path, p.identity) AS status"
 	             " FROM q1_packages q JOIN packages p ON p.id = q.id ORDER BY q.path",
 	             NULL);
 }

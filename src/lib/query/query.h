@@ -1,9 +1,11 @@
 /* Store queries (stats, packages, show, dupes, explain, sql, gc, fsck): helpers
- * shared by them. Results are jansson values; see mldedup.h. */
+ * shared by them. Results are jansson values; see mldedup_query.h. */
 #ifndef MLD_QUERY_H
 #define MLD_QUERY_H
 
 #include "../store/store.h"
+
+#include "mldedup_query.h"
 
 #include <jansson.h>
 
@@ -42,7 +44,7 @@ typedef struct q_stat {
 /* Evaluate a table of statistics in one statement: [{id, label, value, unit}]. */
 int q_measure(json_t **out, mld_store *st, const q_stat *defs, size_t n);
 
-/* Define mld__package_status(path, identity) on the connection: 'ok', 'stale',
+/* Define mld_package_status(path, identity) on the connection: 'ok', 'stale',
  * 'missing' or 'unreadable' (identity NULL: 'missing' or not). */
 int q_register(mld_store *st);
 /* The package named by `arg`: its id, its path, or a unique ending of its path. */

@@ -553,7 +553,7 @@ int cb_write(cb_ctx *cb, const char *out_path)
 	}
 	if (!cb->opts->dry_run)
 		rc = cb->opts->zip ? write_zipped(&B.out, items, n_items, out_path)
-		                   : mld__write_package(&B.out, items, n_items, out_path, MLD_WRITE_REPLACE);
+		                   : mld__write_package(&B.out, items, n_items, out_path, cb->opts->replace ? MLD_WRITE_REPLACE : 0);
 out:
 	free(items);
 	build_free(&B);

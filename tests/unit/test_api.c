@@ -1,0 +1,167 @@
+/* The public API's promises: version macros and mld_version agree, every error code
+ * has a name, and a zeroed (or INIT, or NULL) options struct never replaces,
+ * deletes or forgets anything; a struct from a newer library is refused. */
+#include "testutil.h"
+
+#include "mldedup.h"
+#include "mldedup_query.h"
+#include "write/pkgwrite.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#define WEIGHT_FILE "@model_path/weights/weight.bin"
+
+/* A one-function package with one fp16 const blob. */
+static char *make_package(const char *dir, const char *name)
+{
+	mil_op *ops[1] = {tu_const_op("w", tu_blob_value(MLD_DT_FP16, 1, (uint64_t[]){4}, WEIGHT_FILE, 64))};
+	mil_function *fn = tu_function("CoreML8", tu_block(ops, 1, "w"));
+	const char *names[1] = {"main"};
+	mil_model *arena = tu_ml_program(9, 1, names, &fn);
+	size_t n = core_ml__specification__model__get_packed_size(arena);
+	uint8_t *buf = malloc(n);
+	core_ml__specification__model__pack(arena, buf);
+	mil_model *m = core_ml__specification__model__unpack(NULL, n, buf);
+	free(buf);
+	tu_arena_free();
+	mil_value **vals;
+	size_t nv;
+	assert_ok(mld__model_blob_values(&vals, &nv, m));
+	assert_int_equal(nv, 1);
+	mld__blob_item it = {vals[0], 0, 1, tu_example_fp16_data, 8, 0, MLD_DT_FP16};
+	char *path = tu_fmt("%s/%s", dir, name);
+	assert_ok(mld__write_package(m, &it, 1, path, 0));
+	free(vals);
+	core_ml__specification__model__free_unpacked(m, NULL);
+	return path;
+}
+
+static void test_version(void **state)
+{
+	(void)state;
+	int a = -1, b = -1, c = -1;
+	const char *v = mld_version(&a, &b, &c);
+	assert_string_equal(v, MLD_VERSION);
+	assert_int_equal(a, MLD_VERSION_MAJOR);
+	assert_int_equal(b, MLD_VERSION_MINOR);
+	assert_int_equal(c, MLD_VERSION_PATCH);
+	char *s = tu_fmt("%d.%d.%d", a, b, c);
+	assert_string_equal(s, MLD_VERSION);
+	free(s);
+	assert_int_equal(MLD_VERSION_NUMBER, a * 10000 + b * 100 + c);
+	assert_non_null(mld_version(NULL, NULL, NULL));
+}
+
+static void test_error_names(void **state)
+{
+	(void)state;
+	static const int codes[] = {MLD_OK,      MLD_ERROR,  MLD_ENOTFOUND, MLD_EFORMAT, MLD_EIO,    MLD_EUNSUPPORTED,
+	                            MLD_ENOMEM,  MLD_ESTORE, MLD_EUSAGE,    MLD_EEXISTS, MLD_EBUSY, MLD_EREFUSED};
+	for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
+		assert_string_not_equal(mld_error_name(codes[i]), "?");
+		for (size_t j = 0; j < i; j++) /* distinct codes, distinct names */
+			assert_string_not_equal(mld_error_name(codes[i]), mld_error_name(codes[j]));
+	}
+	assert_string_equal(mld_error_name(MLD_EEXISTS), "EEXISTS");
+	assert_string_equal(mld_error_name(-99), "?");
+	assert_string_equal(mld_error_name(5), "?");
+}
+
+static void test_zeroed_combine_opts_replace_nothing(void **state)
+{
+	(void)state;
+	char *dir = tu_tempdir(), *a = make_package(dir, "a.mlpackage"), *b = make_package(dir, "b.mlpackage");
+	char *out = tu_fmt("%s/out.mlpackage", dir), *marker = tu_fmt("%s/out.mlpackage/keep", dir);
+	mld_source_spec src[2] = {{"infer", a, NULL}, {"prefill", b, NULL}};
+	mld_combine_stats st;
+	mld_combine_opts zero;
+	memset(&zero, 0, sizeof zero);
+	assert_ok(mld_combine(&st, src, 2, out, &zero)); /* a new output is fine */
+	assert_int_equal(st.functions, 2);
+	tu_write_file(marker, "x", 1);
+	/* an existing output is never replaced by default: zeroed, INIT or NULL options */
+	assert_mld_err(mld_combine(&st, src, 2, out, &zero), MLD_EEXISTS, out);
+	mld_combine_opts init = MLD_COMBINE_OPTS_INIT;
+	assert_mld_err(mld_combine(&st, src, 2, out, &init), MLD_EEXISTS, out);
+	assert_mld_err(mld_combine(&st, src, 2, out, NULL), MLD_EEXISTS, out);
+	assert_true(tu_exists(marker));
+	init.replace = 1;
+	assert_ok(mld_combine(&st, src, 2, out, &init));
+	assert_false(tu_exists(marker));
+	/* options from a newer library are refused before anything happens */
+	init.version = MLD_COMBINE_OPTS_VERSION + 1;
+	assert_mld_err(mld_combine(&st, src, 2, out, &init), MLD_EUSAGE, "newer");
+	/* verify: zeroed and NULL options are the defaults */
+	mld_verify_stats vs;
+	mld_verify_opts vz;
+	memset(&vz, 0, sizeof vz);
+	assert_ok(mld_verify(&vs, out, src, 2, &vz));
+	assert_int_equal(vs.failures, 0);
+	assert_int_equal(vs.weights, 2);
+	assert_ok(mld_verify(&vs, out, src, 2, NULL));
+	assert_int_equal(vs.failures, 0);
+	tu_rmtree(dir);
+	free(a);
+	free(b);
+	free(out);
+	free(marker);
+	free(dir);
+}
+
+static size_t packages_in(mld_store *st)
+{
+	json_t *rows;
+	assert_ok(mld_query_packages(&rows, st));
+	size_t n = json_array_size(rows);
+	json_decref(rows);
+	return n;
+}
+
+static void test_zeroed_gc_opts_forget_nothing(void **state)
+{
+	(void)state;
+	char *dir = tu_tempdir(), *a = make_package(dir, "a.mlpackage"), *db = tu_fmt("%s/s.db", dir);
+	mld_store *st;
+	assert_ok(mld_store_open(&st, db));
+	mld_index_stats is = {0};
+	assert_ok(mld_store_index(st, a, &is, NULL, NULL));
+	assert_int_equal(packages_in(st), 1);
+	mld_gc_opts zero;
+	memset(&zero, 0, sizeof zero);
+	json_t *r;
+	assert_ok(mld_store_gc(&r, st, &zero));
+	assert_int_equal(json_array_size(json_object_get(r, "packages")), 0);
+	json_decref(r);
+	assert_ok(mld_store_gc(&r, st, NULL));
+	json_decref(r);
+	mld_gc_opts init = MLD_GC_OPTS_INIT;
+	assert_ok(mld_store_gc(&r, st, &init));
+	json_decref(r);
+	assert_int_equal(packages_in(st), 1);
+	/* asking for it needs a valid duration */
+	init.forget_old = 1;
+	init.older_than = -1;
+	assert_mld_err(mld_store_gc(&r, st, &init), MLD_EUSAGE, "older_than");
+	init.older_than = 0;
+	assert_ok(mld_store_gc(&r, st, &init));
+	json_decref(r);
+	init.version = 99;
+	assert_mld_err(mld_store_gc(&r, st, &init), MLD_EUSAGE, "newer");
+	mld_store_free(st);
+	tu_rmtree(dir);
+	free(a);
+	free(db);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_version),
+		cmocka_unit_test(test_error_names),
+		cmocka_unit_test(test_zeroed_combine_opts_replace_nothing),
+		cmocka_unit_test(test_zeroed_gc_opts_forget_nothing),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
