@@ -2,6 +2,122 @@
 
 #include "../core/dtype.h"
 
+#include <stdlib.h>
+
+/* A varint at *p (at most 10 bytes); false if it runs past end or is too long. */
+static bool rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	uint64_t x = 0;
+	for (unsigned shift = 0; shift < 70 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+		x |= shift < 64 ? (uint64_t)(b & 0x7f) << shift : 0;
+		if (!(b & 0x80)) {
+			*v = x;
+			return true;
+		}
+	}
+	return false;
+}
+
+int mil_proto_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len, unsigned max_depth,
+                    unsigned *depth)
+{
+	/* One frame per open sub-message: its descriptor and where its bytes end. The
+	 * stack has max_depth + 1 frames, so it is bounded however deep the input goes. */
+	typedef struct frame {
+		const ProtobufCMessageDescriptor *desc;
+		const uint8_t *end;
+	} frame;
+	frame stackbuf[32], *st = max_depth < 32 ? stackbuf : malloc(((size_t)max_depth + 1) * sizeof *st);
+	if (!st)
+		return -1;
+	unsigned top = 0, deepest = 0;
+	int rc = 0;
+	const uint8_t *p = buf;
+	st[0] = (frame){desc, buf + len};
+	for (;;) {
+		while (p == st[top].end && top > 0)
+			top--;
+		if (p == st[top].end)
+			break; /* the root's end */
+		uint64_t tag, n;
+		if (!rd_varint(&p, st[top].end, &tag) || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff) {
+			rc = -1;
+			break;
+		}
+		const uint8_t *end = st[top].end;
+		switch (tag & 7) {
+		case 0: /* varint */
+			if (!rd_varint(&p, end, &n))
+				rc = -1;
+			break;
+		case 1: /* fixed64 */
+			if (end - p < 8)
+				rc = -1;
+			else
+				p += 8;
+			break;
+		case 5: /* fixed32 */
+			if (end - p < 4)
+				rc = -1;
+			else
+				p += 4;
+			break;
+		case 2: { /* length-delimited: a sub-message where the schema says so */
+			if (!rd_varint(&p, end, &n) || n > (uint64_t)(end - p)) {
+				rc = -1;
+				break;
+			}
+			const ProtobufCFieldDescriptor *f =
+				st[top].desc ? protobuf_c_message_descriptor_get_field(st[top].desc, (unsigned)(tag >> 3)) : NULL;
+			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && n > 0) {
+				if (top + 1 > max_depth) {
+					rc = 1;
+					deepest = max_depth + 1;
+					break;
+				}
+				st[++top] = (frame){f->descriptor, p + n};
+				if (top > deepest)
+					deepest = top;
+			} else {
+				if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && top + 1 > deepest)
+					deepest = top + 1; /* an empty sub-message still counts as a level */
+				p += n;
+			}
+			break;
+		}
+		default: /* groups: protobuf-c refuses them */
+			rc = -1;
+		}
+		if (rc)
+			break;
+	}
+	if (st != stackbuf)
+		free(st);
+	*depth = deepest;
+	return rc;
+}
+
+int mil_unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
+               const char *what, const char *kind)
+{
+	unsigned depth;
+	if (mil_proto_depth(desc, buf, len, MLD_PROTO_MAX_DEPTH, &depth) == 1)
+		return mld__err(MLD_EFORMAT, "%s: protobuf messages nested more than %d deep (refused before parsing:"
+		               " no CoreML model nests that deep)", what, MLD_PROTO_MAX_DEPTH);
+	*out = protobuf_c_message_unpack(desc, NULL, len, buf);
+	if (!*out)
+		return mld__err(MLD_EFORMAT, "%s: corrupt protobuf: not a %s message (%zu bytes)", what,
+		               kind ? kind : desc->name, len);
+	return 0;
+}
+
+int mil_model_unpack(mil_model **out, const uint8_t *buf, size_t len, const char *what)
+{
+	return mil_unpack((ProtobufCMessage **)out, &core_ml__specification__model__descriptor, buf, len, what,
+	                  "CoreML Model");
+}
+
 const mil_block *mil_function_block(const mil_function *fn)
 {
 	for (size_t i = 0; i < fn->n_block_specializations; i++)

@@ -31,6 +31,28 @@ typedef CoreML__Specification__MILSpec__NamedValueType mil_named_type;
 static inline bool mil_is_constexpr(const mil_op *op) { return !strncmp(op->type, "constexpr_", 10); }
 static inline bool mil_is_const(const mil_op *op) { return !strcmp(op->type, "const"); }
 
+/* Sub-messages may nest this deep below the Model (protobuf C++'s default recursion
+ * limit, which Core ML's own reader applies): deeper bytes are refused before
+ * protobuf-c, whose unpack recurses once per level with no limit, sees them. */
+#define MLD_PROTO_MAX_DEPTH 100
+
+/* How deep sub-messages nest in `buf`, read as a `desc` message: an iterative scan
+ * of the wire format, descending only into the length-delimited fields the schema
+ * declares as messages (exactly where protobuf-c's unpack recurses). Returns 0 with
+ * *depth (the root is 0); 1 as soon as the nesting passes max_depth (*depth =
+ * max_depth + 1); -1 for bytes that are not a well-formed wire stream (protobuf-c
+ * then refuses them itself, without recursing past the point where they break). */
+int mil_proto_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len, unsigned max_depth,
+                    unsigned *depth);
+
+/* Unpack untrusted bytes as a `desc` message, refusing nesting past
+ * MLD_PROTO_MAX_DEPTH first. Errors name `what` (the file) and `kind` (the message,
+ * NULL: its protobuf name). */
+int mil_unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
+               const char *what, const char *kind);
+/* mil_unpack of a Model. */
+int mil_model_unpack(mil_model **out, const uint8_t *buf, size_t len, const char *what);
+
 /* The block of a function: the specialization named by its opset. NULL if absent. */
 const mil_block *mil_function_block(const mil_function *fn);
 /* Attribute `key` of an op (Value), or NULL. */

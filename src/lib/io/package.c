@@ -9,11 +9,10 @@ static int load_model(mld_package *pkg)
 	if (rc)
 		return rc;
 	char *disp = mld__source_display(pkg->src, pkg->model_rel);
-	pkg->model = core_ml__specification__model__unpack(NULL, pkg->model_len, pkg->model_bytes);
-	if (!pkg->model)
-		rc = mld__err(MLD_EFORMAT, "%s: corrupt protobuf: not a CoreML Model message (%zu bytes)", disp,
-		             pkg->model_len);
-	else if (pkg->model->type_case != CORE_ML__SPECIFICATION__MODEL__TYPE_ML_PROGRAM || !pkg->model->mlprogram)
+	if (!disp)
+		return MLD_ENOMEM;
+	rc = mil_model_unpack(&pkg->model, pkg->model_bytes, pkg->model_len, disp);
+	if (!rc && (pkg->model->type_case != CORE_ML__SPECIFICATION__MODEL__TYPE_ML_PROGRAM || !pkg->model->mlprogram))
 		rc = mld__err(MLD_EUNSUPPORTED, "%s: not an ML Program (specification version %d); only mlProgram models hold weight blobs",
 		             disp, pkg->model->specificationversion);
 	free(disp);

@@ -529,10 +529,8 @@ int cb_write(cb_ctx *cb, const char *out_path)
 	}
 	for (size_t p = 0; p < cb->n_pkgs; p++) {
 		const mld_package *pkg = cb->pkgs[p];
-		if (!(B.copies[p] = core_ml__specification__model__unpack(NULL, pkg->model_len, pkg->model_bytes))) {
-			rc = mld__err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
+		if ((rc = mil_model_unpack(&B.copies[p], pkg->model_bytes, pkg->model_len, mld_package_path(pkg))))
 			goto out;
-		}
 		if (pkg->model->specificationversion > spec)
 			spec = pkg->model->specificationversion;
 	}

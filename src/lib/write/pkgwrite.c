@@ -224,9 +224,9 @@ int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, 
 int mld_package_write(const mld_package *pkg, const char *path, unsigned flags)
 {
 	mld__err_clear();
-	mil_model *copy = core_ml__specification__model__unpack(NULL, pkg->model_len, pkg->model_bytes);
-	if (!copy)
-		return mld__err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
+	mil_model *copy = NULL;
+	if (mil_model_unpack(&copy, pkg->model_bytes, pkg->model_len, mld_package_path(pkg)))
+		return mld__err_prefix("cannot re-read the model");
 	mil_value **vals = NULL;
 	size_t n = 0;
 	mld__blob_item *items = NULL;
