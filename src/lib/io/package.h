@@ -23,6 +23,7 @@ typedef struct mld__producer {
 	const mil_op *op;
 	unsigned out_index;
 	bool used_by_constexpr, used_by_other;
+	size_t node; /* the op's index among the function's distinct producer ops */
 } mld__producer;
 
 struct mld_weight {
@@ -63,6 +64,12 @@ struct mld_package {
 /* Map the blob file named by a BlobFileValue.fileName. Messages name it. */
 int mld__package_blobfile(const mld_package *pkg, const char *file_name, const uint8_t **data,
                          uint64_t *len, char **display);
+/* Hash bytes of a mapped blob file into h, MLD_HASH_PIECE at a time, letting each
+ * piece's pages leave memory once hashed (mld__source_release): hashing a file of
+ * any size keeps the resident size bounded. */
+struct mld__hash;
+#define MLD_HASH_PIECE (8u << 20)
+void mld__package_hash_mapped(const mld_package *pkg, struct mld__hash *h, const uint8_t *p, uint64_t n);
 /* The package-relative path of a BlobFileValue.fileName (@model_path resolved). */
 int mld__package_blob_rel(const mld_package *pkg, const char *file_name, char **rel);
 

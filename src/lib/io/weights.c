@@ -33,7 +33,7 @@ static int collect_producers(walk *w, const mil_block *b)
 					w->fn->prods = p;
 					w->cap = cap;
 				}
-				w->fn->prods[w->fn->n_prods++] = (mld__producer){op, (unsigned)k, false, false};
+				w->fn->prods[w->fn->n_prods++] = (mld__producer){op, (unsigned)k, false, false, 0};
 			}
 		}
 		for (size_t k = 0; k < op->n_blocks; k++) {
@@ -72,6 +72,93 @@ static void mark_uses(mld__function *fn, const mil_block *b)
 		for (size_t k = 0; k < op->n_blocks; k++)
 			mark_uses(fn, op->blocks[k]);
 	}
+}
+
+static const char *op_label(const mil_op *op) { return op->n_outputs && op->outputs[0]->name ? op->outputs[0]->name : "?"; }
+
+/* Constexpr ops that consume their own output, directly or through other constexpr
+ * ops, never evaluate; their weight would otherwise vanish quietly, as every output
+ * on the cycle is "used by a constexpr op" (a piece of a chain). A depth-first walk
+ * over the producer ops with an explicit stack; the first cycle is reported with
+ * every op on it. */
+static int check_cycles(mld_package *pkg, mld__function *fn)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < fn->n_prods; i++) {
+		if (i == 0 || fn->prods[i].op != fn->prods[i - 1].op)
+			n++;
+		fn->prods[i].node = n - 1; /* an op's outputs are consecutive in prods */
+	}
+	const mil_op **ops = mld__calloc(n ? n : 1, sizeof *ops);
+	uint8_t *state = mld__calloc(n ? n : 1, 1); /* 0 new, 1 on the stack, 2 done */
+	typedef struct frame {
+		size_t node, k, j; /* the input and argument to look at next */
+	} frame;
+	frame *st = mld__calloc(n ? n : 1, sizeof *st);
+	int rc = 0;
+	if (!ops || !state || !st) {
+		rc = MLD_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < fn->n_prods; i++)
+		ops[fn->prods[i].node] = fn->prods[i].op;
+	for (size_t root = 0; root < n && !rc; root++) {
+		if (state[root] || !mil_is_constexpr(ops[root]))
+			continue;
+		size_t top = 0;
+		st[0] = (frame){root, 0, 0};
+		state[root] = 1;
+		while (!rc) {
+			frame *f = &st[top];
+			const mil_op *op = ops[f->node];
+			const mld__producer *next = NULL;
+			while (!next && f->k < op->n_inputs) {
+				const mil_argument *a = op->inputs[f->k]->value;
+				if (!a || f->j >= a->n_arguments) {
+					f->k++, f->j = 0;
+					continue;
+				}
+				const mil_binding *b = a->arguments[f->j++];
+				if (b->binding_case == MIL_BINDING_NAME)
+					next = mld__strmap_get(&fn->producers, b->name);
+			}
+			if (!next) { /* every input visited */
+				state[f->node] = 2;
+				if (top-- == 0)
+					break;
+				continue;
+			}
+			if (state[next->node] == 2 || !mil_is_constexpr(next->op))
+				continue;
+			if (state[next->node] == 0) {
+				state[next->node] = 1;
+				st[++top] = (frame){next->node, 0, 0};
+				continue;
+			}
+			/* back to an op on the stack: the cycle is the stack from it up */
+			size_t from = top;
+			while (st[from].node != next->node)
+				from--;
+			mld__buf path = {0};
+			for (size_t i = from; i <= top + 1 && !rc; i++) {
+				const mil_op *o = ops[i <= top ? st[i].node : next->node];
+				char *part = mld__sprintf("%s%s \"%s\"", i > from ? " -> " : "", o->type, op_label(o));
+				rc = part ? mld__buf_append(&path, part, strlen(part)) : MLD_ENOMEM;
+				free(part);
+			}
+			if (!rc && !(rc = mld__buf_append(&path, "", 1)))
+				rc = mld__err(MLD_EFORMAT,
+				             from == top ? "%s: function \"%s\": a constexpr op consumes its own output: %s"
+				                         : "%s: function \"%s\": constexpr ops consume each other's outputs in a cycle: %s",
+				             mld_package_path(pkg), fn->name, (char *)path.data);
+			mld__buf_free(&path);
+		}
+	}
+out:
+	free(ops);
+	free(state);
+	free(st);
+	return rc;
 }
 
 /* Append op (after its producers) to the chain, once. */
@@ -274,6 +361,8 @@ int mld__weights_discover(mld_package *pkg)
 				return rc;
 		}
 		mark_uses(fn, fn->block);
+		if ((rc = check_cycles(pkg, fn)))
+			return rc;
 		for (size_t i = 0; i < fn->n_prods; i++) {
 			mld__producer *p = &fn->prods[i];
 			if (p->used_by_constexpr && !p->used_by_other)
