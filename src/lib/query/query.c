@@ -220,6 +220,9 @@ int mld_store_open_readonly(mld_store **out, const char *path, int migrate)
 	if (stat(path, &sb) != 0)
 		return mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "store %s: %s%s", path, strerror(errno),
 		               errno == ENOENT ? " ('mldedup index' creates it)" : "");
+	int rc0 = mld__store_check_files(path);
+	if (rc0)
+		return rc0;
 	mld_store *st, *rw;
 	int rc = open_ro(&st, path);
 	int v = rc ? 0 : mld_store_schema_version(st);

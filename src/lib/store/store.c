@@ -4,6 +4,7 @@
 #include "store_sql.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,9 +142,30 @@ fail:
 	return rc;
 }
 
+int mld__store_check_files(const char *path)
+{
+	static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+	for (size_t i = 0; i < sizeof sfx / sizeof *sfx; i++) {
+		char *p = mld__sprintf("%s%s", path, sfx[i]);
+		struct stat sb;
+		int rc = !p ? MLD_ENOMEM : 0;
+		if (p && stat(p, &sb) == 0 && !S_ISREG(sb.st_mode))
+			rc = mld__err(MLD_ESTORE, "store %s: is %s, not a regular file", p,
+			             S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a FIFO" :
+			             S_ISSOCK(sb.st_mode) ? "a socket" : "a device or special file");
+		free(p);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int mld_store_open(mld_store **out, const char *path)
 {
 	mld__err_clear();
+	int rc0 = mld__store_check_files(path);
+	if (rc0)
+		return rc0;
 	mld_store *st = mld__calloc(1, sizeof *st);
 	if (!st || !(st->path = mld__strdup(path))) {
 		free(st);

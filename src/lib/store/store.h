@@ -13,6 +13,9 @@ struct mld_store {
 };
 
 /* Run `sql` (no results); errors name the store file. */
+/* The store file and SQLite's files beside it (-wal, -shm, -journal) are each a
+ * regular file or absent: SQLite would block forever on a FIFO. */
+int mld__store_check_files(const char *path);
 int mld__store_exec(mld_store *st, const char *sql);
 int mld__store_prepare(mld_store *st, sqlite3_stmt **out, const char *sql);
 /* Turn the connection's current SQLite error into an mldedup error. */
