@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #if defined(__APPLE__)
@@ -134,4 +135,15 @@ int mld__open_regular(int *out, struct stat *st, const char *path)
 		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	*out = fd;
 	return 0;
+}
+
+void mld__drop_pages(const void *p, size_t n)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	uintptr_t page = ps > 0 ? (uintptr_t)ps : 4096, a = ((uintptr_t)p + page - 1) & ~(page - 1),
+	          b = ((uintptr_t)p + n) & ~(page - 1);
+	/* Linux drops the PTEs (the page cache keeps the data); macOS and the BSDs treat
+	 * it as "not needed soon", which has the same effect on clean file pages. */
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
 }

@@ -36,6 +36,11 @@ void mld__fsync_dir(const char *dir);
  * for anything but a regular file, MLD_ENOTFOUND when missing. *st gets its stat. */
 int mld__open_regular(int *fd, struct stat *st, const char *path);
 
+/* Let the pages wholly inside [p, p+n) of a read-only file mapping leave the
+ * resident set (madvise MADV_DONTNEED): a later read faults them in again from the
+ * file. Only for MAP_PRIVATE mappings of files that are never written through. */
+void mld__drop_pages(const void *p, size_t n);
+
 /* True when MLD_PLATFORM_FALLBACK asks for the portable paths. */
 bool mld__platform_fallback(void);
 

@@ -1,6 +1,8 @@
 /* Opening a package: manifest -> root model protobuf -> functions -> weights. */
 #include "package.h"
 
+#include "../core/hash.h"
+
 #include <stdlib.h>
 
 static int load_model(mld_package *pkg)
@@ -151,4 +153,15 @@ int mld__package_blobfile(const mld_package *pkg, const char *file_name, const u
 		*display = mld__source_display(pkg->src, rel);
 	free(rel);
 	return rc;
+}
+
+void mld__package_hash_mapped(const mld_package *pkg, mld__hash *h, const uint8_t *p, uint64_t n)
+{
+	while (n) {
+		size_t k = n < MLD_HASH_PIECE ? (size_t)n : MLD_HASH_PIECE;
+		mld__hash_update(h, p, k);
+		mld__source_release(pkg->src, p, k);
+		p += k;
+		n -= k;
+	}
 }

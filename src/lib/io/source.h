@@ -32,5 +32,24 @@ int mld__source_read(mld__source *src, const char *rel, uint8_t **data, size_t *
 int mld__source_map(mld__source *src, const char *rel, const uint8_t **data, uint64_t *len);
 /* Identity of a file (for a zip: of the zip itself). */
 int mld__source_stat(mld__source *src, const char *rel, mld__file_id *id);
+/* Done with bytes [p, p+n) of a mapping for now: their pages may leave the
+ * process's memory (they come back from the file if read again). Hashing a large
+ * file this way keeps the resident size bounded. No-op for memory not mapped from a file. */
+void mld__source_release(const mld__source *src, const void *p, uint64_t n);
+
+/* realpath(3) of a package path, or a copy of it if it names an in-memory package. */
+char *mld__source_realpath(const char *path);
+
+/* In-memory packages: a test hook for the fuzzers and unit tests, so that they
+ * read packages without writing files. Once a path is registered, opening it reads
+ * the registered files and never the file system; nothing else changes.
+ * mld__memsrc_add adds the file `rel` (copied) to the directory package at `path`
+ * (rel NULL: just register the package); mld__memsrc_add_zip registers `path` as a
+ * zip held in memory. Registered data lives until mld__memsrc_clear(), which must
+ * come after every source opened from it is freed. Not thread-safe: register
+ * before opening. */
+int mld__memsrc_add(const char *path, const char *rel, const void *data, size_t len);
+int mld__memsrc_add_zip(const char *path, const void *data, size_t len);
+void mld__memsrc_clear(void);
 
 #endif

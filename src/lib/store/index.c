@@ -443,7 +443,7 @@ static int weights_identity(mld_digest *out, uint64_t *size_out, const mld_packa
 				mld__hash_update(&h, "G", 1);
 				upd_u64(&h, at);
 				upd_u64(&h, next - at);
-				mld__hash_update(&h, map + at, (size_t)(next - at));
+				mld__package_hash_mapped(pkg, &h, map + at, next - at);
 				at = next;
 			}
 			if (k == n)

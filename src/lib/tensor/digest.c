@@ -171,7 +171,7 @@ int mld_package_weights_digest(mld_digest *out, uint64_t *size_out, const mld_pa
 		int rc = mld__package_blobfile(pkg, pkg->blob_files[f], &map, &len, NULL);
 		if (rc)
 			return rc;
-		mld__hash_update(&st, map, len);
+		mld__package_hash_mapped(pkg, &st, map, len);
 		total += len;
 	}
 	finish(out, &st);
