@@ -2,6 +2,7 @@
  * bash and coreutils (no python, zip, sqlite3 or jq commands).
  *
  *   mldtest mkpkg OUT.mlpackage [--seed N] [--second-fn] [--huge-shape] [--huge-immediate] [--all-ops]
+ *                               [--cycle self|pair]
  *       write the synthetic package (synth.h)
  *   mldtest mkzip OUT.zip [--prefix P] [--macosx] [--file NAME=TEXT]... [PKGDIR]...
  *       zip each package directory as "<P><basename>/..."; --macosx adds a Finder
@@ -11,7 +12,10 @@
  *       run a query on an SQLite file, print rows tab-separated
  *   mldtest json KEY [FILE]
  *       print member KEY of the JSON object in FILE (default stdin)
+ *   mldtest mkbomb ..., maxrss ..., mkdeep ...
+ *       zip bombs, peak memory, deeply nested models: see inputgen.c
  */
+#include "inputgen.h"
 #include "synth.h"
 
 #include "mldedup.h"
@@ -48,6 +52,8 @@ static int cmd_mkpkg(int argc, char **argv)
 			o.huge_immediate = true;
 		else if (!strcmp(argv[i], "--all-ops"))
 			o.all_ops = true;
+		else if (!strcmp(argv[i], "--cycle") && i + 1 < argc)
+			o.cycle = !strcmp(argv[++i], "self") ? 1 : !strcmp(argv[i], "pair") ? 2 : -1;
 		else if (argv[i][0] != '-' && !out)
 			out = argv[i];
 		else
@@ -234,5 +240,11 @@ int main(int argc, char **argv)
 		return cmd_sql(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "json"))
 		return cmd_json(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "mkbomb"))
+		return ig_mkbomb(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "maxrss"))
+		return ig_maxrss(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "mkdeep"))
+		return ig_mkdeep(argc - 2, argv + 2);
 	return die("unknown command %s%s", argv[1], "");
 }

@@ -444,6 +444,19 @@ static mil_function *build_function(const synth_opts *o, bool second, shared *sh
 			const_op(blk, "w_huge", v_blob(MLD_DT_FP16, 2, huge, rnd_halves(4), 8, 0, 0, NULL));
 		if (o->all_ops)
 			add_all_ops(blk);
+		static const uint64_t d8[] = {8};
+		if (o->cycle == 1) { /* cast(source_val = itself) */
+			mil_op *c = op_new(blk, "constexpr_cast", "w_cyc", ttype(MLD_DT_FP32, 1, d8));
+			op_input(c, "source_val", NULL, "w_cyc");
+			op_input(c, "output_dtype", v_string("fp32"), NULL);
+		} else if (o->cycle == 2) { /* a = cast(b), b = cast(a) */
+			mil_op *a = op_new(blk, "constexpr_cast", "w_cyc_a", ttype(MLD_DT_FP32, 1, d8));
+			op_input(a, "source_val", NULL, "w_cyc_b");
+			op_input(a, "output_dtype", v_string("fp32"), NULL);
+			mil_op *b = op_new(blk, "constexpr_cast", "w_cyc_b", ttype(MLD_DT_FP16, 1, d8));
+			op_input(b, "source_val", NULL, "w_cyc_a");
+			op_input(b, "output_dtype", v_string("fp16"), NULL);
+		}
 	}
 
 	/* y = linear(x, w_lut): an ordinary op consuming a weight */

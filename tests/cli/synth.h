@@ -16,6 +16,8 @@ typedef struct synth_opts {
 	bool huge_immediate; /* declare w_lut16's 4-entry immediate palette as fp16 [2^39] */
 	bool all_ops;    /* add one weight of every other constexpr form (sparse iOS16/18, affine, cast,
 	                     lut_to_sparse and sparse_blockwise_shift_scale chains) */
+	int cycle;       /* 1: a constexpr op consuming its own output ("w_cyc"); 2: two constexpr ops
+	                    consuming each other's ("w_cyc_a", "w_cyc_b") */
 } synth_opts;
 
 /* Write the package at `path` (must end in .mlpackage; replaced if it exists).
