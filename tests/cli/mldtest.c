@@ -2,7 +2,7 @@
  * bash and coreutils (no python, zip, sqlite3 or jq commands).
  *
  *   mldtest mkpkg OUT.mlpackage [--seed N] [--second-fn] [--huge-shape] [--huge-immediate] [--all-ops]
- *                               [--cycle self|pair]
+ *                               [--cycle self|pair] [--ios16] [--ios16-case CASE]...
  *       write the synthetic package (synth.h)
  *   mldtest mkzip OUT.zip [--prefix P] [--macosx] [--file NAME=TEXT]... [PKGDIR]...
  *       zip each package directory as "<P><basename>/..."; --macosx adds a Finder
@@ -52,7 +52,15 @@ static int cmd_mkpkg(int argc, char **argv)
 			o.huge_immediate = true;
 		else if (!strcmp(argv[i], "--all-ops"))
 			o.all_ops = true;
-		else if (!strcmp(argv[i], "--cycle") && i + 1 < argc)
+		else if (!strcmp(argv[i], "--ios16"))
+			o.ios16 = true;
+		else if (!strcmp(argv[i], "--ios16-case") && i + 1 < argc) {
+			unsigned c = synth_ios16_case(argv[++i]);
+			if (!c)
+				return die("mkpkg: unknown --ios16-case %s%s", argv[i], "");
+			o.ios16 = true;
+			o.ios16_cases |= c;
+		} else if (!strcmp(argv[i], "--cycle") && i + 1 < argc)
 			o.cycle = !strcmp(argv[++i], "self") ? 1 : !strcmp(argv[i], "pair") ? 2 : -1;
 		else if (argv[i][0] != '-' && !out)
 			out = argv[i];

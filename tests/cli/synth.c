@@ -1,6 +1,7 @@
 #include "synth.h"
 
 #include "io/mil.h"
+#include "core/dtype.h"
 #include "write/pkgwrite.h"
 
 #include <stdlib.h>
@@ -481,13 +482,208 @@ static mil_function *build_function(const synth_opts *o, bool second, shared *sh
 	return fn;
 }
 
-int synth_write(const char *path, const synth_opts *o)
+/* ---- an iOS16 program --------------------------------------------------------------- */
+
+static mil_value *v_fp16(float x)
+{
+	uint8_t *b = anew(2);
+	mld__wr16(b, mld__float_to_half(x));
+	return v_bytes(MLD_DT_FP16, 0, NULL, b, 2);
+}
+
+static mil_value *v_ints(mld_dtype dt, const int32_t *x, size_t n)
+{
+	CoreML__Specification__MILSpec__TensorValue *tv = tval();
+	CoreML__Specification__MILSpec__TensorValue__RepeatedInts *ri = anew(sizeof *ri);
+	core_ml__specification__milspec__tensor_value__repeated_ints__init(ri);
+	for (size_t i = 0; i < n; i++)
+		PUSH(ri->n_values, ri->values, x[i]);
+	tv->value_case = CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_INTS;
+	tv->ints = ri;
+	uint64_t d = n;
+	return v_imm(ttype(dt, 1, &d), tv);
+}
+
+static void fn_input(mil_function *fn, const char *name, mil_value_type *t)
+{
+	mil_named_type *in = anew(sizeof *in);
+	core_ml__specification__milspec__named_value_type__init(in);
+	in->name = astr(name);
+	in->type = t;
+	PUSH(fn->n_inputs, fn->inputs, in);
+}
+
+/* A tensor type with one dimension of unknown size. */
+static mil_value_type *ttype_unknown0(mld_dtype dt, uint64_t d1)
+{
+	mil_value_type *vt = ttype(dt, 2, (const uint64_t[]){1, d1});
+	CoreML__Specification__MILSpec__Dimension *dim = vt->tensortype->dimensions[0];
+	CoreML__Specification__MILSpec__Dimension__UnknownDimension *u = anew(sizeof *u);
+	core_ml__specification__milspec__dimension__unknown_dimension__init(u);
+	dim->dimension_case = CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__DIMENSION_UNKNOWN;
+	dim->unknown = u;
+	return vt;
+}
+
+unsigned synth_ios16_case(const char *name)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} cases[] = {{"crop_resize", SYNTH_IOS16_CROP_RESIZE}, {"nms", SYNTH_IOS16_NMS}, {"clip_equal", SYNTH_IOS16_CLIP_EQUAL},
+	             {"idx_const_pos", SYNTH_IOS16_IDX_CONST_POS}, {"idx_const_neg", SYNTH_IOS16_IDX_CONST_NEG},
+	             {"idx_uint16", SYNTH_IOS16_IDX_UINT16}, {"idx_int16", SYNTH_IOS16_IDX_INT16},
+	             {"idx_symbolic", SYNTH_IOS16_IDX_SYMBOLIC}};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+		if (!strcmp(name, cases[i].name))
+			return cases[i].bit;
+	return 0;
+}
+
+/* Function "main" of an iOS16 program: constexpr ops in their iOS16 (attribute)
+ * form, and one op of each kind whose meaning or inputs changed by iOS18. */
+static mil_function *build_ios16_function(const synth_opts *o)
+{
+	mil_block *blk = anew(sizeof *blk);
+	core_ml__specification__milspec__block__init(blk);
+	mil_function *fn = anew(sizeof *fn);
+	core_ml__specification__milspec__function__init(fn);
+	static const uint64_t d88[] = {8, 8}, d68[] = {6, 8}, d12[] = {12}, d4[] = {4}, d2[] = {2}, d18[] = {1, 8},
+	                      d16[] = {16}, d64[] = {6, 4}, d24[] = {2, 4}, d21[] = {2, 1}, d16x[] = {1, 6};
+	uint64_t k, dk[1];
+	size_t len;
+	uint32_t pad;
+	fn_input(fn, "x", ttype(MLD_DT_FP16, 2, d18));
+	fn_input(fn, "ids", ttype(MLD_DT_INT32, 1, d2));
+	fn_input(fn, "ids2", ttype(MLD_DT_INT32, 2, d24));
+	fn_input(fn, "idsnd", ttype(MLD_DT_INT32, 2, d21));
+
+	const_op(blk, "w_dense", v_blob(MLD_DT_FP16, 2, d88, rnd_halves(64), 128, 0, 0, NULL));
+	mil_op *l16 = op_new(blk, "constexpr_lut_to_dense", "w_lut16", ttype(MLD_DT_FP16, 2, d68));
+	op_attr(l16, "indices", v_blob(MLD_DT_UINT8, 1, d12, rnd_bytes(12), 12, 0, 0, NULL));
+	op_attr(l16, "lut", v_bytes(MLD_DT_FP16, 1, d4, rnd_halves(4), 8));
+	static const uint8_t shape68[] = {6, 0, 0, 0, 8, 0, 0, 0}, shape48[] = {4, 0, 0, 0, 8, 0, 0, 0};
+	op_attr(l16, "shape", v_bytes(MLD_DT_UINT32, 1, d2, shape68, 8));
+	mil_op *s16 = op_new(blk, "constexpr_sparse_to_dense", "w_sparse16", ttype(MLD_DT_FP16, 2, (const uint64_t[]){4, 8}));
+	uint8_t *mask = rnd_mask(32, &len, &pad, &k);
+	dk[0] = k;
+	op_attr(s16, "nonzero_data", v_blob(MLD_DT_FP16, 1, dk, rnd_halves(k), 2 * k, 0, 0, NULL));
+	op_attr(s16, "mask", v_blob(MLD_DT_UINT8, 1, d4, mask, 4, 0, 0, NULL));
+	op_attr(s16, "shape", v_bytes(MLD_DT_UINT32, 1, d2, shape48, 8));
+	mil_op *af = op_new(blk, "constexpr_affine_dequantize", "w_affine", ttype(MLD_DT_FP16, 2, (const uint64_t[]){4, 8}));
+	op_attr(af, "quantized_data", v_blob(MLD_DT_UINT8, 2, (const uint64_t[]){4, 8}, rnd_bytes(32), 32, 0, 0, NULL));
+	op_attr(af, "zero_point", v_bytes(MLD_DT_UINT8, 1, d4, rnd_bytes(4), 4));
+	op_attr(af, "scale", v_bytes(MLD_DT_FP16, 1, d4, rnd_halves(4), 8));
+	op_attr(af, "axis", v_int32(0));
+	mil_op *cs = op_new(blk, "constexpr_cast", "w_cast", ttype(MLD_DT_FP32, 1, d16));
+	op_attr(cs, "source_val", v_blob(MLD_DT_FP16, 1, d16, rnd_halves(16), 32, 0, 0, NULL));
+	op_attr(cs, "output_dtype", v_string("fp32"));
+
+	/* the gather and scatter families over a const table, indexed by inputs */
+	const_op(blk, "w_table", v_blob(MLD_DT_FP16, 2, d64, rnd_halves(24), 48, 0, 0, NULL));
+	const_op(blk, "axis0", v_int32(0));
+	mil_op *g = op_new(blk, "gather", "g", ttype(MLD_DT_FP16, 2, d24));
+	op_input(g, "x", NULL, "w_table");
+	op_input(g, "indices", NULL, "ids");
+	op_input(g, "axis", NULL, "axis0");
+	mil_op *ga = op_new(blk, "gather_along_axis", "ga", ttype(MLD_DT_FP16, 2, d24));
+	op_input(ga, "x", NULL, "w_table");
+	op_input(ga, "indices", NULL, "ids2");
+	op_input(ga, "axis", NULL, "axis0");
+	mil_op *gn = op_new(blk, "gather_nd", "gn", ttype(MLD_DT_FP16, 2, d24));
+	op_input(gn, "x", NULL, "w_table");
+	op_input(gn, "indices", NULL, "idsnd");
+	mil_op *sc = op_new(blk, "scatter", "sc", ttype(MLD_DT_FP16, 2, d64));
+	op_input(sc, "data", NULL, "w_table");
+	op_input(sc, "indices", NULL, "ids");
+	op_input(sc, "updates", NULL, "g");
+	op_input(sc, "axis", NULL, "axis0");
+	op_input(sc, "mode", v_string("update"), NULL);
+	mil_op *sa = op_new(blk, "scatter_along_axis", "sa", ttype(MLD_DT_FP16, 2, d64));
+	op_input(sa, "data", NULL, "sc");
+	op_input(sa, "indices", NULL, "ids2");
+	op_input(sa, "updates", NULL, "ga");
+	op_input(sa, "axis", NULL, "axis0");
+	mil_op *sn = op_new(blk, "scatter_nd", "sn", ttype(MLD_DT_FP16, 2, d64));
+	op_input(sn, "data", NULL, "sa");
+	op_input(sn, "indices", NULL, "idsnd");
+	op_input(sn, "updates", NULL, "gn");
+	bool equal = o->ios16_cases & SYNTH_IOS16_CLIP_EQUAL;
+	const_op(blk, "clip_lo", v_fp16(equal ? 1.0f : -1.0f));
+	const_op(blk, "clip_hi", v_fp16(1.0f));
+	mil_op *cl = op_new(blk, "clip", "cl", ttype(MLD_DT_FP16, 2, d64));
+	op_input(cl, "x", NULL, "sn");
+	op_input(cl, "alpha", NULL, "clip_lo");
+	op_input(cl, "beta", NULL, "clip_hi");
+	static const int32_t shp[] = {0, -1};
+	const_op(blk, "rshape", v_ints(MLD_DT_INT32, shp, 2));
+	mil_op *rs = op_new(blk, "reshape", "rs", ttype(MLD_DT_FP16, 2, d64));
+	op_input(rs, "x", NULL, "cl");
+	op_input(rs, "shape", NULL, "rshape");
+	PUSH(blk->n_outputs, blk->outputs, astr("rs"));
+
+	/* the cases a test asks for */
+	if (o->ios16_cases & (SYNTH_IOS16_IDX_CONST_POS | SYNTH_IOS16_IDX_CONST_NEG)) {
+		static const int32_t pos[] = {0, 5}, neg[] = {-1, 2};
+		const_op(blk, "cidx", v_ints(MLD_DT_INT32, o->ios16_cases & SYNTH_IOS16_IDX_CONST_NEG ? neg : pos, 2));
+		mil_op *c = op_new(blk, "gather", "gc", ttype(MLD_DT_FP16, 2, d24));
+		op_input(c, "x", NULL, "w_table");
+		op_input(c, "indices", NULL, "cidx");
+		PUSH(blk->n_outputs, blk->outputs, astr("gc"));
+	}
+	if (o->ios16_cases & (SYNTH_IOS16_IDX_UINT16 | SYNTH_IOS16_IDX_INT16)) {
+		fn_input(fn, "ids16", ttype(o->ios16_cases & SYNTH_IOS16_IDX_INT16 ? MLD_DT_INT16 : MLD_DT_UINT16, 1, d2));
+		mil_op *c = op_new(blk, "gather", "g16", ttype(MLD_DT_FP16, 2, d24));
+		op_input(c, "x", NULL, "w_table");
+		op_input(c, "indices", NULL, "ids16");
+		PUSH(blk->n_outputs, blk->outputs, astr("g16"));
+	}
+	if (o->ios16_cases & SYNTH_IOS16_IDX_SYMBOLIC) {
+		fn_input(fn, "seq", ttype_unknown0(MLD_DT_FP16, 4));
+		mil_op *c = op_new(blk, "gather", "gs", ttype(MLD_DT_FP16, 2, d24));
+		op_input(c, "x", NULL, "seq");
+		op_input(c, "indices", NULL, "ids");
+		PUSH(blk->n_outputs, blk->outputs, astr("gs"));
+	}
+	if (o->ios16_cases & SYNTH_IOS16_CROP_RESIZE) {
+		fn_input(fn, "roi", ttype(MLD_DT_FP16, 5, (const uint64_t[]){1, 1, 5, 1, 1}));
+		mil_op *c = op_new(blk, "crop_resize", "crop", ttype(MLD_DT_FP16, 5, (const uint64_t[]){1, 1, 1, 2, 2}));
+		op_input(c, "x", NULL, "x");
+		op_input(c, "roi", NULL, "roi");
+		PUSH(blk->n_outputs, blk->outputs, astr("crop"));
+	}
+	if (o->ios16_cases & SYNTH_IOS16_NMS) {
+		mil_op *c = op_new(blk, "non_maximum_suppression", "nms", ttype(MLD_DT_FP16, 3, (const uint64_t[]){1, 2, 4}));
+		op_input(c, "boxes", NULL, "x");
+		op_input(c, "scores", NULL, "x");
+		op_input(c, "iou_threshold", v_fp16(0.5f), NULL);
+		op_input(c, "score_threshold", v_fp16(0.1f), NULL);
+		op_input(c, "max_boxes", v_int32(2), NULL);
+		PUSH(blk->n_outputs, blk->outputs, astr("nms"));
+	}
+
+	/* y = linear(x, w_lut16^T...): an ordinary op consuming a weight */
+	mil_op *lin = op_new(blk, "linear", "y", ttype(MLD_DT_FP16, 2, d16x));
+	op_input(lin, "x", NULL, "x");
+	op_input(lin, "weight", NULL, "w_lut16");
+	PUSH(blk->n_outputs, blk->outputs, astr("y"));
+
+	fn->opset = astr("CoreML6");
+	CoreML__Specification__MILSpec__Function__BlockSpecializationsEntry *be = anew(sizeof *be);
+	core_ml__specification__milspec__function__block_specializations_entry__init(be);
+	be->key = astr("CoreML6");
+	be->value = blk;
+	PUSH(fn->n_block_specializations, fn->block_specializations, be);
+	return fn;
+}
+
+static mil_model *build_model(const synth_opts *o)
 {
 	memset(&IT, 0, sizeof IT);
 	rng = 0x9e3779b9u ^ (o->seed * 2654435761u);
 	mil_model *m = anew(sizeof *m);
 	core_ml__specification__model__init(m);
-	m->specificationversion = 9;
+	m->specificationversion = o->ios16 ? 7 : 9;
 	mil_model_desc *desc = anew(sizeof *desc);
 	core_ml__specification__model_description__init(desc);
 	m->description = desc;
@@ -496,6 +692,16 @@ int synth_write(const char *path, const synth_opts *o)
 	prog->version = 1;
 	m->type_case = CORE_ML__SPECIFICATION__MODEL__TYPE_ML_PROGRAM;
 	m->mlprogram = prog;
+	if (o->ios16) {
+		CoreML__Specification__MILSpec__Program__FunctionsEntry *fe = anew(sizeof *fe);
+		core_ml__specification__milspec__program__functions_entry__init(fe);
+		fe->key = astr("main");
+		fe->value = build_ios16_function(o);
+		PUSH(prog->n_functions, prog->functions, fe);
+		PUSH(desc->n_input, desc->input, feature("x", 1, 8));
+		PUSH(desc->n_output, desc->output, feature("y", 1, 6));
+		return m;
+	}
 	shared sh = {0};
 	const char *names[2] = {"main", "prefill"};
 	for (int f = 0; f < (o->second_fn ? 2 : 1); f++) {
@@ -519,8 +725,12 @@ int synth_write(const char *path, const synth_opts *o)
 		PUSH(desc->n_input, desc->input, feature("x", 1, 8));
 		PUSH(desc->n_output, desc->output, feature("y", 1, 8));
 	}
-	int rc = mld__write_package(m, IT.v, IT.n, path, MLD_WRITE_REPLACE);
-	/* the writer gave each blob Value a malloc'd fileName */
+	return m;
+}
+
+/* The writer gave each blob Value a malloc'd fileName; then free everything. */
+static void done(void)
+{
 	for (size_t i = 0; i < IT.n; i++) {
 		mil_value *v = IT.v[i].v;
 		if (v->blobfilevalue->filename && v->blobfilevalue->filename != protobuf_c_empty_string)
@@ -528,5 +738,20 @@ int synth_write(const char *path, const synth_opts *o)
 		v->blobfilevalue->filename = (char *)protobuf_c_empty_string;
 	}
 	afree();
+}
+
+int synth_write_mem(struct mld__pkgmem *out, const synth_opts *o)
+{
+	mil_model *m = build_model(o);
+	int rc = mld__write_package_mem(m, IT.v, IT.n, "synthetic", out);
+	done();
+	return rc;
+}
+
+int synth_write(const char *path, const synth_opts *o)
+{
+	mil_model *m = build_model(o);
+	int rc = mld__write_package(m, IT.v, IT.n, path, MLD_WRITE_REPLACE);
+	done();
 	return rc;
 }

@@ -103,6 +103,7 @@ int mld__blobfile_enumerate(uint64_t **offsets_out, uint32_t *count_out, const u
 
 struct mld__blobwriter {
 	int fd;
+	mld__buf *mem; /* or into memory */
 	char *path;
 	uint64_t end; /* current end of file */
 	uint32_t count;
@@ -110,6 +111,18 @@ struct mld__blobwriter {
 
 static int write_all(mld__blobwriter *w, const void *p, size_t n, uint64_t at)
 {
+	if (w->mem) {
+		if (at > w->mem->len) { /* writes are at the end or inside, never past it */
+			static const uint8_t zeros[64];
+			while (w->mem->len < at)
+				if (mld__buf_append(w->mem, zeros, at - w->mem->len < 64 ? (size_t)(at - w->mem->len) : 64))
+					return MLD_ENOMEM;
+		}
+		size_t inside = at + n <= w->mem->len ? n : (size_t)(w->mem->len - at);
+		if (inside)
+			memcpy(w->mem->data + at, p, inside);
+		return inside < n && mld__buf_append(w->mem, (const uint8_t *)p + inside, n - inside) ? MLD_ENOMEM : 0;
+	}
 	if (mld__pwrite_all(w->fd, p, n, at) != 0)
 		return mld__err(MLD_EIO, "%s: write failed: %s", w->path, strerror(errno));
 	return 0;
@@ -161,6 +174,28 @@ int mld__blobwriter_add(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, co
 	return 0;
 }
 
+int mld__blobwriter_open_mem(mld__blobwriter **out, mld__buf *mem, const char *name)
+{
+	mld__blobwriter *w = mld__calloc(1, sizeof *w);
+	if (!w || !(w->path = mld__strdup(name))) {
+		free(w);
+		return MLD_ENOMEM;
+	}
+	w->fd = -1;
+	w->mem = mem;
+	mem->len = 0;
+	uint8_t hdr[64] = {0};
+	mld__wr32(hdr + 4, MLD_BLOB_VERSION);
+	int rc = write_all(w, hdr, 64, 0);
+	if (rc) {
+		mld__blobwriter_free(w);
+		return rc;
+	}
+	w->end = 64;
+	*out = w;
+	return 0;
+}
+
 uint64_t mld__blobwriter_size(const mld__blobwriter *w) { return w->end; }
 
 int mld__blobwriter_finish(mld__blobwriter *w)
@@ -168,7 +203,7 @@ int mld__blobwriter_finish(mld__blobwriter *w)
 	uint8_t cnt[4];
 	mld__wr32(cnt, w->count);
 	int rc = write_all(w, cnt, 4, 0);
-	if (rc)
+	if (rc || w->mem)
 		return rc;
 	if (mld__sys.fsync(w->fd) != 0)
 		return mld__err(MLD_EIO, "%s: cannot flush to disk: %s", w->path, strerror(errno));

@@ -36,6 +36,9 @@ typedef struct mld__blobwriter mld__blobwriter;
 /* Write a blob file to `fd` (a new, empty file: see mld__adir_create), which the
  * writer owns from now on; `name` names it in messages. */
 int mld__blobwriter_open(mld__blobwriter **out, int fd, const char *name);
+/* A writer into memory (for the in-memory package writer): mld__blobwriter_finish
+ * hands the file's bytes over in *mem. */
+int mld__blobwriter_open_mem(mld__blobwriter **out, mld__buf *mem, const char *name);
 /* Append one blob; *meta_off gets the offset to store in BlobFileValue.offset. */
 int mld__blobwriter_add(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data,
                        uint64_t size, uint32_t padding_bits);

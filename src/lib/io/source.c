@@ -34,14 +34,14 @@ typedef struct mempkg {
 	size_t n_files;
 } mempkg;
 
-static mempkg *mem_pkgs;
+static mempkg **mem_pkgs; /* each allocated alone: sources point at them */
 static size_t n_mem_pkgs;
 
 static mempkg *mem_find(const char *path)
 {
 	for (size_t i = 0; i < n_mem_pkgs; i++)
-		if (!strcmp(mem_pkgs[i].path, path))
-			return &mem_pkgs[i];
+		if (!strcmp(mem_pkgs[i]->path, path))
+			return mem_pkgs[i];
 	return NULL;
 }
 
@@ -51,16 +51,16 @@ static int mem_add(const char *path, bool zip, const char *rel, const void *data
 	if (m && m->zip != zip)
 		return mld__err(MLD_EUSAGE, "%s: registered in memory as another kind of package", path);
 	if (!m) {
-		mempkg *p = mld__realloc(mem_pkgs, (n_mem_pkgs + 1) * sizeof *p);
+		mempkg **p = mld__realloc(mem_pkgs, (n_mem_pkgs + 1) * sizeof *p);
 		if (!p)
 			return MLD_ENOMEM;
 		mem_pkgs = p;
-		m = &mem_pkgs[n_mem_pkgs];
-		memset(m, 0, sizeof *m);
-		if (!(m->path = mld__strdup(path)))
+		if (!(m = mld__calloc(1, sizeof *m)) || !(m->path = mld__strdup(path))) {
+			free(m);
 			return MLD_ENOMEM;
+		}
 		m->zip = zip;
-		n_mem_pkgs++;
+		mem_pkgs[n_mem_pkgs++] = m;
 	}
 	if (!rel)
 		return 0;
@@ -99,12 +99,13 @@ int mld__memsrc_add_zip(const char *path, const void *data, size_t len)
 void mld__memsrc_clear(void)
 {
 	for (size_t i = 0; i < n_mem_pkgs; i++) {
-		for (size_t k = 0; k < mem_pkgs[i].n_files; k++) {
-			free(mem_pkgs[i].files[k].rel);
-			free(mem_pkgs[i].files[k].data);
+		for (size_t k = 0; k < mem_pkgs[i]->n_files; k++) {
+			free(mem_pkgs[i]->files[k].rel);
+			free(mem_pkgs[i]->files[k].data);
 		}
-		free(mem_pkgs[i].files);
-		free(mem_pkgs[i].path);
+		free(mem_pkgs[i]->files);
+		free(mem_pkgs[i]->path);
+		free(mem_pkgs[i]);
 	}
 	free(mem_pkgs);
 	mem_pkgs = NULL;
@@ -329,7 +330,8 @@ static int dir_resolve(mld__source *src, const char *rel, char **out)
 
 static const memfile *mem_file(const mempkg *m, const char *rel)
 {
-	for (size_t i = 0; i < m->n_files; i++)
+	size_t n = strlen(rel);
+	for (size_t i = 0; n && rel[n - 1] != '/' && i < m->n_files; i++) /* "dir/" registers a directory */
 		if (!strcmp(m->files[i].rel, rel))
 			return &m->files[i];
 	return NULL;

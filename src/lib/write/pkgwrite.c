@@ -116,7 +116,21 @@ static void item_id(char out[37], const char *seed)
 	         (unsigned)high64 & 0xffff, (unsigned)(low64 >> 48), (unsigned long long)(low64 & 0xffffffffffffULL));
 }
 
-static int write_manifest(mld__adir *d, const char *rel)
+/* Where a package is written: a tree being built, or memory. */
+typedef struct sink {
+	mld__adir *d;
+	mld__pkgmem *mem;
+} sink;
+
+static int sink_file(sink *k, const char *rel, mld__buf *mem_buf, const void *data, size_t len)
+{
+	if (!k->mem)
+		return mld__adir_write_file(k->d, rel, data, len);
+	mem_buf->len = 0;
+	return mld__buf_append(mem_buf, data, len);
+}
+
+static int write_manifest(sink *k, const char *rel)
 {
 	char mid[37], wid[37];
 	item_id(mid, "com.apple.CoreML/model.mlmodel");
@@ -131,13 +145,13 @@ static int write_manifest(mld__adir *d, const char *rel)
 		return mld__err(MLD_ENOMEM, "cannot build Manifest.json");
 	char *text = json_dumps(root, JSON_INDENT(4) | JSON_SORT_KEYS);
 	json_decref(root);
-	int rc = text ? mld__adir_write_file(d, rel, text, strlen(text)) : MLD_ENOMEM;
+	int rc = text ? sink_file(k, rel, k->mem ? &k->mem->manifest : NULL, text, strlen(text)) : MLD_ENOMEM;
 	free(text);
 	return rc;
 }
 
-int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld__blob_item *items, size_t n_items,
-                            const char *display)
+static int write_to(sink *k, const char *dir, mil_model *model, mld__blob_item *items, size_t n_items,
+                    const char *display)
 {
 	mld__blob_item **order = NULL;
 	mld__blobwriter *bw = NULL;
@@ -149,7 +163,7 @@ int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld
 	char *manifest = mld__sprintf("%s%sManifest.json", dir, slash);
 	char *wname = mld__sprintf("%s/" WEIGHT_REL, display);
 	int rc = !weights || !wbin || !model_rel || !manifest || !wname ? MLD_ENOMEM : 0;
-	if (rc || (rc = mld__adir_mkdirs(d, weights)))
+	if (rc || (!k->mem && (rc = mld__adir_mkdirs(k->d, weights))))
 		goto out;
 	if (n_items) {
 		if (!(order = mld__malloc(n_items * sizeof *order))) {
@@ -160,8 +174,11 @@ int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld
 			order[i] = &items[i];
 		qsort(order, n_items, sizeof *order, cmp_item);
 		int fd;
-		if ((rc = mld__adir_create(d, wbin, &fd)) || (rc = mld__blobwriter_open(&bw, fd, wname)))
+		if (k->mem ? (rc = mld__blobwriter_open_mem(&bw, &k->mem->weights, wname))
+		           : ((rc = mld__adir_create(k->d, wbin, &fd)) || (rc = mld__blobwriter_open(&bw, fd, wname))))
 			goto out;
+		if (k->mem)
+			k->mem->has_weights = true;
 		uint64_t off = 0;
 		for (size_t i = 0; i < n_items; i++) {
 			mld__blob_item *it = order[i];
@@ -187,8 +204,8 @@ int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld
 		goto out;
 	}
 	core_ml__specification__model__pack(model, mbytes);
-	if (!(rc = mld__adir_write_file(d, model_rel, mbytes, mlen)))
-		rc = write_manifest(d, manifest);
+	if (!(rc = sink_file(k, model_rel, k->mem ? &k->mem->model : NULL, mbytes, mlen)))
+		rc = write_manifest(k, manifest);
 out:
 	mld__blobwriter_free(bw);
 	free(order);
@@ -199,6 +216,32 @@ out:
 	free(manifest);
 	free(wname);
 	return rc;
+}
+
+int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld__blob_item *items, size_t n_items,
+                            const char *display)
+{
+	sink k = {d, NULL};
+	return write_to(&k, dir, model, items, n_items, display);
+}
+
+int mld__write_package_mem(mil_model *model, mld__blob_item *items, size_t n_items, const char *display,
+                           mld__pkgmem *out)
+{
+	memset(out, 0, sizeof *out);
+	sink k = {NULL, out};
+	int rc = write_to(&k, "", model, items, n_items, display);
+	if (rc)
+		mld__pkgmem_free(out);
+	return rc;
+}
+
+void mld__pkgmem_free(mld__pkgmem *m)
+{
+	mld__buf_free(&m->model);
+	mld__buf_free(&m->weights);
+	mld__buf_free(&m->manifest);
+	m->has_weights = false;
 }
 
 int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, const char *path, unsigned flags)
@@ -221,9 +264,8 @@ int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, 
 
 /* ---- round trip of an opened package ------------------------------------------- */
 
-int mld_package_write(const mld_package *pkg, const char *path, unsigned flags)
+static int package_write(const mld_package *pkg, const char *path, unsigned flags, mld__pkgmem *mem)
 {
-	mld__err_clear();
 	mil_model *copy = NULL;
 	if (mil_model_unpack(&copy, pkg->model_bytes, pkg->model_len, mld_package_path(pkg)))
 		return mld__err_prefix("cannot re-read the model");
@@ -263,11 +305,24 @@ int mld_package_write(const mld_package *pkg, const char *path, unsigned flags)
 			files[n_files++] = v->blobfilevalue->filename;
 		items[i] = (mld__blob_item){v, f, v->blobfilevalue->offset, bv.data, bv.size, bv.padding_bits, bv.dtype};
 	}
-	rc = mld__write_package(copy, items, n, path, flags);
+	rc = mem ? mld__write_package_mem(copy, items, n, mld_package_path(pkg), mem)
+	         : mld__write_package(copy, items, n, path, flags);
 out:
 	free(items);
 	free(vals);
 	free(files);
 	core_ml__specification__model__free_unpacked(copy, NULL);
 	return rc;
+}
+
+int mld_package_write(const mld_package *pkg, const char *path, unsigned flags)
+{
+	mld__err_clear();
+	return package_write(pkg, path, flags, NULL);
+}
+
+int mld__package_write_mem(const mld_package *pkg, mld__pkgmem *out)
+{
+	mld__err_clear();
+	return package_write(pkg, NULL, 0, out);
 }

@@ -33,4 +33,17 @@ int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, 
  * tree being built; `display` names it in messages. */
 int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld__blob_item *items, size_t n_items,
                             const char *display);
+
+/* A package written into memory (the fuzzers' writer: no files): its model.mlmodel,
+ * Manifest.json and, if it has blobs (has_weights), weights/weight.bin. */
+typedef struct mld__pkgmem {
+	mld__buf model, weights, manifest;
+	bool has_weights;
+} mld__pkgmem;
+int mld__write_package_mem(mil_model *model, mld__blob_item *items, size_t n_items, const char *display,
+                           mld__pkgmem *out);
+/* mld_package_write, into memory. */
+int mld__package_write_mem(const mld_package *pkg, mld__pkgmem *out);
+void mld__pkgmem_free(mld__pkgmem *m);
+
 #endif

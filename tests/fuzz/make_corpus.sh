@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Seed inputs for the fuzz targets (tests/fuzz/corpus/<target>/), from synthetic
+# packages (mldtest mkpkg) and, if present, the smallest fixture models. Files named
+# crash-* are inputs a fuzzer once found a bug with: they are kept. Seeds are then
+# minimised into the corpora with libFuzzer's -merge=1 (see tests/fuzz/README.md).
+#
+# Usage: MLDTEST=build/tests/cli/mldtest bash tests/fuzz/make_corpus.sh OUTDIR [TARGET...]
+set -euo pipefail
+: "${MLDTEST:?MLDTEST must name the mldtest helper}"
+OUT=${1:?usage: make_corpus.sh OUTDIR [TARGET...]}
+shift
+TARGETS=("$@")
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(package model blob manifest zip)
+FIX=${MLD_FIXTURES_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/fixtures}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+M=Data/com.apple.CoreML/model.mlmodel W=Data/com.apple.CoreML/weights/weight.bin
+# The fuzzers' base packages (fuzz_common.c): the same options and seeds.
+"$MLDTEST" mkpkg "$T/b.mlpackage" --all-ops
+"$MLDTEST" mkpkg "$T/i.mlpackage" --ios16 --seed 7
+"$MLDTEST" mkpkg "$T/f.mlpackage" --second-fn --seed 3
+# Variants.
+"$MLDTEST" mkpkg "$T/d.mlpackage"
+"$MLDTEST" mkpkg "$T/h.mlpackage" --huge-shape --all-ops
+"$MLDTEST" mkpkg "$T/m.mlpackage" --huge-immediate --all-ops
+"$MLDTEST" mkpkg "$T/c.mlpackage" --cycle pair
+for c in crop_resize nms clip_equal idx_const_pos idx_const_neg idx_uint16 idx_int16 idx_symbolic; do
+	"$MLDTEST" mkpkg "$T/i_$c.mlpackage" --ios16-case "$c" --seed 7
+done
+"$MLDTEST" mkzip "$T/z1.zip" "$T/b.mlpackage"
+"$MLDTEST" mkzip "$T/z2.zip" --macosx --prefix dir/ "$T/b.mlpackage"
+"$MLDTEST" mkzip "$T/z3.zip" "$T/i.mlpackage"
+
+seed() { # seed TARGET NAME [PREFIX-BYTES] < data
+	mkdir -p "$OUT/$1"
+	{
+		[ $# -ge 3 ] && printf "$3"
+		cat
+	} >"$OUT/$1/$2"
+}
+for target in "${TARGETS[@]}"; do
+	case $target in
+	package)
+		seed package model-valid '\x00' <"$T/b.mlpackage/$M"
+		seed package model-valid-write '\x80' <"$T/b.mlpackage/$M"
+		seed package model-ios16-write '\x84' <"$T/i.mlpackage/$M"
+		seed package model-two-functions-write '\x88' <"$T/f.mlpackage/$M"
+		seed package weights-valid '\x01' <"$T/b.mlpackage/$W"
+		seed package weights-ios16 '\x05' <"$T/i.mlpackage/$W"
+		seed package manifest-valid '\x02' <"$T/b.mlpackage/Manifest.json"
+		seed package zip-valid-write '\x83' <"$T/z1.zip"
+		seed package zip-macosx-nested '\x03' <"$T/z2.zip"
+		;;
+	model)
+		for p in b i f d h m c; do seed model "$p" <"$T/$p.mlpackage/$M"; done
+		for c in crop_resize nms clip_equal idx_const_neg idx_int16 idx_symbolic; do
+			seed model "ios16-$c" <"$T/i_$c.mlpackage/$M"
+		done
+		head -c 900 "$T/b.mlpackage/$M" | seed model truncated
+		if [ -d "$FIX" ]; then # two real models: coremltools' encoding of every op
+			seed model fixture-ios16 <"$FIX/ios16/toy_FFN_ios16_lut6_chunk_01of02.mlpackage/$M"
+			seed model fixture-embeddings <"$FIX/anemll-ctx256/qwen25_embeddings.mlpackage/$M"
+		fi
+		;;
+	blob)
+		seed blob valid <"$T/b.mlpackage/$W"
+		head -c 40 "$T/b.mlpackage/$W" | seed blob truncated-header
+		n=$(stat -c %s "$T/b.mlpackage/$W")
+		head -c $((n - 8)) "$T/b.mlpackage/$W" | seed blob data-past-eof
+		cp "$OUT/blob/valid" "$OUT/blob/bad-sentinel"
+		printf '\x00\x00\x00\x00' | dd of="$OUT/blob/bad-sentinel" bs=1 seek=64 conv=notrunc status=none
+		;;
+	manifest)
+		seed manifest valid <"$T/b.mlpackage/Manifest.json"
+		printf '{"fileFormatVersion": "1.0.0", "itemInfoEntries": {"a": {"path": "../x", "name": "n", "author": "a", "description": "d"}}, "rootModelIdentifier": "a"}' |
+			seed manifest dotdot
+		printf '{"fileFormatVersion": "1.0.0", "itemInfoEntries": {' | seed manifest invalid-json
+		;;
+	zip)
+		for z in z1 z2 z3; do seed zip "$z" <"$T/$z.zip"; done
+		head -c 1500 "$T/z1.zip" | seed zip truncated
+		;;
+	esac
+done
