@@ -8,6 +8,10 @@
  *       form is the same and is computed once.
  *   mldtest maxrss OUTFILE CMD [ARG]...
  *       run CMD, write its peak resident size in KiB to OUTFILE, exit with its status
+ *   mldtest ops MODEL.mlmodel
+ *       print each function ("function NAME OPSET spec N") and its ops, one a line:
+ *       "TYPE OUTPUT KEY=NAME|KEY=[INTS]|KEY=\"STR\"|KEY=imm ..." (inputs, then
+ *       attributes other than name; small integer immediates written out)
  *   mldtest mkdeep OUT DEPTH [block|type|value]
  *       write a model.mlmodel whose function "main" nests DEPTH levels deep:
  *       Block > Operation > Block ... (block, the default), a ValueType of lists of
@@ -16,6 +20,8 @@
  */
 #define _GNU_SOURCE
 #include "inputgen.h"
+
+#include "io/mil.h"
 
 #include <dirent.h>
 #include <stdbool.h>
@@ -340,5 +346,82 @@ int ig_mkdeep(int argc, char **argv)
 	if (!f || fwrite(model.p, 1, model.n, f) != model.n || fclose(f) != 0)
 		return die("cannot write", argv[0]);
 	free(model.p);
+	return 0;
+}
+
+/* ---- ops ------------------------------------------------------------------------------- */
+
+static void print_value(const mil_value *v)
+{
+	const mil_tensor_value *tv = v && v->value_case == MIL_VALUE_IMMEDIATE && v->immediatevalue ? v->immediatevalue->tensor : NULL;
+	if (v && v->value_case == MIL_VALUE_BLOB) {
+		printf("blob");
+	} else if (tv && tv->value_case == CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_INTS && tv->ints) {
+		printf("[");
+		for (size_t i = 0; i < tv->ints->n_values; i++)
+			printf("%s%d", i ? "," : "", tv->ints->values[i]);
+		printf("]");
+	} else if (tv && tv->value_case == CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_STRINGS && tv->strings &&
+	           tv->strings->n_values == 1) {
+		printf("\"%s\"", tv->strings->values[0]);
+	} else {
+		printf("imm");
+	}
+}
+
+static void print_block(const mil_block *b)
+{
+	for (size_t i = 0; b && i < b->n_operations; i++) {
+		const mil_op *op = b->operations[i];
+		printf("%s %s", op->type, op->n_outputs ? op->outputs[0]->name : "-");
+		for (size_t k = 0; k < op->n_inputs; k++) {
+			const mil_argument *a = op->inputs[k]->value;
+			printf(" %s=", op->inputs[k]->key);
+			for (size_t j = 0; a && j < a->n_arguments; j++) {
+				const mil_binding *bd = a->arguments[j];
+				if (bd->binding_case == MIL_BINDING_NAME)
+					printf("%s%s", j ? "," : "", bd->name);
+				else
+					print_value(bd->value);
+			}
+		}
+		for (size_t k = 0; k < op->n_attributes; k++)
+			if (strcmp(op->attributes[k]->key, "name")) {
+				printf(" @%s=", op->attributes[k]->key);
+				print_value(op->attributes[k]->value);
+			}
+		printf("\n");
+		for (size_t k = 0; k < op->n_blocks; k++)
+			print_block(op->blocks[k]);
+	}
+}
+
+int ig_ops(int argc, char **argv)
+{
+	if (argc != 1) {
+		fprintf(stderr, "usage: mldtest ops MODEL.mlmodel\n");
+		return 2;
+	}
+	FILE *f = fopen(argv[0], "rb");
+	if (!f)
+		return die("cannot read", argv[0]);
+	pb b = {0};
+	uint8_t chunk[1 << 16];
+	size_t k;
+	while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
+		pb_put(&b, chunk, k);
+	fclose(f);
+	mil_model *m;
+	if (mil_model_unpack(&m, b.p, b.n, argv[0])) {
+		fprintf(stderr, "mldtest: %s\n", mld_error_last());
+		return 1;
+	}
+	for (size_t i = 0; m->mlprogram && i < m->mlprogram->n_functions; i++) {
+		const mil_function *fn = m->mlprogram->functions[i]->value;
+		printf("function %s %s spec %d\n", m->mlprogram->functions[i]->key, fn->opset, m->specificationversion);
+		print_block(mil_function_block(fn));
+	}
+	core_ml__specification__model__free_unpacked(m, NULL);
+	free(b.p);
 	return 0;
 }

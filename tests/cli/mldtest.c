@@ -2,7 +2,8 @@
  * bash and coreutils (no python, zip, sqlite3 or jq commands).
  *
  *   mldtest mkpkg OUT.mlpackage [--seed N] [--second-fn] [--huge-shape] [--huge-immediate] [--all-ops]
- *                               [--cycle self|pair] [--ios16] [--ios16-case CASE]...
+ *                               [--cycle self|pair] [--ios16] [--ios16-case CASE]... [--opset CoreML5|6|7]
+ *       (--ios16: an iOS16 program, spec 7 and opset CoreML6 unless --opset says otherwise)
  *       write the synthetic package (synth.h)
  *   mldtest mkzip OUT.zip [--prefix P] [--macosx] [--file NAME=TEXT]... [PKGDIR]...
  *       zip each package directory as "<P><basename>/..."; --macosx adds a Finder
@@ -12,8 +13,8 @@
  *       run a query on an SQLite file, print rows tab-separated
  *   mldtest json KEY [FILE]
  *       print member KEY of the JSON object in FILE (default stdin)
- *   mldtest mkbomb ..., maxrss ..., mkdeep ...
- *       zip bombs, peak memory, deeply nested models: see inputgen.c
+ *   mldtest mkbomb ..., maxrss ..., mkdeep ..., ops ...
+ *       zip bombs, peak memory, deeply nested models, a model's ops: see inputgen.c
  */
 #include "inputgen.h"
 #include "synth.h"
@@ -54,7 +55,13 @@ static int cmd_mkpkg(int argc, char **argv)
 			o.all_ops = true;
 		else if (!strcmp(argv[i], "--ios16"))
 			o.ios16 = true;
-		else if (!strcmp(argv[i], "--ios16-case") && i + 1 < argc) {
+		else if (!strcmp(argv[i], "--opset") && i + 1 < argc) {
+			o.ios16 = true;
+			const char *v = argv[++i];
+			o.ios16_opset = (unsigned)strtoul(v + (strncmp(v, "CoreML", 6) ? 0 : 6), NULL, 10);
+			if (o.ios16_opset < 5 || o.ios16_opset > 7)
+				return die("mkpkg: --opset takes CoreML5, CoreML6 or CoreML7, not %s%s", argv[i], "");
+		} else if (!strcmp(argv[i], "--ios16-case") && i + 1 < argc) {
 			unsigned c = synth_ios16_case(argv[++i]);
 			if (!c)
 				return die("mkpkg: unknown --ios16-case %s%s", argv[i], "");
@@ -254,5 +261,7 @@ int main(int argc, char **argv)
 		return ig_maxrss(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "mkdeep"))
 		return ig_mkdeep(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "ops"))
+		return ig_ops(argc - 2, argv + 2);
 	return die("unknown command %s%s", argv[1], "");
 }

@@ -4,6 +4,7 @@
 #include "core/dtype.h"
 #include "write/pkgwrite.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -668,10 +669,12 @@ static mil_function *build_ios16_function(const synth_opts *o)
 	op_input(lin, "weight", NULL, "w_lut16");
 	PUSH(blk->n_outputs, blk->outputs, astr("y"));
 
-	fn->opset = astr("CoreML6");
+	char opset[24];
+	snprintf(opset, sizeof opset, "CoreML%u", o->ios16_opset ? o->ios16_opset : 6);
+	fn->opset = astr(opset);
 	CoreML__Specification__MILSpec__Function__BlockSpecializationsEntry *be = anew(sizeof *be);
 	core_ml__specification__milspec__function__block_specializations_entry__init(be);
-	be->key = astr("CoreML6");
+	be->key = astr(opset);
 	be->value = blk;
 	PUSH(fn->n_block_specializations, fn->block_specializations, be);
 	return fn;
@@ -683,7 +686,7 @@ static mil_model *build_model(const synth_opts *o)
 	rng = 0x9e3779b9u ^ (o->seed * 2654435761u);
 	mil_model *m = anew(sizeof *m);
 	core_ml__specification__model__init(m);
-	m->specificationversion = o->ios16 ? 7 : 9;
+	m->specificationversion = o->ios16 ? (int32_t)(o->ios16_opset ? o->ios16_opset : 6) + 1 : 9;
 	mil_model_desc *desc = anew(sizeof *desc);
 	core_ml__specification__model_description__init(desc);
 	m->description = desc;

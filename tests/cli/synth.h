@@ -21,6 +21,7 @@ typedef struct synth_opts {
 	bool ios16;      /* an iOS16 program instead (spec 7, opset CoreML6): iOS16-form constexpr ops and
 	                    the ops whose meaning changed by iOS18 (gather, scatter families; clip; reshape) */
 	unsigned ios16_cases; /* SYNTH_IOS16_*: ops added to the iOS16 program, one op-set decision each */
+	unsigned ios16_opset; /* label that program CoreML5 (spec 6) or CoreML7 (spec 8) instead of CoreML6 */
 } synth_opts;
 
 enum {

@@ -432,8 +432,7 @@ static int assemble(build *B, int spec)
 		const char *src_fn = cb->pkgs[src->pkg]->fns[src->fn].name;
 		if (src->alias_of < 0) {
 			if (copy->specificationversion < 9 || strcmp(B->fns[s]->opset, opset)) {
-				mil_block *blk = (mil_block *)mil_function_block(B->fns[s]);
-				int rc = blk ? mld__block_to_ios18(blk, src->name) : 0;
+				int rc = mld__function_to_ios18(B->fns[s], src->name);
 				if (!rc)
 					rc = set_opset(B->fns[s], opset);
 				if (rc)
