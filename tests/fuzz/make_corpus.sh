@@ -4,13 +4,13 @@
 # crash-* are inputs a fuzzer once found a bug with: they are kept. Seeds are then
 # minimised into the corpora with libFuzzer's -merge=1 (see tests/fuzz/README.md).
 #
-# Usage: MLDTEST=build/tests/cli/mldtest bash tests/fuzz/make_corpus.sh OUTDIR [TARGET...]
+# Usage: MLDTEST=build/tests/cli/mldtest MLDEDUP=build/mldedup bash tests/fuzz/make_corpus.sh OUTDIR [TARGET...]
 set -euo pipefail
 : "${MLDTEST:?MLDTEST must name the mldtest helper}"
 OUT=${1:?usage: make_corpus.sh OUTDIR [TARGET...]}
 shift
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(package model blob manifest zip)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(package model blob manifest zip store)
 FIX=${MLD_FIXTURES_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/fixtures}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -79,6 +79,20 @@ for target in "${TARGETS[@]}"; do
 	zip)
 		for z in z1 z2 z3; do seed zip "$z" <"$T/$z.zip"; done
 		head -c 1500 "$T/z1.zip" | seed zip truncated
+		;;
+	store) # a fresh file, a store after index + combine, a schema-v1 store (every migration)
+		: "${MLDEDUP:?MLDEDUP must name mldedup for the store seeds}"
+		mkdir -p "$OUT/store"
+		: >"$OUT/store/fresh"
+		"$MLDEDUP" index -q --store "$T/full.db" "$T/b.mlpackage" "$T/f.mlpackage"
+		"$MLDEDUP" combine -q --store "$T/full.db" --dry-run -o "$T/o.mlpackage" a="$T/b.mlpackage" \
+			b="$T/f.mlpackage:main" c="$T/f.mlpackage:prefill"
+		sqlite3 "$T/v1.db" <"$(dirname "$0")/../../schema/store_v1.sql"
+		sqlite3 "$T/v1.db" "PRAGMA user_version = 1"
+		for db in full v1; do # rollback journal (memdb has no WAL), small pages
+			sqlite3 "$T/$db.db" "PRAGMA journal_mode = DELETE; PRAGMA page_size = 512; VACUUM;" >/dev/null
+			cp "$T/$db.db" "$OUT/store/$db"
+		done
 		;;
 	esac
 done

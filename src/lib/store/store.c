@@ -160,6 +160,8 @@ int mld__store_check_files(const char *path)
 	return 0;
 }
 
+static int configure(mld_store *st);
+
 int mld_store_open(mld_store **out, const char *path)
 {
 	mld__err_clear();
@@ -187,6 +189,37 @@ int mld_store_open(mld_store **out, const char *path)
 		rc = st->db ? mld__store_err(st, "open") : mld__err(MLD_ESTORE, "store %s: cannot open", path);
 		goto fail;
 	}
+	if ((rc = configure(st)))
+		goto fail;
+	*out = st;
+	return 0;
+fail:
+	mld_store_free(st);
+	return rc;
+}
+
+int mld__store_attach(mld_store **out, sqlite3 *db, const char *name)
+{
+	mld__err_clear();
+	mld_store *st = mld__calloc(1, sizeof *st);
+	if (!st || !(st->path = mld__strdup(name))) {
+		free(st);
+		sqlite3_close_v2(db);
+		return MLD_ENOMEM;
+	}
+	st->db = db;
+	int rc = configure(st);
+	if (rc)
+		mld_store_free(st);
+	else
+		*out = st;
+	return rc;
+}
+
+/* A new connection: busy timeout, WAL, foreign keys, migrations. */
+static int configure(mld_store *st)
+{
+	int rc;
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(st->db, 1);
 	/* journal_mode=WAL is persistent; setting it needs a brief exclusive lock, so
@@ -194,24 +227,19 @@ int mld_store_open(mld_store **out, const char *path)
 	for (int attempt = 0;; attempt++) {
 		sqlite3_stmt *s;
 		if ((rc = mld__store_prepare(st, &s, "PRAGMA journal_mode=WAL")))
-			goto fail;
+			return rc;
 		int step = sqlite3_step(s);
 		sqlite3_finalize(s);
 		if (step == SQLITE_ROW || step == SQLITE_DONE)
 			break;
 		if ((step & 0xff) != SQLITE_BUSY || attempt >= 50) {
-			rc = mld__store_err(st, "enable WAL");
-			goto fail;
+			return mld__store_err(st, "enable WAL");
 		}
 		usleep(20000);
 	}
-	if ((rc = mld__store_exec(st, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;")) || (rc = migrate(st)))
-		goto fail;
-	*out = st;
-	return 0;
-fail:
-	mld_store_free(st);
-	return rc;
+	if ((rc = mld__store_exec(st, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;")))
+		return rc;
+	return migrate(st);
 }
 
 void mld_store_free(mld_store *st)

@@ -16,6 +16,10 @@ struct mld_store {
 /* The store file and SQLite's files beside it (-wal, -shm, -journal) are each a
  * regular file or absent: SQLite would block forever on a FIFO. */
 int mld__store_check_files(const char *path);
+/* A store over a connection opened elsewhere (the fuzzers' in-memory databases):
+ * configured and migrated as mld_store_open does; `name` stands for its path in
+ * messages. The store owns db from here on, even on failure. */
+int mld__store_attach(mld_store **out, sqlite3 *db, const char *name);
 int mld__store_exec(mld_store *st, const char *sql);
 int mld__store_prepare(mld_store *st, sqlite3_stmt **out, const char *sql);
 /* Turn the connection's current SQLite error into an mldedup error. */
