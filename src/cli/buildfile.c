@@ -17,9 +17,67 @@ static void escaped(FILE *f, const char *s, const char *special, char esc)
 	}
 }
 
-void bf_depfile_path(FILE *f, const char *path) { escaped(f, path, " #", '\\'); }
+/* Ninja's depfile parser (and Make's, for the plain paths Make builds take) reads a
+ * name as runs of [A-Za-z0-9+,/_:.~()}{%=@[]!-] and bytes >= 0x80, "$$" for '$', and
+ * backslash runs: k backslashes then ' ' are 2k+1 of them, then '#' or ':' k+1 of
+ * them; before anything else they stand for themselves. Any other character ends the
+ * name, so it cannot be written (bf_depfile_unsafe says which). */
+static bool depfile_plain(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80 ||
+	       (c && strchr("+,/_:.~()}{%=@[]!-", c));
+}
+
+void bf_depfile_path(FILE *f, const char *path)
+{
+	for (const char *s = path; *s;) {
+		size_t k = strspn(s, "\\");
+		char c = s[k];
+		size_t n = c == ' ' ? 2 * k + 1 : (c == '#' || (c == ':' && k)) ? k + 1 : k;
+		for (size_t i = 0; i < n; i++)
+			fputc('\\', f);
+		if (c == '$')
+			fputc('$', f);
+		if (c)
+			fputc(c, f);
+		s += k + (c != 0);
+	}
+}
+
+const char *bf_depfile_unsafe(const char *path, bool target)
+{
+	if (!*path)
+		return "it is empty";
+	for (const char *s = path; *s;) {
+		size_t k = strspn(s, "\\");
+		unsigned char c = (unsigned char)s[k];
+		if (k && c == '$')
+			return "a backslash before '$'";
+		if (!c && k % 2 && !target)
+			return "an odd number of trailing backslashes";
+		if (c == '\n' || c == '\r')
+			return "a line break";
+		if (c && c != ' ' && c != '#' && c != '$' && !depfile_plain(c))
+			return "a character a depfile cannot hold (only letters, digits, spaces and +,/_:.~()}{%=@[]!-#$)";
+		s += k + (c != 0);
+	}
+	if (!target && path[strlen(path) - 1] == ':')
+		return "a trailing ':'";
+	return NULL;
+}
 
 void bf_ninja_path(FILE *f, const char *path) { escaped(f, path, " :", '$'); }
+
+const char *bf_ninja_unsafe(const char *path)
+{
+	if (!*path)
+		return "it is empty";
+	if (strchr(path, '|'))
+		return "a '|', which Ninja reads as a dependency separator and cannot escape";
+	if (strpbrk(path, "\n\r"))
+		return "a line break";
+	return NULL;
+}
 
 static bool plain(const char *s, const char *extra)
 {
@@ -51,10 +109,32 @@ void bf_shell_word(FILE *f, const char *s)
 
 int bf_write_depfile(const char *path, const char *target, const char *files)
 {
+	const char *why = bf_depfile_unsafe(target, true), *bad = target;
+	for (const char *p = files, *nl; !why && (nl = strchr(p, '\n')); p = nl + 1) {
+		char *one = strndup(p, (size_t)(nl - p));
+		if (one && (why = bf_depfile_unsafe(one, false)))
+			bad = strstr(files, one); /* a stable copy for the message */
+		free(one);
+		if (why) {
+			fprintf(stderr, "mldedup: %s: %.*s: a depfile cannot name this path: %s\n", path,
+			        (int)strcspn(bad, "\n"), bad, why);
+			return -1;
+		}
+	}
+	if (why) {
+		fprintf(stderr, "mldedup: %s: %s: a depfile cannot name this path: %s\n", path, bad, why);
+		return -1;
+	}
 	bf_text d;
 	FILE *f = bf_open(&d);
 	if (!f)
 		return -1;
+	bf_depfile_text(f, target, files);
+	return bf_commit(&d, path) < 0 ? -1 : 0;
+}
+
+void bf_depfile_text(FILE *f, const char *target, const char *files)
+{
 	bf_depfile_path(f, target);
 	fputc(':', f);
 	for (const char *p = files, *nl; (nl = strchr(p, '\n')); p = nl + 1) {
@@ -65,7 +145,6 @@ int bf_write_depfile(const char *path, const char *target, const char *files)
 		free(one);
 	}
 	fputc('\n', f);
-	return bf_commit(&d, path) < 0 ? -1 : 0;
 }
 
 FILE *bf_open(bf_text *t)

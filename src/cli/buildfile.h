@@ -5,10 +5,18 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-/* A path in a depfile (read by Ninja and Make): space and '#' take a '\', '$' doubles. */
+/* A path in a depfile (read by Ninja and Make): space and '#' take a '\', '$' doubles,
+ * backslashes before them double. */
 void bf_depfile_path(FILE *f, const char *path);
+/* NULL if a depfile can name `path` (as its target, or as one of its files), else why
+ * not. bf_write_depfile refuses such paths, saying so on stderr. */
+const char *bf_depfile_unsafe(const char *path, bool target);
+/* NULL if a Ninja build line can name `path`, else why not. */
+const char *bf_ninja_unsafe(const char *path);
 /* Write a depfile: "target: file..." for the '\n'-terminated paths in `files`. 0 or -1. */
 int bf_write_depfile(const char *path, const char *target, const char *files);
+/* The depfile's text, to f. */
+void bf_depfile_text(FILE *f, const char *target, const char *files);
 /* A path on a Ninja build line: ' ', ':' and '$' take a '$'. */
 void bf_ninja_path(FILE *f, const char *path);
 /* A shell word in a Ninja or Make variable: single-quoted unless plain; '$' doubles. */

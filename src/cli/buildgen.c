@@ -159,6 +159,24 @@ static bool check_make_paths(const cli_cmd *cmd, const bg_plan *p)
 	return bad != NULL;
 }
 
+/* Ninja cannot name every path either ('|', line breaks), nor can the depfiles of
+ * the index edges; say which instead of writing a broken file. */
+static bool check_ninja_paths(const cli_cmd *cmd, const bg_plan *p)
+{
+	const char *bad = NULL, *why = NULL;
+	for (size_t i = 0; i < p->n_pkgs && !why; i++)
+		if ((why = bf_ninja_unsafe(p->pkgs[i].path)) || (why = bf_depfile_unsafe(p->pkgs[i].path, false)))
+			bad = p->pkgs[i].path;
+	for (size_t i = 0; i < p->n_dirs && !why; i++)
+		if ((why = bf_ninja_unsafe(p->dirs[i])))
+			bad = p->dirs[i];
+	if (!why && (why = bf_ninja_unsafe(p->out)))
+		bad = p->out;
+	if (why)
+		fprintf(stderr, "mldedup %s: %s: a build file cannot name this path: %s\n", cmd->name, bad, why);
+	return why != NULL;
+}
+
 void bg_sources(FILE *f, const bg_job *j)
 {
 	for (size_t s = 0; s < j->job->n_sources; s++) {
@@ -240,7 +258,8 @@ int bg_run(const cli_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FI
 			        "change the listing it watches\n", cmd->name, p.out);
 			goto out;
 		}
-	if ((regenerate && check_vanished(cmd, &p)) || (make && check_make_paths(cmd, &p)))
+	if ((regenerate && check_vanished(cmd, &p)) || (make && check_make_paths(cmd, &p)) ||
+	    (!make && check_ninja_paths(cmd, &p)))
 		goto out;
 	bf_text t;
 	FILE *f = bf_open(&t);

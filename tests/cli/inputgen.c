@@ -8,6 +8,9 @@
  *       form is the same and is computed once.
  *   mldtest maxrss OUTFILE CMD [ARG]...
  *       run CMD, write its peak resident size in KiB to OUTFILE, exit with its status
+ *   mldtest depfile TARGET [FILE]...
+ *       the depfile mldedup writes for TARGET and the FILEs (src/cli/buildfile.c) on
+ *       stdout; exit 3 with the reason on stderr if a depfile cannot name one
  *   mldtest ops MODEL.mlmodel
  *       print each function ("function NAME OPSET spec N") and its ops, one a line:
  *       "TYPE OUTPUT KEY=NAME|KEY=[INTS]|KEY=\"STR\"|KEY=imm ..." (inputs, then
@@ -20,6 +23,8 @@
  */
 #define _GNU_SOURCE
 #include "inputgen.h"
+
+#include "buildfile.h"
 
 #include "io/mil.h"
 
@@ -423,5 +428,30 @@ int ig_ops(int argc, char **argv)
 	}
 	core_ml__specification__model__free_unpacked(m, NULL);
 	free(b.p);
+	return 0;
+}
+
+int ig_depfile(int argc, char **argv)
+{
+	if (argc < 1) {
+		fprintf(stderr, "usage: mldtest depfile TARGET [FILE]...\n");
+		return 2;
+	}
+	pb files = {0};
+	const char *why = bf_depfile_unsafe(argv[0], true);
+	for (int i = 1; i < argc; i++) {
+		pb_put(&files, argv[i], strlen(argv[i]));
+		pb_put(&files, "\n", 1);
+		if (!why)
+			why = bf_depfile_unsafe(argv[i], false);
+	}
+	pb_put(&files, "", 1);
+	if (why) {
+		fprintf(stderr, "mldtest: a depfile cannot name these paths: %s\n", why);
+		free(files.p);
+		return 3;
+	}
+	bf_depfile_text(stdout, argv[0], (const char *)files.p);
+	free(files.p);
 	return 0;
 }

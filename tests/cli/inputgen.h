@@ -6,5 +6,6 @@ int ig_mkbomb(int argc, char **argv);
 int ig_maxrss(int argc, char **argv);
 int ig_mkdeep(int argc, char **argv);
 int ig_ops(int argc, char **argv);
+int ig_depfile(int argc, char **argv);
 
 #endif

@@ -13,7 +13,7 @@
  *       run a query on an SQLite file, print rows tab-separated
  *   mldtest json KEY [FILE]
  *       print member KEY of the JSON object in FILE (default stdin)
- *   mldtest mkbomb ..., maxrss ..., mkdeep ..., ops ...
+ *   mldtest mkbomb ..., maxrss ..., mkdeep ..., ops ..., depfile ...
  *       zip bombs, peak memory, deeply nested models, a model's ops: see inputgen.c
  */
 #include "inputgen.h"
@@ -263,5 +263,7 @@ int main(int argc, char **argv)
 		return ig_mkdeep(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "ops"))
 		return ig_ops(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "depfile"))
+		return ig_depfile(argc - 2, argv + 2);
 	return die("unknown command %s%s", argv[1], "");
 }
