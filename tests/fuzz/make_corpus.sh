@@ -10,7 +10,7 @@ set -euo pipefail
 OUT=${1:?usage: make_corpus.sh OUTDIR [TARGET...]}
 shift
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(package model blob manifest zip store)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(package model blob manifest zip store ios18 combine)
 FIX=${MLD_FIXTURES_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/fixtures}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -79,6 +79,26 @@ for target in "${TARGETS[@]}"; do
 	zip)
 		for z in z1 z2 z3; do seed zip "$z" <"$T/$z.zip"; done
 		head -c 1500 "$T/z1.zip" | seed zip truncated
+		;;
+	ios18) # every op-set case, the iOS15/17 labels, and two real models
+		for p in i b; do seed ios18 "$p" <"$T/$p.mlpackage/$M"; done
+		for c in crop_resize nms clip_equal idx_const_pos idx_const_neg idx_uint16 idx_int16 idx_symbolic; do
+			seed ios18 "$c" <"$T/i_$c.mlpackage/$M"
+		done
+		"$MLDTEST" mkpkg "$T/i5.mlpackage" --ios16 --opset CoreML5 --seed 7
+		"$MLDTEST" mkpkg "$T/i7.mlpackage" --ios16 --opset CoreML7 --seed 7
+		seed ios18 coreml5 <"$T/i5.mlpackage/$M"
+		seed ios18 coreml7 <"$T/i7.mlpackage/$M"
+		if [ -d "$FIX" ]; then
+			seed ios18 fixture-ios16 <"$FIX/ios16/toy_FFN_ios16_lut6_chunk_01of02.mlpackage/$M"
+			seed ios18 fixture-ios17 <"$FIX/ios16/toy_FFN_ios17_lut4_chunk_01of02.mlpackage/$M"
+		fi
+		;;
+	combine) # byte 0: sources and options; parts: models replacing the bases' (fuzz_common.c)
+		for f in 00 01 02 03 05 0a 11; do printf "\\x$f" | seed combine "flags-$f"; done
+		{ printf '\x01'; cat "$T/i_idx_const_neg.mlpackage/$M"; } | seed combine ios16-neg-first
+		{ printf '\x02\nMLD'; cat "$T/i_clip_equal.mlpackage/$M"; } | seed combine ios16-clip-second
+		{ printf '\x00'; cat "$T/c.mlpackage/$M"; } | seed combine cycle-first
 		;;
 	store) # a fresh file, a store after index + combine, a schema-v1 store (every migration)
 		: "${MLDEDUP:?MLDEDUP must name mldedup for the store seeds}"

@@ -61,7 +61,7 @@ static int open_sources(cb_ctx *cb, const mld_source_spec *specs, size_t n)
 			if (!strcmp(specs[k].name, sp->name))
 				return mld__err(MLD_EUSAGE, "function name \"%s\" is given twice", sp->name);
 		/* the same package path opens once */
-		char *real = realpath(sp->path, NULL);
+		char *real = mld__source_realpath(sp->path); /* an in-memory package: its path */
 		if (!real)
 			return mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", sp->path, strerror(errno));
 		size_t p = 0;
