@@ -47,7 +47,7 @@ void cli_opts_init(cli_optstate *st, const cli_cmd *cmd, int argc, char **argv)
 	st->cmd = cmd;
 	st->argc = argc;
 	st->argv = argv;
-	optind = 1;
+	optind = 0; /* a full reset (glibc, musl, the BSDs): 1 keeps the place inside the last -abc cluster */
 	opterr = 0;
 }
 
