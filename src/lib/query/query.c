@@ -376,6 +376,7 @@ int mld_query_sql(json_t **columns, json_t **rows, mld_store *st, const char *sq
 	if ((rc = q_rows(*rows, st, s))) {
 		json_decref(*columns);
 		json_decref(*rows);
+		*columns = *rows = NULL; /* nothing dangles on failure */
 	}
 	return rc;
 }
