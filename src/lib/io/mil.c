@@ -102,10 +102,14 @@ int mil_unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc, c
                const char *what, const char *kind)
 {
 	unsigned depth;
-	if (mil_proto_depth(desc, buf, len, MLD_PROTO_MAX_DEPTH, &depth) == 1)
+	int scan = mil_proto_depth(desc, buf, len, MLD_PROTO_MAX_DEPTH, &depth);
+	if (scan == 1)
 		return mld__err(MLD_EFORMAT, "%s: protobuf messages nested more than %d deep (refused before parsing:"
 		               " no CoreML model nests that deep)", what, MLD_PROTO_MAX_DEPTH);
-	*out = protobuf_c_message_unpack(desc, NULL, len, buf);
+	/* Not a wire stream. protobuf-c would refuse it too, except a field number 0 (or
+	 * above 2^29) in a non-minimal tag, which it keeps as an unknown field and then
+	 * writes in a form it refuses to read back. */
+	*out = scan ? NULL : protobuf_c_message_unpack(desc, NULL, len, buf);
 	if (!*out)
 		return mld__err(MLD_EFORMAT, "%s: corrupt protobuf: not a %s message (%zu bytes)", what,
 		               kind ? kind : desc->name, len);

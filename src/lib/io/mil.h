@@ -40,8 +40,8 @@ static inline bool mil_is_const(const mil_op *op) { return !strcmp(op->type, "co
  * of the wire format, descending only into the length-delimited fields the schema
  * declares as messages (exactly where protobuf-c's unpack recurses). Returns 0 with
  * *depth (the root is 0); 1 as soon as the nesting passes max_depth (*depth =
- * max_depth + 1); -1 for bytes that are not a well-formed wire stream (protobuf-c
- * then refuses them itself, without recursing past the point where they break). */
+ * max_depth + 1); -1 for bytes that are not a well-formed wire stream (a field
+ * number 0 or above 2^29-1 included: protobuf C++ refuses them). */
 int mil_proto_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len, unsigned max_depth,
                     unsigned *depth);
 
