@@ -170,6 +170,9 @@ static int from_package(mld__buf *b, mld__buf *files, const mld_package *pkg, co
 int mld_package_stamp(char **stamp, char **files, const char *pkg_path, mld_store *st)
 {
 	mld__err_clear();
+	if (files && strpbrk(pkg_path, "\n\r")) /* the list is one file a line */
+		return mld__err(MLD_EUSAGE, "%s: a package path with a line break cannot be listed among a build's files",
+		                pkg_path);
 	mld_package *pkg;
 	int rc = mld_package_open(&pkg, pkg_path);
 	if (rc)
