@@ -122,24 +122,32 @@ static int upgrade(mil_model *m)
 	return 0;
 }
 
-/* Relabel as combine's set_opset does: the active block under "CoreML8". */
+/* Relabel as combine's set_opset does (combine_write.c): the active block alone,
+ * under "CoreML8". */
 static void relabel(mil_model *m)
 {
 	m->specificationversion = 9;
 	for (size_t f = 0; f < m->mlprogram->n_functions; f++) {
 		mil_function *fn = m->mlprogram->functions[f]->value;
-		if (!fn)
-			continue;
-		const mil_block *active = mil_function_block(fn);
-		for (size_t i = 0; i < fn->n_block_specializations; i++)
-			if (fn->block_specializations[i]->value == active) {
-				char *k = strdup("CoreML8");
-				FZ_ASSERT(k, "out of memory");
-				if (fn->block_specializations[i]->key != protobuf_c_empty_string)
-					free(fn->block_specializations[i]->key);
-				fn->block_specializations[i]->key = k;
-				break;
-			}
+		const mil_block *active = fn ? mil_function_block(fn) : NULL;
+		if (!active)
+			continue; /* a package with it does not open */
+		for (size_t i = 0; i < fn->n_block_specializations; i++) {
+			CoreML__Specification__MILSpec__Function__BlockSpecializationsEntry *e = fn->block_specializations[i];
+			if (e->value != active)
+				continue;
+			char *k = strdup("CoreML8");
+			FZ_ASSERT(k, "out of memory");
+			if (e->key != protobuf_c_empty_string)
+				free(e->key);
+			e->key = k;
+			for (size_t j = 0; j < fn->n_block_specializations; j++)
+				if (j != i)
+					protobuf_c_message_free_unpacked(&fn->block_specializations[j]->base, NULL);
+			fn->block_specializations[0] = e;
+			fn->n_block_specializations = 1;
+			break;
+		}
 		char *o = strdup("CoreML8");
 		FZ_ASSERT(o, "out of memory");
 		if (fn->opset != protobuf_c_empty_string)

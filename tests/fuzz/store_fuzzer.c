@@ -54,34 +54,46 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /* A query's result: freed; a failure must say why. */
-static void q(int rc, json_t *j)
+static void q(int rc, json_t **j)
 {
 	if (rc)
 		fz_check_error(rc, NULL);
-	json_decref(j);
+	json_decref(*j);
+	*j = NULL;
 }
 
 static void queries(mld_store *st)
 {
 	json_t *j = NULL, *c = NULL, *r = NULL;
-	q(mld_query_stats(&j, st), j), j = NULL;
-	q(mld_query_packages(&j, st), j), j = NULL;
-	q(mld_query_functions(&j, st, NULL), j), j = NULL;
-	q(mld_query_functions(&j, st, pkg_a), j), j = NULL;
-	q(mld_query_show(&j, st, "b1059914efaad28c3864c1b55c18d75c"), j), j = NULL;
+	int rc = mld_query_stats(&j, st);
+	q(rc, &j);
+	rc = mld_query_packages(&j, st);
+	q(rc, &j);
+	rc = mld_query_functions(&j, st, NULL);
+	q(rc, &j);
+	rc = mld_query_functions(&j, st, pkg_a);
+	q(rc, &j);
+	rc = mld_query_show(&j, st, "b1059914efaad28c3864c1b55c18d75c");
+	q(rc, &j);
 	char what[4200];
 	snprintf(what, sizeof what, "%s:main:w_dense", pkg_a);
-	q(mld_query_show(&j, st, what), j), j = NULL;
-	q(mld_query_dupes(&j, st, MLD_ACROSS_WEIGHTS, 0), j), j = NULL;
-	q(mld_query_explain(&j, st, "out.mlpackage", "a", "w_lut"), j), j = NULL;
-	int rc = mld_query_sql(&c, &r, st, "SELECT * FROM q1_weights");
+	rc = mld_query_show(&j, st, what);
+	q(rc, &j);
+	rc = mld_query_dupes(&j, st, MLD_ACROSS_WEIGHTS, 0);
+	q(rc, &j);
+	rc = mld_query_explain(&j, st, "out.mlpackage", "a", "w_lut");
+	q(rc, &j);
+	rc = mld_query_sql(&c, &r, st, "SELECT * FROM q1_weights");
 	if (rc)
 		fz_check_error(rc, NULL);
-	json_decref(c), json_decref(r);
-	q(mld_store_fsck(&j, st, 0), j), j = NULL;
+	else
+		json_decref(c), json_decref(r);
+	rc = mld_store_fsck(&j, st, 0);
+	q(rc, &j);
 	mld_gc_opts g = MLD_GC_OPTS_INIT;
 	g.dry_run = 1;
-	q(mld_store_gc(&j, st, &g), j), j = NULL;
+	rc = mld_store_gc(&j, st, &g);
+	q(rc, &j);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
