@@ -151,10 +151,12 @@ static int add_file(zw *w, const char *name, const char *fs, uint64_t extra, uns
 		return 1;
 	}
 	local_header(w, e);
-	fwrite(head, 1, hlen, w->f);
-	for (uint64_t i = 0; i < whole; i++)
+	if (hlen)
+		fwrite(head, 1, hlen, w->f);
+	for (uint64_t i = 0; mlen && i < whole; i++)
 		fwrite(mid, 1, mlen, w->f);
-	fwrite(tailz, 1, tlen, w->f);
+	if (tlen)
+		fwrite(tailz, 1, tlen, w->f);
 	free(head), free(mid), free(tailz), free(chunk), free(data);
 	return ferror(w->f) ? die("write failed", name) : 0;
 }
@@ -258,6 +260,8 @@ typedef struct pb {
 
 static void pb_put(pb *b, const void *d, size_t n)
 {
+	if (!n)
+		return;
 	if (b->n + n > b->cap) {
 		b->cap = (b->n + n) * 2 + 64;
 		if (!(b->p = realloc(b->p, b->cap)))
