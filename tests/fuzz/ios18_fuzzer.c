@@ -33,8 +33,8 @@ static uint8_t *retyped_weights(mil_model *m, const fz_files *base)
 	uint8_t *w = malloc(len ? len : 1), *seen = calloc(len ? len : 1, 1);
 	FZ_ASSERT(w && seen, "out of memory");
 	memcpy(w, base->data[FZ_WEIGHTS], len);
-	mil_value **vals;
-	size_t n;
+	mil_value **vals = NULL;
+	size_t n = 0;
 	bool ok = !mld__model_blob_values(&vals, &n, m);
 	for (size_t i = 0; ok && i < n; i++) {
 		mld_dtype dt;
@@ -61,8 +61,7 @@ static uint8_t *retyped_weights(mil_model *m, const fz_files *base)
 		mld__wr32(w + off + 4, mld__dtype_to_blob(dt));
 		mld__wr64(w + off + 24, need * 8 - count * bits);
 	}
-	if (ok)
-		free(vals);
+	free(vals);
 	free(seen);
 	if (!ok) {
 		free(w);
