@@ -79,6 +79,15 @@ rm -f "$T/wal.db-wal"; mkfifo "$T/wal.db-wal"
 expect 1 "the store's -wal file is a FIFO" "wal.db-wal" "is a FIFO, not a regular file" -- \
 	"${TO[@]}" "$MLDEDUP" index --store "$T/wal.db" "$GOOD"
 
+# A store whose schema version (a signed 32-bit header field) is negative indexed the
+# migration table out of bounds (found by the store fuzz target).
+"$MLDEDUP" index -q --store "$T/neg.db" "$GOOD"
+"$MLDTEST" sqlw "$T/neg.db" "PRAGMA user_version = -150994944"
+expect 1 "a store with a negative schema version (index)" "neg.db" "schema version -150994944 is not one mldedup writes" -- \
+	"${TO[@]}" "$MLDEDUP" index --store "$T/neg.db" "$GOOD"
+expect 1 "a store with a negative schema version (stats)" "neg.db" "schema version -150994944 is not one mldedup writes" -- \
+	"${TO[@]}" "$MLDEDUP" stats --store "$T/neg.db"
+
 # ---- a protobuf nested 10,000 deep: refused before protobuf-c recurses ------------------
 for kind in block type value; do
 	P=$(fresh "deep_$kind"); "$MLDTEST" mkdeep "$P/$M" 10000 "$kind"

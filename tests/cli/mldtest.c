@@ -10,7 +10,7 @@
  *       "__MACOSX/" shadow tree (including a shadow Manifest.json); --file adds a
  *       plain entry
  *   mldtest sql DB SQL
- *       run a query on an SQLite file, print rows tab-separated
+ *       run a query on an SQLite file, print rows tab-separated (sqlw: may write)
  *   mldtest json KEY [FILE]
  *       print member KEY of the JSON object in FILE (default stdin)
  *   mldtest mkbomb ..., maxrss ..., mkdeep ..., ops ..., depfile ...
@@ -189,12 +189,16 @@ static int cmd_mkzip(int argc, char **argv)
 	return rc;
 }
 
-static int cmd_sql(int argc, char **argv)
+static int cmd_sql_flags(int argc, char **argv, int flags);
+static int cmd_sql(int argc, char **argv) { return cmd_sql_flags(argc, argv, SQLITE_OPEN_READONLY); }
+static int cmd_sqlw(int argc, char **argv) { return cmd_sql_flags(argc, argv, SQLITE_OPEN_READWRITE); }
+
+static int cmd_sql_flags(int argc, char **argv, int flags)
 {
 	if (argc != 2)
 		return die("sql: usage: mldtest sql DB QUERY%s%s", "", "");
 	sqlite3 *db;
-	if (sqlite3_open_v2(argv[0], &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(argv[0], &db, flags, NULL) != SQLITE_OK) {
 		int rc = die("sql: %s: %s", argv[0], sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return rc;
@@ -253,6 +257,8 @@ int main(int argc, char **argv)
 		return cmd_mkzip(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "sql"))
 		return cmd_sql(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "sqlw"))
+		return cmd_sqlw(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "json"))
 		return cmd_json(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "mkbomb"))

@@ -229,7 +229,9 @@ int mld_store_open_readonly(mld_store **out, const char *path, int migrate)
 	if (rc)
 		return rc;
 	if (v < 0 || v > MLD_STORE_SCHEMA_VERSION) {
-		rc = v < 0 ? MLD_ESTORE
+		rc = v < 0 && mld_error_code() ? MLD_ESTORE
+		   : v < 0 ? mld__err(MLD_ESTORE, "store %s: schema version %d is not one mldedup writes: not a usable mldedup store",
+		                     path, v)
 		           : mld__err(MLD_ESTORE, "store %s: schema version %d is newer than this mldedup understands (%d)",
 		                     path, v, MLD_STORE_SCHEMA_VERSION);
 	} else if (v < MLD_STORE_SCHEMA_VERSION && migrate) {

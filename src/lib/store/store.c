@@ -126,6 +126,11 @@ static int migrate(mld_store *st)
 		             v, MLD_STORE_SCHEMA_VERSION);
 		goto fail;
 	}
+	if (v < 0) { /* user_version is any 32-bit integer: not a store mldedup wrote */
+		rc = mld__err(MLD_ESTORE, "store %s: schema version %d is not one mldedup writes: not a usable mldedup store",
+		             st->path, v);
+		goto fail;
+	}
 	for (; v < MLD_STORE_SCHEMA_VERSION; v++) {
 		if ((rc = mld__store_exec(st, mld__store_migrations[v]))) {
 			mld__err_prefix("migrating to schema version %d", v + 1);
