@@ -232,6 +232,79 @@ static void test_model_known_fields_round_trip(void **state)
 	assert_null(core_ml__specification__model__unpack(NULL, sizeof junk, junk));
 }
 
+/* ValueType{listType{type: ValueType{...}}} nested `levels` ValueTypes deep, as bytes. */
+static uint8_t *nested_types(unsigned levels, size_t *len)
+{
+	uint8_t *b = malloc(16), *n;
+	size_t l = 0;
+	for (unsigned i = 1; i < levels; i++) { /* ValueType.listType(2) > ListType.type(1) */
+		size_t inner = l + (l > 127 ? 2 : 1) + 1;
+		n = malloc(inner + (inner > 127 ? 2 : 1) + 1 + 8);
+		size_t k = 0;
+		n[k++] = 0x12;
+		if (inner > 127) {
+			n[k++] = (uint8_t)(inner | 0x80);
+			n[k++] = (uint8_t)(inner >> 7);
+		} else
+			n[k++] = (uint8_t)inner;
+		n[k++] = 0x0A;
+		if (l > 127) {
+			n[k++] = (uint8_t)(l | 0x80);
+			n[k++] = (uint8_t)(l >> 7);
+		} else
+			n[k++] = (uint8_t)l;
+		memcpy(n + k, b, l);
+		free(b);
+		b = n;
+		l += k;
+	}
+	*len = l;
+	return b;
+}
+
+/* The depth scan counts sub-messages exactly where protobuf-c recurses, and the
+ * unpack refuses what is deeper than MLD_PROTO_MAX_DEPTH. */
+static void test_depth_limit(void **state)
+{
+	(void)state;
+	unsigned depth;
+	size_t len;
+	/* a ValueType nested n deep: the root plus 2(n-1) sub-messages */
+	uint8_t *ok = nested_types(51, &len); /* 100 levels below the root */
+	assert_int_equal(mil_proto_depth(&core_ml__specification__milspec__value_type__descriptor, ok, len, 100, &depth), 0);
+	assert_int_equal(depth, 100);
+	ProtobufCMessage *m;
+	assert_int_equal(mil_unpack(&m, &core_ml__specification__milspec__value_type__descriptor, ok, len, "t", NULL), 0);
+	protobuf_c_message_free_unpacked(m, NULL);
+	free(ok);
+	uint8_t *deep = nested_types(52, &len); /* 102 */
+	assert_int_equal(mil_proto_depth(&core_ml__specification__milspec__value_type__descriptor, deep, len, 100, &depth), 1);
+	assert_int_equal(mil_unpack(&m, &core_ml__specification__milspec__value_type__descriptor, deep, len, "deep.bin",
+	                            NULL), MLD_EFORMAT);
+	assert_non_null(strstr(mld_error_last(), "deep.bin: protobuf messages nested more than 100 deep"));
+	free(deep);
+	/* unknown fields are opaque: not descended into */
+	static const uint8_t unknown[] = {0x7A, 0x04, 0x12, 0x02, 0x0A, 0x00}; /* field 15 holding "listType{type{}}" bytes */
+	assert_int_equal(mil_proto_depth(&core_ml__specification__milspec__value_type__descriptor, unknown, sizeof unknown, 0,
+	                                 &depth), 0);
+	assert_int_equal(depth, 0);
+}
+
+/* Field number 0 is not a field: refused even in a non-minimal tag, which protobuf-c
+ * would keep and then write back in the form it refuses. */
+static void test_field_zero(void **state)
+{
+	(void)state;
+	static const uint8_t zero2[] = {0x08, 0x09, 0x80, 0x00, 0x66}; /* spec 9; field 0 (tag 80 00) = 102 */
+	unsigned depth;
+	assert_int_equal(mil_proto_depth(&core_ml__specification__model__descriptor, zero2, sizeof zero2, 100, &depth), -1);
+	mil_model *m = NULL;
+	assert_int_equal(mil_model_unpack(&m, zero2, sizeof zero2, "zero.mlmodel"), MLD_EFORMAT);
+	assert_non_null(strstr(mld_error_last(), "zero.mlmodel: corrupt protobuf"));
+	static const uint8_t big[] = {0x08, 0x09, 0xF8, 0xFF, 0xFF, 0xFF, 0x1F, 0x01}; /* field 2^32-1 */
+	assert_int_equal(mil_proto_depth(&core_ml__specification__model__descriptor, big, sizeof big, 100, &depth), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +313,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_nested_unknown_fields_survive, teardown),
 		cmocka_unit_test_teardown(test_operation_appended_unknown_field, teardown),
 		cmocka_unit_test_teardown(test_model_known_fields_round_trip, teardown),
+		cmocka_unit_test_teardown(test_depth_limit, teardown),
+		cmocka_unit_test_teardown(test_field_zero, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
