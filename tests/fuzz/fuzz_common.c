@@ -120,8 +120,13 @@ void fz_check_package(mld_package *p)
 			mld_tensor_sketch(sk, t);
 			FZ_ASSERT(src == 0, "%s: the streaming digest fails where the decode succeeds: %s", mld_weight_name(w),
 			          mld_error_last());
-			FZ_ASSERT(!memcmp(&d, &ds, sizeof d) && dense == t->nbytes && !memcmp(sk, sks, sizeof sk),
-			          "%s: the streaming digest disagrees with the full decode", mld_weight_name(w));
+			FZ_ASSERT(!memcmp(&d, &ds, sizeof d), "%s: the streaming content digest disagrees with the full decode",
+			          mld_weight_name(w));
+			FZ_ASSERT(dense == t->nbytes, "%s: the streaming decode counts %llu dense bytes, the full one %zu",
+			          mld_weight_name(w), (unsigned long long)dense, t->nbytes);
+			for (int k = 0; k < MLD_SKETCH_LEN; k++)
+				FZ_ASSERT(!memcmp(&sk[k], &sks[k], sizeof sk[k]), "%s: sketch[%d] is %g streaming, %g in full",
+				          mld_weight_name(w), k, (double)sks[k], (double)sk[k]);
 			mld_tensor_free(t);
 		} else {
 			FZ_ASSERT(src != 0, "%s: the streaming digest succeeds where the decode fails (%s)", mld_weight_name(w),

@@ -46,12 +46,12 @@ void mld_tensor_sketch(float out[MLD_SKETCH_LEN], const mld_tensor *t)
 		sum += x;
 		sq += x * x;
 	}
-	out[0] = n ? (float)(sum / (double)n) : 0;
-	out[1] = n ? (float)sqrt(sq / (double)n) : 0;
+	out[0] = n ? mld__sketch_value(sum / (double)n) : 0;
+	out[1] = n ? mld__sketch_value(sqrt(sq / (double)n)) : 0;
 	for (int k = 2; k < MLD_SKETCH_LEN; k++) {
 		/* fixed pseudo-random positions: the same for every tensor of a shape */
 		uint64_t pos = t->count ? ((uint64_t)k * UINT64_C(0x9E3779B97F4A7C15)) % t->count : 0;
-		out[k] = t->count ? (float)mld__dense_get(t->dtype, t->data, pos) : 0;
+		out[k] = t->count ? mld__sketch_value(mld__dense_get(t->dtype, t->data, pos)) : 0;
 	}
 }
 

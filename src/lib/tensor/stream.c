@@ -44,7 +44,7 @@ static void sk_feed(sketcher *s, mld_dtype dt, const void *data, uint64_t first,
 	for (int k = 2; k < MLD_SKETCH_LEN; k++) {
 		uint64_t pos = ((uint64_t)k * UINT64_C(0x9E3779B97F4A7C15)) % s->count;
 		if (pos >= first && pos < first + n)
-			s->out[k] = (float)mld__dense_get(dt, data, pos - first);
+			s->out[k] = mld__sketch_value(mld__dense_get(dt, data, pos - first));
 	}
 }
 
@@ -52,8 +52,8 @@ static void sk_finish(sketcher *s)
 {
 	if (!s->out)
 		return;
-	s->out[0] = s->n ? (float)(s->sum / (double)s->n) : 0;
-	s->out[1] = s->n ? (float)sqrt(s->sq / (double)s->n) : 0;
+	s->out[0] = s->n ? mld__sketch_value(s->sum / (double)s->n) : 0;
+	s->out[1] = s->n ? mld__sketch_value(sqrt(s->sq / (double)s->n)) : 0;
 }
 
 static void hash_header(mld__hash *st, mld_dtype dt, unsigned rank, const uint64_t *shape)

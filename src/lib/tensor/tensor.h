@@ -32,4 +32,12 @@ int mld__deq_lut_to_sparse(mld_tensor *out[2], const mld_tensor *mask, const mld
 int mld__deq_sparse_shift_scale(mld_tensor *out[2], const mld_tensor *mask, const mld_tensor *nonzero,
                                const mld_tensor *scale, const mld_tensor *offset);
 
+/* A sketch entry: v as a float, every NaN the one quiet NaN. A NaN's payload
+ * depends on the order the compiler adds in, and a sketch must be the same bytes
+ * from the streaming digest and from the full decode. */
+static inline float mld__sketch_value(double v)
+{
+	return v != v ? __builtin_nanf("") : (float)v;
+}
+
 #endif
