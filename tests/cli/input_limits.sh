@@ -100,6 +100,11 @@ done
 P=$(fresh deep_ok); "$MLDTEST" mkdeep "$P/$M" 45 block # 95 levels in all: accepted
 expect 0 "a model nested 95 deep (control)" -- "${TO[@]}" "$MLDEDUP" ls "$P"
 
+# Manifest.json nested 200,000 deep: jansson's own depth limit refuses it
+P=$(fresh deep_json)
+{ head -c 200000 /dev/zero | tr '\0' '['; head -c 200000 /dev/zero | tr '\0' ']'; } >"$P/Manifest.json"
+bad_input "Manifest.json nested 200000 deep" "$P" "Manifest.json" "maximum parsing depth"
+
 # ---- zip bombs ------------------------------------------------------------------------------
 # 2 GiB of zeros after the blobs of weight.bin: a 2 MB zip. Refused from the sizes in
 # the zip, before anything is inflated.
