@@ -93,4 +93,10 @@ refused crop_resize 'crop_resize "crop"' "replaced its input roi with boxes and 
 refused nms 'non_maximum_suppression "nms"' "removed its input score_threshold" -- --ios16-case nms
 refused clip_equal 'clip "cl"' "alpha 1 is not below beta 1" -- --ios16-case clip_equal
 
+# an iOS16 sparse_to_dense whose mask has no type: its rewrite read through a NULL
+# type (found by the ios18 fuzz target); now an error naming the op
+"$MLDTEST" mkpkg "$T/untyped.mlpackage" --ios16-case untyped_mask
+expect 1 "untyped iOS16 mask: combine" 'constexpr_sparse_to_dense "w_sparse16"' "a parameter has no tensor type" -- \
+	"$MLDEDUP" combine -q --no-store -o "$T/untyped-out.mlpackage" a="$T/untyped.mlpackage" b="$G"
+
 finish

@@ -103,8 +103,10 @@ static int add_input(mil_op *op, const char *key, mil_value *v)
 }
 
 /* Give a Value's tensor type a new dtype and shape. */
-static int retype(mil_value *v, mld_dtype dt, unsigned rank, const uint64_t *shape)
+static int retype(mil_value *v, mld_dtype dt, unsigned rank, const uint64_t *shape, const char *what)
 {
+	if (!v->type || v->type->type_case != MIL_TYPE_TENSOR || !v->type->tensortype)
+		return mld__err(MLD_EFORMAT, "%s: a parameter has no tensor type", what);
 	mil_tensor_type *tt = v->type->tensortype;
 	mil_dim **dims = malloc((rank ? rank : 1) * sizeof *dims);
 	if (!dims)
@@ -197,10 +199,10 @@ static int lut_to_ios18(mil_op *op, const char *what)
 			lshape[d] = 1;
 		lshape[rank] = lcount;
 		lshape[rank + 1] = 1;
-		rc = retype(lut, ldt, rank + 2, lshape);
+		rc = retype(lut, ldt, rank + 2, lshape, what);
 	}
 	if (!rc)
-		rc = retype(idx, uint_of_bits(bits), rank, shape);
+		rc = retype(idx, uint_of_bits(bits), rank, shape, what);
 	if (!rc && !(rc = add_input(op, "indices", idx))) {
 		idx = NULL;
 		if (!(rc = add_input(op, "lut", lut)))
@@ -223,7 +225,7 @@ static int sparse_to_ios18(mil_op *op, const char *what)
 	if (!rc)
 		rc = read_shape(shape, &rank, shape_v, what);
 	if (!rc)
-		rc = retype(mask, MLD_DT_UINT1, rank, shape);
+		rc = retype(mask, MLD_DT_UINT1, rank, shape, what);
 	if (!rc && !(rc = add_input(op, "nonzero_data", nz))) {
 		nz = NULL;
 		if (!(rc = add_input(op, "mask", mask)))
