@@ -3,6 +3,8 @@
 
 #include "mldedup.h"
 
+#include "core/fsutil.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,10 +82,11 @@ static void json_stats(const char *out, const mld_combine_stats *s)
 	       (unsigned long long)s->decisions_reused, (unsigned long long)s->weights_dequantized);
 }
 
-/* A usage error found by the library (a bad function name, output suffix, ...) exits 2 like the CLI's own. */
+/* A usage error found by the library (a bad function name, output suffix, an output
+ * that would overwrite a source, ...) exits 2 like the CLI's own. */
 static int combine_fail(const cli_cmd *cmd)
 {
-	if (mld_error_code() == MLD_EUSAGE)
+	if (mld_error_code() == MLD_EUSAGE || mld_error_code() == MLD_EOVERLAP)
 		return cli_usage_error(cmd, "%s", mld_error_last());
 	return cli_fail(cmd);
 }
@@ -115,6 +118,31 @@ static int write_stamp(const char *out, const char *stamp)
 	int rc = mld_write_if_changed(stamp, text, strlen(text));
 	free(text);
 	return rc < 0;
+}
+
+/* --anemll: an output inside (or holding) a source of any job would change what another job
+ * reads; mld_combine checks each job's own sources, this checks them all before any is run. */
+static bool anemll_overlap(const cli_cmd *cmd, const mld_anemll_job *jobs, size_t nj)
+{
+	for (size_t j = 0; j < nj; j++) {
+		char *out = mld__path_canonical(jobs[j].output);
+		for (size_t k = 0; out && k < nj; k++)
+			for (size_t s = 0; s < jobs[k].n_sources; s++) {
+				char *src = realpath(jobs[k].sources[s].path, NULL);
+				const char *how = !src ? NULL : mld__path_within(out, src) ? "lies inside"
+				                                : mld__path_within(src, out) ? "holds" : NULL;
+				if (how)
+					fprintf(stderr, "mldedup %s: %s: the output %s the source %s; it would overwrite it (choose another -o)\n",
+					        cmd->name, jobs[j].output, how, jobs[k].sources[s].path);
+				free(src);
+				if (how) {
+					free(out);
+					return true;
+				}
+			}
+		free(out);
+	}
+	return false;
 }
 
 static int run(const cli_cmd *cmd, int argc, char **argv)
@@ -179,6 +207,9 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		bool no_dir = false;
 		if (mld_anemll_plan(&jobs, &nj, anemll, out)) {
 			rc = cli_fail(cmd);
+		} else if (!o.dry_run && anemll_overlap(cmd, jobs, nj)) {
+			rc = EXIT_USAGE;
+			no_dir = true;
 		} else if (out && !o.dry_run && mkdir(out, 0777) != 0 && errno != EEXIST) {
 			fprintf(stderr, "mldedup combine: %s: cannot create the output directory: %s\n", out, strerror(errno));
 			rc = EXIT_FAIL;
