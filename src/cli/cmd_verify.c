@@ -70,5 +70,6 @@ const cli_cmd cmd_verify = {
 	"Check a combined package: structure, and every weight against its source's dense values.",
 	"Without sources, checks the manifest, the functions and descriptions, that every blob offset is a\n"
 	"valid blob of the canonically packed weight file, and that every weight decodes. With sources, every\n"
-	"weight of function NAME must equal the source's exactly or lie within the thresholds.\n",
+	"weight of function NAME must equal the source's exactly or lie within the thresholds; a source\n"
+	"function that does not exist, a weight on one side only, or nothing compared at all is a failure.\n",
 	verify_opts, run};

@@ -129,5 +129,9 @@ expect 2 "verify without a package" "no package given" -- "$MLDEDUP" verify
 expect 2 "verify with a bad source" "is not NAME=PKG[:FUNC]" -- "$MLDEDUP" verify "$PREV" infer"$A"
 expect 1 "verify of a missing package" "$T/missing.mlpackage" -- "$MLDEDUP" verify "$T/missing.mlpackage"
 expect 1 "verify with a function the package lacks" 'no function "decode"' -- "$MLDEDUP" verify "$PREV" decode="$A"
+expect 1 "verify with a source function that does not exist" 'source infer=' 'no function "typo"' "FAILED" -- \
+	"$MLDEDUP" verify "$PREV" infer="$A:typo"
+grep -q "0 weights checked" "$T/err" && grep -q ": ok" "$T/err" && bad "verify with a misspelt source function says ok" || ok
+expect 1 "verify with one misspelt source function of two" 'no function "typo"' -- "$MLDEDUP" verify "$PREV" infer="$A" prefill="$P:typo"
 expect 1 "verify against the wrong source" "FAIL" "differs" -- "$MLDEDUP" verify "$PREV" infer="$A" prefill="$P4"
 finish
