@@ -55,7 +55,7 @@ static int plan_build(bg_plan *p, const char *cmd)
 		const mld_anemll_job *a = &p->all[j];
 		if (a->n_sources < 2) {
 			if (!cli_quiet)
-				fprintf(stderr, "mldedup %s: %s: only one source found, skipped\n", cmd, a->output);
+				fprintf(stderr, "mldedup %s: %s: only one source found, skipped\n", cmd, cli_esc(a->output));
 			continue;
 		}
 		const char *base = strrchr(a->output, '/');
@@ -138,7 +138,7 @@ static bool check_vanished(const cli_cmd *cmd, const bg_plan *p)
 		const char *path = line + strlen(PKG_LINE);
 		if (!find_pkg(p, path) && access(path, F_OK) != 0) {
 			fprintf(stderr, "mldedup %s: %s: package is gone (%s builds from it); restore it, or delete %s and "
-			        "run 'mldedup %s' again to build without it\n", cmd->name, path, p->out, p->out, cmd->name);
+			        "run 'mldedup %s' again to build without it\n", cmd->name, cli_esc(path), cli_esc(p->out), cli_esc(p->out), cmd->name);
 			gone = true;
 		}
 	}
@@ -155,7 +155,7 @@ static bool check_make_paths(const cli_cmd *cmd, const bg_plan *p)
 		bad = bf_make_plain(p->pkgs[i].path) ? NULL : p->pkgs[i].path;
 	if (bad)
 		fprintf(stderr, "mldedup %s: %s: GNU Make cannot name this path as it is (letters, digits and ._/+=@~- "
-		        "only); use 'mldedup ninja'\n", cmd->name, bad);
+		        "only); use 'mldedup ninja'\n", cmd->name, cli_esc(bad));
 	return bad != NULL;
 }
 
@@ -209,7 +209,7 @@ int bg_run(const cli_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FI
 	}
 	p.base = base ? base : "";
 	if (!(p.dir = realpath(dir, NULL))) {
-		fprintf(stderr, "mldedup %s: %s: %s\n", cmd->name, dir, strerror(errno));
+		fprintf(stderr, "mldedup %s: %s: %s\n", cmd->name, cli_esc(dir), strerror(errno));
 		goto out;
 	}
 	p.self = mld__exe_path(); /* where this binary is: the build file runs it */
@@ -237,7 +237,7 @@ int bg_run(const cli_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FI
 	for (size_t i = 0; real_outdir && i < p.n_dirs; i++)
 		if (!strcmp(real_outdir, p.dirs[i])) {
 			fprintf(stderr, "mldedup %s: %s: write the build file outside the export directories: its outputs would "
-			        "change the listing it watches\n", cmd->name, p.out);
+			        "change the listing it watches\n", cmd->name, cli_esc(p.out));
 			goto out;
 		}
 	if ((regenerate && check_vanished(cmd, &p)) || (make && check_make_paths(cmd, &p)))
@@ -258,7 +258,7 @@ int bg_run(const cli_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FI
 	int w = bf_commit(&t, p.out);
 	/* Make has no restat: an unchanged file must still look newer than the directories */
 	if (w < 0 || (w == 0 && make && utimensat(AT_FDCWD, p.out, NULL, 0) != 0)) {
-		fprintf(stderr, "mldedup %s: %s: %s\n", cmd->name, p.out, w < 0 ? mld_error_last() : strerror(errno));
+		fprintf(stderr, "mldedup %s: %s: %s\n", cmd->name, cli_esc(p.out), cli_esc(w < 0 ? mld_error_last() : strerror(errno)));
 		goto out;
 	}
 	rc = EXIT_OK;

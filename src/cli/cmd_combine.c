@@ -33,7 +33,7 @@ static const cli_opt combine_opts[] = {
 static void on_warn(void *ctx, const char *msg)
 {
 	(void)ctx;
-	fprintf(stderr, "mldedup combine: warning: %s\n", msg);
+	fprintf(stderr, "mldedup combine: warning: %s\n", cli_esc(msg));
 }
 
 static void human(double b, char *out, size_t n)
@@ -53,7 +53,7 @@ static void summary(const char *out, const mld_combine_stats *s, bool dry)
 	human((double)s->bytes_after, b, sizeof b);
 	human((double)(s->bytes_before > s->bytes_after ? s->bytes_before - s->bytes_after : 0), c, sizeof c);
 	human((double)s->bytes_optimum, d, sizeof d);
-	fprintf(stderr, "%s %s: %u functions, %llu weights\n", dry ? "would write" : "wrote", out, s->functions,
+	fprintf(stderr, "%s %s: %u functions, %llu weights\n", dry ? "would write" : "wrote", cli_esc(out), s->functions,
 	        (unsigned long long)s->weights);
 	fprintf(stderr, "  shared:");
 	for (int r = 0; r < MLD_R_COUNT; r++)
@@ -133,7 +133,7 @@ static bool anemll_overlap(const cli_cmd *cmd, const mld_anemll_job *jobs, size_
 				                                : mld__path_within(src, out) ? "holds" : NULL;
 				if (how)
 					fprintf(stderr, "mldedup %s: %s: the output %s the source %s; it would overwrite it (choose another -o)\n",
-					        cmd->name, jobs[j].output, how, jobs[k].sources[s].path);
+					        cmd->name, cli_esc(jobs[j].output), how, cli_esc(jobs[k].sources[s].path));
 				free(src);
 				if (how) {
 					free(out);
@@ -194,7 +194,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 	if (!no_store) {
 		/* a store problem never stops a combine: warn and go on without it */
 		if (mld_store_default_path(&spath, cli_store_opt) || mld_store_open(&store, spath)) {
-			fprintf(stderr, "mldedup combine: warning: no store (%s); digests are computed here\n", mld_error_last());
+			fprintf(stderr, "mldedup combine: warning: no store (%s); digests are computed here\n", cli_esc(mld_error_last()));
 			store = NULL;
 		}
 	}
@@ -211,21 +211,21 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			rc = EXIT_USAGE;
 			no_dir = true;
 		} else if (out && !o.dry_run && mkdir(out, 0777) != 0 && errno != EEXIST) {
-			fprintf(stderr, "mldedup combine: %s: cannot create the output directory: %s\n", out, strerror(errno));
+			fprintf(stderr, "mldedup combine: %s: cannot create the output directory: %s\n", cli_esc(out), strerror(errno));
 			rc = EXIT_FAIL;
 			no_dir = true;
 		}
 		const char *report = o.report_path;
 		for (size_t j = 0; j < nj && !no_dir; j++) {
 			if (cli_verbose) {
-				fprintf(stderr, "%s:", jobs[j].output);
+				fprintf(stderr, "%s:", cli_esc(jobs[j].output));
 				for (size_t k = 0; k < jobs[j].n_sources; k++)
-					fprintf(stderr, " %s=%s%s%s", jobs[j].sources[k].name, jobs[j].sources[k].path,
-					        jobs[j].sources[k].function ? ":" : "", jobs[j].sources[k].function ? jobs[j].sources[k].function : "");
+					fprintf(stderr, " %s=%s%s%s", cli_esc(jobs[j].sources[k].name), cli_esc(jobs[j].sources[k].path),
+					        jobs[j].sources[k].function ? ":" : "", jobs[j].sources[k].function ? cli_esc(jobs[j].sources[k].function) : "");
 				fprintf(stderr, "\n");
 			}
 			if (jobs[j].n_sources < 2) {
-				fprintf(stderr, "mldedup combine: %s: only one source found, skipped\n", jobs[j].output);
+				fprintf(stderr, "mldedup combine: %s: only one source found, skipped\n", cli_esc(jobs[j].output));
 				continue;
 			}
 			char *jr = report && nj > 1 ? job_report(report, jobs[j].output) : NULL;

@@ -11,7 +11,7 @@ static const cli_opt explain_opts[] = {
 static const char *str(json_t *r, const char *key)
 {
 	const char *s = json_string_value(json_object_get(r, key));
-	return s ? s : "-";
+	return s ? cli_esc(s) : "-"; /* names and paths: no raw control characters on a terminal */
 }
 
 /* "cos  0.99912  (>= 0.9999: fails)" */

@@ -57,7 +57,7 @@ static int print(json_t *r, mld_store *st, out_style style, void *ctx)
 	json_t *p;
 	for (int k = 0; k < 2; k++)
 		json_array_foreach(json_object_get(r, kinds[k]), i, p)
-			printf("%s %s\n", dry ? "would forget" : "forgot", json_string_value(json_object_get(p, "path")));
+			printf("%s %s\n", dry ? "would forget" : "forgot", cli_esc(json_string_value(json_object_get(p, "path"))));
 	printf("%s:\n", dry ? "would remove (dry run)" : "removed");
 	out_stats(json_object_get(r, "removed"), OUT_TEXT);
 	return EXIT_OK;

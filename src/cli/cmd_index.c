@@ -38,7 +38,7 @@ static void on_progress(void *ctx, const char *what, uint64_t done, uint64_t tot
 	if (!p->tty || (t - p->last < 0.1 && done < total))
 		return;
 	p->last = t;
-	fprintf(stderr, "\r\033[Kindexing %s: %3.0f%% of %.1f MB", what, total ? 100.0 * (double)done / (double)total : 100.0,
+	fprintf(stderr, "\r\033[Kindexing %s: %3.0f%% of %.1f MB", cli_esc(what), total ? 100.0 * (double)done / (double)total : 100.0,
 	        (double)total / 1e6);
 	if (done >= total)
 		fprintf(stderr, "\r\033[K");
@@ -96,7 +96,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			free(path);
 			return cli_fail(cmd);
 		}
-		fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n", mld_error_last());
+		fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n", cli_esc(mld_error_last()));
 		int rc = write_stamp(NULL, argv[first], stamp, depfile, target) ? cli_fail(cmd) : EXIT_OK;
 		free(path);
 		return rc;
@@ -112,7 +112,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			if (prog.tty)
 				fprintf(stderr, "\r\033[K");
 			if (stamp && mld_error_code() == MLD_ESTORE) { /* as above: the build goes on */
-				fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n", mld_error_last());
+				fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n", cli_esc(mld_error_last()));
 				if (write_stamp(NULL, argv[i], stamp, depfile, target))
 					rc = cli_fail(cmd);
 				continue;
@@ -127,12 +127,12 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			continue;
 		}
 		if (cli_verbose)
-			fprintf(stderr, "%s: %s (%llu weights, %llu decoded, %llu bytes read)\n", argv[i],
+			fprintf(stderr, "%s: %s (%llu weights, %llu decoded, %llu bytes read)\n", cli_esc(argv[i]),
 			        s.packages_unchanged ? "unchanged, not read" : "indexed", (unsigned long long)s.weights,
 			        (unsigned long long)s.weights_decoded, (unsigned long long)s.bytes_read);
 		if (s.unsupported)
 			fprintf(stderr, "mldedup index: %s: %llu weight(s) in a form mldedup cannot decode (see 'mldedup ls')\n",
-			        argv[i], (unsigned long long)s.unsupported);
+			        cli_esc(argv[i]), (unsigned long long)s.unsupported);
 		total.packages_indexed += s.packages_indexed;
 		total.packages_unchanged += s.packages_unchanged;
 		total.weights += s.weights;

@@ -17,7 +17,7 @@ static const cli_opt verify_opts[] = {
 static void on_problem(void *ctx, const char *msg)
 {
 	(void)ctx;
-	fprintf(stderr, "FAIL %s\n", msg);
+	fprintf(stderr, "FAIL %s\n", cli_esc(msg));
 }
 
 static int run(const cli_cmd *cmd, int argc, char **argv)
@@ -60,7 +60,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		       (unsigned long long)s.close, (unsigned long long)s.failures);
 	if (!cli_quiet)
 		fprintf(stderr, "%s: %s: %u functions, %llu weights checked (%llu exact, %llu within thresholds), %llu failures\n",
-		        argv[first], s.failures ? "FAILED" : "ok", s.functions, (unsigned long long)s.weights,
+		        cli_esc(argv[first]), s.failures ? "FAILED" : "ok", s.functions, (unsigned long long)s.weights,
 		        (unsigned long long)s.exact, (unsigned long long)s.close, (unsigned long long)s.failures);
 	return s.failures ? EXIT_FAIL : EXIT_OK;
 }

@@ -26,7 +26,7 @@ static void usage(FILE *out)
 static int not_a_command(const char *name)
 {
 	const cli_cmd *meant = cli_cmd_suggest(name, commands, N_COMMANDS);
-	fprintf(stderr, "mldedup: '%s' is not a command\n", name);
+	fprintf(stderr, "mldedup: '%s' is not a command\n", cli_esc(name));
 	if (meant)
 		fprintf(stderr, "did you mean 'mldedup %s'?\n", meant->name);
 	else {

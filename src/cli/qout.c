@@ -11,7 +11,7 @@ int out_open_store(const cli_cmd *cmd, mld_store **st, store_mode mode)
 		return cli_fail(cmd);
 	int rc = EXIT_OK;
 	if (mode == STORE_WRITE && access(path, F_OK) != 0) {
-		fprintf(stderr, "mldedup %s: store %s does not exist\n", cmd->name, path);
+		fprintf(stderr, "mldedup %s: store %s does not exist\n", cmd->name, cli_esc(path));
 		rc = EXIT_FAIL;
 	} else if (mode == STORE_WRITE ? mld_store_open(st, path)
 	                               : mld_store_open_readonly(st, path, mode == STORE_READ)) {
@@ -63,12 +63,14 @@ static char *cell(json_t *v, out_style style, bool bytes)
 	}
 }
 
-/* TSV fields: backslash escapes for tab, newline and backslash. */
+/* TSV fields: backslash escapes for tab, newline and backslash, \xHH for other controls. */
 static void put_tsv(const char *s)
 {
 	for (; *s; s++)
 		if (*s == '\t' || *s == '\n' || *s == '\\')
 			printf("\\%c", *s == '\t' ? 't' : *s == '\n' ? 'n' : '\\');
+		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			printf("\\x%02x", (unsigned char)*s);
 		else
 			putchar(*s);
 }
@@ -103,6 +105,11 @@ void out_rows(json_t *rows, json_t *columns, out_style style, int indent)
 			json_t *x = json_object_get(json_array_get(rows, r), name);
 			numeric[c] |= json_is_number(x);
 			cells[(r + 1) * nc + c] = cell(x ? x : json_null(), style, bytes);
+			if (style == OUT_TEXT && cells[(r + 1) * nc + c]) { /* a name may hold ESC or a newline */
+				char *e = strdup(cli_esc(cells[(r + 1) * nc + c]));
+				free(cells[(r + 1) * nc + c]);
+				cells[(r + 1) * nc + c] = e;
+			}
 		}
 		for (size_t r = 0; r <= nr; r++)
 			if (cells[r * nc + c] && strlen(cells[r * nc + c]) > width[c])
@@ -151,7 +158,7 @@ void out_stats(json_t *stats, out_style style)
 		else if (!strcmp(unit, "percent"))
 			printf("%.1f%%\n", json_number_value(v));
 		else if (json_is_string(v))
-			printf("%s\n", json_string_value(v));
+			printf("%s\n", cli_esc(json_string_value(v)));
 		else
 			printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(v));
 	}

@@ -323,9 +323,9 @@ int q_package(sqlite3_int64 *id, mld_store *st, const char *arg)
 	} else {
 		char list[1024] = "";
 		for (size_t i = 0; i < k && i < 5; i++)
-			snprintf(list + strlen(list), sizeof list - strlen(list), "\n  %s",
+			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : " ",
 			         json_string_value(json_object_get(json_array_get(rows, i), "path")));
-		rc = mld__err(MLD_EUSAGE, "'%s' matches several packages:%s%s", name, list, k > 5 ? "\n  ..." : "");
+		rc = mld__err(MLD_EUSAGE, "'%s' matches several packages:%s%s", name, list, k > 5 ? ", ..." : "");
 	}
 	json_decref(rows);
 	free(name);
