@@ -159,6 +159,27 @@ static bool check_make_paths(const cli_cmd *cmd, const bg_plan *p)
 	return bad != NULL;
 }
 
+/* Ninja has no escape for a newline or '|' on a build line: refuse what it cannot name
+ * rather than write a build file that does not parse. '$', ':' and ' ' are escaped. */
+static bool check_ninja_paths(const cli_cmd *cmd, const bg_plan *p)
+{
+	const char *bad = NULL, *why = NULL;
+	const char *fixed[] = {p->out, p->dir, p->self, p->store};
+	for (size_t i = 0; i < 4 && !why; i++)
+		if (fixed[i] && (why = bf_ninja_unnameable(fixed[i])))
+			bad = fixed[i];
+	for (size_t i = 0; i < p->n_pkgs && !why; i++)
+		if ((why = bf_ninja_unnameable(p->pkgs[i].path)))
+			bad = p->pkgs[i].path;
+	for (size_t i = 0; i < p->n_dirs && !why; i++)
+		if ((why = bf_ninja_unnameable(p->dirs[i])))
+			bad = p->dirs[i];
+	if (why)
+		fprintf(stderr, "mldedup %s: %s: Ninja cannot name a path holding %s (a build line has no escape for "
+		        "it); rename it\n", cmd->name, cli_esc(bad), why);
+	return why != NULL;
+}
+
 void bg_sources(FILE *f, const bg_job *j)
 {
 	for (size_t s = 0; s < j->job->n_sources; s++) {
@@ -240,7 +261,7 @@ int bg_run(const cli_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FI
 			        "change the listing it watches\n", cmd->name, cli_esc(p.out));
 			goto out;
 		}
-	if ((regenerate && check_vanished(cmd, &p)) || (make && check_make_paths(cmd, &p)))
+	if ((regenerate && check_vanished(cmd, &p)) || (make ? check_make_paths(cmd, &p) : check_ninja_paths(cmd, &p)))
 		goto out;
 	bf_text t;
 	FILE *f = bf_open(&t);
