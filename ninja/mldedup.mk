@@ -15,6 +15,8 @@
 # commands); a failed one exits non-zero and leaves no new target (.DELETE_ON_ERROR-safe).
 # Index and combine write their stamp only when its content changes, and touch STAMP.ran:
 # the step itself does not run again, and what reads STAMP runs only when STAMP changed.
+# A combined package's files are targets of its combine: one missing runs the combine again,
+# and verify, which reads them, runs again when one changes.
 
 MLDEDUP ?= mldedup
 MLDEDUP_BUILD ?= build
