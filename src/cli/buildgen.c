@@ -1,5 +1,6 @@
 #define _GNU_SOURCE /* asprintf */
 #include "buildgen.h"
+#include "config.h"
 
 #include "core/platform.h" /* the CLI shares the library's platform layer */
 
@@ -282,6 +283,27 @@ int bg_run(const cli_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FI
 		fprintf(stderr, "mldedup %s: %s: %s\n", cmd->name, cli_esc(p.out), cli_esc(w < 0 ? mld_error_last() : strerror(errno)));
 		goto out;
 	}
+	/* mldedup.conf beside it: commands run in the build directory use the build's store */
+	char *conf_store = NULL;
+	const char *env_store = getenv("MLDEDUP_STORE");
+	if (make && env_store && *env_store) { /* Make's $(MLDEDUP_STORE) ?= takes the environment's */
+		if (*env_store == '/' ? !(p.store = strdup(env_store))
+		                      : !getcwd(cwd, sizeof cwd) || asprintf(&p.store, "%s/%s", cwd, env_store) < 0)
+			p.store = NULL;
+	}
+	const char *store_base = p.store ? strrchr(p.store, '/') : NULL;
+	if (p.store && real_outdir && (size_t)(store_base - p.store) == strlen(real_outdir) &&
+	    !strncmp(p.store, real_outdir, strlen(real_outdir)))
+		conf_store = strdup(store_base + 1); /* in the build directory: relative, as the build names it */
+	else
+		conf_store = strdup(p.store ? p.store : "mldedup-store.db");
+	if (!conf_store || cli_config_write_build(outdir, conf_store, cmd->name) < 0) {
+		fprintf(stderr, "mldedup %s: %s/%s: %s\n", cmd->name, cli_esc(outdir), CLI_CONF_NAME,
+		        conf_store ? cli_esc(mld_error_last()) : "out of memory");
+		free(conf_store);
+		goto out;
+	}
+	free(conf_store);
 	rc = EXIT_OK;
 out:
 	plan_free(&p);

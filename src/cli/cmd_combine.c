@@ -1,6 +1,7 @@
 /* mldedup combine: one multifunction package from many, each shareable weight once. */
 #include "fields.h"
 #include "opts.h"
+#include "config.h"
 
 #include "mldedup.h"
 
@@ -199,8 +200,12 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 	mld_store *store = NULL;
 	char *spath = NULL;
 	if (!no_store) {
+		if (cli_store_path(cmd, &spath)) { /* a bad config file: fix it first */
+			free(specs);
+			return EXIT_FAIL;
+		}
 		/* a store problem never stops a combine: warn and go on without it */
-		if (mld_store_default_path(&spath, cli_store_opt) || mld_store_open(&store, spath)) {
+		if (mld_store_open(&store, spath)) {
 			fprintf(stderr, "mldedup combine: warning: no store (%s); digests are computed here\n", cli_esc(mld_error_last()));
 			store = NULL;
 		}

@@ -2,6 +2,7 @@
 #include "buildfile.h"
 #include "fields.h"
 #include "opts.h"
+#include "config.h"
 
 #include "mldedup.h"
 
@@ -101,8 +102,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		return cli_usage_error(cmd, "--stamp takes exactly one package");
 	char *path;
 	mld_store *store;
-	if (mld_store_default_path(&path, cli_store_opt))
-		return cli_fail(cmd);
+	if (cli_store_path(cmd, &path))
+		return EXIT_FAIL;
 	if (mld_store_open(&store, path)) {
 		/* As a build step a store problem must not break the build: the stamp can be
 		 * computed from the package itself, to the same text. */

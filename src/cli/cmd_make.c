@@ -52,15 +52,19 @@ static void emit(FILE *f, const bg_plan *p)
 	for (size_t j = 0; j < p->n_jobs; j++) {
 		const char *s = p->jobs[j].stem;
 		/* the package's files are outputs of the combine: one missing forces it to run again */
-		fprintf(f, "mldedup_files_%zu :=", j);
+		fprintf(f, "%sstamps/%s.combine.ran: $(if $(filter-out $(wildcard", b, s);
 		package_files(f, p, s);
-		fprintf(f, "\n%sstamps/%s.combine.ran: $(if $(filter-out $(wildcard $(mldedup_files_%zu)),$(mldedup_files_%zu)),"
-		        "mldedup-force)", b, s, j, j);
+		fputs("),", f);
+		package_files(f, p, s);
+		fputs("),mldedup-force)", f);
 		job_inputs(f, p, &p->jobs[j]);
 		fputs("\t$(mldedup_combine)\n", f);
 		job_vars(f, p, &p->jobs[j], ".combine.ran");
-		fprintf(f, "%sstamps/%s.combine $(mldedup_files_%zu): %sstamps/%s.combine.ran ;\n", b, s, j, b, s);
-		fprintf(f, "%sstamps/%s.verified: %sstamps/%s.combine $(mldedup_files_%zu)", b, s, b, s, j);
+		fprintf(f, "%sstamps/%s.combine", b, s);
+		package_files(f, p, s);
+		fprintf(f, ": %sstamps/%s.combine.ran ;\n", b, s);
+		fprintf(f, "%sstamps/%s.verified: %sstamps/%s.combine", b, s, b, s);
+		package_files(f, p, s);
 		job_inputs(f, p, &p->jobs[j]);
 		fputs("\t$(mldedup_verify)\n", f);
 		job_vars(f, p, &p->jobs[j], ".verified");
@@ -78,7 +82,9 @@ const cli_cmd cmd_make = {
 	"Write GNU Make rules that index, combine and verify the ANEMLL exports in DIR, redoing only what changed.",
 	"The rules are for ninja/mldedup.mk, which writes FILE.mk with this command, includes it and holds\n"
 	"the recipes; see its header. Paths in FILE.mk are as seen from the directory make runs in: run this\n"
-	"from there. Targets: mldedup-all (the combined packages, in FILE.mk's directory), mldedup-check\n"
+	"from there. The mldedup.conf written beside FILE.mk names the build's store, for the commands\n"
+	"run there: $MLDEDUP_STORE (ninja/mldedup.mk sets it to $(MLDEDUP_STORE)), else mldedup-store.db\n"
+	"beside FILE.mk. Targets: mldedup-all (the combined packages, in FILE.mk's directory), mldedup-check\n"
 	"(verify them), and one per output. Each package's files are targets of its combine: one missing\n"
 	"runs the combine again, and a changed one runs its verify again. A package FILE.mk builds from\n"
 	"that is gone fails the build, naming it.\n",

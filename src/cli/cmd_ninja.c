@@ -124,7 +124,7 @@ const cli_cmd cmd_ninja = {
 	"verify edge per output under 'check' (inputs: the package's files too), a phony target per output\n"
 	"and 'all'. Paths may hold '$', ':' and spaces, not a newline, a tab or '|'. Run ninja in\n"
 	"the directory of the file: outputs, stamps/ and the build's store (mldedup-store.db, or --store)\n"
-	"go there. The file regenerates itself when a package is added to DIR or its ctxN folders; when a\n"
+	"go there, and an mldedup.conf naming that store, so mldedup commands run there use it. The file regenerates itself when a package is added to DIR or its ctxN folders; when a\n"
 	"package it builds from is gone, the build fails naming it. Combines run at most 2 at a time\n"
 	"(pool mldedup_combine_pool). The rules are those of ninja/mldedup.ninja.\n",
 	bg_opts, run};

@@ -13,7 +13,8 @@ bool cli_quiet;
 const char *cli_store_opt;
 
 const cli_opt common_opts[] = {
-	{OPT_STORE, "store", 0, "PATH", "SQLite store (default: $MLDEDUP_STORE, else $XDG_CACHE_HOME/mldedup/store.db)"},
+	{OPT_STORE, "store", 0, "PATH", "SQLite store (default: $MLDEDUP_STORE, else the nearest mldedup.conf's, else "
+	                                "$XDG_CACHE_HOME/mldedup/store.db; see 'mldedup config')"},
 	{OPT_VERBOSE, "verbose", 'v', NULL, "say more (repeat for more)"},
 	{OPT_QUIET, "quiet", 'q', NULL, "no progress or summary, only errors"},
 	{OPT_HELP, "help", 'h', NULL, "show this help"},

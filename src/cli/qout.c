@@ -1,5 +1,7 @@
 #include "qout.h"
 
+#include "config.h"
+
 #include "fields.h"
 
 #include <stdlib.h>
@@ -9,8 +11,8 @@
 int out_open_store(const cli_cmd *cmd, mld_store **st, store_mode mode)
 {
 	char *path;
-	if (mld_store_default_path(&path, cli_store_opt))
-		return cli_fail(cmd);
+	if (cli_store_path(cmd, &path))
+		return EXIT_FAIL;
 	int rc = EXIT_OK;
 	if (mode == STORE_WRITE && access(path, F_OK) != 0) {
 		fprintf(stderr, "mldedup %s: store %s does not exist\n", cmd->name, cli_esc(path));

@@ -92,6 +92,17 @@ chunked)
 	eq "check: verifies" "$(count VERIFY)" 2
 	"$MLDEDUP" verify -q "$OUT/toy_FFN_PF_lut6_chunk_01of02.mlpackage" || bad "verify of chunk 1 failed"
 
+	# the build's own store, from its directory and below (issue 9: stats did not find it)
+	for d in "$OUT" "$OUT/stamps"; do
+		(cd "$d" && "$MLDEDUP" stats --json) >"$T/stats" 2>"$T/log" || bad "stats in $d failed: $(cat "$T/log")"
+		grep -qF "\"store\": \"$OUT/mldedup-store.db\"" "$T/stats" && grep -q '"packages": 4' "$T/stats" ||
+			bad "stats in $d did not read the build's store: $(head -4 "$T/stats")"
+		(cd "$d" && "$MLDEDUP" config) >"$T/stats" 2>&1
+		eq "config in $d" "$(cat "$T/stats")" "($OUT/mldedup.conf:3) store = $OUT/mldedup-store.db"
+	done
+	(cd "$OUT" && "$MLDEDUP" explain toy_FFN_PF_lut6_chunk_01of02.mlpackage prefill layers_0_mlp_up_proj_weight_palettized) \
+		>"$T/stats" 2>"$T/log" || bad "explain in the build directory failed: $(cat "$T/log")"
+
 	run "second build" all
 	idle || { bad "second build did work"; cat "$T/log" >&2; }
 	run "second check" check
