@@ -52,6 +52,8 @@ static int query(json_t **out, mld_store *st, char **args, int n, void *ctx) { r
 static int print(json_t *r, mld_store *st, out_style style, void *ctx)
 {
 	static const char *const kinds[] = {"packages", "outputs"};
+	if (cli_quiet) /* -q: nothing but errors; --json still prints its document */
+		return EXIT_OK;
 	bool dry = json_is_true(json_object_get(r, "dry_run"));
 	size_t i;
 	json_t *p;
