@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static cli_setting settings[] = {
@@ -53,10 +54,11 @@ static void set(cli_setting *s, const char *value, cli_origin origin, const char
 /* Read one file; a missing one is fine. Paths relative to its directory. */
 static int read_file(const cli_cmd *cmd, const char *path, cli_origin origin, bool *found)
 {
+	struct stat sb;
+	if (stat(path, &sb) != 0) /* absent, or behind a directory we may not enter (HOME of another user) */
+		return EXIT_OK;
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return EXIT_OK;
 		fprintf(stderr, "mldedup %s: config file %s: %s\n", cmd->name, cli_esc(path), strerror(errno));
 		return EXIT_FAIL;
 	}
