@@ -44,7 +44,7 @@ static void human(double b, char *out, size_t n)
 		snprintf(out, n, "%.1f kB", b / 1e3);
 }
 
-static void summary(const char *out, const mld_combine_stats *s, bool dry)
+void cli_combine_summary(const char *out, const mld_combine_stats *s, bool dry)
 {
 	char a[32], b[32], c[32], d[32];
 	human((double)s->bytes_before, a, sizeof a);
@@ -207,7 +207,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 				continue;
 			}
 			if (!cli_quiet)
-				summary(jobs[j].output, &s, o.dry_run);
+				cli_combine_summary(jobs[j].output, &s, o.dry_run);
 			if (json)
 				json_stats(jobs[j].output, &s);
 		}
@@ -218,7 +218,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		rc = cli_fail(cmd);
 	} else {
 		if (!cli_quiet)
-			summary(out, &s, o.dry_run);
+			cli_combine_summary(out, &s, o.dry_run);
 		if (json)
 			json_stats(out, &s);
 	}
