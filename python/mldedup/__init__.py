@@ -135,8 +135,7 @@ def combine(output, sources, default=None, strict=False, store=None, replace=Fal
     p = run(args)
     if verbose and p.stderr:
         sys.stderr.write(p.stderr)
-    lines = [l for l in p.stdout.splitlines() if l.strip()]
-    return json.loads(lines[-1]) if lines else {}
+    return json.loads(p.stdout) if p.stdout.strip() else {}
 
 
 def _threshold_args(cos_threshold, mean_abs_threshold, max_abs_threshold):

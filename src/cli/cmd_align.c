@@ -1,5 +1,6 @@
 /* mldedup align: rewrite packages so that their shareable weights carry the anchor's
  * exact bytes, for tools (coremltools' save_multifunction) that share only those. */
+#include "fields.h"
 #include "opts.h"
 
 #include "mldedup.h"
@@ -170,16 +171,16 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			for (size_t i = 1; i < ns; i++)
 				fprintf(stderr, "wrote %s: %llu weights given the shared bytes\n", outs[i], (unsigned long long)rew[i]);
 		if (json) {
-			json_t *doc = cli_combine_stats_json(NULL, &s), *arr = json_array();
+			json_t *doc = cli_json_doc(), *arr = json_array();
+			json_object_update_new(doc, cli_combine_stats_json(NULL, &s, false));
 			json_object_del(doc, "output");
+			json_object_del(doc, "dry_run");
 			json_object_set_new(doc, "anchor", json_string(specs[0].path));
 			for (size_t i = 1; i < ns && arr; i++)
 				json_array_append_new(arr, json_pack("{s:s, s:s?, s:s, s:I}", "source", specs[i].path, "function",
 				                                     specs[i].function, "output", outs[i], "rewritten", (json_int_t)rew[i]));
 			json_object_set_new(doc, "outputs", arr);
-			json_dumpf(doc, stdout, JSON_INDENT(2));
-			putchar('\n');
-			json_decref(doc);
+			cli_json_emit(doc, NULL);
 		}
 	}
 	free(rew);

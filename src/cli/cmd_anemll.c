@@ -1,5 +1,6 @@
 /* mldedup anemll: a drop-in for ANEMLL's combine step (anemll/utils/combine_models.py):
  * the same flags, the same file names, mldedup's sharing. */
+#include "fields.h"
 #include "opts.h"
 
 #include "mldedup.h"
@@ -142,7 +143,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		}
 		if (!cli_quiet)
 			cli_combine_summary(L.jobs[j].output, &s, false);
-		json_t *jo = cli_combine_stats_json(L.jobs[j].output, &s), *fns = json_array();
+		json_t *jo = cli_combine_stats_json(L.jobs[j].output, &s, false), *fns = json_array();
 		for (size_t k = 0; k < L.jobs[j].n_sources; k++)
 			json_array_append_new(fns, json_pack("{s:s, s:s}", "name", L.jobs[j].sources[k].name, "source",
 			                                     L.jobs[j].sources[k].path));
@@ -158,12 +159,11 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		json_t *left = json_array();
 		for (size_t i = 0; i < L.n_other; i++)
 			json_array_append_new(left, json_string(L.other[i]));
-		json_t *doc = json_pack("{s:s, s:s, s:b, s:o, s:o}", "input", in, "output", outdir ? outdir : in,
-		                        "anemll_dedup", !o.identical_only, "outputs", outputs, "left_as_is", left);
+		json_t *doc = cli_json_doc();
+		json_object_update_new(doc, json_pack("{s:s, s:s, s:b, s:o, s:o}", "input", in, "output", outdir ? outdir : in,
+		                                      "anemll_dedup", !o.identical_only, "outputs", outputs, "left_as_is", left));
 		outputs = NULL;
-		json_dumpf(doc, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(doc);
+		cli_json_emit(doc, NULL);
 	}
 	json_decref(outputs);
 	mld_anemll_layout_free(&L);

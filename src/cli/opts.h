@@ -64,7 +64,7 @@ int cli_parse_source(mld_source_spec *sp, char *arg);
 void cli_combine_summary(const char *out, const mld_combine_stats *s, bool dry);
 /* A combine's statistics as a new JSON object (jansson's json_t, declared opaque here). */
 struct json_t;
-struct json_t *cli_combine_stats_json(const char *out, const mld_combine_stats *s);
+struct json_t *cli_combine_stats_json(const char *out, const mld_combine_stats *s, bool dry);
 /* "PKG[:FUNC]" in place into path and function (a path that exists keeps its ':'). */
 void cli_split_function(char *arg, const char **path, const char **function);
 
