@@ -206,7 +206,9 @@ def prepare_dedup_sources(sources, cos_threshold=0.9999, mean_abs_threshold=0.00
     (a permuted palette) or, verified, cosine >= ``cos_threshold`` and mean |d| <=
     ``mean_abs_threshold`` (and max |d| <= ``max_abs_threshold`` when given). Every
     weight is checked against the anchor and the packages before it. An entry with
-    nothing to rewrite keeps its own path (unless ``keep_unchanged`` is false). The
+    nothing to rewrite keeps its own path (unless ``keep_unchanged`` is false).
+    Packages in the iOS16 form (which coremltools cannot load) come back in the iOS18
+    form with bit-identical values, the anchor included. The
     temporaries are removed on exit, whatever happens inside. ``store``: as in
     :func:`combine`; ``tmp_dir``: where the temporaries go (default: the system's)."""
     sources = [tuple(s) for s in sources]
@@ -235,9 +237,9 @@ def prepare_dedup_sources(sources, cos_threshold=0.9999, mean_abs_threshold=0.00
                 if verbose:
                     print("mldedup: %s: %d weights take the shared bytes" % (path, o.get("rewritten", 0)),
                           file=sys.stderr)
+            if doc.get("anchor_output"):  # an iOS16-form anchor, rewritten into the iOS18 form of the others
+                new[(anchor_path, anchor_fn)] = doc["anchor_output"]
             for i, (path, src_fn, target) in enumerate(sources):
-                if i == 0:
-                    continue
                 for (p, f), out in new.items():
                     if f == src_fn and _same_file(os.fspath(path), p):
                         result[i] = (out, src_fn, target)

@@ -59,7 +59,14 @@ def test_prepare_dedup_sources_values(fixtures, tmp_path):
         pa, pb = member_path(sd, a), member_path(sd, b)
         sources = [(pa, a["source_function"], a["function"]), (pb, b["source_function"], b["function"])]
         with mldedup.prepare_dedup_sources(sources, tmp_dir=str(tmp_path)) as deduped:
-            assert deduped[0] == sources[0]
+            if s == "ios16":  # an iOS16-form anchor comes back in the iOS18 form, the same values
+                assert deduped[0][0] != pa
+                p = run_cli("verify", deduped[0][0], "main=%s" % pa)
+                assert b" 0 failures" in p.stdout + p.stderr
+                pa_vals = deduped[0][0]
+            else:
+                pa_vals = pa
+                assert deduped[0] == sources[0]
             assert [t[1:] for t in deduped] == [t[1:] for t in sources]
             new = deduped[1][0]
             rel = {k: w["members"][b["function"]]["relation"] for k, w in g["weights"].items()}
@@ -71,7 +78,7 @@ def test_prepare_dedup_sources_values(fixtures, tmp_path):
             for key, r in rel.items():
                 mine = values(new, "main", nb[key])
                 if r in SHARE:
-                    assert mine == values(pa, "main", na[key]), "%s/%s %s (%s): not the anchor's values" % (
+                    assert mine == values(pa_vals, "main", na[key]), "%s/%s %s (%s): not the anchor's values" % (
                         s, g["group"], key, r)
                 else:
                     assert mine == values(pb, "main", nb[key]), "%s/%s %s (%s): not its own values" % (

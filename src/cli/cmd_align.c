@@ -126,8 +126,16 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		else
 			snprintf(names[i], 32, "anchor");
 		specs[i].name = names[i];
-		if (!i)
-			continue;
+		if (!i) {
+			/* An iOS16-form anchor (spec < 9) is written too, in the iOS18 form the others get,
+			 * so that one tool can load them all (directory output only). */
+			mld_package *ap = NULL;
+			if (one || mld_package_open(&ap, specs[0].path) || mld_package_spec_version(ap) >= 9) {
+				mld_package_free(ap);
+				continue;
+			}
+			mld_package_free(ap);
+		}
 		if (one) {
 			outs[i] = strdup(out);
 		} else {
@@ -135,8 +143,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 				if (!(outs[i] = out_name(out, specs[i].path, specs[i].function, dup > 1 ? dup : 0)))
 					break;
 				bool clash = false;
-				for (size_t k = 1; k < i; k++)
-					clash |= !strcmp(outs[k], outs[i]);
+				for (size_t k = 0; k < i; k++)
+					clash |= outs[k] && !strcmp(outs[k], outs[i]);
 				if (!clash)
 					break;
 				free(outs[i]);
@@ -167,6 +175,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 	else if (mld_align(&s, rew, specs, ns, (const char *const *)outs, &o))
 		rc = mld_error_code() == MLD_EUSAGE ? cli_usage_error(cmd, "%s", mld_error_last()) : cli_fail(cmd);
 	if (rc == EXIT_OK) {
+		if (!cli_quiet && outs[0])
+			fprintf(stderr, "wrote %s: the anchor in the iOS18 form\n", outs[0]);
 		if (!cli_quiet)
 			for (size_t i = 1; i < ns; i++)
 				fprintf(stderr, "wrote %s: %llu weights given the shared bytes\n", outs[i], (unsigned long long)rew[i]);
@@ -176,6 +186,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			json_object_del(doc, "output");
 			json_object_del(doc, "dry_run");
 			json_object_set_new(doc, "anchor", json_string(specs[0].path));
+			json_object_set_new(doc, "anchor_output", outs[0] ? json_string(outs[0]) : json_null());
 			for (size_t i = 1; i < ns && arr; i++)
 				json_array_append_new(arr, json_pack("{s:s, s:s?, s:s, s:I}", "source", specs[i].path, "function",
 				                                     specs[i].function, "output", outs[i], "rewritten", (json_int_t)rew[i]));
@@ -205,5 +216,7 @@ const cli_cmd cmd_align = {
 	"package of its own in which each shared weight (deq_identical, deq_close) carries the encoding and bytes\n"
 	"of the weight it shares with. Tools that share only byte-identical blobs, such as coremltools'\n"
 	"save_multifunction, then store it once. Everything else of PKG (model description, metadata, other\n"
-	"weights) is kept; 'mldedup verify OUT x=PKG' checks the values against the source.\n",
+	"weights) is kept; 'mldedup verify OUT x=PKG' checks the values against the source.\n"
+	"iOS16-form packages (specification < 9) come out in the iOS18 form, as combine writes them; with a\n"
+	"directory OUT, such an anchor is written there too (--json: anchor_output).\n",
 	align_opts, run};
