@@ -1,4 +1,5 @@
 #include "buildfile.h"
+#include "opts.h"
 
 #include "mldedup.h"
 
@@ -68,16 +69,24 @@ const char *bf_depfile_unsafe(const char *path, bool target)
 
 void bf_ninja_path(FILE *f, const char *path) { escaped(f, path, " :", '$'); }
 
-const char *bf_ninja_unsafe(const char *path)
+const char *bf_ninja_unnameable(const char *path)
 {
-	if (!*path)
-		return "it is empty";
-	if (strchr(path, '|'))
-		return "a '|', which Ninja reads as a dependency separator and cannot escape";
-	if (strpbrk(path, "\n\r"))
-		return "a line break";
+	for (const char *s = path; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\n' || c == '\r')
+			return "a newline";
+		if (c == '\t')
+			return "a tab";
+		if (c < 0x20 || c == 0x7f)
+			return "a control character";
+		if (c == '|')
+			return "'|'";
+	}
 	return NULL;
 }
+
+const char *const bf_package_files[] = {"Manifest.json", "Data/com.apple.CoreML/model.mlmodel",
+                                        "Data/com.apple.CoreML/weights/weight.bin", NULL};
 
 static bool plain(const char *s, const char *extra)
 {
@@ -116,13 +125,15 @@ int bf_write_depfile(const char *path, const char *target, const char *files)
 			bad = strstr(files, one); /* a stable copy for the message */
 		free(one);
 		if (why) {
-			fprintf(stderr, "mldedup: %s: %.*s: a depfile cannot name this path: %s\n", path,
-			        (int)strcspn(bad, "\n"), bad, why);
+			char *one_bad = strndup(bad, strcspn(bad, "\n"));
+			fprintf(stderr, "mldedup: %s: %s: a depfile cannot name this path: %s\n", cli_esc(path),
+			        cli_esc(one_bad ? one_bad : "?"), why);
+			free(one_bad);
 			return -1;
 		}
 	}
 	if (why) {
-		fprintf(stderr, "mldedup: %s: %s: a depfile cannot name this path: %s\n", path, bad, why);
+		fprintf(stderr, "mldedup: %s: %s: a depfile cannot name this path: %s\n", cli_esc(path), cli_esc(bad), why);
 		return -1;
 	}
 	bf_text d;

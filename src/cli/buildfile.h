@@ -11,8 +11,6 @@ void bf_depfile_path(FILE *f, const char *path);
 /* NULL if a depfile can name `path` (as its target, or as one of its files), else why
  * not. bf_write_depfile refuses such paths, saying so on stderr. */
 const char *bf_depfile_unsafe(const char *path, bool target);
-/* NULL if a Ninja build line can name `path`, else why not. */
-const char *bf_ninja_unsafe(const char *path);
 /* Write a depfile: "target: file..." for the '\n'-terminated paths in `files`. 0 or -1. */
 int bf_write_depfile(const char *path, const char *target, const char *files);
 /* The depfile's text, to f. */
@@ -21,6 +19,11 @@ void bf_depfile_text(FILE *f, const char *target, const char *files);
 void bf_ninja_path(FILE *f, const char *path);
 /* A shell word in a Ninja or Make variable: single-quoted unless plain; '$' doubles. */
 void bf_shell_word(FILE *f, const char *s);
+/* Can Ninja name this path? NULL if so, else what it cannot hold ("a newline", "'|'",
+ * ...): a build line has no escape for them, and a depfile none for a tab. */
+const char *bf_ninja_unnameable(const char *path);
+/* The files of a combined package, relative to it: its outputs on a build edge. */
+extern const char *const bf_package_files[];
 /* Can a Make rule name this path as it is? (letters, digits and ._/+=@~- only) */
 bool bf_make_plain(const char *path);
 

@@ -133,10 +133,10 @@ expect 0 "64 MiB of zeros: below the size the ratio applies to" -- "${TO[@]}" "$
 # ---- a directory where a file belongs, inside a zip --------------------------------------
 P=$(fresh zipdir); rm "$P/$W"; mkdir "$P/$W"; echo x >"$P/$W/inside"
 "$MLDTEST" mkzip "$T/zipdir.zip" "$P"
-bad_input "weight.bin is a directory inside a zip" "$T/zipdir.zip" "zipdir.mlpackage/$W" "is a directory, not a regular file"
+bad_input "weight.bin is a directory inside a zip" "$T/zipdir.zip" "zipdir.mlpackage/$W" "is a directory in the zip, not a file"
 P=$(fresh zipdir_model); rm "$P/$M"; mkdir "$P/$M"; echo x >"$P/$M/inside"
 "$MLDTEST" mkzip "$T/zipdir_model.zip" "$P"
-bad_input "model.mlmodel is a directory inside a zip" "$T/zipdir_model.zip" "model.mlmodel" "is a directory, not a regular file"
+bad_input "model.mlmodel is a directory inside a zip" "$T/zipdir_model.zip" "model.mlmodel" "is a directory in the zip, not a file"
 
 # ---- constexpr cycles -------------------------------------------------------------------------
 P=$T/cycle_self.mlpackage; "$MLDTEST" mkpkg "$P" --cycle self

@@ -236,7 +236,7 @@ static void check_paths(const char *path)
 	/* a Ninja build path */
 	char *nt = text_of(emit_ninja, path, NULL), *back = NULL;
 	bool ok = ninja_path(nt, &back);
-	if (!bf_ninja_unsafe(path))
+	if (!bf_ninja_unnameable(path))
 		FZ_ASSERT(ok && !strcmp(back, path), "Ninja reads the path \"%s\" written as \"%s\" as \"%s\"", path, nt,
 		          ok ? back : "(an error)");
 	free(back);

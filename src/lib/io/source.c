@@ -463,8 +463,8 @@ static int zip_extract(mld__source *src, const char *rel, uint8_t **buf, int fd,
 	if (!disp)
 		return MLD_ENOMEM;
 	uint64_t want = (zs.valid & ZIP_STAT_SIZE) ? zs.size : 0, packed = (zs.valid & ZIP_STAT_COMP_SIZE) ? zs.comp_size : 0;
-	if (dir)
-		rc = mld__err(MLD_EFORMAT, "%s: is a directory, not a regular file", disp);
+	if (dir) /* not "truncated: 0 bytes" */
+		rc = mld__err(MLD_EFORMAT, "%s: is a directory in the zip, not a file", disp);
 	else if (want > MLD_ZIP_FREE_BYTES && want / MLD_ZIP_MAX_RATIO > packed)
 		rc = mld__err(MLD_EFORMAT,
 		             "%s: zip entry inflates to %llu bytes from %llu, more than %d:1: refused as a likely zip bomb"

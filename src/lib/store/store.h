@@ -10,11 +10,12 @@
 struct mld_store {
 	sqlite3 *db;
 	char *path;
+	int readonly; /* opened read-only (the query commands) */
 };
 
 /* Run `sql` (no results); errors name the store file. */
-/* The store file and SQLite's files beside it (-wal, -shm, -journal) are each a
- * regular file or absent: SQLite would block forever on a FIFO. */
+/* The store file and SQLite's files beside it (-wal, -shm, -journal) are not FIFOs,
+ * sockets or devices: SQLite would block forever on a FIFO. */
 int mld__store_check_files(const char *path);
 /* A store over a connection opened elsewhere (the fuzzers' in-memory databases):
  * configured and migrated as mld_store_open does; `name` stands for its path in
