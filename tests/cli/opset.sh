@@ -96,7 +96,13 @@ refused clip_equal 'clip "cl"' "alpha 1 is not below beta 1" -- --ios16-case cli
 # an iOS16 sparse_to_dense whose mask has no type: its rewrite read through a NULL
 # type (found by the ios18 fuzz target); now an error naming the op
 "$MLDTEST" mkpkg "$T/untyped.mlpackage" --ios16-case untyped_mask
-expect 1 "untyped iOS16 mask: combine" 'constexpr_sparse_to_dense "w_sparse16"' "a parameter has no tensor type" -- \
+# an iOS16 shape its packed mask does not fit: refused, whether the decoder or the
+# rewrite (which would type the bytes as what they are not; found by the ios18 fuzz
+# target) sees it first
+"$MLDTEST" mkpkg "$T/mismatch.mlpackage" --ios16-case shape_mismatch
+expect 1 "iOS16 shape over a smaller mask: combine" 'w_sparse16' "2048 bytes" -- \
+	"$MLDEDUP" combine -q --no-store -o "$T/mismatch-out.mlpackage" a="$T/mismatch.mlpackage" b="$G"
+expect 1 "untyped iOS16 mask: combine" 'constexpr_sparse_to_dense "w_sparse16"' "not a tensor type" -- \
 	"$MLDEDUP" combine -q --no-store -o "$T/untyped-out.mlpackage" a="$T/untyped.mlpackage" b="$G"
 
 finish

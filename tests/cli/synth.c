@@ -534,7 +534,8 @@ unsigned synth_ios16_case(const char *name)
 	} cases[] = {{"crop_resize", SYNTH_IOS16_CROP_RESIZE}, {"nms", SYNTH_IOS16_NMS}, {"clip_equal", SYNTH_IOS16_CLIP_EQUAL},
 	             {"idx_const_pos", SYNTH_IOS16_IDX_CONST_POS}, {"idx_const_neg", SYNTH_IOS16_IDX_CONST_NEG},
 	             {"idx_uint16", SYNTH_IOS16_IDX_UINT16}, {"idx_int16", SYNTH_IOS16_IDX_INT16},
-	             {"idx_symbolic", SYNTH_IOS16_IDX_SYMBOLIC}, {"untyped_mask", SYNTH_IOS16_UNTYPED_MASK}};
+	             {"idx_symbolic", SYNTH_IOS16_IDX_SYMBOLIC}, {"untyped_mask", SYNTH_IOS16_UNTYPED_MASK},
+	             {"shape_mismatch", SYNTH_IOS16_SHAPE_MISMATCH}};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
 		if (!strcmp(name, cases[i].name))
 			return cases[i].bit;
@@ -576,7 +577,8 @@ static mil_function *build_ios16_function(const synth_opts *o)
 	} else {
 		op_attr(s16, "mask", v_blob(MLD_DT_UINT8, 1, d4, mask, 4, 0, 0, NULL));
 	}
-	op_attr(s16, "shape", v_bytes(MLD_DT_UINT32, 1, d2, shape48, 8));
+	static const uint8_t shape4k[] = {4, 0, 0, 0, 0, 16, 0, 0};
+	op_attr(s16, "shape", v_bytes(MLD_DT_UINT32, 1, d2, o->ios16_cases & SYNTH_IOS16_SHAPE_MISMATCH ? shape4k : shape48, 8));
 	mil_op *af = op_new(blk, "constexpr_affine_dequantize", "w_affine", ttype(MLD_DT_FP16, 2, (const uint64_t[]){4, 8}));
 	op_attr(af, "quantized_data", v_blob(MLD_DT_UINT8, 2, (const uint64_t[]){4, 8}, rnd_bytes(32), 32, 0, 0, NULL));
 	op_attr(af, "zero_point", v_bytes(MLD_DT_UINT8, 1, d4, rnd_bytes(4), 4));

@@ -34,6 +34,7 @@ enum {
 	SYNTH_IOS16_IDX_INT16 = 1 << 6,    /* gather with int16 runtime indices */
 	SYNTH_IOS16_IDX_SYMBOLIC = 1 << 7, /* gather along an axis of unknown size */
 	SYNTH_IOS16_UNTYPED_MASK = 1 << 8, /* the iOS16 sparse_to_dense mask an immediate without a type */
+	SYNTH_IOS16_SHAPE_MISMATCH = 1 << 9, /* the iOS16 sparse_to_dense shape [4, 4096] over a 4-byte mask */
 };
 /* "crop_resize", "nms", ... -> SYNTH_IOS16_*, 0 if unknown */
 unsigned synth_ios16_case(const char *name);

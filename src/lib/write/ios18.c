@@ -176,6 +176,27 @@ static mld_dtype uint_of_bits(unsigned bits)
 	}
 }
 
+/* The iOS16 packed stream v (uint8) holds exactly the `bits`-bit elements of
+ * `shape`, as the iOS18 type it is given must: else the rewrite would declare what
+ * the bytes are not. */
+static int packed_fits(const mil_value *v, const uint64_t *shape, unsigned rank, unsigned bits, const char *what,
+                       const char *name)
+{
+	uint64_t count = 1, need;
+	for (unsigned d = 0; d < rank; d++)
+		if (!mld__mul_u64(count, shape[d], &count) || count > (UINT64_C(1) << 48))
+			return mld__err(MLD_EFORMAT, "%s: its iOS16 shape has too many elements", what);
+	need = (count * bits + 7) / 8;
+	mld_dtype dt;
+	unsigned r;
+	uint64_t s[MLD_MAX_RANK], n;
+	int rc = mil_tensor_shape(v->type, &dt, &r, s, &n, what);
+	if (!rc && (dt != MLD_DT_UINT8 || n != need))
+		rc = mld__err(MLD_EFORMAT, "%s: its %s holds %llu %s elements; its iOS16 shape needs %llu bytes", what, name,
+		              (unsigned long long)n, mld_dtype_name(dt), (unsigned long long)need);
+	return rc;
+}
+
 static int lut_to_ios18(mil_op *op, const char *what)
 {
 	mil_value *shape_v = take_attr(op, "shape"), *idx = take_attr(op, "indices"), *lut = take_attr(op, "lut");
@@ -202,6 +223,8 @@ static int lut_to_ios18(mil_op *op, const char *what)
 		rc = retype(lut, ldt, rank + 2, lshape, what);
 	}
 	if (!rc)
+		rc = packed_fits(idx, shape, rank, bits, what, "indices");
+	if (!rc)
 		rc = retype(idx, uint_of_bits(bits), rank, shape, what);
 	if (!rc && !(rc = add_input(op, "indices", idx))) {
 		idx = NULL;
@@ -224,6 +247,8 @@ static int sparse_to_ios18(mil_op *op, const char *what)
 	int rc = !shape_v || !mask || !nz ? mld__err(MLD_EFORMAT, "%s: iOS16 sparse_to_dense lacks mask, nonzero_data or shape", what) : 0;
 	if (!rc)
 		rc = read_shape(shape, &rank, shape_v, what);
+	if (!rc)
+		rc = packed_fits(mask, shape, rank, 1, what, "mask");
 	if (!rc)
 		rc = retype(mask, MLD_DT_UINT1, rank, shape, what);
 	if (!rc && !(rc = add_input(op, "nonzero_data", nz))) {
