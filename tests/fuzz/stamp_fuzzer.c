@@ -302,9 +302,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_ASSERT(!mld_package_stamp(&again, NULL, path, NULL) && !strcmp(stamp, again), "the stamp is not deterministic");
 		FZ_ASSERT(!strncmp(stamp, "mldedup stamp 1\nmodel ", 22) && strstr(stamp, "\nweights "), "a malformed stamp: %s",
 		          stamp);
+		size_t root = strlen(path); /* the list names files under the path without its trailing slashes */
+		while (root > 1 && path[root - 1] == '/')
+			root--;
 		for (const char *p = files, *nl; (nl = strchr(p, '\n')); p = nl + 1)
-			FZ_ASSERT(!strncmp(p, path, strlen(path)), "the stamp's file list names %.*s, outside %s", (int)(nl - p), p,
-			          path);
+			FZ_ASSERT(!strncmp(p, path, root) && (p[root] == '/' || p + root == nl),
+			          "the stamp's file list names %.*s, outside %s", (int)(nl - p), p, path);
 		check_depfile(*target ? target : "out.stamp", files);
 	}
 	check_paths(name);

@@ -36,7 +36,8 @@ static void sk_feed(sketcher *s, mld_dtype dt, const void *data, uint64_t first,
 		return;
 	const float *h = mld__half_table();
 	for (uint64_t i = (first + s->step - 1) / s->step * s->step; i < first + n; i += s->step) {
-		double x = dt == MLD_DT_FP16 ? h[((const uint16_t *)data)[i - first]] : mld__dense_get(dt, data, i - first);
+		/* data may be a blob at any offset the file gives: read it unaligned */
+		double x = dt == MLD_DT_FP16 ? h[mld__rd16((const uint8_t *)data + 2 * (i - first))] : mld__dense_get(dt, data, i - first);
 		s->sum += x;
 		s->sq += x * x;
 		s->n++;
