@@ -10,7 +10,7 @@ set -euo pipefail
 OUT=${1:?usage: make_corpus.sh OUTDIR [TARGET...]}
 shift
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(package model blob manifest zip store ios18 combine)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(package model blob manifest zip store ios18 combine stamp cli)
 FIX=${MLD_FIXTURES_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/fixtures}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -99,6 +99,20 @@ for target in "${TARGETS[@]}"; do
 		{ printf '\x01'; cat "$T/i_idx_const_neg.mlpackage/$M"; } | seed combine ios16-neg-first
 		{ printf '\x02\nMLD'; cat "$T/i_clip_equal.mlpackage/$M"; } | seed combine ios16-clip-second
 		{ printf '\x00'; cat "$T/c.mlpackage/$M"; } | seed combine cycle-first
+		;;
+	stamp) # byte 0: file and base; then the file, a package path, a depfile target
+		printf '\x03\nMLDp.mlpackage\nMLDp.stamp' | seed stamp plain
+		printf '\x03\nMLDmy pkg #1 $x.mlpackage\nMLDstamps/my pkg #1 $x.stamp' | seed stamp spaces
+		printf '\x03\nMLDa&b|c.mlpackage\nMLDo:u\\t' | seed stamp specials
+		printf '\x03\nMLDback\\ sl\\#a\\:b\\\nMLDt\\' | seed stamp backslashes
+		printf '\x07\nMLDios16.mlpackage\nMLDios16.stamp' | seed stamp ios16
+		;;
+	cli) # byte 0: the command (src/cli/main.c's table); then NUL-separated arguments
+		printf '\x00--store\0s.db\0--json\0a.mlpackage\0b.mlpackage' | seed cli index
+		printf '\x03-o\0out.mlpackage\0--strict\0--report\0r.json\0a=x.mlpackage\0b=y.mlpackage:prefill\0-v' |
+			seed cli combine
+		printf '\x01--json\0--no-header\0p.mlpackage' | seed cli ls
+		printf '\x03-Zx\0--bogus\0-o' | seed cli bad
 		;;
 	store) # a fresh file, a store after index + combine, a schema-v1 store (every migration)
 		: "${MLDEDUP:?MLDEDUP must name mldedup for the store seeds}"
