@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const isa_names[MLD_ISA_COUNT] = {"scalar", "neon", "avx2", "avx512"};
 
@@ -47,3 +48,16 @@ mld__isa mld__cpu_cap_parse(const char *value)
 }
 
 mld__isa mld__cpu_cap(void) { return mld__cpu_cap_parse(getenv("MLD_CPU")); }
+
+unsigned mld__threads(void)
+{
+	const char *e = getenv("MLD_THREADS");
+	if (e && *e) {
+		char *end;
+		long v = strtol(e, &end, 10);
+		if (!*end && v >= 1 && v <= 64)
+			return (unsigned)v;
+	}
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 8 ? 8 : (unsigned)n;
+}

@@ -27,4 +27,9 @@ mld__isa mld__cpu_cap(void);
 /* The cap an MLD_CPU value means (NULL or unknown: MLD_ISA_COUNT - 1, no limit). */
 mld__isa mld__cpu_cap_parse(const char *value);
 
+/* Worker threads for the parallel stages (index, verification): MLD_THREADS when it
+ * is a number from 1 to 64, else the online CPUs, at most 8. Results never depend on
+ * it; tests set it to show that. */
+unsigned mld__threads(void);
+
 #endif

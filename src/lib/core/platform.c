@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #if defined(__APPLE__)
@@ -109,6 +110,25 @@ void mld__fsync_dir(const char *dir)
 		mld__fsync_durable(fd);
 		close(fd);
 	}
+}
+
+void mld__mem_release(const void *addr, size_t len)
+{
+	static size_t page;
+	if (!page) {
+		long p = sysconf(_SC_PAGESIZE);
+		page = p > 0 ? (size_t)p : 4096;
+	}
+	if (!addr || !len)
+		return;
+	uintptr_t lo = (uintptr_t)addr & ~(uintptr_t)(page - 1), hi = ((uintptr_t)addr + len + page - 1) & ~(uintptr_t)(page - 1);
+#if defined(__linux__) && defined(MADV_DONTNEED)
+	if (!mld__platform_fallback()) {
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+		return;
+	}
+#endif
+	posix_madvise((void *)lo, hi - lo, POSIX_MADV_DONTNEED);
 }
 
 int mld__open_regular(int *out, struct stat *st, const char *path)
