@@ -45,7 +45,7 @@ expect 0 "stats on an empty store" -- "$MLDEDUP" stats --json --store "$E"
 for id in packages weights contents savings decisions outputs; do
 	eq "empty store: $id" "$("$QTEST" get "$T/out" "[id=$id].value")" 0
 done
-eq "empty store: schema version" "$("$QTEST" get "$T/out" "[id=schema_version].value")" 4
+eq "empty store: schema version" "$("$QTEST" get "$T/out" "[id=schema_version].value")" 5
 eq "empty store: store path" "$("$QTEST" get "$T/out" "[id=store].value")" "$(realpath "$E")"
 expect 0 "dupes on an empty store" -- "$MLDEDUP" dupes --json --store "$E"
 eq "empty store: dupes" "$("$QTEST" get "$T/out" groups.# near.# savings)" $'0\n0\n0'

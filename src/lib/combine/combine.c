@@ -4,6 +4,7 @@
 #include "../write/combine_write.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -172,8 +173,8 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 	if (opts && opts->version > MLD_COMBINE_OPTS_VERSION)
 		return mld__err(MLD_EUSAGE, "mld_combine_opts version %u is newer than this library's %d", opts->version,
 		                MLD_COMBINE_OPTS_VERSION);
-	if (opts)
-		o = *opts;
+	if (opts) /* a version-1 caller's struct ends before stamp_path */
+		memcpy(&o, opts, opts->version >= 2 ? sizeof o : offsetof(mld_combine_opts, stamp_path));
 	cb_ctx cb = {0};
 	cb.opts = &o;
 	cb.stats = stats;
@@ -182,6 +183,8 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 		return mld__err(MLD_EUSAGE, "no output path given");
 	if (o.report_path && !has_suffix(o.report_path, ".json", true) && !has_suffix(o.report_path, ".csv", true))
 		return mld__err(MLD_EUSAGE, "%s: the report must end in .json or .csv", o.report_path);
+	if (o.stamp_path && o.dry_run)
+		return mld__err(MLD_EUSAGE, "a stamp goes with a written output, not with a dry run");
 	if (!o.dry_run && !has_suffix(out_path, o.zip ? ".zip" : ".mlpackage", false))
 		return mld__err(MLD_EUSAGE, "%s: the output must end in %s", out_path, o.zip ? ".zip (--zip)" : ".mlpackage");
 	struct stat ost;

@@ -31,6 +31,12 @@ int mld__blobfile_read(mld__blob_view *out, const uint8_t *map, uint64_t len, ui
 int mld__blobfile_enumerate(uint64_t **offsets_out, uint32_t *count_out, const uint8_t *map,
                            uint64_t len, const char *name);
 
+/* The bytes the canonical writer puts in a file: the 64-byte header of a file of
+ * `count` blobs, and the metadata record of a blob whose data starts at data_offset
+ * (MLD_EUNSUPPORTED for a dtype without a blob code). */
+void mld__blobfile_header_bytes(uint8_t out[64], uint32_t count);
+int mld__blobfile_meta_bytes(uint8_t out[64], mld_dtype dt, uint64_t size, uint64_t data_offset, uint32_t padding_bits);
+
 typedef struct mld__blobwriter mld__blobwriter;
 
 /* Write a blob file to `fd` (a new, empty file: see mld__adir_create), which the

@@ -153,3 +153,17 @@ int mld__package_blobfile(const mld_package *pkg, const char *file_name, const u
 	free(rel);
 	return rc;
 }
+
+void mld__weight_release(const mld_package *pkg, const mld_weight *w)
+{
+	for (size_t b = 0; b < w->n_blobs; b++) {
+		const uint8_t *map;
+		uint64_t len;
+		if (mld__package_blobfile(pkg, w->blobs[b].file, &map, &len, NULL)) {
+			mld__err_clear();
+			continue;
+		}
+		if (w->blobs[b].data_offset < len)
+			mld__source_release(pkg->src, map + w->blobs[b].data_offset, w->blobs[b].size);
+	}
+}

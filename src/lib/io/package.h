@@ -66,6 +66,10 @@ int mld__package_blobfile(const mld_package *pkg, const char *file_name, const u
 /* The package-relative path of a BlobFileValue.fileName (@model_path resolved). */
 int mld__package_blob_rel(const mld_package *pkg, const char *file_name, char **rel);
 
+/* Let the pages of a weight's blobs leave memory (mld__source_release): for a stage
+ * that is done reading them. The next read maps them again. */
+void mld__weight_release(const mld_package *pkg, const mld_weight *w);
+
 /* Parse and validate Manifest.json; fills model_rel, model_dir, weights_rel. */
 int mld__manifest_load(mld_package *pkg);
 /* Discover weights of every function (weights.c). */

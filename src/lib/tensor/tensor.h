@@ -3,10 +3,31 @@
 #ifndef MLD_TENSOR_H
 #define MLD_TENSOR_H
 
+#include "../io/blobfile.h"
 #include "../io/package.h"
 
 /* A new zero-filled tensor of dtype/shape; fails cleanly on hostile sizes. */
 int mld__tensor_new(mld_tensor **out, mld_dtype dt, unsigned rank, const uint64_t *shape);
+
+/* The encoding digest (mld_weight_encoding_digest) of any chain of ops, wherever its
+ * ops and blobs live: a package being read, or the model combine is writing. */
+typedef struct mld__enc_chain {
+	const mil_op *const *ops; /* the chain, producers first */
+	size_t n_ops;
+	unsigned out_index;       /* which output of the last op is the weight */
+	/* the op producing `name` and which of its outputs it is; false when none does */
+	bool (*ref)(void *ctx, const char *name, const mil_op **op, unsigned *out_index);
+	/* a blob Value's checked bytes (data, size, padding_bits) */
+	int (*blob)(void *ctx, const mil_value *v, mld__blob_view *bv);
+	/* optional: each blob's own digest (XXH3-128 of its stored bytes), from the same pass */
+	void (*blob_digest)(void *ctx, const mil_value *v, const mld_digest *d);
+	void *ctx;
+} mld__enc_chain;
+int mld__encoding_digest(mld_digest *out, const mld__enc_chain *c);
+/* mld_weight_encoding_digest, and (blob_digests non-NULL) each of w->blobs[]'s own
+ * digest in the same pass over the bytes. */
+int mld__weight_encoding_digest_blobs(mld_digest *out, mld_digest *blob_digests, const mld_package *pkg,
+                                      const mld_weight *w);
 
 /* Decode a Value into a dense tensor. `what` names it in messages. */
 int mld__value_decode(mld_tensor **out, const mld_package *pkg, const mil_value *v, const char *what);

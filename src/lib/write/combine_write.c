@@ -13,6 +13,7 @@
 #include "combine_write.h"
 #include "../core/dtype.h"
 #include "ios18.h"
+#include "outstamp.h"
 #include "pkgwrite.h"
 #include "zipwrite.h"
 
@@ -180,6 +181,7 @@ typedef struct build {
 	mil_program prog;
 	fn_desc **fdescs;
 	fn_entry **entries;
+	bool *rewritten;           /* per source: its function was rewritten into the iOS18 form */
 } build;
 
 static mil_function *find_function(mil_model *m, const char *name)
@@ -433,6 +435,7 @@ static int assemble(build *B, int spec)
 		if (src->alias_of < 0) {
 			if (copy->specificationversion < 9 || strcmp(B->fns[s]->opset, opset)) {
 				mil_block *blk = (mil_block *)mil_function_block(B->fns[s]);
+				B->rewritten[s] = true;
 				int rc = blk ? mld__block_to_ios18(blk, src->name) : 0;
 				if (!rc)
 					rc = set_opset(B->fns[s], opset);
@@ -480,6 +483,7 @@ static void build_free(build *B)
 	free(B->fdescs);
 	free(B->entries);
 	free(B->fns);
+	free(B->rewritten);
 	for (size_t p = 0; B->copies && p < cb->n_pkgs; p++)
 		if (B->copies[p])
 			core_ml__specification__model__free_unpacked(B->copies[p], NULL);
@@ -490,10 +494,20 @@ static void build_free(build *B)
 	mld__strmap_free(&B->own.m);
 }
 
+/* The stamp of the output, if asked for: computed before the output is committed,
+ * written after. */
+static int stamp_of(build *B, char **stamp, mld__blob_item *items, size_t n, const mld__write_info *info)
+{
+	if (!B->cb->opts->stamp_path)
+		return 0;
+	return cb_out_stamp(stamp, B->cb, B->ops, B->rewritten, items, n, info);
+}
+
 /* OUT.zip: the package is built in a scratch tree beside it (an atomic tree that is
  * never committed, so a signal or an error removes it), then zipped as
  * "<OUT stem>.mlpackage/..." into an atomic file. */
-static int write_zipped(mil_model *model, mld__blob_item *items, size_t n, const char *out_path)
+static int write_zipped(build *B, mld__blob_item *items, size_t n, const char *out_path, mld__write_info *info,
+                        char **stamp)
 {
 	size_t len = strlen(out_path);
 	if (len < 5 || strcmp(out_path + len - 4, ".zip"))
@@ -506,12 +520,34 @@ static int write_zipped(mil_model *model, mld__blob_item *items, size_t n, const
 	if (!rc && !(pkg = mld__sprintf("%s/%s", mld__adir_temp(scratch), prefix)))
 		rc = MLD_ENOMEM;
 	if (!rc)
-		rc = mld__write_package_into(scratch, prefix, model, items, n, out_path);
+		rc = mld__write_package_into(scratch, prefix, &B->out, items, n, out_path, info);
+	if (!rc)
+		rc = stamp_of(B, stamp, items, n, info);
 	if (!rc)
 		rc = mld__zip_tree(pkg, prefix, out_path);
 	mld__adir_free(scratch);
 	free(pkg);
 	free(prefix);
+	return rc;
+}
+
+static int write_dir(build *B, mld__blob_item *items, size_t n, const char *out_path, mld__write_info *info,
+                     char **stamp)
+{
+	size_t plen = strlen(out_path);
+	while (plen > 1 && out_path[plen - 1] == '/')
+		plen--;
+	if (plen < 10 || strncmp(out_path + plen - 10, ".mlpackage", 10))
+		return mld__err(MLD_EUSAGE, "%s: the output must end in .mlpackage", out_path);
+	mld__adir *d = NULL;
+	int rc = mld__adir_open(&d, out_path);
+	if (!rc)
+		rc = mld__write_package_into(d, "", &B->out, items, n, out_path, info);
+	if (!rc)
+		rc = stamp_of(B, stamp, items, n, info);
+	if (!rc)
+		rc = mld__adir_commit(d, B->cb->opts->replace);
+	mld__adir_free(d); /* removes the temp tree unless committed */
 	return rc;
 }
 
@@ -521,9 +557,10 @@ int cb_write(cb_ctx *cb, const char *out_path)
 	B.cb = cb;
 	mld__blob_item *items = NULL;
 	size_t n_items = 0;
+	char *stamp = NULL;
 	int rc = 0, spec = 9;
 	if (!(B.copies = mld__calloc(cb->n_pkgs, sizeof *B.copies)) || !(B.fns = mld__calloc(cb->n_srcs, sizeof *B.fns)) ||
-	    !(B.ops = mld__calloc(cb->n_srcs, sizeof *B.ops))) {
+	    !(B.ops = mld__calloc(cb->n_srcs, sizeof *B.ops)) || !(B.rewritten = mld__calloc(cb->n_srcs, sizeof *B.rewritten))) {
 		rc = MLD_ENOMEM;
 		goto out;
 	}
@@ -551,10 +588,16 @@ int cb_write(cb_ctx *cb, const char *out_path)
 		             " pass --allow-large to write it anyway", out_path, (double)cb->stats->bytes_after / 1e9);
 		goto out;
 	}
-	if (!cb->opts->dry_run)
-		rc = cb->opts->zip ? write_zipped(&B.out, items, n_items, out_path)
-		                   : mld__write_package(&B.out, items, n_items, out_path, cb->opts->replace ? MLD_WRITE_REPLACE : 0);
+	if (!cb->opts->dry_run) {
+		mld__write_info info = {0};
+		rc = cb->opts->zip ? write_zipped(&B, items, n_items, out_path, &info, &stamp)
+		                   : write_dir(&B, items, n_items, out_path, &info, &stamp);
+		/* the output is in place: a stamp that cannot be written is an error, not the output */
+		if (!rc && stamp && mld_write_if_changed(cb->opts->stamp_path, stamp, strlen(stamp)) < 0)
+			rc = mld__err_prefix("%s: stamp", cb->opts->stamp_path);
+	}
 out:
+	free(stamp);
 	free(items);
 	build_free(&B);
 	return rc;

@@ -137,7 +137,7 @@ static int write_manifest(mld__adir *d, const char *rel)
 }
 
 int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld__blob_item *items, size_t n_items,
-                            const char *display)
+                            const char *display, mld__write_info *info)
 {
 	mld__blob_item **order = NULL;
 	mld__blobwriter *bw = NULL;
@@ -163,12 +163,19 @@ int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld
 		if ((rc = mld__adir_create(d, wbin, &fd)) || (rc = mld__blobwriter_open(&bw, fd, wname)))
 			goto out;
 		uint64_t off = 0;
+		mld_digest *dig = info ? info->digests : NULL, last = {{0}};
 		for (size_t i = 0; i < n_items; i++) {
 			mld__blob_item *it = order[i];
 			if (i == 0 || cmp_item(&order[i - 1], &order[i]) != 0) {
+				if (dig)
+					mld__hash128(last.bytes, it->data, (size_t)it->size);
 				if ((rc = mld__blobwriter_add(bw, &off, it->dtype, it->data, it->size, it->padding_bits)))
 					goto out;
+				if (info && info->written)
+					info->written(info->ctx, it);
 			}
+			if (dig)
+				dig[it - items] = last;
 			mil_value *v = it->v;
 			if (v->blobfilevalue->filename != protobuf_c_empty_string)
 				free(v->blobfilevalue->filename);
@@ -178,6 +185,8 @@ int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld
 			}
 			v->blobfilevalue->offset = off;
 		}
+		if (info)
+			info->weights_len = mld__blobwriter_size(bw);
 		if ((rc = mld__blobwriter_finish(bw)))
 			goto out;
 	}
@@ -187,6 +196,8 @@ int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld
 		goto out;
 	}
 	core_ml__specification__model__pack(model, mbytes);
+	if (info)
+		mld__hash128(info->model.bytes, mbytes, mlen);
 	if (!(rc = mld__adir_write_file(d, model_rel, mbytes, mlen)))
 		rc = write_manifest(d, manifest);
 out:
@@ -213,7 +224,7 @@ int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, 
 		return mld__err(MLD_EEXISTS, "%s: already exists (not replaced)", path);
 	mld__adir *d = NULL;
 	int rc = mld__adir_open(&d, path);
-	if (!rc && !(rc = mld__write_package_into(d, "", model, items, n_items, path)))
+	if (!rc && !(rc = mld__write_package_into(d, "", model, items, n_items, path, NULL)))
 		rc = mld__adir_commit(d, flags & MLD_WRITE_REPLACE);
 	mld__adir_free(d); /* removes the temp tree unless committed: nothing half-written stays */
 	return rc;
