@@ -138,13 +138,26 @@ static uint64_t optimum_bytes(const cb_ctx *cb)
 	return end;
 }
 
-static void cb_free(cb_ctx *cb)
+/* Forget every fact and decision, keeping the sources and their weights: for
+ * deciding afresh. */
+static void cb_reset(cb_ctx *cb)
 {
 	for (size_t i = 0; i < cb->n_ws; i++) {
-		free(cb->ws[i].layout);
-		free(cb->ws[i].stem);
-		free(cb->ws[i].note);
+		cb_weight *w = &cb->ws[i];
+		free(w->layout);
+		free(w->stem);
+		free(w->note);
+		free(w->blob_dig);
+		*w = (cb_weight){.src = w->src, .w = w->w};
 	}
+	cb_claims_free(cb);
+	cb->lie = false;
+}
+
+static void cb_free(cb_ctx *cb)
+{
+	cb_reset(cb);
+	free(cb->pkg_ids);
 	free(cb->ws);
 	for (size_t p = 0; p < cb->n_pkgs; p++)
 		mld_package_free(cb->pkgs[p]);
@@ -216,15 +229,42 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 		stats->packages_indexed += is.packages_indexed;
 		stats->weights_dequantized += is.weights_decoded;
 	}
-	for (size_t p = 0; p < cb.n_pkgs; p++)
+	for (size_t p = 0; p < cb.n_pkgs; p++) {
 		stats->bytes_before += weight_files_size(cb.pkgs[p]);
-	if ((rc = collect_weights(&cb)) || (rc = cb_load_facts(&cb)) || (rc = cb_plan(&cb)))
+		mld__source_release_all(cb.pkgs[p]->src); /* the blob metadata pages the open read */
+	}
+	if ((rc = collect_weights(&cb)))
 		goto out;
-	if (!o.no_preflight && (rc = cb_preflight(&cb)))
-		goto out;
-	stats->bytes_optimum = optimum_bytes(&cb);
-	if ((rc = cb_write(&cb, out_path)))
-		goto out;
+	/* Twice at most: a store row found to lie about bytes (claims.c) means deciding
+	 * afresh, from the bytes, before anything is committed. */
+	for (int attempt = 0;; attempt++) {
+		if (attempt) {
+			cb_claims_drop(&cb);
+			cb_reset(&cb);
+			cb.no_claims = true;
+			memset(stats->by_reason, 0, sizeof stats->by_reason);
+			stats->weights = stats->bytes_after = stats->bytes_optimum = 0;
+			stats->decisions_computed = stats->decisions_reused = 0;
+			stats->large_warning = 0;
+		}
+		if ((rc = cb_load_facts(&cb)) || (rc = cb_plan(&cb)))
+			goto out;
+		if (cb.lie && !attempt)
+			continue;
+		if (!o.no_preflight && (rc = cb_preflight(&cb)))
+			goto out;
+		stats->bytes_optimum = optimum_bytes(&cb);
+		rc = cb_write(&cb, out_path);
+		if (cb.lie && !attempt) {
+			mld__err_clear();
+			rc = 0;
+			continue;
+		}
+		if (rc)
+			goto out;
+		break;
+	}
+	cb_claims_record(&cb);
 	if (o.report_path && (rc = cb_report(&cb, out_path)))
 		goto out;
 	if (cb_record(&cb, out_path)) {

@@ -7,6 +7,7 @@
  *      (a same-named candidate of another shape/layout -> rejected_shape)
  * Digests come from the store (indexed first, unchanged packages are not re-read);
  * verification decisions are kept in the store and reused by later runs. */
+#include "../core/par.h"
 #include "../core/strmap.h"
 #include "../io/blobfile.h"
 #include "../core/dtype.h"
@@ -111,6 +112,50 @@ static void sketch_from_blob(float *out, const void *blob, int n)
 	}
 }
 
+/* The store id of package p (0 if it is not there). */
+static long long package_id(cb_ctx *cb, size_t p)
+{
+	char *path = realpath(mld_package_path(cb->pkgs[p]), NULL);
+	sqlite3_stmt *q = NULL;
+	long long id = 0;
+	if (path && !mld__store_prepare(cb->opts->store, &q, "SELECT id FROM packages WHERE path = ?")) {
+		sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			id = sqlite3_column_int64(q, 0);
+	}
+	sqlite3_finalize(q);
+	free(path);
+	mld__err_clear();
+	return id;
+}
+
+/* Each blob's own digest, as index recorded it: claims (see claims.c). */
+static void blob_digests_from_store(cb_ctx *cb, cb_source *s, mld__strmap *byname)
+{
+	sqlite3_stmt *q = NULL;
+	if (!cb->pkg_ids[s->pkg] ||
+	    mld__store_prepare(cb->opts->store, &q,
+	                       "SELECT w.name, b.seq, b.digest FROM functions f JOIN weights w ON w.function_id = f.id"
+	                       " JOIN weight_blobs b ON b.weight_id = w.id WHERE f.package_id = ? AND f.name = ?")) {
+		mld__err_clear();
+		return;
+	}
+	sqlite3_bind_int64(q, 1, cb->pkg_ids[s->pkg]);
+	sqlite3_bind_text(q, 2, cb->pkgs[s->pkg]->fns[s->fn].name, -1, SQLITE_STATIC);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		cb_weight *cw = mld__strmap_get(byname, (const char *)sqlite3_column_text(q, 0));
+		sqlite3_int64 seq = sqlite3_column_int64(q, 1);
+		if (!cw || seq < 0 || (size_t)seq >= cw->w->n_blobs || sqlite3_column_bytes(q, 2) != 16)
+			continue;
+		if (!cw->blob_dig && !(cw->blob_dig = mld__calloc(cw->w->n_blobs, sizeof *cw->blob_dig)))
+			break;
+		memcpy(cw->blob_dig[seq].bytes, sqlite3_column_blob(q, 2), 16);
+		cw->blob_claimed = true;
+	}
+	sqlite3_finalize(q);
+	mld__err_clear();
+}
+
 /* Fill facts of one source's weights from the store; false if not all found. */
 static bool facts_from_store(cb_ctx *cb, cb_source *s)
 {
@@ -148,38 +193,60 @@ static bool facts_from_store(cb_ctx *cb, cb_source *s)
 		found++;
 	}
 	sqlite3_finalize(q);
+	if (found == s->n_weights)
+		blob_digests_from_store(cb, s, &byname);
 	mld__strmap_free(&byname);
 	free(path);
 	return found == s->n_weights;
 }
 
-static int facts_compute(cb_ctx *cb, cb_source *s)
+/* Facts computed from the bytes: the encoding digest with each blob's own digest in
+ * one pass, the content digest and sketch streamed; every weight on every core. */
+typedef struct facts_work {
+	cb_ctx *cb;
+	cb_source *s;
+} facts_work;
+
+static int fact_one(void *ctx, size_t k)
 {
-	const mld_package *pkg = cb->pkgs[s->pkg];
-	for (size_t i = 0; i < s->n_weights; i++) {
-		cb_weight *cw = &cb->ws[s->first_weight + i];
-		int rc = mld_weight_encoding_digest(&cw->enc, pkg, cw->w);
-		if (rc)
-			return rc;
-		mld_tensor *t;
-		rc = mld_weight_decode(&t, pkg, cw->w);
-		cb->stats->weights_dequantized++;
+	facts_work *fw = ctx;
+	const mld_package *pkg = fw->cb->pkgs[fw->s->pkg];
+	cb_weight *cw = &fw->cb->ws[fw->s->first_weight + k];
+	free(cw->blob_dig);
+	cw->blob_dig = NULL;
+	cw->blob_claimed = false;
+	if (cw->w->n_blobs && !(cw->blob_dig = mld__calloc(cw->w->n_blobs, sizeof *cw->blob_dig)))
+		return MLD_ENOMEM;
+	int rc = mld__weight_encoding_digest_blobs(&cw->enc, cw->blob_dig, pkg, cw->w);
+	uint64_t dense;
+	if (!rc) {
+		rc = mld_weight_content_digest(&cw->content, cw->sketch, &dense, pkg, cw->w);
+		cw->has_content = cw->has_sketch = !rc;
 		if (rc == MLD_EUNSUPPORTED) {
 			mld__err_clear();
-			continue;
+			rc = 0;
 		}
-		if (rc)
-			return rc;
-		mld_tensor_digest(&cw->content, t);
-		mld_tensor_sketch(cw->sketch, t);
-		cw->has_content = cw->has_sketch = true;
-		mld_tensor_free(t);
 	}
-	return 0;
+	mld__weight_release(pkg, cw->w);
+	return rc;
+}
+
+static int facts_compute(cb_ctx *cb, cb_source *s)
+{
+	facts_work fw = {cb, s};
+	int rc = mld__parallel_for(s->n_weights, 0, fact_one, &fw);
+	cb->stats->weights_dequantized += s->n_weights;
+	return rc;
 }
 
 int cb_load_facts(cb_ctx *cb)
 {
+	if (cb->opts->store && !cb->no_claims && !cb->pkg_ids) {
+		if (!(cb->pkg_ids = mld__calloc(cb->n_pkgs, sizeof *cb->pkg_ids)))
+			return MLD_ENOMEM;
+		for (size_t p = 0; p < cb->n_pkgs; p++)
+			cb->pkg_ids[p] = package_id(cb, p);
+	}
 	for (size_t i = 0; i < cb->n_srcs; i++) {
 		cb_source *s = &cb->srcs[i];
 		if (s->alias_of >= 0) {
@@ -193,13 +260,13 @@ int cb_load_facts(cb_ctx *cb)
 			}
 			continue;
 		}
-		if (cb->opts->store && facts_from_store(cb, s))
+		if (cb->opts->store && !cb->no_claims && facts_from_store(cb, s))
 			continue;
 		int rc = facts_compute(cb, s);
 		if (rc)
 			return rc;
 	}
-	return 0;
+	return cb_claims_init(cb);
 }
 
 /* ---- decisions cache ------------------------------------------------------------ */
@@ -266,26 +333,25 @@ static mld_reason judge(const cb_ctx *cb, const mld_metrics *m)
 
 /* ---- plan ------------------------------------------------------------------------ */
 
-static bool blobs_equal(const cb_ctx *cb, const cb_weight *x, const cb_weight *y)
+/* Same encoding digest and equal bytes, blob by blob (claims.c knows which blobs
+ * were compared before). */
+static int blobs_equal(cb_ctx *cb, const cb_weight *x, const cb_weight *y, bool *eq)
 {
-	const mld_package *px = cb->pkgs[cb->srcs[x->src].pkg], *py = cb->pkgs[cb->srcs[y->src].pkg];
+	*eq = false;
 	if (x->w->n_blobs != y->w->n_blobs)
-		return false;
+		return 0;
 	for (size_t i = 0; i < x->w->n_blobs; i++) {
 		const mld_blob_ref *a = &x->w->blobs[i], *b = &y->w->blobs[i];
 		if (a->size != b->size || a->dtype != b->dtype || a->padding_bits != b->padding_bits)
-			return false;
-		const uint8_t *ma, *mb;
-		uint64_t la, lb;
-		if (mld__package_blobfile(px, a->file, &ma, &la, NULL) || mld__package_blobfile(py, b->file, &mb, &lb, NULL)) {
-			mld__err_clear();
-			return false;
-		}
-		if (a->data_offset + a->size > la || b->data_offset + b->size > lb ||
-		    memcmp(ma + a->data_offset, mb + b->data_offset, a->size))
-			return false;
+			return 0;
+		cb_loc la = {cb->srcs[x->src].pkg, a->file, a->offset}, lb = {cb->srcs[y->src].pkg, b->file, b->offset};
+		bool same;
+		int rc = cb_blob_same(cb, &la, &lb, &same);
+		if (rc || !same)
+			return rc;
 	}
-	return true;
+	*eq = true;
+	return 0;
 }
 
 static int digest_key(char out[40], const mld_digest *d)
@@ -398,7 +464,18 @@ static int decide(cb_ctx *cb, index_maps *ix, long i)
 	char hex[40];
 	digest_key(hex, &cw->enc);
 	long m = map_get(&ix->by_enc, hex);
-	if (m >= 0 && blobs_equal(cb, &cb->ws[m], cw)) {
+	bool eq = false;
+	if (m >= 0) {
+		int rc = blobs_equal(cb, &cb->ws[m], cw, &eq);
+		if (rc) {
+			/* unreadable bytes are not equal: as before, the weight keeps its own */
+			if (rc == MLD_ENOMEM)
+				return rc;
+			mld__err_clear();
+			eq = false;
+		}
+	}
+	if (eq) {
 		cw->reason = MLD_R_IDENTICAL;
 		cw->placed = cb->ws[m].placed;
 		cw->candidate = m;

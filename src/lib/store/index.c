@@ -11,6 +11,8 @@
  * digests, which cover their blobs' bytes, plus the bytes no blob covers. It
  * changes when any byte of the weight files does. Build stamps print it. */
 #include "../core/hash.h"
+#include "../core/par.h"
+#include "../tensor/tensor.h"
 #include "../io/package.h"
 #include "../core/dtype.h"
 #include "../core/platform.h"
@@ -28,6 +30,7 @@
 typedef struct rec {
 	const mld_weight *w;
 	mld_digest enc, content;
+	mld_digest *blobs; /* each of w->blobs[]'s own digest (weight_blobs.digest) */
 	bool decoded;
 	char *error;
 	uint64_t dense_bytes;
@@ -153,8 +156,8 @@ static int record(mld_store *st, const mld_package *pkg, const char *path, const
 	                                        " VALUES (?,?,?,?)")) ||
 	    (rc = mld__store_prepare(st, &ins_w, "INSERT INTO weights(function_id, name, chain, dtype, shape, encoded_bytes,"
 	                                        " encoding_digest, content_digest, error) VALUES (?,?,?,?,?,?,?,?,?)")) ||
-	    (rc = mld__store_prepare(st, &ins_b, "INSERT INTO weight_blobs(weight_id, seq, op, param, file, offset, dtype, size)"
-	                                        " VALUES (?,?,?,?,?,?,?,?)")))
+	    (rc = mld__store_prepare(st, &ins_b, "INSERT INTO weight_blobs(weight_id, seq, op, param, file, offset, dtype, size,"
+	                                        " digest) VALUES (?,?,?,?,?,?,?,?,?)")))
 		goto out;
 	mld__file_id mid = {0}, wid = {0};
 	mld__source_stat(pkg->src, pkg->model_rel, &mid);
@@ -252,6 +255,8 @@ static int record(mld_store *st, const mld_package *pkg, const char *path, const
 			sqlite3_bind_int64(ins_b, 6, (sqlite3_int64)br->offset);
 			sqlite3_bind_text(ins_b, 7, mld_dtype_name(br->dtype), -1, SQLITE_STATIC);
 			sqlite3_bind_int64(ins_b, 8, (sqlite3_int64)br->size);
+			if (r->blobs)
+				sqlite3_bind_blob(ins_b, 9, r->blobs[b].bytes, 16, SQLITE_STATIC);
 			rc = step_done(st, ins_b, "insert blob");
 		}
 	}
@@ -278,55 +283,49 @@ out:
 typedef struct work {
 	mld_package *pkg;
 	rec *recs;
-	size_t next;        /* next weight to take */
 	uint64_t total, done, decoded, unsupported;
-	int rc;
-	char err[1024];
 	pthread_mutex_t mu;
 	const char *what;
 	mld_progress_fn progress;
 	void *progress_ctx;
 } work;
 
+/* 0: digested, 1: a form that cannot be decoded (recorded with its error), < 0: failure */
 static int digest_one(work *wk, rec *r)
 {
-	if (mld_weight_encoding_digest(&r->enc, wk->pkg, r->w))
-		return -1;
+	if (r->w->n_blobs && !(r->blobs = mld__calloc(r->w->n_blobs, sizeof *r->blobs)))
+		return MLD_ENOMEM;
+	/* the encoding digest and each blob's own digest in one pass over its bytes */
+	int rc = mld__weight_encoding_digest_blobs(&r->enc, r->blobs, wk->pkg, r->w);
+	if (rc)
+		return rc;
 	int drc = mld_weight_content_digest(&r->content, r->sketch, &r->dense_bytes, wk->pkg, r->w);
 	if (drc == MLD_EUNSUPPORTED) {
 		r->error = mld__strdup(mld_error_last());
 		return 1;
 	}
 	if (drc)
-		return -1;
+		return drc;
 	r->decoded = true;
 	return 0;
 }
 
-static void *worker(void *arg)
+static int digest_item(void *ctx, size_t i)
 {
-	work *wk = arg;
-	for (;;) {
-		pthread_mutex_lock(&wk->mu);
-		size_t i = wk->next++;
-		bool stop = wk->rc != 0 || i >= wk->pkg->n_weights;
-		pthread_mutex_unlock(&wk->mu);
-		if (stop)
-			return NULL;
-		rec *r = &wk->recs[i];
-		int res = digest_one(wk, r);
-		pthread_mutex_lock(&wk->mu);
-		if (res < 0 && !wk->rc) {
-			wk->rc = mld_error_code() ? mld_error_code() : MLD_ERROR;
-			snprintf(wk->err, sizeof wk->err, "%s", mld_error_last());
-		}
-		wk->unsupported += res == 1;
-		wk->decoded += res == 0;
-		wk->done += r->w->encoded_bytes;
-		if (wk->progress)
-			wk->progress(wk->progress_ctx, wk->what, wk->done, wk->total);
-		pthread_mutex_unlock(&wk->mu);
-	}
+	work *wk = ctx;
+	rec *r = &wk->recs[i];
+	int res = digest_one(wk, r);
+	mld__weight_release(wk->pkg, r->w); /* done with its bytes: memory stays flat */
+	if (res < 0)
+		return res;
+	pthread_mutex_lock(&wk->mu);
+	wk->unsupported += res == 1;
+	wk->decoded += res == 0;
+	wk->done += r->w->encoded_bytes;
+	if (wk->progress)
+		wk->progress(wk->progress_ctx, wk->what, wk->done, wk->total);
+	pthread_mutex_unlock(&wk->mu);
+	return 0;
 }
 
 static int digest_all(mld_package *pkg, rec *recs, mld_index_stats *stats, const char *what,
@@ -339,33 +338,11 @@ static int digest_all(mld_package *pkg, rec *recs, mld_index_stats *stats, const
 	}
 	pthread_mutex_init(&wk.mu, NULL);
 	/* Blob files are mapped while the package opens, so workers only read. */
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t n = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (size_t)ncpu;
-	if (n > pkg->n_weights)
-		n = pkg->n_weights ? pkg->n_weights : 1;
-	pthread_t th[8];
-	size_t started = 0;
-	/* workers never take SIGINT/SIGTERM: the cleanup handler then runs on a thread
-	 * that is not in the middle of reading a mapping it removes */
-	sigset_t block, old;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	for (size_t k = 1; k < n; k++)
-		if (pthread_create(&th[started], NULL, worker, &wk) == 0)
-			started++;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	worker(&wk);
-	for (size_t k = 0; k < started; k++)
-		pthread_join(th[k], NULL);
+	int rc = mld__parallel_for(pkg->n_weights, 0, digest_item, &wk);
 	pthread_mutex_destroy(&wk.mu);
 	stats->weights_decoded += wk.decoded;
 	stats->unsupported += wk.unsupported;
-	if (wk.rc)
-		return mld__err(wk.rc, "%s", wk.err);
-	return 0;
+	return rc;
 }
 
 /* ---- the package's weights identity ---------------------------------------------- */
@@ -519,6 +496,7 @@ int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats,
 	}
 	if ((rc = mld_package_open(&pkg, pkg_path)))
 		goto out;
+	mld__source_release_all(pkg->src); /* the blob metadata pages the open read */
 	/* Identity is taken before the weights are read: a change during the read is
 	 * then seen as a change next time, never missed. */
 	if ((rc = identity_of(&identity, pkg, path)))
@@ -549,8 +527,10 @@ int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats,
 	stats->weights += pkg->n_weights;
 out:
 	if (recs)
-		for (size_t i = 0; pkg && i < pkg->n_weights; i++)
+		for (size_t i = 0; pkg && i < pkg->n_weights; i++) {
 			free(recs[i].error);
+			free(recs[i].blobs);
+		}
 	free(recs);
 	mld_package_free(pkg);
 	free(identity);

@@ -281,17 +281,63 @@ static fn_desc *describe(const mil_model *copy, const char *src_fn, const char *
 /* ---- blob items -------------------------------------------------------------------- */
 
 typedef struct blobdedup {
-	mld__strmap m;        /* hex(XXH3-128 of dtype|padding|bytes) -> entry index + 1 */
+	mld__strmap m;        /* hex(XXH3-128 of dtype|padding|shape|blob digest|size) -> entry index + 1 */
 	char **keys;
-	const uint8_t **data;
+	const uint8_t **data; /* the bytes written for the entry: its first occurrence's */
 	uint64_t *size;
+	cb_loc *loc;          /* its first occurrence */
+	mld_digest *digest;   /* its blob digest */
+	bool *claimed;        /* ... as the store claims it: checked against the bytes written */
 	size_t n, cap;
 	uint64_t end;        /* simulated canonical layout size */
 } blobdedup;
 
+static int dd_grow(blobdedup *dd)
+{
+	if (dd->n < dd->cap)
+		return 0;
+	size_t cap = dd->cap ? dd->cap * 2 : 256;
+	char **k = mld__realloc(dd->keys, cap * sizeof *k);
+	if (k)
+		dd->keys = k;
+	const uint8_t **d = mld__realloc(dd->data, cap * sizeof *d);
+	if (d)
+		dd->data = d;
+	uint64_t *s = mld__realloc(dd->size, cap * sizeof *s);
+	if (s)
+		dd->size = s;
+	cb_loc *l = mld__realloc(dd->loc, cap * sizeof *l);
+	if (l)
+		dd->loc = l;
+	mld_digest *g = mld__realloc(dd->digest, cap * sizeof *g);
+	if (g)
+		dd->digest = g;
+	bool *c = mld__realloc(dd->claimed, cap * sizeof *c);
+	if (c)
+		dd->claimed = c;
+	if (!k || !d || !s || !l || !g || !c)
+		return MLD_ENOMEM;
+	dd->cap = cap;
+	return 0;
+}
+
+/* The package's own spelling of a blob file name, which lives as long as the
+ * package (the Value's lives in a model copy freed after the write). */
+static const char *stable_file(const mld_package *pkg, const char *file)
+{
+	for (size_t f = 0; f < pkg->n_blob_files; f++)
+		if (!strcmp(pkg->blob_files[f], file))
+			return pkg->blob_files[f];
+	return file;
+}
+
+/* One blob Value: its bytes, deduplicated by (dtype, shape, padding, bytes) with the
+ * bytes known by their blob digest (claims.c): nothing is read but the blob's
+ * metadata where the digest and the pair's equality are known. */
 static int resolve(build *B, blobdedup *dd, mld__blob_item *it, mil_value *v, size_t pkg_i)
 {
-	const mld_package *pkg = B->cb->pkgs[pkg_i];
+	cb_ctx *cb = B->cb;
+	const mld_package *pkg = cb->pkgs[pkg_i];
 	mld_dtype dt;
 	unsigned rank;
 	uint64_t shape[MLD_MAX_RANK], count;
@@ -320,6 +366,11 @@ static int resolve(build *B, blobdedup *dd, mld__blob_item *it, mil_value *v, si
 		pad = (uint32_t)(need * 8 - count * bits);
 	}
 	free(disp);
+	cb_loc loc = {pkg_i, stable_file(pkg, v->blobfilevalue->filename), v->blobfilevalue->offset};
+	mld_digest raw;
+	bool claimed;
+	if ((rc = cb_blob_digest(cb, &loc, &raw, &claimed)))
+		return rc;
 	/* The key is (dtype, shape, padding, bytes): whether Core ML accepts one blob
 	 * behind constants of different shapes is untested, and coremltools never does it. */
 	mld__hash st;
@@ -333,48 +384,76 @@ static int resolve(build *B, blobdedup *dd, mld__blob_item *it, mil_value *v, si
 		mld__wr64(dim, shape[d]);
 		mld__hash_update(&st, dim, 8);
 	}
-	mld__hash_update(&st, bv.data, bv.size);
+	uint8_t size[8];
+	mld__wr64(size, bv.size);
+	mld__hash_update(&st, raw.bytes, 16);
+	mld__hash_update(&st, size, 8);
 	mld_digest h;
 	mld__hash_digest(h.bytes, &st);
-	char key[40]; /* hex of the canonical bytes: high 64 bits, then low */
+	char key[40]; /* hex of the key: high 64 bits, then low */
 	mld_digest_hex(key, &h);
 	long e = (long)(intptr_t)mld__strmap_get(&dd->m, key) - 1;
 	if (e >= 0) {
-		if (dd->size[e] != bv.size || memcmp(dd->data[e], bv.data, bv.size))
+		bool same = false;
+		if (dd->size[e] != bv.size || (rc = cb_blob_same(cb, &dd->loc[e], &loc, &same)))
+			return rc ? rc : mld__err(MLD_ERROR, "blob key collision between blobs of different sizes");
+		if (!same && cb->lie)
+			return mld__err(MLD_ERROR, "a store row lied about blob bytes");
+		if (!same)
 			return mld__err(MLD_ERROR, "XXH3-128 collision between two different blobs: refusing to share them");
 	} else {
-		if (dd->n == dd->cap) {
-			dd->cap = dd->cap ? dd->cap * 2 : 256;
-			char **k = mld__realloc(dd->keys, dd->cap * sizeof *k);
-			if (k)
-				dd->keys = k;
-			const uint8_t **d = mld__realloc(dd->data, dd->cap * sizeof *d);
-			if (d)
-				dd->data = d;
-			uint64_t *s = mld__realloc(dd->size, dd->cap * sizeof *s);
-			if (s)
-				dd->size = s;
-			if (!k || !d || !s)
-				return MLD_ENOMEM;
-		}
+		if ((rc = dd_grow(dd)))
+			return rc;
 		e = (long)dd->n;
 		if (!(dd->keys[e] = mld__strdup(key)))
 			return MLD_ENOMEM;
 		dd->data[e] = bv.data;
 		dd->size[e] = bv.size;
+		dd->loc[e] = loc;
+		dd->digest[e] = raw;
+		dd->claimed[e] = claimed;
 		dd->n++;
 		if (mld__strmap_put(&dd->m, dd->keys[e], (void *)(intptr_t)(e + 1)))
 			return MLD_ENOMEM;
 		dd->end = mld__align64(dd->end ? dd->end : 64) + 64 + bv.size;
 	}
-	*it = (mld__blob_item){v, (uint64_t)e, 0, bv.data, bv.size, pad, dt};
+	/* every occurrence is written from the first one's bytes: those the write checks */
+	*it = (mld__blob_item){v, (uint64_t)e, 0, dd->data[e], bv.size, pad, dt};
 	return 0;
 }
 
-static int collect_items(build *B, mld__blob_item **items_out, size_t *n_out, uint64_t *size_out)
+/* After the write, before the commit: each blob written whose digest a store row
+ * gave hashes to that digest, else the row lied (claims.c). */
+static int check_written(build *B, const blobdedup *dd, const mld__blob_item *items, size_t n, const mld_digest *written)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t e = (size_t)items[i].key_hi;
+		if (!dd->claimed[e] || !memcmp(dd->digest[e].bytes, written[i].bytes, 16))
+			continue;
+		char what[200];
+		snprintf(what, sizeof what, "the blob at offset %llu does not hash to its recorded digest",
+		         (unsigned long long)dd->loc[e].offset);
+		cb_claim_lied(B->cb, dd->loc[e].pkg, what);
+	}
+	return B->cb->lie ? mld__err(MLD_ERROR, "a store row lied about blob bytes") : 0;
+}
+
+static void dd_free(blobdedup *dd)
+{
+	for (size_t i = 0; i < dd->n; i++)
+		free(dd->keys[i]);
+	free(dd->keys);
+	free(dd->data);
+	free(dd->size);
+	free(dd->loc);
+	free(dd->digest);
+	free(dd->claimed);
+	mld__strmap_free(&dd->m);
+}
+
+static int collect_items(build *B, blobdedup *dd, mld__blob_item **items_out, size_t *n_out, uint64_t *size_out)
 {
 	cb_ctx *cb = B->cb;
-	blobdedup dd = {0};
 	mld__blob_item *items = NULL;
 	size_t n = 0, cap = 0;
 	int rc = 0;
@@ -396,27 +475,23 @@ static int collect_items(build *B, mld__blob_item **items_out, size_t *n_out, ui
 				items = p;
 			}
 			long owner = owner_get(&B->own, vals[i]);
-			rc = resolve(B, &dd, &items[n], vals[i], owner >= 0 ? (size_t)owner : cb->srcs[s].pkg);
+			rc = resolve(B, dd, &items[n], vals[i], owner >= 0 ? (size_t)owner : cb->srcs[s].pkg);
 			if (rc)
 				mld__err_prefix("function \"%s\"", cb->srcs[s].name);
 			else
 				n++;
 		}
 		free(vals);
+		for (size_t p = 0; p < cb->n_pkgs; p++) /* the metadata pages just read */
+			mld__source_release_all(cb->pkgs[p]->src);
 	}
-	for (size_t i = 0; i < dd.n; i++)
-		free(dd.keys[i]);
-	free(dd.keys);
-	free(dd.data);
-	free(dd.size);
-	mld__strmap_free(&dd.m);
 	if (rc) {
 		free(items);
 		return rc;
 	}
 	*items_out = items;
 	*n_out = n;
-	*size_out = dd.n ? dd.end : 0;
+	*size_out = dd->n ? dd->end : 0;
 	return 0;
 }
 
@@ -494,20 +569,34 @@ static void build_free(build *B)
 	mld__strmap_free(&B->own.m);
 }
 
-/* The stamp of the output, if asked for: computed before the output is committed,
- * written after. */
-static int stamp_of(build *B, char **stamp, mld__blob_item *items, size_t n, const mld__write_info *info)
+/* After the write, before the commit: the claims check, then the stamp (if asked for). */
+typedef struct wctx {
+	build *B;
+	const blobdedup *dd;
+	mld__blob_item *items;
+	size_t n;
+	mld__write_info info;
+	char *stamp;
+} wctx;
+
+static void written(void *ctx, const mld__blob_item *it)
 {
-	if (!B->cb->opts->stamp_path)
-		return 0;
-	return cb_out_stamp(stamp, B->cb, B->ops, B->rewritten, items, n, info);
+	const wctx *w = ctx;
+	cb_release(w->B->cb, it->data, it->size); /* done with the source's pages */
+}
+
+static int before_commit(wctx *w)
+{
+	int rc = check_written(w->B, w->dd, w->items, w->n, w->info.digests);
+	if (!rc && w->B->cb->opts->stamp_path)
+		rc = cb_out_stamp(&w->stamp, w->B->cb, w->B->ops, w->B->rewritten, w->items, w->n, &w->info);
+	return rc;
 }
 
 /* OUT.zip: the package is built in a scratch tree beside it (an atomic tree that is
  * never committed, so a signal or an error removes it), then zipped as
  * "<OUT stem>.mlpackage/..." into an atomic file. */
-static int write_zipped(build *B, mld__blob_item *items, size_t n, const char *out_path, mld__write_info *info,
-                        char **stamp)
+static int write_zipped(wctx *w, const char *out_path)
 {
 	size_t len = strlen(out_path);
 	if (len < 5 || strcmp(out_path + len - 4, ".zip"))
@@ -520,9 +609,9 @@ static int write_zipped(build *B, mld__blob_item *items, size_t n, const char *o
 	if (!rc && !(pkg = mld__sprintf("%s/%s", mld__adir_temp(scratch), prefix)))
 		rc = MLD_ENOMEM;
 	if (!rc)
-		rc = mld__write_package_into(scratch, prefix, &B->out, items, n, out_path, info);
+		rc = mld__write_package_into(scratch, prefix, &w->B->out, w->items, w->n, out_path, &w->info);
 	if (!rc)
-		rc = stamp_of(B, stamp, items, n, info);
+		rc = before_commit(w);
 	if (!rc)
 		rc = mld__zip_tree(pkg, prefix, out_path);
 	mld__adir_free(scratch);
@@ -531,8 +620,7 @@ static int write_zipped(build *B, mld__blob_item *items, size_t n, const char *o
 	return rc;
 }
 
-static int write_dir(build *B, mld__blob_item *items, size_t n, const char *out_path, mld__write_info *info,
-                     char **stamp)
+static int write_dir(wctx *w, const char *out_path)
 {
 	size_t plen = strlen(out_path);
 	while (plen > 1 && out_path[plen - 1] == '/')
@@ -542,11 +630,11 @@ static int write_dir(build *B, mld__blob_item *items, size_t n, const char *out_
 	mld__adir *d = NULL;
 	int rc = mld__adir_open(&d, out_path);
 	if (!rc)
-		rc = mld__write_package_into(d, "", &B->out, items, n, out_path, info);
+		rc = mld__write_package_into(d, "", &w->B->out, w->items, w->n, out_path, &w->info);
 	if (!rc)
-		rc = stamp_of(B, stamp, items, n, info);
+		rc = before_commit(w);
 	if (!rc)
-		rc = mld__adir_commit(d, B->cb->opts->replace);
+		rc = mld__adir_commit(d, w->B->cb->opts->replace);
 	mld__adir_free(d); /* removes the temp tree unless committed */
 	return rc;
 }
@@ -555,9 +643,8 @@ int cb_write(cb_ctx *cb, const char *out_path)
 {
 	build B = {0};
 	B.cb = cb;
-	mld__blob_item *items = NULL;
-	size_t n_items = 0;
-	char *stamp = NULL;
+	blobdedup dd = {0};
+	wctx w = {&B, &dd, NULL, 0, {0}, NULL};
 	int rc = 0, spec = 9;
 	if (!(B.copies = mld__calloc(cb->n_pkgs, sizeof *B.copies)) || !(B.fns = mld__calloc(cb->n_srcs, sizeof *B.fns)) ||
 	    !(B.ops = mld__calloc(cb->n_srcs, sizeof *B.ops)) || !(B.rewritten = mld__calloc(cb->n_srcs, sizeof *B.rewritten))) {
@@ -580,7 +667,8 @@ int cb_write(cb_ctx *cb, const char *out_path)
 		if (src->alias_of < 0 && (rc = index_ops(&B.ops[s], (mil_block *)mil_function_block(B.fns[s]))))
 			goto out;
 	}
-	if ((rc = apply_plan(&B)) || (rc = assemble(&B, spec)) || (rc = collect_items(&B, &items, &n_items, &cb->stats->bytes_after)))
+	if ((rc = apply_plan(&B)) || (rc = assemble(&B, spec)) ||
+	    (rc = collect_items(&B, &dd, &w.items, &w.n, &cb->stats->bytes_after)))
 		goto out;
 	cb->stats->large_warning = cb->stats->bytes_after > (UINT64_C(1) << 30);
 	if (cb->stats->bytes_after > (UINT64_C(2) << 30) && !cb->opts->allow_large) {
@@ -589,16 +677,22 @@ int cb_write(cb_ctx *cb, const char *out_path)
 		goto out;
 	}
 	if (!cb->opts->dry_run) {
-		mld__write_info info = {0};
-		rc = cb->opts->zip ? write_zipped(&B, items, n_items, out_path, &info, &stamp)
-		                   : write_dir(&B, items, n_items, out_path, &info, &stamp);
+		w.info.written = written;
+		w.info.ctx = &w;
+		if (!(w.info.digests = mld__calloc(w.n ? w.n : 1, sizeof *w.info.digests))) {
+			rc = MLD_ENOMEM;
+			goto out;
+		}
+		rc = cb->opts->zip ? write_zipped(&w, out_path) : write_dir(&w, out_path);
 		/* the output is in place: a stamp that cannot be written is an error, not the output */
-		if (!rc && stamp && mld_write_if_changed(cb->opts->stamp_path, stamp, strlen(stamp)) < 0)
+		if (!rc && w.stamp && mld_write_if_changed(cb->opts->stamp_path, w.stamp, strlen(w.stamp)) < 0)
 			rc = mld__err_prefix("%s: stamp", cb->opts->stamp_path);
 	}
 out:
-	free(stamp);
-	free(items);
+	free(w.stamp);
+	free(w.info.digests);
+	free(w.items);
+	dd_free(&dd);
 	build_free(&B);
 	return rc;
 }

@@ -1,0 +1,409 @@
+/* Blob identity: which blobs of the sources hold equal bytes, read as little as
+ * possible.
+ *
+ * Index records each blob's own digest (weight_blobs.digest: XXH3-128 of its stored
+ * bytes) in the pass that computes the encoding digests, and combine records the
+ * byte comparisons it makes (blob_matches), once per pair. A warm combine therefore
+ * neither hashes nor compares the blobs it shares: it reads the blobs it writes and
+ * nothing else.
+ *
+ * The store is a cache, never an authority for output values. What it says about
+ * bytes is checked against bytes combine reads anyway, before anything it said
+ * reaches a committed output:
+ *   - every blob written is hashed as it is copied, and compared with the digest
+ *     the store gave for it (combine_write.c);
+ *   - a pair the store says is equal is compared at its start, middle and end
+ *     (three cache lines of each side: a handful of page reads);
+ *   - two digests the store says are equal whose bytes then compare unequal.
+ * Any mismatch sets cb->lie; the driver warns, deletes the packages' rows (the next
+ * index reads them again) and decides afresh with digests computed from the bytes. */
+#include "../io/blobfile.h"
+#include "plan.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+typedef struct dentry {
+	mld_digest d;
+	bool claimed;
+} dentry;
+
+typedef struct newpair {
+	cb_loc a, b;
+	mld_digest d;
+	bool has_d;
+} newpair;
+
+struct cb_claims {
+	mld__strmap digests; /* loc key -> dentry index + 1 */
+	dentry *d;
+	size_t nd, capd;
+	mld__strmap matches; /* pair key -> 1: the store's, 2: compared in this run */
+	char **keys;         /* owned keys of both maps */
+	size_t nkeys, capkeys;
+	newpair *np;
+	size_t nnp, capnp;
+	bool *lied;          /* per package */
+	char **why;          /* per package: the first mismatch found */
+};
+
+static char *loc_key(const cb_loc *l)
+{
+	return mld__sprintf("%zu:%llu:%s", l->pkg, (unsigned long long)l->offset, l->file);
+}
+
+static const char *own(cb_claims *c, char *k)
+{
+	if (!k)
+		return NULL;
+	if (c->nkeys == c->capkeys) {
+		size_t cap = c->capkeys ? 2 * c->capkeys : 256;
+		char **p = mld__realloc(c->keys, cap * sizeof *p);
+		if (!p) {
+			free(k);
+			return NULL;
+		}
+		c->keys = p;
+		c->capkeys = cap;
+	}
+	return c->keys[c->nkeys++] = k;
+}
+
+static int put_digest(cb_claims *c, const cb_loc *l, const mld_digest *d, bool claimed)
+{
+	char *k = loc_key(l);
+	if (!k)
+		return MLD_ENOMEM;
+	if (mld__strmap_get(&c->digests, k)) {
+		free(k);
+		return 0;
+	}
+	if (c->nd == c->capd) {
+		size_t cap = c->capd ? 2 * c->capd : 256;
+		dentry *p = mld__realloc(c->d, cap * sizeof *p);
+		if (!p) {
+			free(k);
+			return MLD_ENOMEM;
+		}
+		c->d = p;
+		c->capd = cap;
+	}
+	c->d[c->nd] = (dentry){*d, claimed};
+	const char *key = own(c, k);
+	if (!key || mld__strmap_put(&c->digests, key, (void *)(intptr_t)(c->nd + 1)))
+		return MLD_ENOMEM;
+	c->nd++;
+	return 0;
+}
+
+static const dentry *get_digest(const cb_claims *c, const cb_loc *l)
+{
+	char *k = loc_key(l);
+	long i = k ? (long)(intptr_t)mld__strmap_get(&c->digests, k) - 1 : -1;
+	free(k);
+	return i >= 0 ? &c->d[i] : NULL;
+}
+
+/* "a#b" with the smaller location key first: a pair has one key whatever its order. */
+static char *pair_key(const cb_loc *a, const cb_loc *b)
+{
+	char *x = loc_key(a), *y = loc_key(b), *k = NULL;
+	if (x && y)
+		k = strcmp(x, y) < 0 ? mld__sprintf("%s#%s", x, y) : mld__sprintf("%s#%s", y, x);
+	free(x);
+	free(y);
+	return k;
+}
+
+static int put_match(cb_claims *c, char *key, int kind)
+{
+	if (!key)
+		return MLD_ENOMEM;
+	if (mld__strmap_get(&c->matches, key)) {
+		free(key);
+		return 0;
+	}
+	const char *k = own(c, key);
+	return k ? mld__strmap_put(&c->matches, k, (void *)(intptr_t)kind) : MLD_ENOMEM;
+}
+
+void cb_release(const cb_ctx *cb, const void *p, uint64_t len)
+{
+	for (size_t i = 0; i < cb->n_pkgs; i++)
+		mld__source_release(cb->pkgs[i]->src, p, len);
+}
+
+static int blob_at(const cb_ctx *cb, const cb_loc *l, mld__blob_view *bv)
+{
+	const uint8_t *map;
+	uint64_t len;
+	char *disp = NULL;
+	int rc = mld__package_blobfile(cb->pkgs[l->pkg], l->file, &map, &len, &disp);
+	if (!rc)
+		rc = mld__blobfile_read(bv, map, len, l->offset, MLD_DT_INVALID, disp);
+	free(disp);
+	return rc;
+}
+
+int cb_claims_init(cb_ctx *cb)
+{
+	cb_claims *c = cb->cl = mld__calloc(1, sizeof *c);
+	if (!c || !(c->lied = mld__calloc(cb->n_pkgs, sizeof *c->lied)) || !(c->why = mld__calloc(cb->n_pkgs, sizeof *c->why)))
+		return MLD_ENOMEM;
+	for (size_t i = 0; i < cb->n_ws; i++) {
+		const cb_weight *cw = &cb->ws[i];
+		if (!cw->blob_dig || cb->srcs[cw->src].alias_of >= 0)
+			continue;
+		for (size_t b = 0; b < cw->w->n_blobs; b++) {
+			cb_loc l = {cb->srcs[cw->src].pkg, cw->w->blobs[b].file, cw->w->blobs[b].offset};
+			int rc = put_digest(c, &l, &cw->blob_dig[b], cw->blob_claimed);
+			if (rc)
+				return rc;
+		}
+	}
+	mld_store *st = cb->opts->store;
+	if (!st || cb->no_claims || !cb->pkg_ids)
+		return 0;
+	sqlite3_stmt *q;
+	if (mld__store_prepare(st, &q, "SELECT a_file, a_offset, b_package, b_file, b_offset FROM blob_matches"
+	                               " WHERE a_package = ?")) {
+		mld__err_clear();
+		return 0;
+	}
+	for (size_t p = 0; p < cb->n_pkgs; p++) {
+		if (!cb->pkg_ids[p])
+			continue;
+		sqlite3_bind_int64(q, 1, cb->pkg_ids[p]);
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			long long bid = sqlite3_column_int64(q, 2);
+			size_t bp = 0;
+			while (bp < cb->n_pkgs && cb->pkg_ids[bp] != bid)
+				bp++;
+			if (bp == cb->n_pkgs)
+				continue;
+			cb_loc a = {p, (const char *)sqlite3_column_text(q, 0), (uint64_t)sqlite3_column_int64(q, 1)};
+			cb_loc b = {bp, (const char *)sqlite3_column_text(q, 3), (uint64_t)sqlite3_column_int64(q, 4)};
+			if (!a.file || !b.file)
+				continue;
+			int rc = put_match(c, pair_key(&a, &b), 1);
+			if (rc) {
+				sqlite3_finalize(q);
+				return rc;
+			}
+		}
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(q);
+	return 0;
+}
+
+void cb_claims_free(cb_ctx *cb)
+{
+	cb_claims *c = cb->cl;
+	if (!c)
+		return;
+	mld__strmap_free(&c->digests);
+	mld__strmap_free(&c->matches);
+	for (size_t i = 0; i < c->nkeys; i++)
+		free(c->keys[i]);
+	free(c->keys);
+	free(c->d);
+	for (size_t i = 0; i < c->nnp; i++) {
+		free((char *)c->np[i].a.file);
+		free((char *)c->np[i].b.file);
+	}
+	free(c->np);
+	for (size_t p = 0; c->why && p < cb->n_pkgs; p++)
+		free(c->why[p]);
+	free(c->why);
+	free(c->lied);
+	free(c);
+	cb->cl = NULL;
+}
+
+void cb_claim_lied(cb_ctx *cb, size_t pkg, const char *what)
+{
+	cb->lie = true;
+	if (cb->cl && !cb->cl->lied[pkg]) {
+		cb->cl->lied[pkg] = true;
+		cb->cl->why[pkg] = mld__strdup(what);
+	}
+}
+
+int cb_blob_digest(cb_ctx *cb, const cb_loc *loc, mld_digest *out, bool *claimed)
+{
+	const dentry *e = get_digest(cb->cl, loc);
+	if (e) {
+		*out = e->d;
+		if (claimed)
+			*claimed = e->claimed;
+		return 0;
+	}
+	mld__blob_view bv;
+	int rc = blob_at(cb, loc, &bv);
+	if (rc)
+		return rc;
+	mld__hash128(out->bytes, bv.data, (size_t)bv.size);
+	cb_release(cb, bv.data, bv.size);
+	if (claimed)
+		*claimed = false;
+	return put_digest(cb->cl, loc, out, false);
+}
+
+/* The blobs at the start, the middle and the end. */
+static bool spots_equal(const uint8_t *a, const uint8_t *b, uint64_t n)
+{
+	uint64_t at[3] = {0, n / 2 > 32 ? n / 2 - 32 : 0, n > 64 ? n - 64 : 0};
+	for (int i = 0; i < 3; i++) {
+		uint64_t k = n - at[i] < 64 ? n - at[i] : 64;
+		if (memcmp(a + at[i], b + at[i], (size_t)k))
+			return false;
+	}
+	return true;
+}
+
+static int new_pair(cb_claims *c, const cb_loc *a, const cb_loc *b, const dentry *da)
+{
+	if (c->nnp == c->capnp) {
+		size_t cap = c->capnp ? 2 * c->capnp : 64;
+		newpair *p = mld__realloc(c->np, cap * sizeof *p);
+		if (!p)
+			return MLD_ENOMEM;
+		c->np = p;
+		c->capnp = cap;
+	}
+	newpair *p = &c->np[c->nnp];
+	*p = (newpair){*a, *b, da ? da->d : (mld_digest){{0}}, da != NULL};
+	/* the file names may live in models freed before the pairs are recorded */
+	if (!(p->a.file = mld__strdup(a->file)) || !(p->b.file = mld__strdup(b->file))) {
+		free((char *)p->a.file);
+		return MLD_ENOMEM;
+	}
+	c->nnp++;
+	return 0;
+}
+
+int cb_blob_same(cb_ctx *cb, const cb_loc *a, const cb_loc *b, bool *same)
+{
+	cb_claims *c = cb->cl;
+	*same = false;
+	if (a->pkg == b->pkg && a->offset == b->offset && !strcmp(a->file, b->file)) {
+		*same = true;
+		return 0;
+	}
+	const dentry *da = get_digest(c, a), *db = get_digest(c, b);
+	if (da && db && memcmp(da->d.bytes, db->d.bytes, 16))
+		return 0; /* different digests: different bytes */
+	char *key = pair_key(a, b);
+	if (!key)
+		return MLD_ENOMEM;
+	int kind = (int)(intptr_t)mld__strmap_get(&c->matches, key);
+	if (kind == 2) { /* compared in this run */
+		*same = true;
+		free(key);
+		return 0;
+	}
+	mld__blob_view va, vb;
+	int rc = blob_at(cb, a, &va);
+	if (!rc)
+		rc = blob_at(cb, b, &vb);
+	if (rc || va.size != vb.size) {
+		free(key);
+		return rc;
+	}
+	if (kind == 1) { /* the store says so: look at a few places */
+		*same = spots_equal(va.data, vb.data, va.size);
+		if (!*same) {
+			char *what = mld__sprintf("blobs said to be equal differ (offsets %llu and %llu)",
+			                          (unsigned long long)a->offset, (unsigned long long)b->offset);
+			cb_claim_lied(cb, a->pkg, what ? what : "");
+			cb_claim_lied(cb, b->pkg, what ? what : "");
+			free(what);
+		}
+		cb_release(cb, va.data, va.size);
+		cb_release(cb, vb.data, vb.size);
+	} else {
+		*same = !memcmp(va.data, vb.data, (size_t)va.size);
+		cb_release(cb, va.data, va.size);
+		cb_release(cb, vb.data, vb.size);
+		if (*same) {
+			rc = new_pair(c, a, b, da);
+			if (!rc) {
+				rc = put_match(c, key, 2); /* takes the key */
+				key = NULL;
+			}
+		} else if (da && db && (da->claimed || db->claimed)) {
+			char *what = mld__sprintf("blobs with equal recorded digests differ (offsets %llu and %llu)",
+			                          (unsigned long long)a->offset, (unsigned long long)b->offset);
+			/* which of the two lies cannot be told: both are read afresh */
+			if (da->claimed)
+				cb_claim_lied(cb, a->pkg, what ? what : "");
+			if (db->claimed)
+				cb_claim_lied(cb, b->pkg, what ? what : "");
+			free(what);
+		}
+	}
+	free(key);
+	return rc;
+}
+
+void cb_claims_record(cb_ctx *cb)
+{
+	mld_store *st = cb->opts->store;
+	cb_claims *c = cb->cl;
+	if (!st || !c || !c->nnp || !cb->pkg_ids || cb->opts->dry_run)
+		return;
+	sqlite3_stmt *q = NULL;
+	if (mld__store_prepare(st, &q, "INSERT OR IGNORE INTO blob_matches(a_package, a_file, a_offset, b_package, b_file,"
+	                               " b_offset, digest) VALUES (?,?,?,?,?,?,?)") ||
+	    mld__store_begin(st)) {
+		sqlite3_finalize(q);
+		mld__err_clear();
+		return;
+	}
+	bool ok = true;
+	for (size_t i = 0; i < c->nnp && ok; i++) {
+		const newpair *p = &c->np[i];
+		if (!p->has_d || !cb->pkg_ids[p->a.pkg] || !cb->pkg_ids[p->b.pkg] || c->lied[p->a.pkg] || c->lied[p->b.pkg])
+			continue;
+		sqlite3_bind_int64(q, 1, cb->pkg_ids[p->a.pkg]);
+		sqlite3_bind_text(q, 2, p->a.file, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, (sqlite3_int64)p->a.offset);
+		sqlite3_bind_int64(q, 4, cb->pkg_ids[p->b.pkg]);
+		sqlite3_bind_text(q, 5, p->b.file, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 6, (sqlite3_int64)p->b.offset);
+		sqlite3_bind_blob(q, 7, p->d.bytes, 16, SQLITE_STATIC);
+		/* a package re-indexed meanwhile by another process is gone: its rows just fail */
+		int step = sqlite3_step(q);
+		ok = step == SQLITE_DONE || (step & 0xff) == SQLITE_CONSTRAINT;
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(q);
+	if (!ok || mld__store_commit(st))
+		mld__store_rollback(st);
+	mld__err_clear();
+}
+
+void cb_claims_drop(cb_ctx *cb)
+{
+	cb_claims *c = cb->cl;
+	mld_store *st = cb->opts->store;
+	for (size_t p = 0; c && p < cb->n_pkgs; p++) {
+		if (!c->lied[p])
+			continue;
+		char msg[1400];
+		snprintf(msg, sizeof msg,
+		         "store rows about %s do not match its bytes (%s): dropped; deciding afresh without them",
+		         mld_package_path(cb->pkgs[p]), c->why[p] ? c->why[p] : "?");
+		if (cb->opts->warn)
+			cb->opts->warn(cb->opts->warn_ctx, msg);
+		sqlite3_stmt *q;
+		if (st && cb->pkg_ids && cb->pkg_ids[p] && !mld__store_prepare(st, &q, "DELETE FROM packages WHERE id = ?")) {
+			sqlite3_bind_int64(q, 1, cb->pkg_ids[p]);
+			sqlite3_step(q);
+			sqlite3_finalize(q);
+			cb->pkg_ids[p] = 0;
+		}
+		mld__err_clear();
+	}
+}
