@@ -39,6 +39,16 @@ bool mld__cpu_has(mld__isa isa)
 	}
 }
 
+bool mld__cpu_has_f16c(void)
+{
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("f16c");
+#else
+	return false;
+#endif
+}
+
 mld__isa mld__cpu_cap_parse(const char *value)
 {
 	for (int i = 0; value && i < MLD_ISA_COUNT; i++)

@@ -424,6 +424,9 @@ static int remember(cb_ctx *cb, index_maps *ix, long i)
 	return rc;
 }
 
+static bool same_kind(const cb_weight *a, const cb_weight *b);
+static void find_candidate(const cb_ctx *cb, const index_maps *ix, const cb_weight *cw, long *cand_out, long *misfit_out);
+
 static int verify_pair(cb_ctx *cb, cb_weight *cw, long cand)
 {
 	cb_weight *o = &cb->ws[cand];
@@ -431,18 +434,15 @@ static int verify_pair(cb_ctx *cb, cb_weight *cw, long cand)
 	if (decision_get(cb, &o->content, &cw->content, &cw->m)) {
 		cw->reused = true;
 		cb->stats->decisions_reused++;
+	} else if (cw->has_pre && cw->pre_cand == cand) { /* compared ahead, in parallel */
+		cw->m = cw->pre_m;
+		cb->stats->decisions_computed++;
 	} else {
-		mld_tensor *a = NULL, *b = NULL;
-		int rc = mld_weight_decode(&a, cb->pkgs[cb->srcs[o->src].pkg], o->w);
-		if (!rc)
-			rc = mld_weight_decode(&b, cb->pkgs[cb->srcs[cw->src].pkg], cw->w);
-		cb->stats->weights_dequantized += 2;
-		if (!rc)
-			rc = mld_tensor_compare(&cw->m, a, b);
-		mld_tensor_free(a);
-		mld_tensor_free(b);
+		mld__cmp_member mb = {cb->pkgs[cb->srcs[cw->src].pkg], cw->w, {0, 0, 0}};
+		int rc = mld__compare_group(cb->pkgs[cb->srcs[o->src].pkg], o->w, &mb, 1, &cb->stats->weights_dequantized);
 		if (rc)
 			return rc;
+		cw->m = mb.m;
 		cb->stats->decisions_computed++;
 	}
 	cw->has_metrics = true;
@@ -452,10 +452,188 @@ static int verify_pair(cb_ctx *cb, cb_weight *cw, long cand)
 	return 0;
 }
 
+/* ---- verification ahead, on every core ---------------------------------------------
+ * Which pairs the sequential plan will verify is known before it runs for every
+ * weight that no earlier weight shares an encoding or a content digest with: steps a
+ * and b cannot take it, and its candidate does not depend on decisions. Those pairs
+ * (not already decided in the store) are compared here, grouped by candidate - each
+ * candidate decoded once for all the weights compared with it - the groups spread
+ * over the cores. The plan then takes their metrics; any other pair it needs (rare:
+ * a weight whose twin turned out not to be placed) it compares itself. */
+
+typedef struct pre_group {
+	long cand;
+	long *members;
+	size_t n, cap;
+	uint64_t cost;
+	uint64_t decoded;
+} pre_group;
+
+typedef struct pre_work {
+	cb_ctx *cb;
+	pre_group *g;
+} pre_work;
+
+static int pre_one(void *ctx, size_t gi)
+{
+	pre_work *pw = ctx;
+	cb_ctx *cb = pw->cb;
+	pre_group *g = &pw->g[gi];
+	mld__cmp_member *mb = mld__calloc(g->n, sizeof *mb);
+	if (!mb)
+		return MLD_ENOMEM;
+	for (size_t k = 0; k < g->n; k++) {
+		const cb_weight *cw = &cb->ws[g->members[k]];
+		mb[k] = (mld__cmp_member){cb->pkgs[cb->srcs[cw->src].pkg], cw->w, {0, 0, 0}};
+	}
+	const cb_weight *o = &cb->ws[g->cand];
+	int rc = mld__compare_group(cb->pkgs[cb->srcs[o->src].pkg], o->w, mb, g->n, &g->decoded);
+	for (size_t k = 0; !rc && k < g->n; k++) {
+		cb_weight *cw = &cb->ws[g->members[k]];
+		cw->pre_cand = g->cand;
+		cw->pre_m = mb[k].m;
+		cw->has_pre = true;
+	}
+	free(mb);
+	return rc;
+}
+
+static int cmp_cost(const void *a, const void *b)
+{
+	const pre_group *x = a, *y = b;
+	return x->cost < y->cost ? 1 : x->cost > y->cost ? -1 : (x->cand > y->cand) - (x->cand < y->cand);
+}
+
+static int preverify(cb_ctx *cb)
+{
+	index_maps sim = {0};
+	mld__strmap seen_enc = {0}, seen_content = {0};
+	char **keys = NULL;
+	size_t n_keys = 0;
+	long *group_of = mld__malloc((cb->n_ws ? cb->n_ws : 1) * sizeof *group_of);
+	pre_group *groups = NULL;
+	size_t n_groups = 0, cap_groups = 0;
+	sim.next_stem = mld__calloc(cb->n_ws ? cb->n_ws : 1, sizeof *sim.next_stem);
+	sim.next_layout = mld__calloc(cb->n_ws ? cb->n_ws : 1, sizeof *sim.next_layout);
+	keys = mld__calloc(2 * cb->n_ws + 1, sizeof *keys);
+	int rc = group_of && sim.next_stem && sim.next_layout && keys ? 0 : MLD_ENOMEM;
+	for (size_t i = 0; !rc && i < cb->n_ws; i++)
+		group_of[i] = -1;
+	for (size_t s = 0; s < cb->n_srcs && !rc; s++) {
+		cb_source *src = &cb->srcs[s];
+		if (src->alias_of >= 0)
+			continue;
+		for (size_t k = 0; k < src->n_weights && !rc; k++) {
+			long i = (long)(src->first_weight + k);
+			cb_weight *cw = &cb->ws[i];
+			char he[40], hc[40];
+			digest_key(he, &cw->enc);
+			digest_key(hc, &cw->content);
+			bool twin = mld__strmap_get(&seen_enc, he) || (cw->has_content && mld__strmap_get(&seen_content, hc));
+			if (!(keys[n_keys] = mld__strdup(he)) || mld__strmap_put(&seen_enc, keys[n_keys++], (void *)1)) {
+				rc = MLD_ENOMEM;
+				break;
+			}
+			if (cw->has_content &&
+			    (!(keys[n_keys] = mld__strdup(hc)) || mld__strmap_put(&seen_content, keys[n_keys++], (void *)1))) {
+				rc = MLD_ENOMEM;
+				break;
+			}
+			if (s == 0 || twin || !cw->has_content)
+				continue;
+			long cand, misfit;
+			find_candidate(cb, &sim, cw, &cand, &misfit);
+			mld_metrics m;
+			if (cand < 0 || decision_get(cb, &cb->ws[cand].content, &cw->content, &m))
+				continue;
+			if (group_of[cand] < 0) {
+				if (n_groups == cap_groups) {
+					size_t nc = cap_groups ? 2 * cap_groups : 64;
+					pre_group *g = mld__realloc(groups, nc * sizeof *g);
+					if (!g) {
+						rc = MLD_ENOMEM;
+						break;
+					}
+					groups = g;
+					cap_groups = nc;
+				}
+				groups[n_groups] = (pre_group){cand, NULL, 0, 0, cb->ws[cand].w->count, 0};
+				group_of[cand] = (long)n_groups++;
+			}
+			pre_group *g = &groups[group_of[cand]];
+			if (g->n == g->cap) {
+				size_t nc = g->cap ? 2 * g->cap : 4;
+				long *m2 = mld__realloc(g->members, nc * sizeof *m2);
+				if (!m2) {
+					rc = MLD_ENOMEM;
+					break;
+				}
+				g->members = m2;
+				g->cap = nc;
+			}
+			g->members[g->n++] = i;
+			g->cost += cw->w->count;
+		}
+		for (size_t k = 0; k < src->n_weights && !rc; k++)
+			rc = remember(cb, &sim, (long)(src->first_weight + k));
+	}
+	if (!rc && n_groups) {
+		qsort(groups, n_groups, sizeof *groups, cmp_cost); /* the biggest first: the cores end together */
+		pre_work pw = {cb, groups};
+		rc = mld__parallel_for(n_groups, 0, pre_one, &pw);
+		for (size_t g = 0; g < n_groups; g++)
+			cb->stats->weights_dequantized += groups[g].decoded;
+	}
+	for (size_t g = 0; g < n_groups; g++)
+		free(groups[g].members);
+	free(groups);
+	free(group_of);
+	for (size_t k = 0; k < n_keys; k++)
+		free(keys[k]);
+	free(keys);
+	mld__strmap_free(&seen_enc);
+	mld__strmap_free(&seen_content);
+	mld__strmap_free(&sim.by_enc);
+	mld__strmap_free(&sim.by_content);
+	mld__strmap_free(&sim.by_stem);
+	mld__strmap_free(&sim.by_layout);
+	for (size_t k = 0; k < sim.n_keys; k++)
+		free(sim.keys[k]);
+	free(sim.keys);
+	free(sim.next_stem);
+	free(sim.next_layout);
+	return rc;
+}
+
 static bool same_kind(const cb_weight *a, const cb_weight *b)
 {
 	return a->w->dtype == b->w->dtype && a->w->rank == b->w->rank &&
 	       !memcmp(a->w->shape, b->w->shape, a->w->rank * sizeof *a->w->shape) && !strcmp(a->layout, b->layout);
+}
+
+/* c. by stem name: the oldest same-named weight of an earlier function with the same
+ * layout (misfit: one of another shape or layout); else, renamed, the oldest of the
+ * same layout whose sketch is close. Candidates depend only on the weights of the
+ * functions before, never on decisions: the parallel stage below finds them ahead. */
+static void find_candidate(const cb_ctx *cb, const index_maps *ix, const cb_weight *cw, long *cand_out, long *misfit_out)
+{
+	long cand = -1, misfit = -1;
+	for (long k = map_get((mld__strmap *)&ix->by_stem, cw->stem); k >= 0; k = ix->next_stem[k]) {
+		if (cb->ws[k].src == cw->src || !cb->ws[k].has_content)
+			continue;
+		if (same_kind(&cb->ws[k], cw))
+			cand = k; /* keep walking: older entries (the anchor) come last */
+		else
+			misfit = k;
+	}
+	if (cand < 0) { /* renamed? same layout and a close sketch */
+		for (long k = map_get((mld__strmap *)&ix->by_layout, cw->layout); k >= 0; k = ix->next_layout[k])
+			if (cb->ws[k].src != cw->src && cb->ws[k].has_content && same_kind(&cb->ws[k], cw) && cw->has_sketch &&
+			    cb->ws[k].has_sketch && mld_sketch_close(cb->ws[k].sketch, cw->sketch))
+				cand = k;
+	}
+	*cand_out = cand;
+	*misfit_out = misfit;
 }
 
 static int decide(cb_ctx *cb, index_maps *ix, long i)
@@ -494,22 +672,8 @@ static int decide(cb_ctx *cb, index_maps *ix, long i)
 		cw->candidate = m;
 		return 0;
 	}
-	/* c. by stem name: the oldest same-named placed weight with the same layout */
-	long cand = -1, misfit = -1;
-	for (long k = map_get(&ix->by_stem, cw->stem); k >= 0; k = ix->next_stem[k]) {
-		if (cb->ws[k].src == cw->src || !cb->ws[k].has_content)
-			continue;
-		if (same_kind(&cb->ws[k], cw))
-			cand = k; /* keep walking: older entries (the anchor) come last */
-		else
-			misfit = k;
-	}
-	if (cand < 0) { /* renamed? same layout and a close sketch */
-		for (long k = map_get(&ix->by_layout, cw->layout); k >= 0; k = ix->next_layout[k])
-			if (cb->ws[k].src != cw->src && cb->ws[k].has_content && same_kind(&cb->ws[k], cw) && cw->has_sketch &&
-			    cb->ws[k].has_sketch && mld_sketch_close(cb->ws[k].sketch, cw->sketch))
-				cand = k;
-	}
+	long cand, misfit;
+	find_candidate(cb, ix, cw, &cand, &misfit);
 	if (cand >= 0) {
 		int rc = verify_pair(cb, cw, cand);
 		if (rc)
@@ -545,6 +709,8 @@ int cb_plan(cb_ctx *cb)
 		if (!(cw->layout = cb_layout(cw->w)) || !(cw->stem = stem_of(cw->w->name)))
 			rc = MLD_ENOMEM;
 	}
+	if (!rc)
+		rc = preverify(cb);
 	for (size_t s = 0; s < cb->n_srcs && !rc; s++) {
 		cb_source *src = &cb->srcs[s];
 		for (size_t k = 0; k < src->n_weights && !rc; k++) {

@@ -32,6 +32,9 @@ typedef struct cb_weight {
 	mld_metrics m;
 	bool has_metrics, reused;
 	char *note;           /* why (errors of unsupported forms, shape mismatch details) */
+	long pre_cand;        /* verified ahead, in parallel, against this candidate: pre_m */
+	mld_metrics pre_m;
+	bool has_pre;
 	mld_digest *blob_dig; /* each blob's own digest (w->blobs[] order), or NULL: unknown */
 	bool blob_claimed;    /* blob_dig came from the store: a claim, checked before it counts */
 } cb_weight;

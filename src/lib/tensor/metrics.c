@@ -1,6 +1,7 @@
 /* Numeric closeness of dense tensors (the verification fallback of combine) and
  * the cheap sketch used to find candidates for it. */
 #include "../core/dtype.h"
+#include "cmpkern.h"
 #include "tensor.h"
 
 #include <math.h>
@@ -9,29 +10,11 @@ int mld_tensor_compare(mld_metrics *out, const mld_tensor *a, const mld_tensor *
 {
 	if (a->count != b->count || a->rank != b->rank || memcmp(a->shape, b->shape, a->rank * sizeof *a->shape))
 		return mld__err(MLD_EFORMAT, "cannot compare tensors of different shapes");
-	double dot = 0, na = 0, nb = 0, maxd = 0, sumd = 0;
-	const float *h = mld__half_table();
-	bool f16 = a->dtype == MLD_DT_FP16 && b->dtype == MLD_DT_FP16;
-	const uint16_t *a16 = a->data, *b16 = b->data;
-	for (uint64_t i = 0; i < a->count; i++) {
-		double x = f16 ? h[a16[i]] : mld__dense_get(a->dtype, a->data, i);
-		double y = f16 ? h[b16[i]] : mld__dense_get(b->dtype, b->data, i);
-		double d = fabs(x - y);
-		dot += x * y;
-		na += x * x;
-		nb += y * y;
-		sumd += d;
-		if (d > maxd || isnan(d))
-			maxd = d;
-	}
-	if (na == 0 && nb == 0)
-		out->cos = 1;
-	else if (na == 0 || nb == 0)
-		out->cos = 0;
-	else
-		out->cos = dot / (sqrt(na) * sqrt(nb));
-	out->max_abs = maxd;
-	out->mean_abs = a->count ? sumd / (double)a->count : 0;
+	/* the kernels' sums: the same bits as verification's streamed comparison */
+	mld__cmpacc acc;
+	mld__cmpacc_init(&acc);
+	mld__cmpacc_feed(&acc, mld__cmpkern_get(), a->dtype, a->data, b->dtype, b->data, a->count);
+	mld__cmpacc_result(&acc, out);
 	return 0;
 }
 

@@ -29,6 +29,17 @@ int mld__encoding_digest(mld_digest *out, const mld__enc_chain *c);
 int mld__weight_encoding_digest_blobs(mld_digest *out, mld_digest *blob_digests, const mld_package *pkg,
                                       const mld_weight *w);
 
+/* Verification: weight wa of pa compared with each of n weights (same shape), every
+ * one decoded a block at a time and compared as it is (wa once for all the members
+ * whose form streams); b[i].m gets the metrics of mld_tensor_compare. *decoded counts
+ * the weights decoded. */
+typedef struct mld__cmp_member {
+	const mld_package *pkg;
+	const mld_weight *w;
+	mld_metrics m;
+} mld__cmp_member;
+int mld__compare_group(const mld_package *pa, const mld_weight *wa, mld__cmp_member *b, size_t n, uint64_t *decoded);
+
 /* Decode a Value into a dense tensor. `what` names it in messages. */
 int mld__value_decode(mld_tensor **out, const mld_package *pkg, const mil_value *v, const char *what);
 /* A scalar string immediate (constexpr_cast's output_dtype). */
