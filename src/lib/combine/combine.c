@@ -1,6 +1,7 @@
 /* mld_combine, the driver above plan/ and write/:
  * sources -> index -> facts -> plan -> preflight -> write -> report -> record. */
 #include "../core/dtype.h"
+#include "../core/par.h"
 #include "../write/combine_write.h"
 
 #include <errno.h>
@@ -42,7 +43,81 @@ static uint64_t weight_files_size(const mld_package *pkg)
 	return total;
 }
 
+/* Opening the packages (reading and parsing each model, finding its weights) on
+ * every core before the sources are checked in order; the errors come out as the
+ * sequential open gives them. */
+typedef struct pre_open {
+	const char *path;   /* as given, the first time its real path is met */
+	char *real;
+	mld_package *pkg;
+	int rc;
+	char *msg;
+} pre_open;
+
+typedef struct pre_opens {
+	pre_open *o;
+	size_t n;
+} pre_opens;
+
+static int open_one(void *ctx, size_t i)
+{
+	pre_open *o = &((pre_opens *)ctx)->o[i];
+	if ((o->rc = mld_package_open(&o->pkg, o->path)))
+		o->msg = mld__strdup(mld_error_last());
+	mld__err_clear();
+	return 0;
+}
+
+static void pre_open_all(pre_opens *po, const mld_source_spec *specs, size_t n)
+{
+	if (!(po->o = mld__calloc(n, sizeof *po->o))) {
+		mld__err_clear();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *real = specs[i].path ? realpath(specs[i].path, NULL) : NULL;
+		size_t k = 0;
+		while (real && k < po->n && strcmp(po->o[k].real, real))
+			k++;
+		if (!real || k < po->n) {
+			free(real);
+			continue;
+		}
+		po->o[po->n++] = (pre_open){specs[i].path, real, NULL, 0, NULL};
+	}
+	mld__parallel_for(po->n, 0, open_one, po);
+}
+
+/* The package opened ahead for this real path, handed over (NULL: not opened ahead). */
+static pre_open *pre_opened(pre_opens *po, const char *real)
+{
+	for (size_t k = 0; k < po->n; k++)
+		if (po->o[k].real && !strcmp(po->o[k].real, real))
+			return &po->o[k];
+	return NULL;
+}
+
+static void pre_free(pre_opens *po)
+{
+	for (size_t k = 0; k < po->n; k++) {
+		mld_package_free(po->o[k].pkg);
+		free(po->o[k].real);
+		free(po->o[k].msg);
+	}
+	free(po->o);
+}
+
+static int open_sources_in_order(cb_ctx *cb, const mld_source_spec *specs, size_t n, pre_opens *po);
+
 static int open_sources(cb_ctx *cb, const mld_source_spec *specs, size_t n)
+{
+	pre_opens po = {0};
+	int rc = open_sources_in_order(cb, specs, n, (pre_open_all(&po, specs, n), &po));
+	pre_free(&po);
+	return rc;
+}
+
+static int open_sources_in_order(cb_ctx *cb, const mld_source_spec *specs, size_t n, pre_opens *po)
 {
 	if (n == 0)
 		return mld__err(MLD_EUSAGE, "no sources given");
@@ -70,7 +145,17 @@ static int open_sources(cb_ctx *cb, const mld_source_spec *specs, size_t n)
 			p++;
 		if (p == cb->n_pkgs) {
 			cb->pkg_paths[p] = real;
-			int rc = mld_package_open(&cb->pkgs[p], sp->path);
+			pre_open *o = pre_opened(po, real);
+			int rc;
+			if (o && !o->rc) {
+				cb->pkgs[p] = o->pkg; /* handed over */
+				o->pkg = NULL;
+				rc = 0;
+			} else if (o) {
+				rc = mld__err(o->rc, "%s", o->msg ? o->msg : "cannot open the package");
+			} else {
+				rc = mld_package_open(&cb->pkgs[p], sp->path);
+			}
 			if (rc)
 				return rc;
 			cb->n_pkgs++;
@@ -156,6 +241,7 @@ static void cb_reset(cb_ctx *cb)
 
 static void cb_free(cb_ctx *cb)
 {
+	cb_write_discard(cb);
 	cb_reset(cb);
 	free(cb->pkg_ids);
 	free(cb->ws);
@@ -235,6 +321,7 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 	}
 	if ((rc = collect_weights(&cb)))
 		goto out;
+	cb_write_prepare(&cb); /* the write's model copies, made while the plan is */
 	/* Twice at most: a store row found to lie about bytes (claims.c) means deciding
 	 * afresh, from the bytes, before anything is committed. */
 	for (int attempt = 0;; attempt++) {

@@ -1,6 +1,7 @@
 #include "blobfile.h"
 
 #include "../core/atomic.h"
+#include "../core/hash.h"
 
 #include "../core/dtype.h"
 
@@ -170,6 +171,36 @@ int mld__blobwriter_add(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, co
 		return rc;
 	if ((rc = write_all(w, meta, 64, moff)) || (rc = write_all(w, data, (size_t)size, moff + 64)))
 		return rc;
+	w->end = moff + 64 + size;
+	w->count++;
+	*meta_off = moff;
+	return 0;
+}
+
+int mld__blobwriter_add_hashed(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data, uint64_t size,
+                               uint32_t padding_bits, mld_digest *digest)
+{
+	uint64_t moff = mld__align64(w->end);
+	uint8_t meta[64];
+	if (mld__blobfile_meta_bytes(meta, dt, size, moff + 64, padding_bits))
+		return mld__err(MLD_EUNSUPPORTED, "%s: %s has no blob storage code", w->path, mld_dtype_name(dt));
+	static const uint8_t zeros[64];
+	int rc;
+	if (moff > w->end && (rc = write_all(w, zeros, (size_t)(moff - w->end), w->end)))
+		return rc;
+	if ((rc = write_all(w, meta, 64, moff)))
+		return rc;
+	mld__hash h;
+	mld__hash_reset(&h);
+	const uint8_t *p = data;
+	for (uint64_t at = 0; at < size;) {
+		size_t k = size - at < (1u << 20) ? (size_t)(size - at) : (1u << 20);
+		mld__hash_update(&h, p + at, k);
+		if ((rc = write_all(w, p + at, k, moff + 64 + at)))
+			return rc;
+		at += k;
+	}
+	mld__hash_digest(digest->bytes, &h);
 	w->end = moff + 64 + size;
 	w->count++;
 	*meta_off = moff;

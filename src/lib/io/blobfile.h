@@ -45,6 +45,10 @@ int mld__blobwriter_open(mld__blobwriter **out, int fd, const char *name);
 /* Append one blob; *meta_off gets the offset to store in BlobFileValue.offset. */
 int mld__blobwriter_add(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data,
                        uint64_t size, uint32_t padding_bits);
+/* The same, writing the data a piece at a time and hashing each piece (XXH3-128) just
+ * before it is written, while it is in cache: *digest gets the data's digest. */
+int mld__blobwriter_add_hashed(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data, uint64_t size,
+                               uint32_t padding_bits, mld_digest *digest);
 uint64_t mld__blobwriter_size(const mld__blobwriter *w);
 /* Rewrite the header count, flush, fsync and close; reports ENOSPC and friends. */
 int mld__blobwriter_finish(mld__blobwriter *w);

@@ -12,8 +12,8 @@
  * reaches a committed output:
  *   - every blob written is hashed as it is copied, and compared with the digest
  *     the store gave for it (combine_write.c);
- *   - a pair the store says is equal is compared at its start, middle and end
- *     (three cache lines of each side: a handful of page reads);
+ *   - a pair the store says is equal is compared at its start and its end
+ *     (a cache line of each side at each: a few page reads);
  *   - two digests the store says are equal whose bytes then compare unequal.
  * Any mismatch sets cb->lie; the driver warns, deletes the packages' rows (the next
  * index reads them again) and decides afresh with digests computed from the bytes. */
@@ -250,11 +250,12 @@ int cb_blob_digest(cb_ctx *cb, const cb_loc *loc, mld_digest *out, bool *claimed
 	return put_digest(cb->cl, loc, out, false);
 }
 
-/* The blobs at the start, the middle and the end. */
+/* The blobs' first and last cache lines (the first shares its page with the blob's
+ * metadata, read anyway). */
 static bool spots_equal(const uint8_t *a, const uint8_t *b, uint64_t n)
 {
-	uint64_t at[3] = {0, n / 2 > 32 ? n / 2 - 32 : 0, n > 64 ? n - 64 : 0};
-	for (int i = 0; i < 3; i++) {
+	uint64_t at[2] = {0, n > 64 ? n - 64 : 0};
+	for (int i = 0; i < 2; i++) {
 		uint64_t k = n - at[i] < 64 ? n - at[i] : 64;
 		if (memcmp(a + at[i], b + at[i], (size_t)k))
 			return false;

@@ -56,6 +56,7 @@ typedef struct cb_ctx {
 	bool no_claims;       /* deciding afresh: no store row about bytes is used */
 	bool lie;             /* a store row was found to lie: decide afresh (the driver does) */
 	cb_claims *cl;
+	struct cb_copies *copies; /* the write's model copies, being made ahead (combine_write.c) */
 } cb_ctx;
 
 int cb_load_facts(cb_ctx *cb);

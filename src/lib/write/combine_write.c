@@ -17,6 +17,8 @@
 #include "pkgwrite.h"
 #include "zipwrite.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 
 typedef CoreML__Specification__FunctionDescription fn_desc;
@@ -639,6 +641,73 @@ static int write_dir(wctx *w, const char *out_path)
 	return rc;
 }
 
+/* ---- the model copies, made ahead -------------------------------------------------- */
+
+struct cb_copies {
+	pthread_t th;
+	const cb_ctx *cb;
+	mil_model **m; /* per package; NULL where unpacking failed (cb_write says so) */
+};
+
+static void *make_copies(void *arg)
+{
+	struct cb_copies *c = arg;
+	for (size_t p = 0; p < c->cb->n_pkgs; p++)
+		c->m[p] = core_ml__specification__model__unpack(NULL, c->cb->pkgs[p]->model_len, c->cb->pkgs[p]->model_bytes);
+	return NULL;
+}
+
+void cb_write_prepare(cb_ctx *cb)
+{
+	struct cb_copies *c = mld__calloc(1, sizeof *c);
+	if (c && !(c->m = mld__calloc(cb->n_pkgs ? cb->n_pkgs : 1, sizeof *c->m))) {
+		free(c);
+		c = NULL;
+	}
+	if (!c) {
+		mld__err_clear(); /* cb_write unpacks them itself */
+		return;
+	}
+	c->cb = cb;
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	int started = pthread_create(&c->th, NULL, make_copies, c) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!started) {
+		free(c->m);
+		free(c);
+		return;
+	}
+	cb->copies = c;
+}
+
+/* The copies made ahead, handed over (NULL when none were started). */
+static mil_model **take_copies(cb_ctx *cb)
+{
+	struct cb_copies *c = cb->copies;
+	if (!c)
+		return NULL;
+	pthread_join(c->th, NULL);
+	mil_model **m = c->m;
+	free(c);
+	cb->copies = NULL;
+	return m;
+}
+
+void cb_write_discard(cb_ctx *cb)
+{
+	size_t n = cb->n_pkgs;
+	mil_model **m = take_copies(cb);
+	for (size_t p = 0; m && p < n; p++)
+		if (m[p])
+			core_ml__specification__model__free_unpacked(m[p], NULL);
+	free(m);
+}
+
 int cb_write(cb_ctx *cb, const char *out_path)
 {
 	build B = {0};
@@ -646,14 +715,15 @@ int cb_write(cb_ctx *cb, const char *out_path)
 	blobdedup dd = {0};
 	wctx w = {&B, &dd, NULL, 0, {0}, NULL};
 	int rc = 0, spec = 9;
-	if (!(B.copies = mld__calloc(cb->n_pkgs, sizeof *B.copies)) || !(B.fns = mld__calloc(cb->n_srcs, sizeof *B.fns)) ||
+	B.copies = take_copies(cb);
+	if ((!B.copies && !(B.copies = mld__calloc(cb->n_pkgs, sizeof *B.copies))) || !(B.fns = mld__calloc(cb->n_srcs, sizeof *B.fns)) ||
 	    !(B.ops = mld__calloc(cb->n_srcs, sizeof *B.ops)) || !(B.rewritten = mld__calloc(cb->n_srcs, sizeof *B.rewritten))) {
 		rc = MLD_ENOMEM;
 		goto out;
 	}
 	for (size_t p = 0; p < cb->n_pkgs; p++) {
 		const mld_package *pkg = cb->pkgs[p];
-		if (!(B.copies[p] = core_ml__specification__model__unpack(NULL, pkg->model_len, pkg->model_bytes))) {
+		if (!B.copies[p] && !(B.copies[p] = core_ml__specification__model__unpack(NULL, pkg->model_len, pkg->model_bytes))) {
 			rc = mld__err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
 			goto out;
 		}

@@ -167,9 +167,9 @@ int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld
 		for (size_t i = 0; i < n_items; i++) {
 			mld__blob_item *it = order[i];
 			if (i == 0 || cmp_item(&order[i - 1], &order[i]) != 0) {
-				if (dig)
-					mld__hash128(last.bytes, it->data, (size_t)it->size);
-				if ((rc = mld__blobwriter_add(bw, &off, it->dtype, it->data, it->size, it->padding_bits)))
+				rc = dig ? mld__blobwriter_add_hashed(bw, &off, it->dtype, it->data, it->size, it->padding_bits, &last)
+				         : mld__blobwriter_add(bw, &off, it->dtype, it->data, it->size, it->padding_bits);
+				if (rc)
 					goto out;
 				if (info && info->written)
 					info->written(info->ctx, it);
