@@ -19,14 +19,16 @@
 #define BLOCK MLD_WREAD_BLOCK /* a multiple of 8 keeps sub-byte offsets byte-aligned */
 
 typedef struct sketcher {
-	uint64_t count, step, n;
-	double sum, sq;
+	uint64_t count;
+	mld__sketchacc acc;
 	float *out;
 } sketcher;
 
 static void sk_init(sketcher *s, float *out, uint64_t count)
 {
-	*s = (sketcher){count, count > 65536 ? count / 65536 : 1, 0, 0, 0, out};
+	s->count = count;
+	s->out = out;
+	mld__sketch_init(&s->acc, count);
 	if (out)
 		memset(out, 0, MLD_SKETCH_LEN * sizeof *out);
 }
@@ -37,13 +39,7 @@ static void sk_feed(sketcher *s, mld_dtype dt, const void *data, uint64_t first,
 {
 	if (!s->out || !n)
 		return;
-	const float *h = mld__half_table();
-	for (uint64_t i = (first + s->step - 1) / s->step * s->step; i < first + n; i += s->step) {
-		double x = dt == MLD_DT_FP16 ? h[((const uint16_t *)data)[i - first]] : mld__dense_get(dt, data, i - first);
-		s->sum += x;
-		s->sq += x * x;
-		s->n++;
-	}
+	mld__sketch_feed(&s->acc, dt, data, first, n);
 	for (int k = 2; k < MLD_SKETCH_LEN; k++) {
 		uint64_t pos = ((uint64_t)k * UINT64_C(0x9E3779B97F4A7C15)) % s->count;
 		if (pos >= first && pos < first + n)
@@ -53,10 +49,8 @@ static void sk_feed(sketcher *s, mld_dtype dt, const void *data, uint64_t first,
 
 static void sk_finish(sketcher *s)
 {
-	if (!s->out)
-		return;
-	s->out[0] = s->n ? (float)(s->sum / (double)s->n) : 0;
-	s->out[1] = s->n ? (float)sqrt(s->sq / (double)s->n) : 0;
+	if (s->out)
+		mld__sketch_finish(&s->acc, &s->out[0], &s->out[1]);
 }
 
 static void hash_header(mld__hash *st, mld_dtype dt, unsigned rank, const uint64_t *shape)

@@ -40,6 +40,18 @@ typedef struct mld__cmp_member {
 } mld__cmp_member;
 int mld__compare_group(const mld_package *pa, const mld_weight *wa, mld__cmp_member *b, size_t n, uint64_t *decoded);
 
+/* The mean and rms of a sketch (mld_tensor_sketch): over every step-th element
+ * (step = count / 65536, at least 1), sample j summed in lane j % 4, the lanes added
+ * in one order; fed a block at a time or all at once, the same bits. */
+typedef struct mld__sketchacc {
+	uint64_t step, next, n; /* next: the element index of the next sample */
+	double sum[4], sq[4];
+} mld__sketchacc;
+void mld__sketch_init(mld__sketchacc *a, uint64_t count);
+/* Elements [first, first + n) of the tensor, at `data` (dtype dt). */
+void mld__sketch_feed(mld__sketchacc *a, mld_dtype dt, const void *data, uint64_t first, uint64_t n);
+void mld__sketch_finish(const mld__sketchacc *a, float *mean, float *rms);
+
 /* Decode a Value into a dense tensor. `what` names it in messages. */
 int mld__value_decode(mld_tensor **out, const mld_package *pkg, const mil_value *v, const char *what);
 /* A scalar string immediate (constexpr_cast's output_dtype). */
