@@ -54,6 +54,10 @@ cp "$S" "$T/swap.db"
 sqlite3 "$T/swap.db" "$SWAP"
 expect 0 "fsck: consistent swap passes the shallow checks" -- "$MLDEDUP" fsck --store "$T/swap.db"
 damage "$SWAP" "layers_0_self_attn_q_proj_weight_palettized: content digest differs from the store's" --deep
+# A blob digest (what combine shares blobs by) that is not the blob's: only --deep tells.
+BLOB="UPDATE weight_blobs SET digest = zeroblob(16) WHERE seq = 0 AND weight_id IN
+	(SELECT id FROM weights WHERE name = 'layers_0_mlp_up_proj_weight_palettized')"
+damage "$BLOB" "layers_0_mlp_up_proj_weight_palettized: blob 0 digest differs from the store's" --deep
 
 # Bytes overwritten: pages 2-4 (tables and indexes) become 0xff.
 cp "$S" "$T/bytes.db"
