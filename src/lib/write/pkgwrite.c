@@ -5,11 +5,7 @@
 #include "../io/blobfile.h"
 #include "../io/package.h"
 
-#include "../core/cpu.h"
-
 #include <jansson.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -140,88 +136,11 @@ static int write_manifest(mld__adir *d, const char *rel)
 	return rc;
 }
 
-/* ---- hashing what is written, on another core --------------------------------------
- * When the caller wants the digests of the blobs written, a second thread hashes each
- * distinct blob while the writer copies it to the file: at most WINDOW bytes ahead of
- * the writer, so that the pages it reads ahead stay few, and the writer lets a blob's
- * pages go only once both are done with them. Without a second thread, the writer
- * hashes each piece just before writing it. */
-#define WINDOW (64u << 20)
-
-typedef struct hasher {
-	pthread_t th;
-	mld__blob_item **blob; /* the distinct blobs, in write order */
-	size_t n;
-	uint64_t *start;       /* bytes before blob k */
-	mld_digest *dig;       /* per blob */
-	size_t hashed, written;
-	bool stop;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-} hasher;
-
-static void *hash_ahead(void *arg)
-{
-	hasher *h = arg;
-	for (size_t k = 0; k < h->n; k++) {
-		pthread_mutex_lock(&h->mu);
-		while (!h->stop && h->written < h->n && h->start[k] - h->start[h->written] > WINDOW)
-			pthread_cond_wait(&h->cv, &h->mu);
-		bool stop = h->stop;
-		pthread_mutex_unlock(&h->mu);
-		if (stop)
-			break;
-		mld__hash128(h->dig[k].bytes, h->blob[k]->data, (size_t)h->blob[k]->size);
-		pthread_mutex_lock(&h->mu);
-		h->hashed = k + 1;
-		pthread_cond_broadcast(&h->cv);
-		pthread_mutex_unlock(&h->mu);
-	}
-	return NULL;
-}
-
-static bool hasher_start(hasher *h)
-{
-	pthread_mutex_init(&h->mu, NULL);
-	pthread_cond_init(&h->cv, NULL);
-	sigset_t block, old;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	bool ok = pthread_create(&h->th, NULL, hash_ahead, h) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!ok) {
-		pthread_mutex_destroy(&h->mu);
-		pthread_cond_destroy(&h->cv);
-	}
-	return ok;
-}
-
-/* The writer is done with blobs [0, written): let go of those the hasher is done with too. */
-static size_t hasher_release(hasher *h, size_t written, size_t released, mld__write_info *info, bool wait)
-{
-	pthread_mutex_lock(&h->mu);
-	h->written = written;
-	pthread_cond_broadcast(&h->cv);
-	while (wait && h->hashed < written)
-		pthread_cond_wait(&h->cv, &h->mu);
-	size_t upto = h->hashed < written ? h->hashed : written;
-	pthread_mutex_unlock(&h->mu);
-	for (; released < upto; released++)
-		if (info->written)
-			info->written(info->ctx, h->blob[released]);
-	return released;
-}
-
 int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld__blob_item *items, size_t n_items,
                             const char *display, mld__write_info *info)
 {
 	mld__blob_item **order = NULL;
 	mld__blobwriter *bw = NULL;
-	hasher hz = {0};
-	bool hashing = false;
 	uint8_t *mbytes = NULL;
 	const char *slash = *dir ? "/" : "";
 	char *weights = mld__sprintf("%s%sData/com.apple.CoreML/weights", dir, slash);
@@ -245,39 +164,18 @@ int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld
 			goto out;
 		uint64_t off = 0;
 		mld_digest *dig = info ? info->digests : NULL, last = {{0}};
-		/* the distinct blobs in write order, for the hasher */
-		size_t nd = 0, released = 0;
-		for (size_t i = 0; i < n_items; i++)
-			nd += i == 0 || cmp_item(&order[i - 1], &order[i]) != 0;
-		if (dig && nd > 1 && mld__threads() > 1 && (hz.blob = mld__malloc(nd * sizeof *hz.blob)) &&
-		    (hz.start = mld__malloc((nd + 1) * sizeof *hz.start)) && (hz.dig = mld__malloc(nd * sizeof *hz.dig))) {
-			hz.start[0] = 0;
-			for (size_t i = 0; i < n_items; i++)
-				if (i == 0 || cmp_item(&order[i - 1], &order[i]) != 0) {
-					hz.blob[hz.n] = order[i];
-					hz.start[hz.n + 1] = hz.start[hz.n] + order[i]->size;
-					hz.n++;
-				}
-			hashing = hasher_start(&hz);
-		}
-		mld__err_clear();
-		size_t k = 0; /* distinct blobs written */
 		for (size_t i = 0; i < n_items; i++) {
 			mld__blob_item *it = order[i];
 			if (i == 0 || cmp_item(&order[i - 1], &order[i]) != 0) {
-				rc = dig && !hashing ? mld__blobwriter_add_hashed(bw, &off, it->dtype, it->data, it->size,
-				                                                  it->padding_bits, &last)
-				                     : mld__blobwriter_add(bw, &off, it->dtype, it->data, it->size, it->padding_bits);
+				rc = dig ? mld__blobwriter_add_hashed(bw, &off, it->dtype, it->data, it->size, it->padding_bits, &last)
+				         : mld__blobwriter_add(bw, &off, it->dtype, it->data, it->size, it->padding_bits);
 				if (rc)
 					goto out;
-				k++;
-				if (hashing)
-					released = hasher_release(&hz, k, released, info, false);
-				else if (info && info->written)
+				if (info && info->written)
 					info->written(info->ctx, it);
 			}
-			if (dig && !hashing)
-				dig[it - items] = last; /* with the hasher: below, once it is done */
+			if (dig)
+				dig[it - items] = last;
 			mil_value *v = it->v;
 			if (v->blobfilevalue->filename != protobuf_c_empty_string)
 				free(v->blobfilevalue->filename);
@@ -289,16 +187,7 @@ int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld
 		}
 		if (info)
 			info->weights_len = mld__blobwriter_size(bw);
-		rc = mld__blobwriter_finish(bw);
-		if (hashing) { /* the hasher went on while the file was flushed */
-			released = hasher_release(&hz, hz.n, released, info, true);
-			for (size_t i = 0, b = 0; i < n_items; i++) {
-				if (i && cmp_item(&order[i - 1], &order[i]) != 0)
-					b++;
-				dig[order[i] - items] = hz.dig[b];
-			}
-		}
-		if (rc)
+		if ((rc = mld__blobwriter_finish(bw)))
 			goto out;
 	}
 	size_t mlen = core_ml__specification__model__get_packed_size(model);
@@ -312,18 +201,6 @@ int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld
 	if (!(rc = mld__adir_write_file(d, model_rel, mbytes, mlen)))
 		rc = write_manifest(d, manifest);
 out:
-	if (hashing) { /* an error: the writer stopped early; the hasher must not wait for it */
-		pthread_mutex_lock(&hz.mu);
-		hz.stop = true;
-		pthread_cond_broadcast(&hz.cv);
-		pthread_mutex_unlock(&hz.mu);
-		pthread_join(hz.th, NULL);
-		pthread_mutex_destroy(&hz.mu);
-		pthread_cond_destroy(&hz.cv);
-	}
-	free(hz.blob);
-	free(hz.start);
-	free(hz.dig);
 	mld__blobwriter_free(bw);
 	free(order);
 	free(mbytes);
