@@ -1,6 +1,8 @@
 /* mldedup index: record packages' weights in the content-addressed store. */
 #include "buildfile.h"
+#include "fields.h"
 #include "opts.h"
+#include "config.h"
 
 #include "mldedup.h"
 
@@ -12,10 +14,23 @@
 enum { OPT_JSON = 1, OPT_STAMP, OPT_DEPFILE, OPT_DEPFILE_TARGET };
 
 static const cli_opt index_opts[] = {
-	{OPT_JSON, "json", 0, NULL, "print the statistics as a JSON object on stdout"},
+	{OPT_JSON, "json", 0, NULL, "print the statistics as one JSON object on stdout"},
 	{OPT_STAMP, "stamp", 0, "FILE", "write the package's weights and digests to FILE, only if they changed"},
 	{OPT_DEPFILE, "depfile", 0, "FILE", "with --stamp: write the files read as a Make/Ninja depfile"},
 	{OPT_DEPFILE_TARGET, "depfile-target", 0, "NAME", "the target the depfile names (default: the stamp)"},
+	{0},
+};
+
+/* The statistics of a run: --json and -v both come from this table. */
+static const cli_field index_fields[] = {
+	CLI_FIELD(mld_index_stats, packages_indexed, "packages indexed (read)", CLI_COUNT, 0),
+	CLI_FIELD(mld_index_stats, packages_unchanged, "packages unchanged (not read)", CLI_COUNT, 0),
+	CLI_FIELD(mld_index_stats, weights, "weights recorded", CLI_COUNT, 0),
+	CLI_FIELD(mld_index_stats, weights_decoded, "weights dequantized and hashed", CLI_COUNT, 0),
+	CLI_FIELD(mld_index_stats, bytes_read, "weight bytes read", CLI_BYTES, 0),
+	CLI_FIELD(mld_index_stats, new_contents, "contents new to the store", CLI_COUNT, 0),
+	CLI_FIELD(mld_index_stats, new_encodings, "encodings new to the store", CLI_COUNT, 0),
+	CLI_FIELD(mld_index_stats, unsupported, "weights in a form mldedup cannot decode", CLI_COUNT, 0),
 	{0},
 };
 
@@ -38,7 +53,7 @@ static void on_progress(void *ctx, const char *what, uint64_t done, uint64_t tot
 	if (!p->tty || (t - p->last < 0.1 && done < total))
 		return;
 	p->last = t;
-	fprintf(stderr, "\r\033[Kindexing %s: %3.0f%% of %.1f MB", what, total ? 100.0 * (double)done / (double)total : 100.0,
+	fprintf(stderr, "\r\033[Kindexing %s: %3.0f%% of %.1f MB", cli_esc(what), total ? 100.0 * (double)done / (double)total : 100.0,
 	        (double)total / 1e6);
 	if (done >= total)
 		fprintf(stderr, "\r\033[K");
@@ -87,8 +102,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		return cli_usage_error(cmd, "--stamp takes exactly one package");
 	char *path;
 	mld_store *store;
-	if (mld_store_default_path(&path, cli_store_opt))
-		return cli_fail(cmd);
+	if (cli_store_path(cmd, &path))
+		return EXIT_FAIL;
 	if (mld_store_open(&store, path)) {
 		/* As a build step a store problem must not break the build: the stamp can be
 		 * computed from the package itself, to the same text. */
@@ -96,7 +111,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			free(path);
 			return cli_fail(cmd);
 		}
-		fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n", mld_error_last());
+		fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n", cli_esc(mld_error_last()));
 		int rc = write_stamp(NULL, argv[first], stamp, depfile, target) ? cli_fail(cmd) : EXIT_OK;
 		free(path);
 		return rc;
@@ -112,7 +127,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			if (prog.tty)
 				fprintf(stderr, "\r\033[K");
 			if (stamp && mld_error_code() == MLD_ESTORE) { /* as above: the build goes on */
-				fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n", mld_error_last());
+				fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n", cli_esc(mld_error_last()));
 				if (write_stamp(NULL, argv[i], stamp, depfile, target))
 					rc = cli_fail(cmd);
 				continue;
@@ -127,12 +142,12 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			continue;
 		}
 		if (cli_verbose)
-			fprintf(stderr, "%s: %s (%llu weights, %llu decoded, %llu bytes read)\n", argv[i],
+			fprintf(stderr, "%s: %s (%llu weights, %llu decoded, %llu bytes read)\n", cli_esc(argv[i]),
 			        s.packages_unchanged ? "unchanged, not read" : "indexed", (unsigned long long)s.weights,
 			        (unsigned long long)s.weights_decoded, (unsigned long long)s.bytes_read);
 		if (s.unsupported)
 			fprintf(stderr, "mldedup index: %s: %llu weight(s) in a form mldedup cannot decode (see 'mldedup ls')\n",
-			        argv[i], (unsigned long long)s.unsupported);
+			        cli_esc(argv[i]), (unsigned long long)s.unsupported);
 		total.packages_indexed += s.packages_indexed;
 		total.packages_unchanged += s.packages_unchanged;
 		total.weights += s.weights;
@@ -144,18 +159,14 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 	}
 	double secs = now() - t0;
 	if (json) {
-		printf("{\"store\": \"%s\", \"packages_indexed\": %u, \"packages_unchanged\": %u, \"weights\": %llu,"
-		       " \"weights_decoded\": %llu, \"bytes_read\": %llu, \"new_contents\": %llu, \"new_encodings\": %llu,"
-		       " \"unsupported\": %llu, \"seconds\": %.3f}\n",
-		       path, total.packages_indexed, total.packages_unchanged, (unsigned long long)total.weights,
-		       (unsigned long long)total.weights_decoded, (unsigned long long)total.bytes_read,
-		       (unsigned long long)total.new_contents, (unsigned long long)total.new_encodings,
-		       (unsigned long long)total.unsupported, secs);
+		json_t *doc = cli_json_doc();
+		json_object_set_new(doc, "store", json_string(path));
+		cli_fields_json(doc, index_fields, &total);
+		json_object_set_new(doc, "seconds", json_real(secs));
+		cli_json_emit(doc, NULL);
 	} else if (cli_verbose) {
-		fprintf(stderr, "%u indexed, %u unchanged; %llu weights, %llu decoded, %llu new contents, %.1f MB read in %.2fs\n",
-		        total.packages_indexed, total.packages_unchanged, (unsigned long long)total.weights,
-		        (unsigned long long)total.weights_decoded, (unsigned long long)total.new_contents,
-		        (double)total.bytes_read / 1e6, secs);
+		cli_fields_print(stderr, index_fields, &total, cli_verbose, "");
+		fprintf(stderr, "in %.2f s\n", secs);
 	}
 	mld_store_free(store);
 	free(path);

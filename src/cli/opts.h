@@ -49,6 +49,12 @@ int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...);
 /* Print "mldedup <cmd>: <last library error>"; returns EXIT_FAIL. */
 int cli_fail(const cli_cmd *cmd);
 
+/* `s` fit for a terminal: control characters (ESC, newline, ...) written as \e, \n, \r,
+ * \t or \xHH, so a name or path echoed in a message cannot move the cursor, recolour
+ * or split the line. Every message that echoes user input (names, paths, library
+ * messages) passes it through here. The result lives until the 8th call after. */
+const char *cli_esc(const char *s);
+
 /* The man page (roff) of the commands, from their tables. */
 void cli_man_page(FILE *out, const cli_cmd *const *cmds, size_t n);
 /* The command a mistyped name most likely meant, or NULL. */
@@ -59,6 +65,14 @@ extern const cli_opt common_opts[];
 
 /* Parse "NAME=PKG[:FUNC]" in place (arg is modified); -1 if it has no NAME=. */
 int cli_parse_source(mld_source_spec *sp, char *arg);
+
+/* The summary of one combine (stderr), as `mldedup combine` prints it. */
+void cli_combine_summary(const char *out, const mld_combine_stats *s, bool dry);
+/* A combine's statistics as a new JSON object (jansson's json_t, declared opaque here). */
+struct json_t;
+struct json_t *cli_combine_stats_json(const char *out, const mld_combine_stats *s, bool dry);
+/* "PKG[:FUNC]" in place into path and function (a path that exists keeps its ':'). */
+void cli_split_function(char *arg, const char **path, const char **function);
 
 /* Shared settings of the global options. */
 extern int cli_verbose;  /* -v count */

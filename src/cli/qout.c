@@ -1,5 +1,9 @@
 #include "qout.h"
 
+#include "config.h"
+
+#include "fields.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -7,11 +11,11 @@
 int out_open_store(const cli_cmd *cmd, mld_store **st, store_mode mode)
 {
 	char *path;
-	if (mld_store_default_path(&path, cli_store_opt))
-		return cli_fail(cmd);
+	if (cli_store_path(cmd, &path))
+		return EXIT_FAIL;
 	int rc = EXIT_OK;
 	if (mode == STORE_WRITE && access(path, F_OK) != 0) {
-		fprintf(stderr, "mldedup %s: store %s does not exist\n", cmd->name, path);
+		fprintf(stderr, "mldedup %s: store %s does not exist\n", cmd->name, cli_esc(path));
 		rc = EXIT_FAIL;
 	} else if (mode == STORE_WRITE ? mld_store_open(st, path)
 	                               : mld_store_open_readonly(st, path, mode == STORE_READ)) {
@@ -63,21 +67,22 @@ static char *cell(json_t *v, out_style style, bool bytes)
 	}
 }
 
-/* TSV fields: backslash escapes for tab, newline and backslash. */
+/* TSV fields: backslash escapes for tab, newline and backslash, \xHH for other controls. */
 static void put_tsv(const char *s)
 {
 	for (; *s; s++)
 		if (*s == '\t' || *s == '\n' || *s == '\\')
 			printf("\\%c", *s == '\t' ? 't' : *s == '\n' ? 'n' : '\\');
+		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			printf("\\x%02x", (unsigned char)*s);
 		else
 			putchar(*s);
 }
 
-void out_json(json_t *v)
-{
-	json_dumpf(v, stdout, JSON_INDENT(1) | JSON_ENCODE_ANY);
-	putchar('\n');
-}
+/* The key a bare array goes under in the --json document: the command's noun. */
+static const char *json_key = "rows";
+
+void out_json(json_t *v) { cli_json_emit(json_incref(v), json_key); }
 
 void out_rows(json_t *rows, json_t *columns, out_style style, int indent)
 {
@@ -103,6 +108,11 @@ void out_rows(json_t *rows, json_t *columns, out_style style, int indent)
 			json_t *x = json_object_get(json_array_get(rows, r), name);
 			numeric[c] |= json_is_number(x);
 			cells[(r + 1) * nc + c] = cell(x ? x : json_null(), style, bytes);
+			if (style == OUT_TEXT && cells[(r + 1) * nc + c]) { /* a name may hold ESC or a newline */
+				char *e = strdup(cli_esc(cells[(r + 1) * nc + c]));
+				free(cells[(r + 1) * nc + c]);
+				cells[(r + 1) * nc + c] = e;
+			}
 		}
 		for (size_t r = 0; r <= nr; r++)
 			if (cells[r * nc + c] && strlen(cells[r * nc + c]) > width[c])
@@ -131,10 +141,19 @@ void out_rows(json_t *rows, json_t *columns, out_style style, int indent)
 	json_decref(cols);
 }
 
-void out_stats(json_t *stats, out_style style)
+void out_stats(json_t *stats, out_style style, bool rows)
 {
-	if (style == OUT_JSON) {
+	if (style == OUT_JSON && rows) {
 		out_json(stats);
+		return;
+	}
+	if (style == OUT_JSON) { /* an object keyed by id: scripts read .weights, not search rows */
+		json_t *doc = cli_json_doc();
+		size_t i;
+		json_t *s;
+		json_array_foreach(stats, i, s) json_object_set(doc, json_string_value(json_object_get(s, "id")),
+		                                                json_object_get(s, "value"));
+		cli_json_emit(doc, NULL);
 		return;
 	}
 	size_t i, w = 0;
@@ -151,7 +170,7 @@ void out_stats(json_t *stats, out_style style)
 		else if (!strcmp(unit, "percent"))
 			printf("%.1f%%\n", json_number_value(v));
 		else if (json_is_string(v))
-			printf("%s\n", json_string_value(v));
+			printf("%s\n", cli_esc(json_string_value(v)));
 		else
 			printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(v));
 	}
@@ -185,6 +204,7 @@ int out_run(const cli_cmd *cmd, int argc, char **argv, const out_cmd *c, void *c
 	}
 	if (json)
 		style = OUT_JSON;
+	json_key = c->json_key ? c->json_key : cmd->name;
 	int i = cli_opts_rest(&o), n = argc - i;
 	if (n < c->min_args || n > c->max_args)
 		return c->max_args ? cli_usage_error(cmd, "expected %s", cmd->args)

@@ -14,7 +14,7 @@ mkdir -p "$T/a" "$T/b" && cp -r "$C/${A##*/}" "$A" && cp -r "$C/${B##*/}" "$B" |
 RA=$C/toy_FFN_lut6_chunk_01of02.ref.json RB=$C/toy_prefill_lut6_chunk_01of02.ref.json
 S=$T/store.db
 q() { "$MLDEDUP" "$1" --store "$S" "${@:2}"; }
-st() { q stats --json | "$QTEST" get /dev/stdin "[id=$1].value"; }
+st() { q stats --json | "$QTEST" get /dev/stdin "$1"; }
 removed() { "$QTEST" get "$T/out" "removed.[id=$1].value"; }
 only_b() { comm -13 <("$QTEST" ref "$1" "$RA" | sort -u) <("$QTEST" ref "$1" "$RB" | sort -u) | wc -l; }
 
@@ -25,6 +25,12 @@ DECISIONS=$(st decisions)
 eq "before: packages" "$(st packages)" 2
 rm -rf "$B"
 
+# -q silences the table (issue 9: it still printed it); --json still prints its document
+expect 0 "gc -q --dry-run" -- q gc -q --missing --dry-run
+eq "gc -q: stdout" "$(cat "$T/out")" ""
+eq "gc -q: stderr" "$(cat "$T/err")" ""
+expect 0 "gc -q --json --dry-run" -- q gc -q --json --missing --dry-run
+grep -q '"dry_run": true' "$T/out" && ok || bad "gc -q --json printed no document"
 expect 0 "gc --missing --dry-run" -- q gc --missing --dry-run --json
 eq "dry run: says so" "$("$QTEST" get "$T/out" dry_run)" true
 eq "dry run: the package" "$("$QTEST" get "$T/out" packages.# packages.0.path)" $'1\n'"$(realpath "$T/b")/${B##*/}"

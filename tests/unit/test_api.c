@@ -7,8 +7,10 @@
 #include "mldedup_query.h"
 #include "write/pkgwrite.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define WEIGHT_FILE "@model_path/weights/weight.bin"
 
@@ -57,7 +59,7 @@ static void test_error_names(void **state)
 {
 	(void)state;
 	static const int codes[] = {MLD_OK,      MLD_ERROR,  MLD_ENOTFOUND, MLD_EFORMAT, MLD_EIO,    MLD_EUNSUPPORTED,
-	                            MLD_ENOMEM,  MLD_ESTORE, MLD_EUSAGE,    MLD_EEXISTS, MLD_EBUSY, MLD_EREFUSED};
+	                            MLD_ENOMEM,  MLD_ESTORE, MLD_EUSAGE,    MLD_EEXISTS, MLD_EBUSY, MLD_EREFUSED, MLD_EOVERLAP};
 	for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
 		assert_string_not_equal(mld_error_name(codes[i]), "?");
 		for (size_t j = 0; j < i; j++) /* distinct codes, distinct names */
@@ -92,6 +94,39 @@ static void test_zeroed_combine_opts_replace_nothing(void **state)
 	/* options from a newer library are refused before anything happens */
 	init.version = MLD_COMBINE_OPTS_VERSION + 1;
 	assert_mld_err(mld_combine(&st, src, 2, out, &init), MLD_EUSAGE, "newer");
+	/* a version-1 struct (it ends at `replace`) is read as one */
+	struct { mld_combine_opts o; char poison[64]; } v1;
+	memset(&v1, 0x7f, sizeof v1);
+	memset(&v1.o, 0, offsetof(mld_combine_opts, replace) + sizeof v1.o.replace);
+	v1.o.version = 1;
+	v1.o.replace = 1;
+	assert_ok(mld_combine(&st, src, 2, out, &v1.o));
+	/* a version-2 struct (it ends at `max_abs_max`) too: whatever follows is not read */
+	struct { mld_combine_opts o; char poison[64]; } v2;
+	memset(&v2, 0x7f, sizeof v2);
+	memset(&v2.o, 0, offsetof(mld_combine_opts, max_abs_max) + sizeof v2.o.max_abs_max);
+	v2.o.version = 2;
+	v2.o.replace = 1;
+	assert_ok(mld_combine(&st, src, 2, out, &v2.o));
+	/* align: the same defaults; an existing output is never replaced */
+	const char *outs[2] = {NULL, out};
+	uint64_t rew[2] = {9, 9};
+	assert_mld_err(mld_align(&st, rew, src, 2, outs, &zero), MLD_EEXISTS, out);
+	assert_mld_err(mld_align(&st, rew, src, 2, outs, NULL), MLD_EEXISTS, out);
+	char *aligned = tu_fmt("%s/aligned.mlpackage", dir);
+	outs[1] = aligned;
+	assert_ok(mld_align(&st, rew, src, 2, outs, NULL));
+	assert_int_equal(rew[0], 0);
+	assert_int_equal(rew[1], 0); /* equal bytes: shared as they are, nothing rewritten */
+	assert_true(tu_exists(aligned));
+	init.version = MLD_COMBINE_OPTS_VERSION;
+	init.dry_run = 1; /* align writes packages: options that do not are refused */
+	assert_mld_err(mld_align(&st, rew, src, 2, outs, &init), MLD_EUSAGE, "align");
+	outs[1] = a; /* an output that would replace its source */
+	init.dry_run = 0;
+	assert_mld_err(mld_align(&st, rew, src, 2, outs, &init), MLD_EOVERLAP, "source"); /* before reading it */
+	free(aligned);
+	init.version = MLD_COMBINE_OPTS_VERSION + 1;
 	/* verify: zeroed and NULL options are the defaults */
 	mld_verify_stats vs;
 	mld_verify_opts vz;
@@ -106,6 +141,42 @@ static void test_zeroed_combine_opts_replace_nothing(void **state)
 	free(b);
 	free(out);
 	free(marker);
+	free(dir);
+}
+
+/* An output (or report) that is, holds or lies inside a source is refused before
+ * anything is read, with or without replace, and the source stays as it was. */
+static void test_output_overlapping_a_source(void **state)
+{
+	(void)state;
+	char *dir = tu_tempdir(), *a = make_package(dir, "a.mlpackage"), *b = make_package(dir, "b.mlpackage");
+	char *wbin = tu_fmt("%s/Data/com.apple.CoreML/weights/weight.bin", a);
+	struct stat before, after;
+	assert_int_equal(stat(wbin, &before), 0);
+	mld_source_spec src[2] = {{"infer", a, NULL}, {"prefill", b, NULL}};
+	mld_combine_stats st;
+	mld_combine_opts o = MLD_COMBINE_OPTS_INIT;
+	o.replace = 1;
+	char *dot = tu_fmt("%s/./a.mlpackage/", dir), *inside = tu_fmt("%s/Data/x.mlpackage", a);
+	char *link = tu_fmt("%s/link.mlpackage", dir);
+	assert_int_equal(symlink(a, link), 0);
+	const char *outs[] = {a, b, dot, inside, link};
+	for (size_t i = 0; i < sizeof outs / sizeof *outs; i++)
+		assert_mld_err(mld_combine(&st, src, 2, outs[i], &o), MLD_EOVERLAP, "it would overwrite it");
+	o.dry_run = 1; /* a dry run writes only the report */
+	o.report_path = tu_fmt("%s/report.json", a);
+	assert_mld_err(mld_combine(&st, src, 2, "x.mlpackage", &o), MLD_EOVERLAP, "the report lies inside");
+	free((char *)o.report_path);
+	assert_int_equal(stat(wbin, &after), 0);
+	assert_int_equal(before.st_ino, after.st_ino);
+	assert_int_equal(before.st_size, after.st_size);
+	tu_rmtree(dir);
+	free(a);
+	free(b);
+	free(wbin);
+	free(dot);
+	free(inside);
+	free(link);
 	free(dir);
 }
 
@@ -162,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_error_names),
 		cmocka_unit_test(test_zeroed_combine_opts_replace_nothing),
 		cmocka_unit_test(test_zeroed_gc_opts_forget_nothing),
+		cmocka_unit_test(test_output_overlapping_a_source),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,2 @@
+# the version
+"$MLDEDUP" --version
