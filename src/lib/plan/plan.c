@@ -505,6 +505,8 @@ static int cmp_cost(const void *a, const void *b)
 
 static int preverify(cb_ctx *cb)
 {
+	if (cb->opts->identical_only)
+		return 0; /* nothing is verified */
 	index_maps sim = {0};
 	mld__strmap seen_enc = {0}, seen_content = {0};
 	char **keys = NULL;
