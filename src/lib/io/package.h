@@ -50,7 +50,8 @@ struct mld_package {
 	char *weights_rel;/* the weights item directory, if the manifest has one */
 	uint8_t *model_bytes;
 	size_t model_len;
-	mil_model *model;
+	mil_model *model;           /* read-only; its memory is model_arena's, freed at once */
+	struct mld__arena *model_arena;
 	mld__function *fns;
 	size_t n_fns;
 	mld_weight *weights;

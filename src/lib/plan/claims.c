@@ -25,7 +25,8 @@
 
 typedef struct dentry {
 	mld_digest d;
-	bool claimed;
+	bool has_d, claimed;
+	const mld_blob_ref *ref; /* where the blob is, as weight discovery read (and checked) it */
 } dentry;
 
 typedef struct newpair {
@@ -69,39 +70,64 @@ static const char *own(cb_claims *c, char *k)
 	return c->keys[c->nkeys++] = k;
 }
 
-static int put_digest(cb_claims *c, const cb_loc *l, const mld_digest *d, bool claimed)
+/* The entry of a location, made if missing. */
+static dentry *entry(cb_claims *c, const cb_loc *l, int *rc)
 {
 	char *k = loc_key(l);
-	if (!k)
-		return MLD_ENOMEM;
-	if (mld__strmap_get(&c->digests, k)) {
+	*rc = 0;
+	if (!k) {
+		*rc = MLD_ENOMEM;
+		return NULL;
+	}
+	long i = (long)(intptr_t)mld__strmap_get(&c->digests, k) - 1;
+	if (i >= 0) {
 		free(k);
-		return 0;
+		return &c->d[i];
 	}
 	if (c->nd == c->capd) {
 		size_t cap = c->capd ? 2 * c->capd : 256;
 		dentry *p = mld__realloc(c->d, cap * sizeof *p);
 		if (!p) {
 			free(k);
-			return MLD_ENOMEM;
+			*rc = MLD_ENOMEM;
+			return NULL;
 		}
 		c->d = p;
 		c->capd = cap;
 	}
-	c->d[c->nd] = (dentry){*d, claimed};
+	c->d[c->nd] = (dentry){{{0}}, false, false, NULL};
 	const char *key = own(c, k);
-	if (!key || mld__strmap_put(&c->digests, key, (void *)(intptr_t)(c->nd + 1)))
-		return MLD_ENOMEM;
-	c->nd++;
-	return 0;
+	if (!key || mld__strmap_put(&c->digests, key, (void *)(intptr_t)(c->nd + 1))) {
+		*rc = MLD_ENOMEM;
+		return NULL;
+	}
+	return &c->d[c->nd++];
 }
 
-static const dentry *get_digest(const cb_claims *c, const cb_loc *l)
+static int put_digest(cb_claims *c, const cb_loc *l, const mld_digest *d, bool claimed)
+{
+	int rc;
+	dentry *e = entry(c, l, &rc);
+	if (e && !e->has_d) {
+		e->d = *d;
+		e->has_d = true;
+		e->claimed = claimed;
+	}
+	return rc;
+}
+
+static const dentry *get_entry(const cb_claims *c, const cb_loc *l)
 {
 	char *k = loc_key(l);
 	long i = k ? (long)(intptr_t)mld__strmap_get(&c->digests, k) - 1 : -1;
 	free(k);
 	return i >= 0 ? &c->d[i] : NULL;
+}
+
+static const dentry *get_digest(const cb_claims *c, const cb_loc *l)
+{
+	const dentry *e = get_entry(c, l);
+	return e && e->has_d ? e : NULL;
 }
 
 /* "a#b" with the smaller location key first: a pair has one key whatever its order. */
@@ -133,17 +159,31 @@ void cb_release(const cb_ctx *cb, const void *p, uint64_t len)
 		mld__source_release(cb->pkgs[i]->src, p, len);
 }
 
-static int blob_at(const cb_ctx *cb, const cb_loc *l, mld__blob_view *bv)
+void cb_release_all(const cb_ctx *cb)
+{
+	for (size_t i = 0; i < cb->n_pkgs; i++)
+		mld__source_release_all(cb->pkgs[i]->src);
+}
+
+int cb_blob_view(const cb_ctx *cb, const cb_loc *l, mld__blob_view *bv)
 {
 	const uint8_t *map;
 	uint64_t len;
 	char *disp = NULL;
-	int rc = mld__package_blobfile(cb->pkgs[l->pkg], l->file, &map, &len, &disp);
+	const dentry *e = cb->cl ? get_entry(cb->cl, l) : NULL;
+	int rc = mld__package_blobfile(cb->pkgs[l->pkg], l->file, &map, &len, e && e->ref ? NULL : &disp);
+	if (!rc && e && e->ref) { /* checked when the package was opened: no page of it is read */
+		const mld_blob_ref *r = e->ref;
+		*bv = (mld__blob_view){map + r->data_offset, r->size, r->data_offset, r->padding_bits, r->dtype, 0};
+		return 0;
+	}
 	if (!rc)
 		rc = mld__blobfile_read(bv, map, len, l->offset, MLD_DT_INVALID, disp);
 	free(disp);
 	return rc;
 }
+
+static int blob_at(const cb_ctx *cb, const cb_loc *l, mld__blob_view *bv) { return cb_blob_view(cb, l, bv); }
 
 int cb_claims_init(cb_ctx *cb)
 {
@@ -152,12 +192,18 @@ int cb_claims_init(cb_ctx *cb)
 		return MLD_ENOMEM;
 	for (size_t i = 0; i < cb->n_ws; i++) {
 		const cb_weight *cw = &cb->ws[i];
-		if (!cw->blob_dig || cb->srcs[cw->src].alias_of >= 0)
+		if (cb->srcs[cw->src].alias_of >= 0)
 			continue;
 		for (size_t b = 0; b < cw->w->n_blobs; b++) {
 			cb_loc l = {cb->srcs[cw->src].pkg, cw->w->blobs[b].file, cw->w->blobs[b].offset};
-			int rc = put_digest(c, &l, &cw->blob_dig[b], cw->blob_claimed);
-			if (rc)
+			int rc;
+			dentry *e = entry(c, &l, &rc);
+			if (!e)
+				return rc;
+			/* a blob of the iOS16 packed form may be read as another dtype: only its place counts */
+			if (!e->ref && cw->w->blobs[b].dtype != MLD_DT_INVALID)
+				e->ref = &cw->w->blobs[b];
+			if (cw->blob_dig && (rc = put_digest(c, &l, &cw->blob_dig[b], cw->blob_claimed)))
 				return rc;
 		}
 	}
@@ -321,8 +367,7 @@ int cb_blob_same(cb_ctx *cb, const cb_loc *a, const cb_loc *b, bool *same)
 			cb_claim_lied(cb, b->pkg, what ? what : "");
 			free(what);
 		}
-		cb_release(cb, va.data, va.size);
-		cb_release(cb, vb.data, vb.size);
+		/* the few pages read go with the others the caller lets go (cb_release_all) */
 	} else {
 		*same = !memcmp(va.data, vb.data, (size_t)va.size);
 		cb_release(cb, va.data, va.size);

@@ -733,6 +733,7 @@ int cb_plan(cb_ctx *cb)
 				rc = decide(cb, &ix, i);
 			}
 		}
+		cb_release_all(cb); /* the pages its checks read */
 		/* a function's weights become candidates only after the whole function:
 		 * a weight never shares with a sibling of its own function */
 		for (size_t k = 0; k < src->n_weights && !rc && src->alias_of < 0; k++)

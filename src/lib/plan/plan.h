@@ -6,6 +6,7 @@
 #define MLD_PLAN_H
 
 #include "../io/package.h"
+#include "../io/blobfile.h"
 #include "../store/store.h"
 
 typedef struct cb_source {
@@ -57,6 +58,7 @@ typedef struct cb_ctx {
 	bool lie;             /* a store row was found to lie: decide afresh (the driver does) */
 	cb_claims *cl;
 	struct cb_copies *copies; /* the write's model copies, being made ahead (combine_write.c) */
+	struct cb_copies *reaper; /* ... and being freed after the write, while the output is committed */
 } cb_ctx;
 
 int cb_load_facts(cb_ctx *cb);
@@ -98,8 +100,12 @@ void cb_claims_record(cb_ctx *cb);
 /* Warn about the rows that lied and delete their packages' rows (the next index
  * reads them again). */
 void cb_claims_drop(cb_ctx *cb);
-/* Let the pages of [p, p + len) go, in whichever source maps them. */
+/* Let the pages of [p, p + len) go, in whichever source maps them; or every page. */
 void cb_release(const cb_ctx *cb, const void *p, uint64_t len);
+void cb_release_all(const cb_ctx *cb);
+/* Where the blob at `loc` is and what it holds: from what weight discovery read of it
+ * (no page of the package is touched), else from its metadata record. */
+int cb_blob_view(const cb_ctx *cb, const cb_loc *loc, mld__blob_view *bv);
 
 /* Layout signature of a weight (see cb_weight.layout). */
 char *cb_layout(const mld_weight *w);

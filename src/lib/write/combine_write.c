@@ -351,32 +351,31 @@ static int resolve(build *B, blobdedup *dd, mld__blob_item *it, mil_value *v, si
 	mld_dtype dt;
 	unsigned rank;
 	uint64_t shape[MLD_MAX_RANK], count;
-	const uint8_t *map;
-	uint64_t len;
 	char *disp = NULL;
 	mld__blob_view bv;
+	cb_loc loc = {pkg_i, stable_file(pkg, v->blobfilevalue->filename), v->blobfilevalue->offset};
 	int rc = mil_tensor_shape(v->type, &dt, &rank, shape, &count, "blob value");
-	if (!rc && !(rc = mld__package_blobfile(pkg, v->blobfilevalue->filename, &map, &len, &disp)))
-		rc = mld__blobfile_read(&bv, map, len, v->blobfilevalue->offset, MLD_DT_INVALID, disp);
-	if (rc) {
-		free(disp);
+	if (!rc)
+		rc = cb_blob_view(cb, &loc, &bv); /* a weight's blob: nothing of the package is read */
+	if (rc)
 		return rc;
-	}
 	uint32_t pad = bv.padding_bits;
 	if (bv.dtype != dt) {
 		/* an iOS16 packed uint8 stream now typed as uintN (see ios18.c) */
 		unsigned bits = mld_dtype_bits(dt);
 		uint64_t need = (count * bits + 7) / 8;
 		if (bv.dtype != MLD_DT_UINT8 || bits >= 8 || need != bv.size) {
-			rc = mld__err(MLD_EFORMAT, "%s: blob at offset %llu is %s, cannot serve as %s", disp,
+			char *rel = NULL;
+			disp = mld__package_blob_rel(pkg, v->blobfilevalue->filename, &rel) ? NULL : mld__source_display(pkg->src, rel);
+			mld__err_clear();
+			rc = mld__err(MLD_EFORMAT, "%s: blob at offset %llu is %s, cannot serve as %s", disp ? disp : "?",
 			             (unsigned long long)v->blobfilevalue->offset, mld_dtype_name(bv.dtype), mld_dtype_name(dt));
+			free(rel);
 			free(disp);
 			return rc;
 		}
 		pad = (uint32_t)(need * 8 - count * bits);
 	}
-	free(disp);
-	cb_loc loc = {pkg_i, stable_file(pkg, v->blobfilevalue->filename), v->blobfilevalue->offset};
 	mld_digest raw;
 	bool claimed;
 	if ((rc = cb_blob_digest(cb, &loc, &raw, &claimed)))
@@ -494,8 +493,6 @@ static int collect_items(build *B, size_t only, blobdedup *dd, mld__blob_item **
 				n++;
 		}
 		free(vals);
-		for (size_t p = 0; p < cb->n_pkgs; p++) /* the metadata pages just read */
-			mld__source_release_all(cb->pkgs[p]->src);
 	}
 	if (rc) {
 		free(items);
@@ -696,11 +693,18 @@ static void written(void *ctx, const mld__blob_item *it)
 	cb_release(w->B->cb, it->data, it->size); /* done with the source's pages */
 }
 
+static void reap_copies(cb_ctx *cb, mil_model **m);
+
+/* The claims check and the stamp; then the copies are no longer needed. */
 static int before_commit(wctx *w)
 {
 	int rc = check_written(w->B, w->dd, w->items, w->n, w->info.digests);
 	if (!rc && w->B->cb->opts->stamp_path)
 		rc = cb_out_stamp(&w->stamp, w->B->cb, w->B->ops, w->B->rewritten, w->items, w->n, &w->info);
+	if (!rc) {
+		reap_copies(w->B->cb, w->B->copies);
+		w->B->copies = NULL;
+	}
 	return rc;
 }
 
@@ -807,14 +811,57 @@ static mil_model **take_copies(cb_ctx *cb)
 	return m;
 }
 
-void cb_write_discard(cb_ctx *cb)
+static void free_copies(mil_model **m, size_t n)
 {
-	size_t n = cb->n_pkgs;
-	mil_model **m = take_copies(cb);
 	for (size_t p = 0; m && p < n; p++)
 		if (m[p])
 			core_ml__specification__model__free_unpacked(m[p], NULL);
 	free(m);
+}
+
+static void *reap(void *arg)
+{
+	struct cb_copies *c = arg;
+	free_copies(c->m, c->cb->n_pkgs);
+	return NULL;
+}
+
+/* Free the copies on another thread (their tens of thousands of pieces take a while)
+ * while the output is committed and the combine recorded; cb_write_discard waits. */
+static void reap_copies(cb_ctx *cb, mil_model **m)
+{
+	struct cb_copies *c = cb->reaper ? NULL : mld__calloc(1, sizeof *c);
+	if (!c) {
+		mld__err_clear();
+		free_copies(m, cb->n_pkgs);
+		return;
+	}
+	c->cb = cb;
+	c->m = m;
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	int started = pthread_create(&c->th, NULL, reap, c) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!started) {
+		free(c);
+		free_copies(m, cb->n_pkgs);
+		return;
+	}
+	cb->reaper = c;
+}
+
+void cb_write_discard(cb_ctx *cb)
+{
+	free_copies(take_copies(cb), cb->n_pkgs);
+	if (cb->reaper) {
+		pthread_join(cb->reaper->th, NULL);
+		free(cb->reaper);
+		cb->reaper = NULL;
+	}
 }
 
 /* Private copies of the sources' models (made ahead by cb_write_prepare, or here),
