@@ -14,4 +14,11 @@ void *mld__arena_alloc(mld__arena *a, size_t n);
 /* Everything allocated from it, and the arena; NULL-safe. */
 void mld__arena_free(mld__arena *a);
 
+/* Whether p lies in memory of a live arena (every arena registers its chunks). */
+bool mld__arena_owns(const void *p);
+/* free(p), unless p is an arena's (then it goes with its arena): for objects whose
+ * pieces may come from either, such as a model copy parsed into an arena and then
+ * edited with malloc'd pieces. */
+void mld__free(void *p);
+
 #endif

@@ -13,6 +13,7 @@
 #include "combine_write.h"
 #include "../core/dtype.h"
 #include "ios18.h"
+#include "pbfree.h"
 #include "outstamp.h"
 #include "pkgwrite.h"
 #include "zipwrite.h"
@@ -119,7 +120,7 @@ static int swap_params(mil_op *dst, const mil_op *src, size_t src_pkg, owner_map
 		mil_value *c = value_clone(sv);
 		if (!c)
 			return MLD_ENOMEM;
-		core_ml__specification__milspec__value__free_unpacked(*slot, NULL);
+		core_ml__specification__milspec__value__free_unpacked(*slot, &mld__pb_any);
 		*slot = c;
 		if (c->value_case == MIL_VALUE_BLOB && owner_put(own, c, src_pkg))
 			return MLD_ENOMEM;
@@ -140,10 +141,10 @@ static int swap_op(mil_op *dst, const mil_op *src, size_t src_pkg, owner_map *ow
 		if (!strcmp(c->attributes[i]->key, "name") && name) {
 			mil_value *nv = value_clone(name);
 			if (!nv) {
-				core_ml__specification__milspec__operation__free_unpacked(c, NULL);
+				core_ml__specification__milspec__operation__free_unpacked(c, &mld__pb_any);
 				return MLD_ENOMEM;
 			}
-			core_ml__specification__milspec__value__free_unpacked(c->attributes[i]->value, NULL);
+			core_ml__specification__milspec__value__free_unpacked(c->attributes[i]->value, &mld__pb_any);
 			c->attributes[i]->value = nv;
 		}
 	/* exchange type, inputs and attributes; outputs stay */
@@ -158,7 +159,7 @@ static int swap_op(mil_op *dst, const mil_op *src, size_t src_pkg, owner_map *ow
 	n = dst->n_attributes, p = dst->attributes;
 	dst->n_attributes = c->n_attributes, dst->attributes = c->attributes;
 	c->n_attributes = n, c->attributes = p;
-	core_ml__specification__milspec__operation__free_unpacked(c, NULL);
+	core_ml__specification__milspec__operation__free_unpacked(c, &mld__pb_any);
 	for (size_t i = 0; i < dst->n_attributes; i++)
 		if (dst->attributes[i]->value && dst->attributes[i]->value->value_case == MIL_VALUE_BLOB &&
 		    owner_put(own, dst->attributes[i]->value, src_pkg))
@@ -176,13 +177,23 @@ static int swap_op(mil_op *dst, const mil_op *src, size_t src_pkg, owner_map *ow
 typedef CoreML__Specification__Metadata md_meta;
 typedef CoreML__Specification__Metadata__UserDefinedEntry md_entry;
 
+/* Private copies of the sources' models, each parsed into its own arena: freeing one is
+ * freeing its arena and the few malloc'd pieces the edits put into it (pbfree.h). */
+typedef struct copyset {
+	mil_model **m;     /* per package; NULL where parsing failed (cb_write says so) */
+	mld__arena **ar;
+} copyset;
+
+static void copyset_free(copyset *cs, size_t n);
+
 typedef struct build {
 	cb_ctx *cb;
 	md_meta meta;              /* the merged metadata (strings borrowed from the copies) */
 	md_entry *meta_ents;
 	md_entry **meta_ptrs;
 	char *meta_desc;           /* an ANEMLL description made here, or NULL */
-	mil_model **copies;        /* per package */
+	mil_model **copies;        /* per package: B->cs.m */
+	copyset cs;
 	mil_function **fns;        /* per source: the function in its package's copy */
 	mld__strmap *ops;           /* per source: output name -> op in the copy */
 	owner_map own;
@@ -245,12 +256,12 @@ static int set_opset(mil_function *fn, const char *opset)
 		char *k = mld__strdup(opset);
 		if (!k)
 			return MLD_ENOMEM;
-		free(e->key);
+		mld__free(e->key);
 		e->key = k;
 		/* drop the inactive ones */
 		for (size_t j = 0; j < fn->n_block_specializations; j++)
 			if (j != i)
-				protobuf_c_message_free_unpacked(&fn->block_specializations[j]->base, NULL);
+				protobuf_c_message_free_unpacked(&fn->block_specializations[j]->base, &mld__pb_any);
 		fn->block_specializations[0] = e;
 		fn->n_block_specializations = 1;
 		break;
@@ -259,7 +270,7 @@ static int set_opset(mil_function *fn, const char *opset)
 	if (!o)
 		return MLD_ENOMEM;
 	if (fn->opset != protobuf_c_empty_string)
-		free(fn->opset);
+		mld__free(fn->opset);
 	fn->opset = o;
 	return 0;
 }
@@ -667,10 +678,8 @@ static void build_free(build *B)
 	free(B->entries);
 	free(B->fns);
 	free(B->rewritten);
-	for (size_t p = 0; B->copies && p < cb->n_pkgs; p++)
-		if (B->copies[p])
-			core_ml__specification__model__free_unpacked(B->copies[p], NULL);
-	free(B->copies);
+	copyset_free(&B->cs, cb->n_pkgs);
+	B->copies = NULL;
 	for (size_t i = 0; i < B->own.n; i++)
 		free(B->own.keys[i]);
 	free(B->own.keys);
@@ -693,7 +702,7 @@ static void written(void *ctx, const mld__blob_item *it)
 	cb_release(w->B->cb, it->data, it->size); /* done with the source's pages */
 }
 
-static void reap_copies(cb_ctx *cb, mil_model **m);
+static void reap_copies(cb_ctx *cb, copyset *cs);
 
 /* The claims check and the stamp; then the copies are no longer needed. */
 static int before_commit(wctx *w)
@@ -702,7 +711,7 @@ static int before_commit(wctx *w)
 	if (!rc && w->B->cb->opts->stamp_path)
 		rc = cb_out_stamp(&w->stamp, w->B->cb, w->B->ops, w->B->rewritten, w->items, w->n, &w->info);
 	if (!rc) {
-		reap_copies(w->B->cb, w->B->copies);
+		reap_copies(w->B->cb, &w->B->cs);
 		w->B->copies = NULL;
 	}
 	return rc;
@@ -756,107 +765,132 @@ static int write_dir(wctx *w, const char *out_path)
 
 /* ---- the model copies, made ahead -------------------------------------------------- */
 
+static void copy_one(copyset *cs, const cb_ctx *cb, size_t p)
+{
+	if (!(cs->ar[p] = mld__arena_new()))
+		return;
+	ProtobufCAllocator al = mld__pb_arena(cs->ar[p]);
+	cs->m[p] = core_ml__specification__model__unpack(&al, cb->pkgs[p]->model_len, cb->pkgs[p]->model_bytes);
+}
+
+static bool copyset_new(copyset *cs, size_t n)
+{
+	cs->m = mld__calloc(n ? n : 1, sizeof *cs->m);
+	cs->ar = mld__calloc(n ? n : 1, sizeof *cs->ar);
+	if (cs->m && cs->ar)
+		return true;
+	free(cs->m);
+	free(cs->ar);
+	cs->m = NULL;
+	cs->ar = NULL;
+	return false;
+}
+
+static void copyset_free(copyset *cs, size_t n)
+{
+	for (size_t p = 0; cs->m && p < n; p++) {
+		if (cs->m[p]) /* only the malloc'd pieces: the arena's go with it */
+			core_ml__specification__model__free_unpacked(cs->m[p], &mld__pb_any);
+		mld__arena_free(cs->ar[p]);
+	}
+	free(cs->m);
+	free(cs->ar);
+	cs->m = NULL;
+	cs->ar = NULL;
+}
+
 struct cb_copies {
 	pthread_t th;
 	const cb_ctx *cb;
-	mil_model **m; /* per package; NULL where unpacking failed (cb_write says so) */
+	copyset cs;
 };
 
 static void *make_copies(void *arg)
 {
 	struct cb_copies *c = arg;
 	for (size_t p = 0; p < c->cb->n_pkgs; p++)
-		c->m[p] = core_ml__specification__model__unpack(NULL, c->cb->pkgs[p]->model_len, c->cb->pkgs[p]->model_bytes);
+		copy_one(&c->cs, c->cb, p);
 	return NULL;
 }
 
-void cb_write_prepare(cb_ctx *cb)
+static bool start(pthread_t *th, void *(*fn)(void *), void *arg)
 {
-	struct cb_copies *c = mld__calloc(1, sizeof *c);
-	if (c && !(c->m = mld__calloc(cb->n_pkgs ? cb->n_pkgs : 1, sizeof *c->m))) {
-		free(c);
-		c = NULL;
-	}
-	if (!c) {
-		mld__err_clear(); /* cb_write unpacks them itself */
-		return;
-	}
-	c->cb = cb;
 	sigset_t block, old;
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	int started = pthread_create(&c->th, NULL, make_copies, c) == 0;
+	bool started = pthread_create(th, NULL, fn, arg) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!started) {
-		free(c->m);
+	return started;
+}
+
+void cb_write_prepare(cb_ctx *cb)
+{
+	struct cb_copies *c = mld__calloc(1, sizeof *c);
+	if (c && !copyset_new(&c->cs, cb->n_pkgs)) {
+		free(c);
+		c = NULL;
+	}
+	if (!c) {
+		mld__err_clear(); /* cb_write makes them itself */
+		return;
+	}
+	c->cb = cb;
+	if (!start(&c->th, make_copies, c)) {
+		copyset_free(&c->cs, cb->n_pkgs);
 		free(c);
 		return;
 	}
 	cb->copies = c;
 }
 
-/* The copies made ahead, handed over (NULL when none were started). */
-static mil_model **take_copies(cb_ctx *cb)
+/* The copies made ahead, handed over (false when none were started). */
+static bool take_copies(cb_ctx *cb, copyset *cs)
 {
 	struct cb_copies *c = cb->copies;
 	if (!c)
-		return NULL;
+		return false;
 	pthread_join(c->th, NULL);
-	mil_model **m = c->m;
+	*cs = c->cs;
 	free(c);
 	cb->copies = NULL;
-	return m;
-}
-
-static void free_copies(mil_model **m, size_t n)
-{
-	for (size_t p = 0; m && p < n; p++)
-		if (m[p])
-			core_ml__specification__model__free_unpacked(m[p], NULL);
-	free(m);
+	return true;
 }
 
 static void *reap(void *arg)
 {
 	struct cb_copies *c = arg;
-	free_copies(c->m, c->cb->n_pkgs);
+	copyset_free(&c->cs, c->cb->n_pkgs);
 	return NULL;
 }
 
-/* Free the copies on another thread (their tens of thousands of pieces take a while)
- * while the output is committed and the combine recorded; cb_write_discard waits. */
-static void reap_copies(cb_ctx *cb, mil_model **m)
+/* Free the copies on another thread while the output is committed and the combine
+ * recorded; cb_write_discard waits for it. */
+static void reap_copies(cb_ctx *cb, copyset *cs)
 {
 	struct cb_copies *c = cb->reaper ? NULL : mld__calloc(1, sizeof *c);
-	if (!c) {
-		mld__err_clear();
-		free_copies(m, cb->n_pkgs);
-		return;
+	if (c) {
+		c->cb = cb;
+		c->cs = *cs;
 	}
-	c->cb = cb;
-	c->m = m;
-	sigset_t block, old;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	int started = pthread_create(&c->th, NULL, reap, c) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!started) {
+	if (!c || !start(&c->th, reap, c)) {
+		mld__err_clear();
 		free(c);
-		free_copies(m, cb->n_pkgs);
+		copyset_free(cs, cb->n_pkgs);
 		return;
 	}
 	cb->reaper = c;
+	cs->m = NULL;
+	cs->ar = NULL;
 }
 
 void cb_write_discard(cb_ctx *cb)
 {
-	free_copies(take_copies(cb), cb->n_pkgs);
+	copyset cs = {0};
+	if (take_copies(cb, &cs))
+		copyset_free(&cs, cb->n_pkgs);
 	if (cb->reaper) {
 		pthread_join(cb->reaper->th, NULL);
 		free(cb->reaper);
@@ -871,14 +905,16 @@ static int build_init(build *B, cb_ctx *cb, int *spec)
 {
 	B->cb = cb;
 	*spec = 9;
-	B->copies = take_copies(cb);
-	if ((!B->copies && !(B->copies = mld__calloc(cb->n_pkgs, sizeof *B->copies))) ||
+	if ((!take_copies(cb, &B->cs) && !copyset_new(&B->cs, cb->n_pkgs)) ||
 	    !(B->fns = mld__calloc(cb->n_srcs, sizeof *B->fns)) || !(B->ops = mld__calloc(cb->n_srcs, sizeof *B->ops)) ||
 	    !(B->rewritten = mld__calloc(cb->n_srcs, sizeof *B->rewritten)))
 		return MLD_ENOMEM;
+	B->copies = B->cs.m;
 	for (size_t p = 0; p < cb->n_pkgs; p++) {
 		const mld_package *pkg = cb->pkgs[p];
-		if (!B->copies[p] && !(B->copies[p] = core_ml__specification__model__unpack(NULL, pkg->model_len, pkg->model_bytes)))
+		if (!B->copies[p])
+			copy_one(&B->cs, cb, p);
+		if (!B->copies[p])
 			return mld__err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
 		if (pkg->model->specificationversion > *spec)
 			*spec = pkg->model->specificationversion;

@@ -1,6 +1,7 @@
 #include "ios18.h"
 
 #include "../core/dtype.h"
+#include "pbfree.h"
 
 #include <stdlib.h>
 
@@ -17,7 +18,7 @@ static mil_value *take_attr(mil_op *op, const char *key)
 			continue;
 		mil_value *v = e->value;
 		e->value = NULL;
-		protobuf_c_message_free_unpacked(&e->base, NULL);
+		protobuf_c_message_free_unpacked(&e->base, &mld__pb_any);
 		memmove(&op->attributes[i], &op->attributes[i + 1], (op->n_attributes - i - 1) * sizeof *op->attributes);
 		op->n_attributes--;
 		return v;
@@ -32,13 +33,16 @@ static int add_input(mil_op *op, const char *key, mil_value *v)
 	mil_binding *b = malloc(sizeof *b);
 	mil_binding **arr = malloc(sizeof *arr);
 	char *k = mld__strdup(key);
-	inputs_entry **ins = realloc(op->inputs, (op->n_inputs + 1) * sizeof *ins);
-	if (ins)
-		op->inputs = ins;
+	/* the array may be a model copy's, in its arena: a new one, the old let go */
+	inputs_entry **ins = malloc((op->n_inputs + 1) * sizeof *ins);
 	if (!e || !a || !b || !arr || !k || !ins) {
-		free(e), free(a), free(b), free(arr), free(k);
+		free(e), free(a), free(b), free(arr), free(k), free(ins);
 		return mld__err(MLD_ENOMEM, "out of memory rewriting a constexpr op");
 	}
+	if (op->n_inputs)
+		memcpy(ins, op->inputs, op->n_inputs * sizeof *ins);
+	mld__free(op->inputs);
+	op->inputs = ins;
 	core_ml__specification__milspec__operation__inputs_entry__init(e);
 	core_ml__specification__milspec__argument__init(a);
 	core_ml__specification__milspec__argument__binding__init(b);
@@ -66,7 +70,7 @@ static int retype(mil_value *v, mld_dtype dt, unsigned rank, const uint64_t *sha
 		if (!dim || !c) {
 			free(dim), free(c);
 			for (unsigned k = 0; k < d; k++)
-				core_ml__specification__milspec__dimension__free_unpacked(dims[k], NULL);
+				core_ml__specification__milspec__dimension__free_unpacked(dims[k], &mld__pb_any);
 			free(dims);
 			return mld__err(MLD_ENOMEM, "out of memory");
 		}
@@ -78,8 +82,8 @@ static int retype(mil_value *v, mld_dtype dt, unsigned rank, const uint64_t *sha
 		dims[d] = dim;
 	}
 	for (size_t d = 0; d < tt->n_dimensions; d++)
-		core_ml__specification__milspec__dimension__free_unpacked(tt->dimensions[d], NULL);
-	free(tt->dimensions);
+		core_ml__specification__milspec__dimension__free_unpacked(tt->dimensions[d], &mld__pb_any);
+	mld__free(tt->dimensions);
 	tt->dimensions = dims;
 	tt->n_dimensions = rank;
 	tt->rank = rank;
@@ -157,11 +161,11 @@ static int lut_to_ios18(mil_op *op, const char *what)
 		if (!(rc = add_input(op, "lut", lut)))
 			lut = NULL;
 	}
-	core_ml__specification__milspec__value__free_unpacked(shape_v, NULL);
+	core_ml__specification__milspec__value__free_unpacked(shape_v, &mld__pb_any);
 	if (idx)
-		core_ml__specification__milspec__value__free_unpacked(idx, NULL);
+		core_ml__specification__milspec__value__free_unpacked(idx, &mld__pb_any);
 	if (lut)
-		core_ml__specification__milspec__value__free_unpacked(lut, NULL);
+		core_ml__specification__milspec__value__free_unpacked(lut, &mld__pb_any);
 	return rc;
 }
 
@@ -180,11 +184,11 @@ static int sparse_to_ios18(mil_op *op, const char *what)
 		if (!(rc = add_input(op, "mask", mask)))
 			mask = NULL;
 	}
-	core_ml__specification__milspec__value__free_unpacked(shape_v, NULL);
+	core_ml__specification__milspec__value__free_unpacked(shape_v, &mld__pb_any);
 	if (mask)
-		core_ml__specification__milspec__value__free_unpacked(mask, NULL);
+		core_ml__specification__milspec__value__free_unpacked(mask, &mld__pb_any);
 	if (nz)
-		core_ml__specification__milspec__value__free_unpacked(nz, NULL);
+		core_ml__specification__milspec__value__free_unpacked(nz, &mld__pb_any);
 	return rc;
 }
 
@@ -193,7 +197,7 @@ static int attrs_to_inputs(mil_op *op, const char *const *keys, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		mil_value *v = take_attr(op, keys[i]);
 		if (v && add_input(op, keys[i], v)) {
-			core_ml__specification__milspec__value__free_unpacked(v, NULL);
+			core_ml__specification__milspec__value__free_unpacked(v, &mld__pb_any);
 			return MLD_ENOMEM;
 		}
 	}

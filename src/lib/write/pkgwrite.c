@@ -1,4 +1,5 @@
 #include "pkgwrite.h"
+#include "pbfree.h"
 
 #include "../core/atomic.h"
 #include "../core/hash.h"
@@ -178,7 +179,7 @@ int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld
 				dig[it - items] = last;
 			mil_value *v = it->v;
 			if (v->blobfilevalue->filename != protobuf_c_empty_string)
-				free(v->blobfilevalue->filename);
+				mld__free(v->blobfilevalue->filename); /* a copy's may be in its arena */
 			if (!(v->blobfilevalue->filename = mld__strdup(WEIGHT_FILE_NAME))) {
 				rc = MLD_ENOMEM;
 				goto out;
