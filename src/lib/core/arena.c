@@ -86,6 +86,15 @@ bool mld__arena_owns(const void *p)
 	return owned;
 }
 
+bool mld__arena_contains(const mld__arena *a, const void *p)
+{
+	const unsigned char *x = p;
+	for (const chunk *c = a ? a->head : NULL; c; c = c->next)
+		if (x >= c->data && x < c->data + c->cap)
+			return true;
+	return false;
+}
+
 void mld__free(void *p)
 {
 	if (p && !mld__arena_owns(p))

@@ -14,6 +14,8 @@ void *mld__arena_alloc(mld__arena *a, size_t n);
 /* Everything allocated from it, and the arena; NULL-safe. */
 void mld__arena_free(mld__arena *a);
 
+/* Whether p lies in this arena's memory (no lock: the arena is the caller's). */
+bool mld__arena_contains(const mld__arena *a, const void *p);
 /* Whether p lies in memory of a live arena (every arena registers its chunks). */
 bool mld__arena_owns(const void *p);
 /* free(p), unless p is an arena's (then it goes with its arena): for objects whose

@@ -789,8 +789,10 @@ static bool copyset_new(copyset *cs, size_t n)
 static void copyset_free(copyset *cs, size_t n)
 {
 	for (size_t p = 0; cs->m && p < n; p++) {
-		if (cs->m[p]) /* only the malloc'd pieces: the arena's go with it */
-			core_ml__specification__model__free_unpacked(cs->m[p], &mld__pb_any);
+		if (cs->m[p]) { /* only the malloc'd pieces: the arena's go with it */
+			ProtobufCAllocator al = mld__pb_arena(cs->ar[p]);
+			core_ml__specification__model__free_unpacked(cs->m[p], &al);
+		}
 		mld__arena_free(cs->ar[p]);
 	}
 	free(cs->m);
