@@ -68,9 +68,11 @@ int main(int argc, char **argv)
 			}
 			alone = one.m;
 			if (!same_m(&whole, &mb[j].m) || !same_m(&whole, &alone)) {
-				fprintf(stderr, "MISMATCH %s %s: whole cos %.17g mean %.17g max %.17g, group cos %.17g mean %.17g max %.17g\n",
-				        mld_package_path(mb[j].pkg), mld_weight_name(a), whole.cos, whole.mean_abs, whole.max_abs,
-				        mb[j].m.cos, mb[j].m.mean_abs, mb[j].m.max_abs);
+				fprintf(stderr,
+				        "MISMATCH %s %s: whole cos %.17g mean %.17g max %.17g, group cos %.17g mean "
+				        "%.17g max %.17g\n",
+				        mld_package_path(mb[j].pkg), mld_weight_name(a), whole.cos, whole.mean_abs,
+				        whole.max_abs, mb[j].m.cos, mb[j].m.mean_abs, mb[j].m.max_abs);
 				bad++;
 			}
 			mld_tensor_free(tb);

@@ -44,8 +44,8 @@ struct cb_claims {
 	size_t nkeys, capkeys;
 	newpair *np;
 	size_t nnp, capnp;
-	bool *lied;          /* per package */
-	char **why;          /* per package: the first mismatch found */
+	bool *lied; /* per package */
+	char **why; /* per package: the first mismatch found */
 };
 
 static char *loc_key(const cb_loc *l)
@@ -188,7 +188,8 @@ static int blob_at(const cb_ctx *cb, const cb_loc *l, mld__blob_view *bv) { retu
 int cb_claims_init(cb_ctx *cb)
 {
 	cb_claims *c = cb->cl = mld__calloc(1, sizeof *c);
-	if (!c || !(c->lied = mld__calloc(cb->n_pkgs, sizeof *c->lied)) || !(c->why = mld__calloc(cb->n_pkgs, sizeof *c->why)))
+	if (!c || !(c->lied = mld__calloc(cb->n_pkgs, sizeof *c->lied)) ||
+	    !(c->why = mld__calloc(cb->n_pkgs, sizeof *c->why)))
 		return MLD_ENOMEM;
 	for (size_t i = 0; i < cb->n_ws; i++) {
 		const cb_weight *cw = &cb->ws[i];
@@ -211,8 +212,9 @@ int cb_claims_init(cb_ctx *cb)
 	if (!st || cb->no_claims || !cb->pkg_ids)
 		return 0;
 	sqlite3_stmt *q;
-	if (mld__store_prepare(st, &q, "SELECT a_file, a_offset, b_package, b_file, b_offset FROM blob_matches"
-	                               " WHERE a_package = ?")) {
+	if (mld__store_prepare(st, &q,
+	                       "SELECT a_file, a_offset, b_package, b_file, b_offset FROM blob_matches"
+	                       " WHERE a_package = ?")) {
 		mld__err_clear();
 		return 0;
 	}
@@ -400,8 +402,9 @@ void cb_claims_record(cb_ctx *cb)
 	if (!st || !c || !c->nnp || !cb->pkg_ids || cb->opts->dry_run)
 		return;
 	sqlite3_stmt *q = NULL;
-	if (mld__store_prepare(st, &q, "INSERT OR IGNORE INTO blob_matches(a_package, a_file, a_offset, b_package, b_file,"
-	                               " b_offset, digest) VALUES (?,?,?,?,?,?,?)") ||
+	if (mld__store_prepare(st, &q,
+	                       "INSERT OR IGNORE INTO blob_matches(a_package, a_file, a_offset, b_package, b_file,"
+	                       " b_offset, digest) VALUES (?,?,?,?,?,?,?)") ||
 	    mld__store_begin(st)) {
 		sqlite3_finalize(q);
 		mld__err_clear();
@@ -410,7 +413,8 @@ void cb_claims_record(cb_ctx *cb)
 	bool ok = true;
 	for (size_t i = 0; i < c->nnp && ok; i++) {
 		const newpair *p = &c->np[i];
-		if (!p->has_d || !cb->pkg_ids[p->a.pkg] || !cb->pkg_ids[p->b.pkg] || c->lied[p->a.pkg] || c->lied[p->b.pkg])
+		if (!p->has_d || !cb->pkg_ids[p->a.pkg] || !cb->pkg_ids[p->b.pkg] || c->lied[p->a.pkg] ||
+		    c->lied[p->b.pkg])
 			continue;
 		sqlite3_bind_int64(q, 1, cb->pkg_ids[p->a.pkg]);
 		sqlite3_bind_text(q, 2, p->a.file, -1, SQLITE_STATIC);
@@ -444,7 +448,8 @@ void cb_claims_drop(cb_ctx *cb)
 		if (cb->opts->warn)
 			cb->opts->warn(cb->opts->warn_ctx, msg);
 		sqlite3_stmt *q;
-		if (st && cb->pkg_ids && cb->pkg_ids[p] && !mld__store_prepare(st, &q, "DELETE FROM packages WHERE id = ?")) {
+		if (st && cb->pkg_ids && cb->pkg_ids[p] &&
+		    !mld__store_prepare(st, &q, "DELETE FROM packages WHERE id = ?")) {
 			sqlite3_bind_int64(q, 1, cb->pkg_ids[p]);
 			sqlite3_step(q);
 			sqlite3_finalize(q);

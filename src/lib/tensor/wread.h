@@ -15,11 +15,11 @@ typedef struct mld__wread {
 	const mld_package *pkg;
 	const mld_weight *w;
 	int kind;
-	mld_dtype dtype;        /* of the values handed out */
-	uint64_t count, at;     /* elements, and the next one to read */
-	unsigned width;         /* bytes per value */
-	const uint8_t *src;     /* const: the values; lut: the packed indices; whole: the tensor */
-	mld_tensor *t;          /* whole: the decoded tensor */
+	mld_dtype dtype;    /* of the values handed out */
+	uint64_t count, at; /* elements, and the next one to read */
+	unsigned width;     /* bytes per value */
+	const uint8_t *src; /* const: the values; lut: the packed indices; whole: the tensor */
+	mld_tensor *t;      /* whole: the decoded tensor */
 	/* lut */
 	const uint8_t *lut, *pal;
 	uint8_t *idx, *buf;

@@ -114,7 +114,8 @@ static int layout_gap(void *ctx, size_t file, uint64_t off, uint64_t len, mld__h
 		if (off < moff + 64) {
 			uint8_t meta[64];
 			if (mld__blobfile_meta_bytes(meta, b->dtype, b->size, moff + 64, b->pad))
-				return mld__err(MLD_EUNSUPPORTED, "%s has no blob storage code", mld_dtype_name(b->dtype));
+				return mld__err(MLD_EUNSUPPORTED, "%s has no blob storage code",
+				                mld_dtype_name(b->dtype));
 			uint64_t e = end < moff + 64 ? end : moff + 64;
 			mld__hash_update(h, meta + (off - moff), (size_t)(e - off));
 			off = e;
@@ -188,7 +189,8 @@ static int out_blob(void *ctx, const mil_value *v, mld__blob_view *bv)
 	const out_chain *oc = ctx;
 	const wblob *b = find_blob(oc->L, v->blobfilevalue->offset);
 	if (!b)
-		return mld__err(MLD_ERROR, "blob at offset %llu was not written", (unsigned long long)v->blobfilevalue->offset);
+		return mld__err(MLD_ERROR, "blob at offset %llu was not written",
+		                (unsigned long long)v->blobfilevalue->offset);
 	*bv = (mld__blob_view){b->data, b->size, b->moff + 64, b->pad, b->dtype, 0};
 	return 0;
 }
@@ -258,22 +260,23 @@ int cb_out_stamp(char **text, const cb_ctx *cb, const mld__strmap *ops, const bo
 			const cb_weight *cw = &cb->ws[orig->first_weight + k];
 			const cb_weight *eo = swapped(cw) ? &cb->ws[cw->placed] : cw; /* whose values it holds */
 			mld__stamp_line *l = &lines[wi];
-			*l = (mld__stamp_line){src->name, cw->w->name, cw->w->dtype, cw->w->rank, cw->w->shape, eo->enc,
-			                       eo->content, eo->has_content};
+			*l = (mld__stamp_line){src->name,    cw->w->name, cw->w->dtype, cw->w->rank,
+			                       cw->w->shape, eo->enc,     eo->content,  eo->has_content};
 			/* the op chain in the output */
 			const mil_op *chain[64];
 			size_t n_ops = cw->w->n_ops < 64 ? cw->w->n_ops : 64;
 			for (size_t i = 0; i < n_ops && !rc; i++)
 				if (!(chain[i] = mld__strmap_get(&ops[from], cw->w->ops[i]->outputs[0]->name)))
-					rc = mld__err(MLD_ERROR, "function \"%s\": op \"%s\" is not in the output", src->name,
-					              cw->w->ops[i]->outputs[0]->name);
+					rc = mld__err(MLD_ERROR, "function \"%s\": op \"%s\" is not in the output",
+					              src->name, cw->w->ops[i]->outputs[0]->name);
 			for (size_t i = 0; i < n_ops && !rc; i++) {
 				const mil_value *vals[64];
 				size_t nv = op_blob_values(chain[i], vals, 64);
 				for (size_t j = 0; j < nv && !rc; j++) {
 					const wblob *b = find_blob(&L, vals[j]->blobfilevalue->offset);
 					if (!b)
-						rc = mld__err(MLD_ERROR, "function \"%s\", weight \"%s\": a blob was not written",
+						rc = mld__err(MLD_ERROR,
+						              "function \"%s\", weight \"%s\": a blob was not written",
 						              src->name, cw->w->name);
 					else if (n == cap && !(spans = grow(spans, &cap)))
 						rc = MLD_ENOMEM;
