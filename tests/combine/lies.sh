@@ -60,4 +60,14 @@ MATCH="INSERT INTO blob_matches SELECT pa.id, ba.file, ba.offset, pb.id, bb.file
 	FROM weight_blobs ba JOIN weight_blobs bb ON bb.weight_id = $(wid "$B" "$D") AND bb.seq = ba.seq
 	JOIN packages pa ON pa.path = '$A' JOIN packages pb ON pb.path = '$B' WHERE ba.weight_id = $(wid "$A" "$D");"
 WARM=1 lie match "$COPY $MATCH"
+
+# 4. align reads the same claims: over a lying digest it warns and writes what a
+#    store-less align writes, and nothing before its bytes are checked
+expect 0 "reference: align without a store" -- "$MLDEDUP" align -q --no-store --anchor "$A" -o "$T/ref.aligned.mlpackage" "$B"
+S=$T/align.db
+"$MLDEDUP" index -q --store "$S" "$A" "$B" || bad "align: index"
+sqlite3 "$S" "UPDATE weight_blobs SET digest = zeroblob(16) WHERE weight_id = $(wid "$A" "$N") AND seq = 0" || bad "align: sqlite3"
+expect 0 "align over a lying row" "do not match its bytes" -- \
+	"$MLDEDUP" align -q --store "$S" --anchor "$A" -o "$T/aligned.mlpackage" "$B"
+eq "align: output equals the store-less one" "$(pkghash "$T/aligned.mlpackage")" "$(pkghash "$T/ref.aligned.mlpackage")"
 finish

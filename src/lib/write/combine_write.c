@@ -936,7 +936,7 @@ static int build_init(build *B, cb_ctx *cb, int *spec)
  * metadata, program attributes), its shared weights carrying the placed bytes. The
  * bytes written are checked against the store's claims before the package is in
  * place, as cb_write does. */
-static int write_aligned(build *B, size_t s, const char *out_path)
+static int write_aligned(build *B, size_t s, const char *out_path, mld__adir **tree)
 {
 	cb_ctx *cb = B->cb;
 	const cb_source *src = &cb->srcs[s];
@@ -992,16 +992,13 @@ static int write_aligned(build *B, size_t s, const char *out_path)
 	struct stat st;
 	if (!rc && !cb->opts->replace && lstat(out_path, &st) == 0)
 		rc = mld__err(MLD_EEXISTS, "%s: already exists (not replaced)", out_path);
-	mld__adir *d = NULL;
+	/* written beside its place, checked, and committed only once every source's is */
 	if (!rc)
-		rc = mld__adir_open(&d, out_path);
+		rc = mld__adir_open(tree, out_path);
 	if (!rc)
-		rc = mld__write_package_into(d, "", &out, w.items, w.n, out_path, &w.info);
+		rc = mld__write_package_into(*tree, "", &out, w.items, w.n, out_path, &w.info);
 	if (!rc)
 		rc = check_written(B, &dd, w.items, w.n, w.info.digests);
-	if (!rc)
-		rc = mld__adir_commit(d, cb->opts->replace);
-	mld__adir_free(d); /* removes the temp tree unless committed */
 	if (!rc)
 		cb->stats->bytes_after += size;
 	free(w.info.digests);
@@ -1014,10 +1011,19 @@ static int write_aligned(build *B, size_t s, const char *out_path)
 int cb_write_aligned(cb_ctx *cb, const char *const *out_paths)
 {
 	build B = {0};
-	int spec, rc = build_init(&B, cb, &spec);
+	mld__adir **trees = mld__calloc(cb->n_srcs ? cb->n_srcs : 1, sizeof *trees);
+	int spec, rc = trees ? build_init(&B, cb, &spec) : MLD_ENOMEM;
 	for (size_t s = 0; s < cb->n_srcs && !rc; s++)
 		if (out_paths[s])
-			rc = write_aligned(&B, s, out_paths[s]);
+			rc = write_aligned(&B, s, out_paths[s], &trees[s]);
+	/* every package is written and its bytes checked (a store row found to lie sends
+	 * the driver back to decide afresh): only now does any take its place */
+	for (size_t s = 0; s < cb->n_srcs && !rc; s++)
+		if (trees[s])
+			rc = mld__adir_commit(trees[s], cb->opts->replace);
+	for (size_t s = 0; trees && s < cb->n_srcs; s++)
+		mld__adir_free(trees[s]); /* removes the temp trees not committed */
+	free(trees);
 	build_free(&B);
 	return rc;
 }
