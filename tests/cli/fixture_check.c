@@ -299,7 +299,7 @@ static void decode_package(const char *ref, const char *mldedup, mld_store *stor
 		goto out;
 	}
 	c->packages++;
-	size_t n_lib = mld_package_weight_count(pkg), matched = 0;
+	size_t n_lib = mld_package_weight_count(pkg);
 	bool *seen = calloc(n_lib ? n_lib : 1, 1);
 	const char *fname;
 	json_t *fobj;
@@ -323,7 +323,6 @@ static void decode_package(const char *ref, const char *mldedup, mld_store *stor
 						fail("%s: weight %s:%s matched twice", pkgpath, fname, name);
 					seen[k] = true;
 				}
-			matched++;
 			if (!rdt || strcmp(mld_dtype_name(mld_weight_dtype(w)), rdt))
 				fail("%s: %s:%s dtype %s, answer %s", pkgpath, fname, name, mld_dtype_name(mld_weight_dtype(w)),
 				     rdt ? rdt : "?");
