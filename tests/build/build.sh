@@ -20,6 +20,8 @@ TOOL=$1 SCENARIO=$2
 : "${MLDEDUP:?}" "${TOYGEN:?}" "${MLD_SOURCE_DIR:?}"
 command -v "$TOOL" >/dev/null || { echo "SKIP: $TOOL not installed (Debian: ninja-build, make)"; exit 77; }
 
+[ -n "${MLD_TEST_EMULATOR:-}" ] && echo "NOTE: under the emulator ($MLD_TEST_EMULATOR) with MLD_PLATFORM_FALLBACK=1:" \
+	"build files run 'mldedup' from PATH, the emulator's wrapper $(command -v mldedup)"
 T=$(mktemp -d "${TMPDIR:-/tmp}/mld-build-XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 unset MLDEDUP_STORE XDG_CACHE_HOME MAKEFLAGS MAKELEVEL
