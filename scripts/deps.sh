@@ -3,7 +3,7 @@
 # Runs apt-get only when something is missing (and only as root or via sudo).
 set -euo pipefail
 pkgs=(cmake ninja-build make gcc pkg-config libsqlite3-dev sqlite3 protobuf-c-compiler libprotobuf-c-dev
-      libzip-dev libxxhash-dev libjansson-dev libcmocka-dev zip unzip bc)
+      libzip-dev libxxhash-dev libjansson-dev libcmocka-dev zip unzip bc zsh)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
