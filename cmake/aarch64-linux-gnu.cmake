@@ -27,7 +27,11 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
 set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/${MLD_CROSS_TRIPLE}/pkgconfig:/usr/share/pkgconfig)
 set(ENV{PKG_CONFIG_PATH} "")
 
-# qemu-user without binfmt: the emulator finds the target's dynamic loader and libc
-# under -L (the multiarch libraries are found through the loader's usual paths)
+# qemu-user without binfmt. The programs run on the arm64 multiarch libc (libc6:arm64, which
+# the :arm64 -dev packages bring) with its own loader, /lib/ld-linux-aarch64.so.1: `-L /`,
+# no prefix. Not -L /usr/aarch64-linux-gnu: that prefix's loader (libc6-arm64-cross,
+# 2.36-8cross1 in Debian 12) then loads the multiarch libc.so.6 (2.36-9+deb12uN) through the
+# host's ld.so.cache, and the two glibc builds disagree on their private data: the first
+# pthread_create spins forever.
 find_program(MLD_QEMU qemu-${CMAKE_SYSTEM_PROCESSOR} REQUIRED)
-set(CMAKE_CROSSCOMPILING_EMULATOR ${MLD_QEMU} -L /usr/${MLD_CROSS_TRIPLE})
+set(CMAKE_CROSSCOMPILING_EMULATOR ${MLD_QEMU} -L /)
