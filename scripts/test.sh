@@ -6,11 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 fixtures=${MLD_FIXTURES_DIR:-$PWD/../shared/fixtures}
-jobs=$(nproc)
+jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || sysctl -n hw.ncpu)
 for variant in release asan; do
 	dir=build-ci-$variant
-	flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLD_WERROR=ON)
-	[ $variant = asan ] && flags=(-DCMAKE_BUILD_TYPE=Debug -DMLD_SANITIZE=ON -DMLD_WERROR=ON)
+	flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLD_WERROR=ON -DMLD_INSTALL_TOYGEN=ON)
+	[ $variant = asan ] && flags=(-DCMAKE_BUILD_TYPE=Debug -DMLD_SANITIZE=ON -DMLD_WERROR=ON -DMLD_INSTALL_TOYGEN=ON)
 	echo "== $variant build" >&2
 	cmake -S . -B "$dir" -G Ninja "${flags[@]}" -DMLD_FIXTURES_DIR="$fixtures" >/dev/null
 	cmake --build "$dir" -- -j"$jobs" >/dev/null

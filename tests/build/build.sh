@@ -16,6 +16,7 @@
 #
 # usage: build.sh ninja|make chunked|statex|parallel   (env: MLDEDUP, TOYGEN, MLD_SOURCE_DIR)
 set -u
+source "$(dirname "$0")/../portable.sh"
 TOOL=$1 SCENARIO=$2
 : "${MLDEDUP:?}" "${TOYGEN:?}" "${MLD_SOURCE_DIR:?}"
 command -v "$TOOL" >/dev/null || { echo "SKIP: $TOOL not installed (Debian: ninja-build, make)"; exit 77; }
@@ -60,7 +61,7 @@ run() {
 }
 count() { grep -cE "(^|[] ])$1 " "$T/log"; } # lines announcing a step
 named() { grep -E "(^|[] ])$1 " "$T/log" | grep -qF -- "$2"; }
-digest() { md5sum <"$1/Data/com.apple.CoreML/weights/weight.bin"; }
+digest() { sha256 <"$1/Data/com.apple.CoreML/weights/weight.bin"; }
 toygen() { "$TOYGEN" -q "$@" || bad "mldedup-toygen $* exited with $?"; }
 
 # Re-export PKG (relative to the export) from a fresh run of the generator: same content, new files.

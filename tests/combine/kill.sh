@@ -34,9 +34,9 @@ mkdir -p "$W"
 "$MLDEDUP" combine -q --no-store -o "$T/prev.mlpackage" "${SMALL[@]}" || bad "previous combine failed"
 RUN_MS=
 for i in 1 2 3; do
-	t0=$(date +%s%N)
+	t0=$(now_ns)
 	"$MLDEDUP" combine -q --no-store -o "$T/new.mlpackage" "${BIG[@]}" || bad "reference combine failed"
-	t1=$(date +%s%N)
+	t1=$(now_ns)
 	ms=$(((t1 - t0) / 1000000))
 	[ -z "$RUN_MS" ] || [ "$ms" -lt "$RUN_MS" ] && RUN_MS=$ms
 done
@@ -164,7 +164,7 @@ zipsum() {
 		return
 	fi
 	{ "$COMBINE_CHECK" zip-cat "$1" "$2/Data/com.apple.CoreML/model.mlmodel" &&
-		"$COMBINE_CHECK" zip-cat "$1" "$2/Data/com.apple.CoreML/weights/weight.bin"; } 2>/dev/null | sha256sum | cut -d' ' -f1
+		"$COMBINE_CHECK" zip-cat "$1" "$2/Data/com.apple.CoreML/weights/weight.bin"; } 2>/dev/null | sha256 | cut -d' ' -f1
 }
 ZOUT=$W/out.zip
 "$MLDEDUP" combine -q --no-store --zip -o "$T/prev.zip" "${SMALL[@]}" || bad "previous --zip combine failed"
