@@ -78,3 +78,11 @@ install(FILES ninja/mldedup.ninja ninja/mldedup.mk DESTINATION ${CMAKE_INSTALL_D
 install(FILES completions/mldedup.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
         RENAME mldedup)
 install(FILES completions/_mldedup DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/site-functions)
+
+# The toy export generator, for a package's own smoke test (packaging/homebrew/mldedup.rb):
+# libexec/mldedup/mldedup-toygen, off the user's PATH.
+option(MLD_INSTALL_TOYGEN "install mldedup-toygen as libexec/mldedup/mldedup-toygen" OFF)
+if(MLD_INSTALL_TOYGEN)
+  install(TARGETS mldedup-toygen RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/mldedup)
+endif()
+install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/mldedup)

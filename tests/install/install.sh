@@ -63,6 +63,20 @@ fi
 # shellcheck disable=SC2086
 ${MLD_TEST_EMULATOR:-} "$P/bin/mldedup" --version | grep -q "^mldedup $ver\$" && ok || bad "installed mldedup --version"
 
+# what packaging/homebrew/mldedup.rb's test does, where the build installs the toy generator
+toygen=$P/libexec/mldedup/mldedup-toygen
+if [ -x "$toygen" ]; then
+	# shellcheck disable=SC2086
+	${MLD_TEST_EMULATOR:-} "$toygen" -q -o "$work/export" --chunks 1 --layers 2 || bad "installed toygen"
+	src=("infer=$(echo "$work"/export/*_FFN_*.mlpackage)" "prefill=$(echo "$work"/export/*_prefill_*.mlpackage)")
+	# shellcheck disable=SC2086
+	${MLD_TEST_EMULATOR:-} "$P/bin/mldedup" combine -q --store "$work/brew.db" -o "$work/chunk.mlpackage" "${src[@]}" &&
+		${MLD_TEST_EMULATOR:-} "$P/bin/mldedup" verify -q "$work/chunk.mlpackage" "${src[@]}" && ok ||
+		bad "the Homebrew formula's test: toygen, combine, verify"
+else
+	echo "NOTE: the build installs no toy generator (-DMLD_INSTALL_TOYGEN=ON): the formula's test sequence is not run"
+fi
+
 # ---- pkg-config ------------------------------------------------------------------------
 export PKG_CONFIG_PATH=$libdir/pkgconfig${MLD_PKG_CONFIG_LIBDIR:+:$MLD_PKG_CONFIG_LIBDIR}
 [ -n "${MLD_PKG_CONFIG_LIBDIR:-}" ] && export PKG_CONFIG_LIBDIR=$PKG_CONFIG_PATH
