@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite on AArch64 (Apple Silicon's instruction set): a Linux/aarch64 cross
+# build (cmake/aarch64-linux-gnu.cmake, Release with -Werror), every ctest test run under
+# qemu-user. The default dispatch runs the NEON kernels; the kernel tests run once more
+# with MLD_CPU=scalar. Needs .ci/deps.sh's packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fixtures=${MLD_FIXTURES_DIR:-$PWD/../shared/fixtures}
+dir=build-ci-aarch64
+jobs=$(getconf _NPROCESSORS_ONLN)
+cmake -S . -B "$dir" -G Ninja -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release \
+	-DMLD_WERROR=ON -DMLD_INSTALL_TOYGEN=ON -DMLD_FIXTURES_DIR="$fixtures" >/dev/null
+cmake --build "$dir" -- -j"$jobs" >/dev/null
+file "$dir/mldedup" >&2
+echo "== aarch64 tests under $(grep -m1 '^CMAKE_CROSSCOMPILING_EMULATOR' "$dir/CMakeCache.txt" || true)" >&2
+"$dir/emu/mldedup" --version >&2
+cd "$dir"
+ctest --output-on-failure -j"$jobs" --timeout 1800
+echo "== aarch64 kernel tests with MLD_CPU=scalar (the portable paths, on the same machine)" >&2
+MLD_CPU=scalar ctest --output-on-failure -j"$jobs" -R '^unit_(lutkern|hash|digest|dequant|decode)$|^lib_stream_digest$'
