@@ -71,7 +71,7 @@ _mldedup()
 			COMPREPLY=($(compgen -f -- "$cur"))
 			return 0 ;;
 		esac
-		opts=' --json --store --verbose -v --quiet -q --help -h' ;;
+		opts=' --json --rows --store --verbose -v --quiet -q --help -h' ;;
 	packages)
 		case $prev in
 		--store)

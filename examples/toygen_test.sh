@@ -35,7 +35,7 @@ listing() {
 stored() {
 	local pkg=$1 bin=$1/Data/com.apple.CoreML/weights/weight.bin name off size
 	"$MLDEDUP" ls --json --no-digest "$pkg" |
-		awk '/^  "name":/ { gsub(/[",]/, "", $2); name = $2 }
+		awk '/^   "name":/ { gsub(/[",]/, "", $2); name = $2 }
 		     /"data_offset":/ { gsub(/,/, "", $2); off = $2 }
 		     /"size":/ { gsub(/,/, "", $2); print name, off, $2 }' |
 		while read -r name off size; do

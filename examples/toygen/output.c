@@ -3,6 +3,7 @@
  * every non-anchor weight is meant to be relative to its anchor. */
 #include "toygen.h"
 
+#include "core/atomic.h"
 #include "core/fsutil.h"
 
 #include <dirent.h>
@@ -162,13 +163,23 @@ static json_t *params_json(const tg_params *p)
 	                 "prefix", p->prefix, "zip", p->zip);
 }
 
+/* Write a whole file through the library's atomic-file module (one temp pattern, cleaned on signals). */
+static void write_atomic(const char *path, const char *text)
+{
+	mld__afile *f;
+	if (mld__afile_open(&f, path, 0) || mld__afile_write(f, text, strlen(text)) || mld__afile_commit(f))
+		tg_die("%s", mld_error_last());
+	mld__afile_free(f);
+}
+
 /* The same relations as toygen.json, one line per weight, for shell tests. */
 static void write_tsv(const tg_params *p, json_t *packages)
 {
-	char *path = tg_fmt("%s/toygen.tsv", p->outdir), *tmp = tg_fmt("%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
+	char *path = tg_fmt("%s/toygen.tsv", p->outdir), *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
 	if (!f)
-		tg_die("%s: cannot write", tmp);
+		tg_die("%s: out of memory", path);
 	fprintf(f, "package\tanchor\tweight\trelation\n");
 	size_t i;
 	json_t *pk;
@@ -180,10 +191,11 @@ static void write_tsv(const tg_params *p, json_t *packages)
 			        json_string_value(json_object_get(pk, "anchor_path")), key,
 			        json_string_value(json_object_get(w, "relation")));
 	}
-	if (fclose(f) || rename(tmp, path))
-		tg_die("%s: cannot write", path);
+	if (fclose(f))
+		tg_die("%s: cannot build", path);
+	write_atomic(path, text);
+	free(text);
 	free(path);
-	free(tmp);
 }
 
 void tg_write_json(const tg_params *p, json_t *packages, json_t *groups)
@@ -191,12 +203,12 @@ void tg_write_json(const tg_params *p, json_t *packages, json_t *groups)
 	write_tsv(p, packages);
 	json_t *root = json_pack("{s:s, s:i, s:o, s:o, s:o}", "generator", "mldedup-toygen", "format", 1, "params",
 	                         params_json(p), "groups", groups, "packages", packages);
-	if (!root)
+	char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) : NULL;
+	if (!text)
 		tg_die("cannot build toygen.json");
-	char *path = tg_fmt("%s/toygen.json", p->outdir), *tmp = tg_fmt("%s.tmp", path);
-	if (json_dump_file(root, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) || rename(tmp, path))
-		tg_die("%s: cannot write", path);
+	char *path = tg_fmt("%s/toygen.json", p->outdir);
+	write_atomic(path, text);
 	json_decref(root);
+	free(text);
 	free(path);
-	free(tmp);
 }

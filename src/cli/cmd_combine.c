@@ -1,4 +1,5 @@
 /* mldedup combine: one multifunction package from many, each shareable weight once. */
+#include "fields.h"
 #include "opts.h"
 
 #include "mldedup.h"
@@ -23,7 +24,7 @@ static const cli_opt combine_opts[] = {
 	{OPT_ZIP, "zip", 0, NULL, "write OUT.zip holding OUT.mlpackage (zipped, as models are shipped)"},
 	{OPT_ANEMLL, "anemll", 0, "DIR", "combine every ANEMLL export found in DIR, named as ANEMLL names them"},
 	{OPT_NO_STORE, "no-store", 0, NULL, "use no store: compute digests here, keep no decisions"},
-	{OPT_JSON, "json", 0, NULL, "print the statistics as JSON on stdout"},
+	{OPT_JSON, "json", 0, NULL, "print the statistics as one JSON object on stdout (--anemll: {format, outputs: [...]})"},
 	{OPT_STAMP, "stamp", 0, "FILE", "build step: write OUT's digests to FILE, only if they changed (Ninja restat)"},
 	{0},
 };
@@ -34,23 +35,27 @@ static void on_warn(void *ctx, const char *msg)
 	fprintf(stderr, "mldedup combine: warning: %s\n", msg);
 }
 
-static void human(double b, char *out, size_t n)
-{
-	if (b >= 1e9)
-		snprintf(out, n, "%.2f GB", b / 1e9);
-	else if (b >= 1e6)
-		snprintf(out, n, "%.2f MB", b / 1e6);
-	else
-		snprintf(out, n, "%.1f kB", b / 1e3);
-}
+/* The statistics of a combine: --json and -v both come from this table (and by_reason). */
+static const cli_field combine_fields[] = {
+	CLI_FIELD(mld_combine_stats, functions, "functions", CLI_COUNT, 0),
+	CLI_FIELD(mld_combine_stats, weights, "weights", CLI_COUNT, 0),
+	CLI_FIELD(mld_combine_stats, bytes_before, "weight bytes of the sources", CLI_BYTES, 0),
+	CLI_FIELD(mld_combine_stats, bytes_after, "weight bytes written", CLI_BYTES, 0),
+	CLI_FIELD(mld_combine_stats, bytes_optimum, "one copy of each distinct content", CLI_BYTES, 0),
+	CLI_FIELD(mld_combine_stats, decisions_computed, "decisions computed", CLI_COUNT, 0),
+	CLI_FIELD(mld_combine_stats, decisions_reused, "decisions reused from the store", CLI_COUNT, 0),
+	CLI_FIELD(mld_combine_stats, weights_dequantized, "weights dequantized", CLI_COUNT, 0),
+	CLI_FIELD(mld_combine_stats, packages_indexed, "packages indexed first", CLI_COUNT, 1),
+	{0},
+};
 
 static void summary(const char *out, const mld_combine_stats *s, bool dry)
 {
 	char a[32], b[32], c[32], d[32];
-	human((double)s->bytes_before, a, sizeof a);
-	human((double)s->bytes_after, b, sizeof b);
-	human((double)(s->bytes_before > s->bytes_after ? s->bytes_before - s->bytes_after : 0), c, sizeof c);
-	human((double)s->bytes_optimum, d, sizeof d);
+	cli_human_bytes(a, (double)s->bytes_before);
+	cli_human_bytes(b, (double)s->bytes_after);
+	cli_human_bytes(c, (double)(s->bytes_before > s->bytes_after ? s->bytes_before - s->bytes_after : 0));
+	cli_human_bytes(d, (double)s->bytes_optimum);
 	fprintf(stderr, "%s %s: %u functions, %llu weights\n", dry ? "would write" : "wrote", out, s->functions,
 	        (unsigned long long)s->weights);
 	fprintf(stderr, "  shared:");
@@ -65,19 +70,21 @@ static void summary(const char *out, const mld_combine_stats *s, bool dry)
 	        (unsigned long long)s->weights_dequantized);
 	if (s->large_warning)
 		fprintf(stderr, "  warning: the weight file exceeds 1 GB, which iOS devices may refuse to load\n");
+	if (cli_verbose)
+		cli_fields_print(stderr, combine_fields, s, cli_verbose, "  ");
 }
 
-static void json_stats(const char *out, const mld_combine_stats *s)
+/* One output's statistics as a JSON object (from the same table). */
+static json_t *stats_json(const char *out, const mld_combine_stats *s, bool dry)
 {
-	printf("{\"output\": \"%s\", \"functions\": %u, \"weights\": %llu, \"by_reason\": {", out, s->functions,
-	       (unsigned long long)s->weights);
+	json_t *o = json_pack("{s:s,s:b}", "output", out, "dry_run", dry);
+	cli_fields_json(o, combine_fields, s);
+	json_t *reasons = json_object();
 	for (int r = 0; r < MLD_R_COUNT; r++)
-		printf("%s\"%s\": %llu", r ? ", " : "", mld_reason_name((mld_reason)r), (unsigned long long)s->by_reason[r]);
-	printf("}, \"bytes_before\": %llu, \"bytes_after\": %llu, \"bytes_optimum\": %llu, \"decisions_computed\": %llu,"
-	       " \"decisions_reused\": %llu, \"weights_dequantized\": %llu}\n",
-	       (unsigned long long)s->bytes_before, (unsigned long long)s->bytes_after,
-	       (unsigned long long)s->bytes_optimum, (unsigned long long)s->decisions_computed,
-	       (unsigned long long)s->decisions_reused, (unsigned long long)s->weights_dequantized);
+		json_object_set_new(reasons, mld_reason_name((mld_reason)r), json_integer((json_int_t)s->by_reason[r]));
+	json_object_set_new(o, "by_reason", reasons);
+	json_object_set_new(o, "large_warning", json_boolean(s->large_warning));
+	return o;
 }
 
 /* A usage error found by the library (a bad function name, output suffix, ...) exits 2 like the CLI's own. */
@@ -185,6 +192,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			no_dir = true;
 		}
 		const char *report = o.report_path;
+		json_t *outputs = json_array(); /* --json: one document for every output */
 		for (size_t j = 0; j < nj && !no_dir; j++) {
 			if (cli_verbose) {
 				fprintf(stderr, "%s:", jobs[j].output);
@@ -208,8 +216,14 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			}
 			if (!cli_quiet)
 				summary(jobs[j].output, &s, o.dry_run);
-			if (json)
-				json_stats(jobs[j].output, &s);
+			json_array_append_new(outputs, stats_json(jobs[j].output, &s, o.dry_run));
+		}
+		if (json) {
+			json_t *doc = cli_json_doc();
+			json_object_set_new(doc, "outputs", outputs);
+			cli_json_emit(doc, NULL);
+		} else {
+			json_decref(outputs);
 		}
 		mld_anemll_jobs_free(jobs, nj);
 	} else if (mld_combine(&s, specs, (size_t)n, out, &o)) {
@@ -219,8 +233,11 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 	} else {
 		if (!cli_quiet)
 			summary(out, &s, o.dry_run);
-		if (json)
-			json_stats(out, &s);
+		if (json) {
+			json_t *doc = cli_json_doc();
+			json_object_update_new(doc, stats_json(out, &s, o.dry_run));
+			cli_json_emit(doc, NULL);
+		}
 	}
 	mld_store_free(store);
 	free(spath);

@@ -84,7 +84,7 @@ static int query(json_t **out, mld_store *st, char **args, int n, void *ctx)
 
 static int run(const cli_cmd *cmd, int argc, char **argv)
 {
-	static const out_cmd c = {STORE_READ, 0, 0, option, query, print_groups, false, OUT_TEXT};
+	static const out_cmd c = {STORE_READ, 0, 0, option, query, print_groups, false, OUT_TEXT, NULL};
 	dupes_args a = {MLD_ACROSS_WEIGHTS, 0};
 	return out_run(cmd, argc, argv, &c, &a);
 }

@@ -60,7 +60,7 @@ static int query(json_t **out, mld_store *st, char **args, int n, void *ctx)
 
 static int run(const cli_cmd *cmd, int argc, char **argv)
 {
-	static const out_cmd c = {STORE_READ, 3, 3, NULL, query, print_text, false, OUT_TEXT};
+	static const out_cmd c = {STORE_READ, 3, 3, NULL, query, print_text, false, OUT_TEXT, NULL};
 	return out_run(cmd, argc, argv, &c, NULL);
 }
 

@@ -42,7 +42,7 @@ static int print(json_t *r, mld_store *st, out_style style, void *ctx)
 
 static int run(const cli_cmd *cmd, int argc, char **argv)
 {
-	static const out_cmd c = {STORE_AS_IS, 0, 0, option, query, print, true, OUT_TEXT};
+	static const out_cmd c = {STORE_AS_IS, 0, 0, option, query, print, true, OUT_TEXT, NULL};
 	int deep = 0;
 	return out_run(cmd, argc, argv, &c, &deep);
 }

@@ -59,13 +59,13 @@ static int print(json_t *r, mld_store *st, out_style style, void *ctx)
 		json_array_foreach(json_object_get(r, kinds[k]), i, p)
 			printf("%s %s\n", dry ? "would forget" : "forgot", json_string_value(json_object_get(p, "path")));
 	printf("%s:\n", dry ? "would remove (dry run)" : "removed");
-	out_stats(json_object_get(r, "removed"), OUT_TEXT);
+	out_stats(json_object_get(r, "removed"), OUT_TEXT, false);
 	return EXIT_OK;
 }
 
 static int run(const cli_cmd *cmd, int argc, char **argv)
 {
-	static const out_cmd c = {STORE_WRITE, 0, 0, option, query, print, false, OUT_TEXT};
+	static const out_cmd c = {STORE_WRITE, 0, 0, option, query, print, false, OUT_TEXT, NULL};
 	mld_gc_opts g = MLD_GC_OPTS_INIT;
 	return out_run(cmd, argc, argv, &c, &g);
 }

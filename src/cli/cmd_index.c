@@ -1,5 +1,6 @@
 /* mldedup index: record packages' weights in the content-addressed store. */
 #include "buildfile.h"
+#include "fields.h"
 #include "opts.h"
 
 #include "mldedup.h"
@@ -12,10 +13,23 @@
 enum { OPT_JSON = 1, OPT_STAMP, OPT_DEPFILE, OPT_DEPFILE_TARGET };
 
 static const cli_opt index_opts[] = {
-	{OPT_JSON, "json", 0, NULL, "print the statistics as a JSON object on stdout"},
+	{OPT_JSON, "json", 0, NULL, "print the statistics as one JSON object on stdout"},
 	{OPT_STAMP, "stamp", 0, "FILE", "write the package's weights and digests to FILE, only if they changed"},
 	{OPT_DEPFILE, "depfile", 0, "FILE", "with --stamp: write the files read as a Make/Ninja depfile"},
 	{OPT_DEPFILE_TARGET, "depfile-target", 0, "NAME", "the target the depfile names (default: the stamp)"},
+	{0},
+};
+
+/* The statistics of a run: --json and -v both come from this table. */
+static const cli_field index_fields[] = {
+	CLI_FIELD(mld_index_stats, packages_indexed, "packages indexed (read)", CLI_COUNT, 0),
+	CLI_FIELD(mld_index_stats, packages_unchanged, "packages unchanged (not read)", CLI_COUNT, 0),
+	CLI_FIELD(mld_index_stats, weights, "weights recorded", CLI_COUNT, 0),
+	CLI_FIELD(mld_index_stats, weights_decoded, "weights dequantized and hashed", CLI_COUNT, 0),
+	CLI_FIELD(mld_index_stats, bytes_read, "weight bytes read", CLI_BYTES, 0),
+	CLI_FIELD(mld_index_stats, new_contents, "contents new to the store", CLI_COUNT, 0),
+	CLI_FIELD(mld_index_stats, new_encodings, "encodings new to the store", CLI_COUNT, 0),
+	CLI_FIELD(mld_index_stats, unsupported, "weights in a form mldedup cannot decode", CLI_COUNT, 0),
 	{0},
 };
 
@@ -144,18 +158,14 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 	}
 	double secs = now() - t0;
 	if (json) {
-		printf("{\"store\": \"%s\", \"packages_indexed\": %u, \"packages_unchanged\": %u, \"weights\": %llu,"
-		       " \"weights_decoded\": %llu, \"bytes_read\": %llu, \"new_contents\": %llu, \"new_encodings\": %llu,"
-		       " \"unsupported\": %llu, \"seconds\": %.3f}\n",
-		       path, total.packages_indexed, total.packages_unchanged, (unsigned long long)total.weights,
-		       (unsigned long long)total.weights_decoded, (unsigned long long)total.bytes_read,
-		       (unsigned long long)total.new_contents, (unsigned long long)total.new_encodings,
-		       (unsigned long long)total.unsupported, secs);
+		json_t *doc = cli_json_doc();
+		json_object_set_new(doc, "store", json_string(path));
+		cli_fields_json(doc, index_fields, &total);
+		json_object_set_new(doc, "seconds", json_real(secs));
+		cli_json_emit(doc, NULL);
 	} else if (cli_verbose) {
-		fprintf(stderr, "%u indexed, %u unchanged; %llu weights, %llu decoded, %llu new contents, %.1f MB read in %.2fs\n",
-		        total.packages_indexed, total.packages_unchanged, (unsigned long long)total.weights,
-		        (unsigned long long)total.weights_decoded, (unsigned long long)total.new_contents,
-		        (double)total.bytes_read / 1e6, secs);
+		cli_fields_print(stderr, index_fields, &total, cli_verbose, "");
+		fprintf(stderr, "in %.2f s\n", secs);
 	}
 	mld_store_free(store);
 	free(path);

@@ -1,4 +1,5 @@
 /* mldedup ls: one row per weight of a package. */
+#include "fields.h"
 #include "opts.h"
 
 #include "mldedup.h"
@@ -10,7 +11,7 @@
 enum { OPT_JSON = 1, OPT_NO_HEADER, OPT_NO_DIGEST, OPT_FORMS };
 
 static const cli_opt ls_opts[] = {
-	{OPT_JSON, "json", 0, NULL, "JSON array of weights, with each blob's offset, dtype and size"},
+	{OPT_JSON, "json", 0, NULL, "JSON {format, package, weights[]}, with each blob's offset, dtype and size"},
 	{OPT_NO_HEADER, "no-header", 0, NULL, "omit the header row of the table"},
 	{OPT_NO_DIGEST, "no-digest", 0, NULL, "skip content digests (no dequantization; fast)"},
 	{OPT_FORMS, "forms", 0, NULL, "one row per op chain instead: weights, decoded, unsupported, encoded bytes"},
@@ -62,9 +63,10 @@ static int list_forms(const cli_cmd *cmd, mld_package *pkg, bool json, bool head
 			json_array_append_new(arr, json_pack("{s:s,s:I,s:I,s:I,s:I}", "chain", f[i].chain, "weights", (json_int_t)f[i].n,
 			                                     "decoded", (json_int_t)f[i].ok, "unsupported", (json_int_t)f[i].bad,
 			                                     "encoded_bytes", (json_int_t)f[i].bytes));
-		json_dumpf(arr, stdout, JSON_INDENT(1));
-		printf("\n");
-		json_decref(arr);
+		json_t *doc = cli_json_doc();
+		json_object_set_new(doc, "package", json_string(mld_package_path(pkg)));
+		json_object_set_new(doc, "forms", arr);
+		cli_json_emit(doc, NULL);
 	} else {
 		if (header)
 			printf("chain\tweights\tdecoded\tunsupported\tencoded_bytes\n");
@@ -151,10 +153,13 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		json_array_append_new(arr, o);
 	}
 	if (json && rc == EXIT_OK) {
-		json_dumpf(arr, stdout, JSON_INDENT(1));
-		printf("\n");
+		json_t *doc = cli_json_doc();
+		json_object_set_new(doc, "package", json_string(mld_package_path(pkg)));
+		json_object_set_new(doc, "weights", arr);
+		cli_json_emit(doc, NULL);
+	} else {
+		json_decref(arr);
 	}
-	json_decref(arr);
 	mld_package_free(pkg);
 	if (fflush(stdout) != 0 && rc == EXIT_OK) {
 		fprintf(stderr, "mldedup ls: cannot write to stdout\n");
@@ -166,5 +171,6 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 const cli_cmd cmd_ls = {
 	"ls", "PKG", "List every weight of a package: function, name, op chain, dtype, shape, encoded bytes, content digest.",
 	"PKG is an .mlpackage directory or a .zip holding one. The table is tab-separated with a header row;\n"
-	"--json prints an array of objects and adds every blob's offset, data offset, size, dtype and padding.\n",
+	"--json prints {format, package, weights: [...]} and adds every blob's offset, data offset, size, dtype\n"
+	"and padding (with --forms: {format, package, forms: [...]}).\n",
 	ls_opts, run};

@@ -26,7 +26,7 @@ static int functions(json_t **out, mld_store *st, char **args, int n, void *ctx)
 static int run(const cli_cmd *cmd, int argc, char **argv)
 {
 	bool fns = cmd == &cmd_functions;
-	out_cmd c = {STORE_READ, 0, fns, NULL, fns ? functions : packages, print, true, OUT_TSV};
+	out_cmd c = {STORE_READ, 0, fns, NULL, fns ? functions : packages, print, true, OUT_TSV, NULL};
 	return out_run(cmd, argc, argv, &c, NULL);
 }
 

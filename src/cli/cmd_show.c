@@ -33,7 +33,7 @@ static int print(json_t *r, mld_store *st, out_style style, void *ctx)
 
 static int run(const cli_cmd *cmd, int argc, char **argv)
 {
-	static const out_cmd c = {STORE_READ, 1, 1, NULL, query, print, false, OUT_TEXT};
+	static const out_cmd c = {STORE_READ, 1, 1, NULL, query, print, false, OUT_TEXT, NULL};
 	return out_run(cmd, argc, argv, &c, NULL);
 }
 

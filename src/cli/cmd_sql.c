@@ -1,8 +1,10 @@
 /* mldedup sql: read-only SQL over the store's documented views. */
 #include "qout.h"
 
+#include "fields.h"
+
 static const cli_opt sql_opts[] = {
-	{OPT_JSON, "json", 0, NULL, "print a JSON array of row objects"},
+	{OPT_JSON, "json", 0, NULL, "print {format, columns, rows: [row objects]} as JSON"},
 	{OPT_NO_HEADER, "no-header", 0, NULL, "omit the header row of the table"},
 	{0},
 };
@@ -22,7 +24,12 @@ static int print(json_t *r, mld_store *st, out_style style, void *ctx)
 {
 	json_t *rows = json_object_get(r, "rows"), *v;
 	size_t i;
-	if (json_is_true(json_object_get(r, "views")) && style != OUT_JSON)
+	if (style == OUT_JSON) { /* the column order is in "columns": row objects cannot keep duplicates apart */
+		json_t *doc = cli_json_doc();
+		json_object_set(doc, "columns", json_object_get(r, "columns"));
+		json_object_set(doc, "rows", rows);
+		cli_json_emit(doc, NULL);
+	} else if (json_is_true(json_object_get(r, "views")))
 		json_array_foreach(rows, i, v) printf("%s;\n\n", json_string_value(json_object_get(v, "sql")));
 	else
 		out_rows(rows, json_object_get(r, "columns"), style, 0);
@@ -31,7 +38,7 @@ static int print(json_t *r, mld_store *st, out_style style, void *ctx)
 
 static int run(const cli_cmd *cmd, int argc, char **argv)
 {
-	static const out_cmd c = {STORE_READ, 0, 1, NULL, query, print, true, OUT_TSV};
+	static const out_cmd c = {STORE_READ, 0, 1, NULL, query, print, true, OUT_TSV, "rows"};
 	return out_run(cmd, argc, argv, &c, NULL);
 }
 

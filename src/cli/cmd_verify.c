@@ -1,4 +1,5 @@
 /* mldedup verify: structural and numeric check of a combined package. */
+#include "fields.h"
 #include "opts.h"
 
 #include "mldedup.h"
@@ -10,7 +11,17 @@ enum { OPT_STRICT = 1, OPT_JSON };
 
 static const cli_opt verify_opts[] = {
 	{OPT_STRICT, "strict", 0, NULL, "near-copies must also satisfy max |d| <= 0.01"},
-	{OPT_JSON, "json", 0, NULL, "print the counts as JSON on stdout"},
+	{OPT_JSON, "json", 0, NULL, "print the counts as one JSON object on stdout"},
+	{0},
+};
+
+/* --json comes from this table. */
+static const cli_field verify_fields[] = {
+	CLI_FIELD(mld_verify_stats, functions, "functions", CLI_COUNT, 0),
+	CLI_FIELD(mld_verify_stats, weights, "weights checked", CLI_COUNT, 0),
+	CLI_FIELD(mld_verify_stats, exact, "bit-identical to the source", CLI_COUNT, 0),
+	CLI_FIELD(mld_verify_stats, close, "within the thresholds", CLI_COUNT, 0),
+	CLI_FIELD(mld_verify_stats, failures, "failures", CLI_COUNT, 0),
 	{0},
 };
 
@@ -54,10 +65,13 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 	free(specs);
 	if (rc)
 		return cli_fail(cmd);
-	if (json)
-		printf("{\"package\": \"%s\", \"functions\": %u, \"weights\": %llu, \"exact\": %llu, \"close\": %llu, \"failures\": %llu}\n",
-		       argv[first], s.functions, (unsigned long long)s.weights, (unsigned long long)s.exact,
-		       (unsigned long long)s.close, (unsigned long long)s.failures);
+	if (json) {
+		json_t *doc = cli_json_doc();
+		json_object_set_new(doc, "package", json_string(argv[first]));
+		json_object_set_new(doc, "ok", json_boolean(!s.failures));
+		cli_fields_json(doc, verify_fields, &s);
+		cli_json_emit(doc, NULL);
+	}
 	if (!cli_quiet)
 		fprintf(stderr, "%s: %s: %u functions, %llu weights checked (%llu exact, %llu within thresholds), %llu failures\n",
 		        argv[first], s.failures ? "FAILED" : "ok", s.functions, (unsigned long long)s.weights,

@@ -1,5 +1,7 @@
 #include "qout.h"
 
+#include "fields.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -73,11 +75,10 @@ static void put_tsv(const char *s)
 			putchar(*s);
 }
 
-void out_json(json_t *v)
-{
-	json_dumpf(v, stdout, JSON_INDENT(1) | JSON_ENCODE_ANY);
-	putchar('\n');
-}
+/* The key a bare array goes under in the --json document: the command's noun. */
+static const char *json_key = "rows";
+
+void out_json(json_t *v) { cli_json_emit(json_incref(v), json_key); }
 
 void out_rows(json_t *rows, json_t *columns, out_style style, int indent)
 {
@@ -131,10 +132,19 @@ void out_rows(json_t *rows, json_t *columns, out_style style, int indent)
 	json_decref(cols);
 }
 
-void out_stats(json_t *stats, out_style style)
+void out_stats(json_t *stats, out_style style, bool rows)
 {
-	if (style == OUT_JSON) {
+	if (style == OUT_JSON && rows) {
 		out_json(stats);
+		return;
+	}
+	if (style == OUT_JSON) { /* an object keyed by id: scripts read .weights, not search rows */
+		json_t *doc = cli_json_doc();
+		size_t i;
+		json_t *s;
+		json_array_foreach(stats, i, s) json_object_set(doc, json_string_value(json_object_get(s, "id")),
+		                                                json_object_get(s, "value"));
+		cli_json_emit(doc, NULL);
 		return;
 	}
 	size_t i, w = 0;
@@ -185,6 +195,7 @@ int out_run(const cli_cmd *cmd, int argc, char **argv, const out_cmd *c, void *c
 	}
 	if (json)
 		style = OUT_JSON;
+	json_key = c->json_key ? c->json_key : cmd->name;
 	int i = cli_opts_rest(&o), n = argc - i;
 	if (n < c->min_args || n > c->max_args)
 		return c->max_args ? cli_usage_error(cmd, "expected %s", cmd->args)

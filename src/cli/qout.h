@@ -30,6 +30,7 @@ typedef struct out_cmd {
 	int (*print)(json_t *result, mld_store *st, out_style style, void *ctx);
 	bool print_json;
 	out_style style; /* without --json */
+	const char *json_key; /* a result array goes under this key of the --json document (NULL: the command's name) */
 } out_cmd;
 /* Parse, open the store, query, print: a whole query command. */
 int out_run(const cli_cmd *cmd, int argc, char **argv, const out_cmd *c, void *ctx);
@@ -39,8 +40,10 @@ int out_fail(const cli_cmd *cmd);
 /* Rows (objects) under `columns` (NULL: the first row's keys): TSV with a header,
  * aligned text indented by `indent` (sizes in units), or the JSON array. */
 void out_rows(json_t *rows, json_t *columns, out_style style, int indent);
-/* Statistics [{id, label, value, unit}]: "label  value" lines, or JSON. */
-void out_stats(json_t *stats, out_style style);
+/* Statistics [{id, label, value, unit}]: "label  value" lines, or a JSON object keyed
+ * by id (with `rows`: the rows themselves, under "stats"). */
+void out_stats(json_t *stats, out_style style, bool rows);
+/* The --json document of a result: {"format": N, ...}; an array goes under the command's key. */
 void out_json(json_t *v);
 /* "1.23 MB": 1000-based units. */
 const char *out_bytes(char buf[32], json_int_t b);

@@ -167,11 +167,12 @@ static void check_forms(const char *mldedup, const char *pkgpath, size_t n_ref)
 	uint8_t *out;
 	size_t len;
 	int st = run_capture(argv, &out, &len);
-	json_t *arr = json_loadb((const char *)out, len, 0, NULL);
+	json_t *doc = json_loadb((const char *)out, len, 0, NULL), *arr = json_object_get(doc, "forms");
 	free(out);
-	if (st != 0 || !json_is_array(arr)) {
-		fail("%s: mldedup ls --forms --json exited %d%s", pkgpath, st, json_is_array(arr) ? "" : " without a JSON array");
-		json_decref(arr);
+	if (st != 0 || !json_is_array(arr) || json_integer_value(json_object_get(doc, "format")) != 1) {
+		fail("%s: mldedup ls --forms --json exited %d%s", pkgpath, st,
+		     json_is_array(arr) ? "" : " without {format: 1, forms: [...]}");
+		json_decref(doc);
 		return;
 	}
 	json_int_t weights = 0, decoded = 0, unsupported = 0;
@@ -188,7 +189,7 @@ static void check_forms(const char *mldedup, const char *pkgpath, size_t n_ref)
 	if ((size_t)weights != n_ref || (size_t)decoded != n_ref || unsupported)
 		fail("%s: ls --forms counts %lld weights, %lld decoded, %lld unsupported (want %zu, %zu, 0)", pkgpath,
 		     (long long)weights, (long long)decoded, (long long)unsupported, n_ref, n_ref);
-	json_decref(arr);
+	json_decref(doc);
 }
 
 static void check_ls(const char *mldedup, const char *pkgpath, json_t *ref_fns, const mld_package *pkg, counts *c)
@@ -203,11 +204,11 @@ static void check_ls(const char *mldedup, const char *pkgpath, json_t *ref_fns, 
 		return;
 	}
 	json_error_t je;
-	json_t *arr = json_loadb((const char *)out, len, 0, &je);
+	json_t *doc = json_loadb((const char *)out, len, 0, &je), *arr = json_object_get(doc, "weights");
 	free(out);
 	if (!json_is_array(arr)) {
-		fail("%s: mldedup ls --json printed no JSON array (%s)", pkgpath, je.text);
-		json_decref(arr);
+		fail("%s: mldedup ls --json printed no {weights: [...]} (%s)", pkgpath, je.text);
+		json_decref(doc);
 		return;
 	}
 	size_t n_ref = 0;
@@ -259,7 +260,7 @@ static void check_ls(const char *mldedup, const char *pkgpath, json_t *ref_fns, 
 		}
 		c->ls_checked++;
 	}
-	json_decref(arr);
+	json_decref(doc);
 	check_forms(mldedup, pkgpath, n_ref);
 }
 

@@ -33,9 +33,12 @@ for dir in "${PICK[@]}"; do
 	"$MLDEDUP" ls --no-header "$dir" >"$T/ls.rows" 2>/dev/null
 	expect 0 "$base: ls of $(basename "$zip")" -- "$MLDEDUP" ls "$zip"
 	cmp -s "$T/out" "$T/ls.dir" && ok || bad "$base: ls of $(basename "$zip") differs from the directory's"
-	"$MLDEDUP" ls --json "$dir" >"$T/lsj.dir" 2>/dev/null
+	# the same document but for "package", the path given
+	"$MLDEDUP" ls --json "$dir" 2>/dev/null | grep -v '^ "package": ' >"$T/lsj.dir"
 	expect 0 "$base: ls --json of the zip" -- "$MLDEDUP" ls --json "$zip"
-	cmp -s "$T/out" "$T/lsj.dir" && ok || bad "$base: ls --json of $(basename "$zip") differs from the directory's"
+	eq "$base: ls --json of the zip names it" "$(grep -c "^ \"package\": \"$zip\"" "$T/out")" 1
+	grep -v '^ "package": ' "$T/out" | cmp -s - "$T/lsj.dir" && ok ||
+		bad "$base: ls --json of $(basename "$zip") differs from the directory's"
 
 	weights=0
 	while IFS=$'\t' read -r fn name _; do

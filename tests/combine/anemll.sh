@@ -17,7 +17,8 @@ D=$T/chunked
 mkdir -p "$D"
 cp -r "$F"/chunked/*_lut6_chunk_*.mlpackage "$D"/
 expect 0 "combine --anemll (chunked lut6)" -- "$MLDEDUP" combine -q --store "$T/s.db" --json --report "$T/chunked.json" --anemll "$D"
-eq "--json: one line per output" "$(wc -l <"$T/out")" 2
+eq "--json: one document, one entry per output" "$(json "$T/out" 'outputs.#')" 2
+eq "--json: format" "$(json "$T/out" format)" 1
 for c in 01 02; do
 	out=$D/toy_FFN_PF_lut6_chunk_${c}of02.mlpackage
 	[ -d "$out" ] && ok || { bad "no $(basename "$out")"; continue; }
@@ -39,7 +40,7 @@ ls "$D" | LC_ALL=C sort >"$T/listing1"
 # again, in place: the outputs are not taken for exports; same bytes
 h1=$(pkghash "$D/toy_FFN_PF_lut6_chunk_01of02.mlpackage")
 expect 0 "combine --anemll again (its outputs now in DIR)" -- "$MLDEDUP" combine -q --store "$T/s.db" --json --anemll "$D"
-eq "second run: outputs" "$(wc -l <"$T/out")" 2
+eq "second run: outputs" "$(json "$T/out" 'outputs.#')" 2
 ls "$D" | LC_ALL=C sort >"$T/listing2"
 cmp -s "$T/listing1" "$T/listing2" && ok || bad "second --anemll run changed the directory listing: $(diff "$T/listing1" "$T/listing2")"
 eq "second run: same chunk 1 output" "$(pkghash "$D/toy_FFN_PF_lut6_chunk_01of02.mlpackage")" "$h1"

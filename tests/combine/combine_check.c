@@ -796,7 +796,7 @@ static int cmd_ls_blobs(int argc, char **argv)
 {
 	if (argc != 1)
 		return 2;
-	json_t *a = load_json(argv[0]);
+	json_t *doc = load_json(argv[0]), *a = json_object_get(doc, "weights"); /* ls --json: {format, package, weights} */
 	if (!json_is_array(a))
 		return 1;
 	size_t i, k;
@@ -811,7 +811,7 @@ static int cmd_ls_blobs(int argc, char **argv)
 			       (long long)json_integer_value(json_object_get(b, "size")));
 		}
 	}
-	json_decref(a);
+	json_decref(doc);
 	return 0;
 }
 

@@ -43,16 +43,20 @@ E=$T/empty.db
 : >"$E"
 expect 0 "stats on an empty store" -- "$MLDEDUP" stats --json --store "$E"
 for id in packages weights contents savings decisions outputs; do
-	eq "empty store: $id" "$("$QTEST" get "$T/out" "[id=$id].value")" 0
+	eq "empty store: $id" "$("$QTEST" get "$T/out" "$id")" 0
 done
-eq "empty store: schema version" "$("$QTEST" get "$T/out" "[id=schema_version].value")" 4
-eq "empty store: store path" "$("$QTEST" get "$T/out" "[id=store].value")" "$(realpath "$E")"
+eq "empty store: --json format" "$("$QTEST" get "$T/out" format)" 1
+eq "empty store: schema version" "$("$QTEST" get "$T/out" schema_version)" 4
+eq "empty store: store path" "$("$QTEST" get "$T/out" store)" "$(realpath "$E")"
+expect 0 "stats --json --rows on an empty store" -- "$MLDEDUP" stats --json --rows --store "$E"
+eq "empty store: the row form" "$("$QTEST" get "$T/out" format "stats.[id=weights].value" "stats.[id=weights].unit")" \
+	$'1\n0\ncount'
 expect 0 "dupes on an empty store" -- "$MLDEDUP" dupes --json --store "$E"
 eq "empty store: dupes" "$("$QTEST" get "$T/out" groups.# near.# savings)" $'0\n0\n0'
 expect 0 "fsck on an empty store" -- "$MLDEDUP" fsck --deep --store "$E"
 eq "empty store: fsck prints nothing" "$(cat "$T/out")" ""
 expect 0 "packages on an empty store" -- "$MLDEDUP" packages --json --store "$E"
-eq "empty store: packages" "$(cat "$T/out")" "[]"
+eq "empty store: packages" "$("$QTEST" get "$T/out" format packages.#)" $'1\n0'
 expect 1 "functions of an unknown package" "no indexed package is 'x.mlpackage'" -- \
 	"$MLDEDUP" functions --store "$E" x.mlpackage
 expect 2 "show: not a digest" "neither a digest" -- "$MLDEDUP" show --store "$E" xyz
@@ -67,13 +71,13 @@ VIEWS=(q1_contents q1_decisions q1_encodings q1_functions q1_output_functions q1
 expect 0 "sql without a query" -- "$MLDEDUP" sql --store "$E"
 for v in "${VIEWS[@]}"; do grep -q "^CREATE VIEW $v AS SELECT" "$T/out" && ok || bad "sql: no view $v"; done
 expect 0 "sql --json without a query" -- "$MLDEDUP" sql --json --store "$E"
-eq "sql --json: the views" "$("$QTEST" get "$T/out" '#' 0.view)" "${#VIEWS[@]}"$'\n'q1_contents
+eq "sql --json: the views" "$("$QTEST" get "$T/out" 'rows.#' rows.0.view)" "${#VIEWS[@]}"$'\n'q1_contents
 expect 0 "sql query" -- "$MLDEDUP" sql --store "$E" "SELECT count(*) AS n, 'a	b' AS t FROM q1_weights"
 eq "sql: TSV with a header, tabs escaped" "$(cat "$T/out")" $'n\tt\n0\ta\\tb'
 expect 0 "sql --no-header" -- "$MLDEDUP" sql --no-header --store "$E" "SELECT 1 AS x, NULL AS y, 0.5 AS z"
 eq "sql --no-header: NULL is empty" "$(cat "$T/out")" $'1\t\t0.5'
 expect 0 "sql --json" -- "$MLDEDUP" sql --json --store "$E" "SELECT 1 AS x, NULL AS y, 'z' AS x"
-eq "sql --json: row objects, duplicate names kept" "$("$QTEST" get "$T/out" 0.x 0.y 0.x_3)" $'1\nnull\nz'
+eq "sql --json: row objects, duplicate names kept" "$("$QTEST" get "$T/out" rows.0.x rows.0.y rows.0.x_3)" $'1\nnull\nz'
 for bad_sql in "DELETE FROM packages" "DROP VIEW q1_weights" "CREATE TEMP TABLE t(x)" "PRAGMA user_version = 7"; do
 	expect 2 "sql refuses: $bad_sql" "only statements that read" -- "$MLDEDUP" sql --store "$E" "$bad_sql"
 done

@@ -25,7 +25,7 @@ done
 # ---- stats: the ref files' numbers --------------------------------------------------------------
 expect 0 "stats --json" -- q stats --json
 cp "$T/out" "$T/stats.json"
-st() { "$QTEST" get "$T/stats.json" "[id=$1].value"; }
+st() { "$QTEST" get "$T/stats.json" "$1"; }
 "$QTEST" ref content "${REFS[@]}" >"$T/ref_contents"
 "$QTEST" ref encoding "${REFS[@]}" >"$T/ref_encodings"
 eq "stats: packages" "$(st packages)" "${#PKGS[@]}"
@@ -41,10 +41,15 @@ eq "stats: savings" "$(st savings)" "$(($(st weight_bytes) - $(st content_bytes)
 eq "stats: nothing unreferenced" "$(st unreferenced_contents) $(st unreferenced_encodings)" "0 0"
 [ "$(st content_bytes)" -le "$(st encoding_bytes)" ] && [ "$(st encoding_bytes)" -le "$(st weight_bytes)" ] &&
 	ok || bad "stats: one copy per content <= per encoding <= every occurrence"
+expect 0 "stats --json --rows" -- q stats --json --rows
+cp "$T/out" "$T/rows.json"
 expect 0 "stats" -- q stats
-n=$("$QTEST" get "$T/stats.json" '#')
+n=$("$QTEST" get "$T/rows.json" 'stats.#')
+eq "stats --json: one key per row, and format" "$("$QTEST" keys "$T/stats.json" | wc -l)" "$((n + 1))"
 for ((i = 0; i < n; i++)); do # the text has every statistic, in order, from the same table
-	label=$("$QTEST" get "$T/stats.json" "$i.label")
+	label=$("$QTEST" get "$T/rows.json" "stats.$i.label")
+	id=$("$QTEST" get "$T/rows.json" "stats.$i.id")
+	eq "stats --json and --rows agree on $id" "$("$QTEST" get "$T/rows.json" "stats.$i.value")" "$(st "$id")"
 	eq "stats text line $i" "$(sed -n "$((i + 1))p" "$T/out" | cut -c1-${#label})" "$label"
 done
 eq "stats text: packages" "$(grep '^packages ' "$T/out" | tr -s ' ')" "packages $(st packages)"
@@ -58,14 +63,14 @@ eq "packages: header" "$(head -1 "$T/out")" \
 eq "packages: paths" "$(tail -n +2 "$T/out" | cut -f2)" "$(printf '%s\n' "${PKGS[@]}" | xargs realpath | LC_ALL=C sort)"
 eq "packages: all ok" "$(tail -n +2 "$T/out" | cut -f10 | sort -u)" ok
 expect 0 "packages --json" -- q packages --json
-eq "packages --json: rows" "$(jget '#')" "${#PKGS[@]}"
+eq "packages --json: rows" "$(jget 'packages.#')" "${#PKGS[@]}"
 P=$F/chunked/toy_FFN_lut6_chunk_01of02.mlpackage
-eq "packages --json: one row" "$(jget "[path=$P].weights" "[path=$P].status")" \
+eq "packages --json: one row" "$(jget "packages.[path=$P].weights" "packages.[path=$P].status")" \
 	"$("$QTEST" ref content "${P%.mlpackage}.ref.json" | wc -l)"$'\nok'
 expect 0 "functions PKG" -- q functions --json chunked/toy_FFN_lut6_chunk_01of02.mlpackage
-eq "functions: the package's one function" "$(jget '#' 0.package 0.function 0.contents)" \
+eq "functions: the package's one function" "$(jget 'functions.#' functions.0.package functions.0.function functions.0.contents)" \
 	$'1\n'"$P"$'\nmain\n'"$("$QTEST" ref content "${P%.mlpackage}.ref.json" | sort -u | wc -l)"
-expect 0 "functions by id" -- q functions --no-header "$(q packages --json | "$QTEST" get /dev/stdin "[path=$P].id")"
+expect 0 "functions by id" -- q functions --no-header "$(q packages --json | "$QTEST" get /dev/stdin "packages.[path=$P].id")"
 eq "functions by id: the same package" "$(cut -f1,2 "$T/out")" "$P"$'\tmain'
 expect 2 "functions: ambiguous" "matches several packages" "ctx512/toy_FFN_lut6_chunk_01of01.mlpackage" -- \
 	q functions toy_FFN_lut6_chunk_01of01.mlpackage

@@ -14,7 +14,7 @@ mkdir -p "$T/a" "$T/b" && cp -r "$C/${A##*/}" "$A" && cp -r "$C/${B##*/}" "$B" |
 RA=$C/toy_FFN_lut6_chunk_01of02.ref.json RB=$C/toy_prefill_lut6_chunk_01of02.ref.json
 S=$T/store.db
 q() { "$MLDEDUP" "$1" --store "$S" "${@:2}"; }
-st() { q stats --json | "$QTEST" get /dev/stdin "[id=$1].value"; }
+st() { q stats --json | "$QTEST" get /dev/stdin "$1"; }
 removed() { "$QTEST" get "$T/out" "removed.[id=$1].value"; }
 only_b() { comm -13 <("$QTEST" ref "$1" "$RA" | sort -u) <("$QTEST" ref "$1" "$RB" | sort -u) | wc -l; }
 

@@ -3,6 +3,7 @@
  *   qtest get FILE PATH...     each PATH's value: steps joined by '.', a step is a key,
  *                              an array index, [KEY=VALUE] (the first element whose KEY
  *                              is VALUE) or # (length); strings print raw
+ *   qtest keys FILE            the top-level keys of the object, one a line, in order
  *   qtest groups DUPES.json    "digest<TAB>PKG:FUNC:NAME" per weight of each dupes group
  *   qtest near DUPES.json      "a<TAB>b" per near-duplicate pair
  *   qtest ref content|encoding REF.json...
@@ -217,8 +218,21 @@ static int pairs(const char *file)
 	return 0;
 }
 
+static int keys(const char *file)
+{
+	json_t *r = load(file), *v;
+	const char *k;
+	if (!json_is_object(r))
+		return fprintf(stderr, "qtest: %s: not a JSON object\n", file), 1;
+	json_object_foreach(r, k, v) puts(k);
+	json_decref(r);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "keys"))
+		return keys(argv[2]);
 	if (argc >= 4 && !strcmp(argv[1], "get"))
 		return get(argv[2], argv + 3, argc - 3);
 	if (argc == 3 && !strcmp(argv[1], "groups"))
@@ -229,6 +243,6 @@ int main(int argc, char **argv)
 		return ref(argv[2], argv + 3, argc - 3);
 	if (argc == 3 && !strcmp(argv[1], "pairs"))
 		return pairs(argv[2]);
-	fprintf(stderr, "usage: qtest get|groups|near|ref|pairs ... (see qtest.c)\n");
+	fprintf(stderr, "usage: qtest get|keys|groups|near|ref|pairs ... (see qtest.c)\n");
 	return 2;
 }

@@ -77,17 +77,31 @@ static void live_remove(live *l)
 	}
 }
 
+/* Record a path made inside the tree (the tree takes the string); on failure the
+ * caller still owns it. */
 static int live_child(live *l, char *path)
 {
 	int n = atomic_load(&l->n_children);
-	if (n == MAX_CHILDREN) {
-		free(path);
+	if (n == MAX_CHILDREN)
 		return mld__err(MLD_ERROR, "%s: more than %d entries in one atomic directory", l->root, MAX_CHILDREN);
-	}
 	l->children[n] = path;
 	atomic_store(&l->n_children, n + 1);
 	return 0;
 }
+
+/* Creating a path and recording it happen with the cleanup signals held back, so
+ * the handler never runs between the two and misses a file it should remove. */
+static void hold_signals(sigset_t *old)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+static void release_signals(const sigset_t *old) { pthread_sigmask(SIG_SETMASK, old, NULL); }
 
 static void on_signal(int sig)
 {
@@ -253,14 +267,18 @@ int mld__afile_open(mld__afile **out, const char *path, unsigned flags)
 		rc = MLD_ENOMEM;
 		goto fail;
 	}
+	sigset_t held;
+	hold_signals(&held);
 	f->fd = mkstemp(f->l.root); /* O_EXCL */
+	if (f->fd >= 0)
+		live_add(&f->l);
+	release_signals(&held);
 	if (f->fd < 0) {
 		rc = mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: cannot create a file in %s: %s", path, f->dir,
 		              strerror(errno));
 		goto fail;
 	}
 	fchmod(f->fd, 0666 & ~umask_value()); /* mkstemp makes 0600 */
-	live_add(&f->l);
 	free(base);
 	*out = f;
 	return 0;
@@ -356,7 +374,14 @@ int mld__adir_open(mld__adir **out, const char *path)
 		goto fail;
 	}
 	remove_stale(d->dir, base);
-	if (!mkdtemp(d->l.root)) {
+	d->l.dir = true;
+	sigset_t held;
+	hold_signals(&held);
+	bool made = mkdtemp(d->l.root) != NULL;
+	if (made)
+		live_add(&d->l);
+	release_signals(&held);
+	if (!made) {
 		rc = mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: cannot create a directory in %s: %s", path, d->dir,
 		              strerror(errno));
 		free(d->l.root);
@@ -365,8 +390,6 @@ int mld__adir_open(mld__adir **out, const char *path)
 	}
 	/* mkdtemp makes 0700; the finished tree should be as readable as any mkdir's */
 	chmod(d->l.root, 0777 & ~umask_value());
-	d->l.dir = true;
-	live_add(&d->l);
 	free(base);
 	*out = d;
 	return 0;
@@ -390,12 +413,19 @@ int mld__adir_mkdirs(mld__adir *d, const char *rel)
 			continue;
 		char c = *s;
 		*s = 0;
-		if (mkdir(path, 0777) == 0) {
-			char *child = mld__strdup(path);
-			rc = child ? live_child(&d->l, child) : MLD_ENOMEM;
-		} else if (errno != EEXIST) {
+		char *child = mld__strdup(path);
+		sigset_t held;
+		hold_signals(&held);
+		if (!child)
+			rc = MLD_ENOMEM;
+		else if (mkdir(path, 0777) == 0 && (rc = live_child(&d->l, child)) == 0)
+			child = NULL;
+		else if (rc)
+			rmdir(path);
+		else if (errno != EEXIST)
 			rc = mld__err(MLD_EIO, "%s: cannot create directory: %s", path, strerror(errno));
-		}
+		release_signals(&held);
+		free(child);
 		*s = c;
 		if (rc || !c)
 			break;
@@ -409,15 +439,17 @@ int mld__adir_create(mld__adir *d, const char *rel, int *fd)
 	char *path = mld__sprintf("%s/%s", d->l.root, rel);
 	if (!path)
 		return MLD_ENOMEM;
+	sigset_t held;
+	hold_signals(&held);
 	int f = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-	if (f < 0) {
-		int rc = mld__err(MLD_EIO, "%s: cannot create: %s", path, strerror(errno));
-		free(path);
-		return rc;
-	}
-	int rc = live_child(&d->l, path);
+	int rc = f < 0 ? mld__err(MLD_EIO, "%s: cannot create: %s", path, strerror(errno)) : live_child(&d->l, path);
+	release_signals(&held);
 	if (rc) {
-		close(f);
+		if (f >= 0) {
+			close(f);
+			unlink(path);
+		}
+		free(path);
 		return rc;
 	}
 	*fd = f;

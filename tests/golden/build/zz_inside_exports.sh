@@ -1,0 +1,1 @@
+"$MLDEDUP" ninja "$W/toy" -o "$W/toy/build.ninja"

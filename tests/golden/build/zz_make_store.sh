@@ -1,0 +1,1 @@
+"$MLDEDUP" make --store x.db "$W/toy" -o "$W/m.mk"

@@ -1,0 +1,1 @@
+"$MLDEDUP" ninja "$W/none" -o "$W/b.ninja"

@@ -1,0 +1,1 @@
+"$MLDEDUP" cat "$(pkg synth.mlpackage --seed 0)" nofn w_dense

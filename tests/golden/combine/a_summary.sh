@@ -1,0 +1,3 @@
+# the summary on stderr: what was shared, bytes before and after
+"$MLDEDUP" combine --store "$W/s.db" -o "$W/out.mlpackage" infer="$W/toy/toy_FFN_lut6_chunk_01of01.mlpackage" \
+	prefill="$W/toy/toy_prefill_lut6_chunk_01of01.mlpackage"

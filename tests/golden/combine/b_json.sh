@@ -1,0 +1,3 @@
+# again, with --json: decisions reused; -q silences the summary
+"$MLDEDUP" combine -q --json --store "$W/s.db" -o "$W/out.mlpackage" infer="$W/toy/toy_FFN_lut6_chunk_01of01.mlpackage" \
+	prefill="$W/toy/toy_prefill_lut6_chunk_01of01.mlpackage"

@@ -1,0 +1,1 @@
+"$MLDEDUP" combine --no-store -o "$W/x.mlpackage" a="$W/nope.mlpackage"

@@ -1,0 +1,1 @@
+"$MLDEDUP" combine --no-store -o "$W/x.mlpackage" a="$W/toy/toy_FFN_lut6_chunk_01of01.mlpackage:nofn"

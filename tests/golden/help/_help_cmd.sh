@@ -1,0 +1,2 @@
+# help COMMAND equals COMMAND --help
+"$MLDEDUP" help verify

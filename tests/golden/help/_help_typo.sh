@@ -1,0 +1,2 @@
+# help for a mistyped command
+"$MLDEDUP" help combien

@@ -1,0 +1,2 @@
+# an option without its argument
+"$MLDEDUP" combine -o

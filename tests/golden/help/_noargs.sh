@@ -1,0 +1,2 @@
+# no command: the usage on stderr, exit 2
+"$MLDEDUP"

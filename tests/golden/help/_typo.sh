@@ -1,0 +1,2 @@
+# a mistyped command gets a suggestion
+"$MLDEDUP" idnex x

@@ -1,0 +1,2 @@
+# the help of `mldedup cat`, generated from its option table
+"$MLDEDUP" cat --help

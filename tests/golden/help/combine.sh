@@ -1,0 +1,2 @@
+# the help of `mldedup combine`, generated from its option table
+"$MLDEDUP" combine --help

@@ -1,0 +1,2 @@
+# the help of `mldedup dupes`, generated from its option table
+"$MLDEDUP" dupes --help

@@ -1,0 +1,2 @@
+# the help of `mldedup explain`, generated from its option table
+"$MLDEDUP" explain --help

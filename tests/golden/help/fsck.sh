@@ -1,0 +1,2 @@
+# the help of `mldedup fsck`, generated from its option table
+"$MLDEDUP" fsck --help

@@ -1,0 +1,2 @@
+# the help of `mldedup functions`, generated from its option table
+"$MLDEDUP" functions --help

@@ -1,0 +1,2 @@
+# the help of `mldedup gc`, generated from its option table
+"$MLDEDUP" gc --help

@@ -1,0 +1,2 @@
+# the help of `mldedup index`, generated from its option table
+"$MLDEDUP" index --help

@@ -1,0 +1,2 @@
+# the help of `mldedup ls`, generated from its option table
+"$MLDEDUP" ls --help

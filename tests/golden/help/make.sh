@@ -1,0 +1,2 @@
+# the help of `mldedup make`, generated from its option table
+"$MLDEDUP" make --help

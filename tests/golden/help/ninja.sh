@@ -1,0 +1,2 @@
+# the help of `mldedup ninja`, generated from its option table
+"$MLDEDUP" ninja --help

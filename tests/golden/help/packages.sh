@@ -1,0 +1,2 @@
+# the help of `mldedup packages`, generated from its option table
+"$MLDEDUP" packages --help

@@ -1,0 +1,2 @@
+# the help of `mldedup show`, generated from its option table
+"$MLDEDUP" show --help

@@ -1,0 +1,2 @@
+# the help of `mldedup sql`, generated from its option table
+"$MLDEDUP" sql --help

@@ -1,0 +1,2 @@
+# the help of `mldedup stats`, generated from its option table
+"$MLDEDUP" stats --help

@@ -1,0 +1,2 @@
+# the help of `mldedup verify`, generated from its option table
+"$MLDEDUP" verify --help

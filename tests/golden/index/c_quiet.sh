@@ -1,0 +1,2 @@
+# silent on success
+"$MLDEDUP" index --store "$W/s.db" "$W/a.mlpackage"

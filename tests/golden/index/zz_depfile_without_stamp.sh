@@ -1,0 +1,1 @@
+"$MLDEDUP" index --store "$W/s.db" --depfile x.d "$W/a.mlpackage"

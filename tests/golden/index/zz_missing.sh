@@ -1,0 +1,1 @@
+"$MLDEDUP" index --store "$W/s.db" "$W/none.mlpackage"

@@ -1,0 +1,1 @@
+"$MLDEDUP" index --store "$W/s.db" --stamp s "$W/a.mlpackage" "$W/b.mlpackage"

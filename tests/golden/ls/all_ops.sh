@@ -1,0 +1,2 @@
+# every constexpr form mldedup decodes
+"$MLDEDUP" ls "$(pkg allops.mlpackage --seed 0 --all-ops)"

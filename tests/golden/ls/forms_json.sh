@@ -1,0 +1,1 @@
+"$MLDEDUP" ls --forms --json "$(pkg allops.mlpackage --seed 0 --all-ops)"

@@ -1,0 +1,1 @@
+"$MLDEDUP" ls --no-header --no-digest "$(pkg synth.mlpackage --seed 0)"

@@ -1,0 +1,1 @@
+"$MLDEDUP" ls "$(pkg synth2.mlpackage --seed 0 --second-fn)"

@@ -1,0 +1,2 @@
+# a package that does not exist
+"$MLDEDUP" ls "$W/none.mlpackage"

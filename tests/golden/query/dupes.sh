@@ -1,0 +1,1 @@
+"$MLDEDUP" dupes --store "$W/s.db"

@@ -1,0 +1,1 @@
+"$MLDEDUP" dupes --json --store "$W/s.db" --min-bytes 1k

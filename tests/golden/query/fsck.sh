@@ -1,0 +1,2 @@
+# a healthy store: nothing to say
+"$MLDEDUP" fsck --deep --store "$W/s.db"; echo "exit $?"

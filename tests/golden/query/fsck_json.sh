@@ -1,0 +1,1 @@
+"$MLDEDUP" fsck --json --store "$W/s.db"

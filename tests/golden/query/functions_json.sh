@@ -1,0 +1,1 @@
+"$MLDEDUP" functions --json --store "$W/s.db"

@@ -1,0 +1,1 @@
+"$MLDEDUP" gc --dry-run --missing --store "$W/s.db"

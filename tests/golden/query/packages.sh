@@ -1,0 +1,1 @@
+"$MLDEDUP" packages --store "$W/s.db" | untime

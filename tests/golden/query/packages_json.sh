@@ -1,0 +1,1 @@
+"$MLDEDUP" packages --json --store "$W/s.db" | untime

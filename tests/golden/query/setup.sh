@@ -1,0 +1,4 @@
+toy >/dev/null
+"$MLDEDUP" index -q --store "$W/s.db" "$W/toy"/*.mlpackage
+"$MLDEDUP" combine -q --store "$W/s.db" -o "$W/out.mlpackage" infer="$W/toy/toy_FFN_lut6_chunk_01of01.mlpackage" \
+	prefill="$W/toy/toy_prefill_lut6_chunk_01of01.mlpackage"

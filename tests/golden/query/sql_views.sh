@@ -1,0 +1,1 @@
+"$MLDEDUP" sql --store "$W/s.db" | grep "^CREATE VIEW" | cut -d" " -f3

@@ -1,0 +1,1 @@
+"$MLDEDUP" stats --json --rows --store "$W/s.db" | "$MLDTEST" json format

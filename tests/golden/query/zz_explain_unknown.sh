@@ -1,0 +1,1 @@
+"$MLDEDUP" explain --store "$W/s.db" "$W/nope.mlpackage" f w

@@ -1,0 +1,1 @@
+"$MLDEDUP" gc --store "$W/s.db" --older-than 30

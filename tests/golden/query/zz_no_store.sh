@@ -1,0 +1,1 @@
+"$MLDEDUP" stats --store "$W/none/s.db"

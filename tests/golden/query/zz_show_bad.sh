@@ -1,0 +1,1 @@
+"$MLDEDUP" show --store "$W/s.db" xyz

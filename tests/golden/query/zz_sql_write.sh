@@ -1,0 +1,1 @@
+"$MLDEDUP" sql --store "$W/s.db" "DELETE FROM packages"

@@ -1,0 +1,2 @@
+# structure only
+"$MLDEDUP" verify "$W/out.mlpackage"
