@@ -7,8 +7,8 @@ set -euo pipefail
 pkgs=(cmake ninja-build make gcc pkg-config libsqlite3-dev sqlite3 protobuf-c-compiler libprotobuf-c-dev
       libzip-dev libxxhash-dev libjansson-dev libcmocka-dev zip unzip bc zsh
       libbz2-dev libssl-dev) # the last two: what libzip.pc names for a static link (tests/install)
-# macOS: the compiler, make 3.81, zip, unzip, bc, sqlite3 and zsh come with the system
-# (Xcode's command line tools); a newer bash for the test scripts, GNU make as gmake
+# macOS: the compiler, make (3.81 is enough), zip, unzip, bc, sqlite3, perl and zsh come with
+# the system (Xcode's command line tools); Homebrew adds a bash newer than 3.2 for the tests
 brew_pkgs=(cmake ninja pkg-config protobuf-c libzip xxhash jansson sqlite cmocka bash)
 if [ "${1:-}" = --list ]; then
 	echo "${pkgs[*]}"
