@@ -155,7 +155,7 @@ cp -r "$P" "$T/copy.mlpackage"
 expect 0 "index a copy" -- "$MLDEDUP" index --store "$S2" "$T/copy.mlpackage"
 status() { "$MLDEDUP" packages --no-header --store "$S2" | cut -f10; }
 eq "copy: ok" "$(status)" ok
-touch -d '2001-01-01' "$T/copy.mlpackage/Data/com.apple.CoreML/weights/weight.bin"
+touch -t 200101010000 "$T/copy.mlpackage/Data/com.apple.CoreML/weights/weight.bin"
 eq "copy touched: stale" "$(status)" stale
 mv "$T/copy.mlpackage" "$T/moved.mlpackage"
 eq "copy moved: missing" "$(status)" missing
