@@ -4,7 +4,7 @@
 #   dpkg --add-architecture arm64 && apt-get update
 #   apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
 #     libsqlite3-dev:arm64 libprotobuf-c-dev:arm64 libzip-dev:arm64 libxxhash-dev:arm64 \
-#     libjansson-dev:arm64 libcmocka-dev:arm64
+#     libjansson-dev:arm64 libcmocka-dev:arm64 libbz2-dev:arm64 libssl-dev:arm64
 #   cmake -S . -B build-aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake
 #
 # protoc-c stays the host's. ctest runs every test binary through
