@@ -8,9 +8,12 @@ cd "$(dirname "$0")/.."
 fixtures=${MLD_FIXTURES_DIR:-$PWD/../shared/fixtures}
 dir=build-ci-aarch64
 jobs=$(getconf _NPROCESSORS_ONLN)
-cmake -S . -B "$dir" -G Ninja -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release \
-	-DMLD_WERROR=ON -DMLD_INSTALL_TOYGEN=ON -DMLD_FIXTURES_DIR="$fixtures" >/dev/null
-cmake --build "$dir" -- -j"$jobs" >/dev/null
+mkdir -p "$dir"
+log=$PWD/$dir/ci-build.log
+{
+	cmake -S . -B "$dir" -G Ninja -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release \
+		-DMLD_WERROR=ON -DMLD_INSTALL_TOYGEN=ON -DMLD_FIXTURES_DIR="$fixtures" && cmake --build "$dir" -- -j"$jobs"
+} >"$log" 2>&1 || { tail -n 60 "$log"; echo "the aarch64 build failed (log: $log)" >&2; exit 1; }
 file "$dir/mldedup" >&2
 echo "== aarch64 tests under $(grep -m1 '^CMAKE_CROSSCOMPILING_EMULATOR' "$dir/CMakeCache.txt" || true)" >&2
 "$dir/emu/mldedup" --version >&2

@@ -14,8 +14,9 @@ for variant in release asan; do
 	flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLD_WERROR=ON -DMLD_INSTALL_TOYGEN=ON)
 	[ $variant = asan ] && flags=(-DCMAKE_BUILD_TYPE=Debug -DMLD_SANITIZE=ON -DMLD_WERROR=ON -DMLD_INSTALL_TOYGEN=ON)
 	echo "== $variant build" >&2
-	cmake -S . -B "$dir" -G Ninja "${flags[@]}" -DMLD_FIXTURES_DIR="$fixtures" >/dev/null
-	cmake --build "$dir" -- -j"$jobs" >/dev/null
+	mkdir -p "$dir"
+	{ cmake -S . -B "$dir" -G Ninja "${flags[@]}" -DMLD_FIXTURES_DIR="$fixtures" && cmake --build "$dir" -- -j"$jobs"; } \
+		>"$dir/build.log" 2>&1 || { tail -n 60 "$dir/build.log"; echo "the $variant build failed ($dir/build.log)" >&2; exit 1; }
 	echo "== $variant tests" >&2
 	(cd "$dir" && ASAN_OPTIONS=$leaks UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j"$jobs" --timeout 900)

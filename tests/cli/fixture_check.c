@@ -380,7 +380,7 @@ out:
 
 static void same_file(const char *what, const char *a, const char *b)
 {
-	size_t la, lb;
+	size_t la = 0, lb = 0;
 	uint8_t *da = slurp(a, &la), *db = slurp(b, &lb);
 	if (!da || !db) {
 		fail("%s: cannot read %s", what, !da ? a : b);
