@@ -3,7 +3,7 @@
 _mldedup()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} opts
-	local cmds='index ls cat combine verify ninja make stats packages functions show dupes explain gc fsck sql help version'
+	local cmds='index ls cat combine anemll align verify ninja make stats packages functions show dupes explain gc fsck sql help version'
 	if [ "$COMP_CWORD" -eq 1 ]; then
 		COMPREPLY=($(compgen -W "$cmds --help --version" -- "$cur"))
 		return 0
@@ -43,7 +43,25 @@ _mldedup()
 		--default)
 			return 0 ;;
 		esac
-		opts=' --output -o --default --strict --dry-run --report --no-preflight --allow-large --zip --anemll --no-store --json --stamp --store --verbose -v --quiet -q --help -h' ;;
+		opts=' --output -o --default --strict --dry-run --report --no-preflight --allow-large --zip --anemll --allow-incomplete --no-store --json --stamp --store --verbose -v --quiet -q --help -h' ;;
+	anemll)
+		case $prev in
+		--input|--output|--store)
+			COMPREPLY=($(compgen -f -- "$cur"))
+			return 0 ;;
+		--lut|--chunk|--prefix)
+			return 0 ;;
+		esac
+		opts=' --lut --chunk --monolithic --gemma3 --rotate --split-rotate --input --output --prefix --anemll-dedup --skip-anemll-dedup --no-store --json --store --verbose -v --quiet -q --help -h' ;;
+	align)
+		case $prev in
+		--output|-o|--store)
+			COMPREPLY=($(compgen -f -- "$cur"))
+			return 0 ;;
+		--anchor|--cos-min|--mean-abs-max|--max-abs-max)
+			return 0 ;;
+		esac
+		opts=' --anchor --output -o --strict --cos-min --mean-abs-max --max-abs-max --replace --no-store --json --store --verbose -v --quiet -q --help -h' ;;
 	verify)
 		case $prev in
 		--store)

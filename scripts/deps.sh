@@ -5,11 +5,11 @@
 #   scripts/deps.sh --list   print the Debian package names (CI installs them with more)
 set -euo pipefail
 pkgs=(cmake ninja-build make gcc pkg-config libsqlite3-dev sqlite3 protobuf-c-compiler libprotobuf-c-dev
-      libzip-dev libxxhash-dev libjansson-dev libcmocka-dev zip unzip bc zsh
+      libzip-dev libxxhash-dev libjansson-dev libcmocka-dev zip unzip bc python3 python3-pytest zsh
       libbz2-dev libssl-dev) # the last two: what libzip.pc names for a static link (tests/install)
 # macOS: the compiler, make (3.81 is enough), zip, unzip, bc, sqlite3, perl and zsh come with
 # the system (Xcode's command line tools); Homebrew adds a bash newer than 3.2 for the tests
-brew_pkgs=(cmake ninja pkg-config protobuf-c libzip xxhash jansson sqlite cmocka bash)
+brew_pkgs=(cmake ninja pkg-config protobuf-c libzip xxhash jansson sqlite cmocka bash python pytest)
 if [ "${1:-}" = --list ]; then
 	echo "${pkgs[*]}"
 	exit 0

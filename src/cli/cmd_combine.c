@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 enum { OPT_OUTPUT = 'o', OPT_DEFAULT = 1, OPT_STRICT, OPT_DRY_RUN, OPT_REPORT, OPT_NO_PREFLIGHT, OPT_ALLOW_LARGE,
-       OPT_ZIP, OPT_ANEMLL, OPT_NO_STORE, OPT_JSON, OPT_STAMP };
+       OPT_ZIP, OPT_ANEMLL, OPT_NO_STORE, OPT_JSON, OPT_STAMP, OPT_ALLOW_INCOMPLETE };
 
 static const cli_opt combine_opts[] = {
 	{OPT_OUTPUT, "output", 'o', "OUT", "output .mlpackage (with --anemll: output directory, created if missing; default DIR)"},
@@ -22,7 +22,9 @@ static const cli_opt combine_opts[] = {
 	{OPT_NO_PREFLIGHT, "no-preflight", 0, NULL, "skip the state/input/palette compatibility checks"},
 	{OPT_ALLOW_LARGE, "allow-large", 0, NULL, "write a weight file above 2 GB"},
 	{OPT_ZIP, "zip", 0, NULL, "write OUT.zip holding OUT.mlpackage (zipped, as models are shipped)"},
-	{OPT_ANEMLL, "anemll", 0, "DIR", "combine every ANEMLL export found in DIR, named as ANEMLL names them"},
+	{OPT_ANEMLL, "anemll", 0, "DIR", "combine every ANEMLL export found in DIR, named as ANEMLL names them;"
+	                                 " a group that lacks an export (a chunk, an FFN, a prefill) fails, naming it"},
+	{OPT_ALLOW_INCOMPLETE, "allow-incomplete", 0, NULL, "with --anemll: warn about missing exports and combine what is there"},
 	{OPT_NO_STORE, "no-store", 0, NULL, "use no store: compute digests here, keep no decisions"},
 	{OPT_JSON, "json", 0, NULL, "print the statistics as one JSON object on stdout (--anemll: {format, outputs: [...]})"},
 	{OPT_STAMP, "stamp", 0, "FILE", "build step: write OUT's digests to FILE, only if they changed (Ninja restat)"},
@@ -49,7 +51,7 @@ static const cli_field combine_fields[] = {
 	{0},
 };
 
-static void summary(const char *out, const mld_combine_stats *s, bool dry)
+void cli_combine_summary(const char *out, const mld_combine_stats *s, bool dry)
 {
 	char a[32], b[32], c[32], d[32];
 	cli_human_bytes(a, (double)s->bytes_before);
@@ -75,9 +77,9 @@ static void summary(const char *out, const mld_combine_stats *s, bool dry)
 }
 
 /* One output's statistics as a JSON object (from the same table). */
-static json_t *stats_json(const char *out, const mld_combine_stats *s, bool dry)
+json_t *cli_combine_stats_json(const char *out, const mld_combine_stats *s, bool dry)
 {
-	json_t *o = json_pack("{s:s,s:b}", "output", out, "dry_run", dry);
+	json_t *o = json_pack("{s:s?,s:b}", "output", out, "dry_run", dry);
 	cli_fields_json(o, combine_fields, s);
 	json_t *reasons = json_object();
 	for (int r = 0; r < MLD_R_COUNT; r++)
@@ -130,7 +132,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 	mld_combine_opts o = MLD_COMBINE_OPTS_INIT;
 	o.replace = 1; /* a build step writes its output again and again */
 	const char *out = NULL, *anemll = NULL, *stamp = NULL;
-	bool no_store = false, json = false;
+	bool no_store = false, json = false, allow_incomplete = false;
 	int c;
 	cli_opts_init(&st, cmd, argc, argv);
 	while ((c = cli_opts_next(&st)) != -1) {
@@ -147,12 +149,15 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		case OPT_NO_STORE: no_store = true; break;
 		case OPT_JSON: json = true; break;
 		case OPT_STAMP: stamp = st.arg; break;
+		case OPT_ALLOW_INCOMPLETE: allow_incomplete = true; break;
 		default: return EXIT_USAGE;
 		}
 	}
 	int first = cli_opts_rest(&st), n = argc - first;
 	if (anemll && n)
 		return cli_usage_error(cmd, "--anemll takes no NAME=PKG sources");
+	if (allow_incomplete && !anemll)
+		return cli_usage_error(cmd, "--allow-incomplete goes with --anemll");
 	if (!anemll && n == 0)
 		return cli_usage_error(cmd, "no sources given (NAME=PKG[:FUNC] ...)");
 	if (!anemll && !out)
@@ -181,12 +186,25 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 	int rc = EXIT_OK;
 	mld_combine_stats s;
 	if (anemll) {
-		mld_anemll_job *jobs = NULL;
-		size_t nj = 0;
+		mld_anemll_layout L = {0};
 		bool no_dir = false;
-		if (mld_anemll_plan(&jobs, &nj, anemll, out)) {
+		if (mld_anemll_scan(&L, anemll, out)) {
 			rc = cli_fail(cmd);
-		} else if (out && !o.dry_run && mkdir(out, 0777) != 0 && errno != EEXIST) {
+			no_dir = true;
+		} else if (L.n_missing) { /* a broken export fails the build, unless asked */
+			for (size_t i = 0; i < L.n_missing; i++)
+				fprintf(stderr, "mldedup combine: %s: %s\n", allow_incomplete ? "warning: missing" : "missing", L.missing[i]);
+			if (!allow_incomplete) {
+				fprintf(stderr, "mldedup combine: %zu expected export%s missing; nothing written"
+				                " (--allow-incomplete combines what is there)\n",
+				        L.n_missing, L.n_missing == 1 ? " is" : "s are");
+				rc = EXIT_FAIL;
+				no_dir = true;
+			}
+		}
+		mld_anemll_job *jobs = L.jobs;
+		size_t nj = L.n_jobs;
+		if (!no_dir && out && !o.dry_run && mkdir(out, 0777) != 0 && errno != EEXIST) {
 			fprintf(stderr, "mldedup combine: %s: cannot create the output directory: %s\n", out, strerror(errno));
 			rc = EXIT_FAIL;
 			no_dir = true;
@@ -215,27 +233,38 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 				continue;
 			}
 			if (!cli_quiet)
-				summary(jobs[j].output, &s, o.dry_run);
-			json_array_append_new(outputs, stats_json(jobs[j].output, &s, o.dry_run));
+				cli_combine_summary(jobs[j].output, &s, o.dry_run);
+			json_array_append_new(outputs, cli_combine_stats_json(jobs[j].output, &s, o.dry_run));
 		}
 		if (json) {
-			json_t *doc = cli_json_doc();
+			json_t *doc = cli_json_doc(), *missing = json_array(), *left = json_array();
+			for (size_t i = 0; i < L.n_missing; i++)
+				json_array_append_new(missing, json_string(L.missing[i]));
+			for (size_t i = 0; i < L.n_other; i++)
+				json_array_append_new(left, json_string(L.other[i]));
 			json_object_set_new(doc, "outputs", outputs);
+			json_object_set_new(doc, "missing", missing);
+			json_object_set_new(doc, "left_as_is", left);
 			cli_json_emit(doc, NULL);
 		} else {
 			json_decref(outputs);
 		}
-		mld_anemll_jobs_free(jobs, nj);
+		if (!no_dir && !cli_quiet && L.n_other) {
+			fprintf(stderr, "left as they are (not combined):\n");
+			for (size_t i = 0; i < L.n_other; i++)
+				fprintf(stderr, "  %s\n", L.other[i]);
+		}
+		mld_anemll_layout_free(&L);
 	} else if (mld_combine(&s, specs, (size_t)n, out, &o)) {
 		rc = combine_fail(cmd);
 	} else if (stamp && write_stamp(out, stamp)) {
 		rc = cli_fail(cmd);
 	} else {
 		if (!cli_quiet)
-			summary(out, &s, o.dry_run);
+			cli_combine_summary(out, &s, o.dry_run);
 		if (json) {
 			json_t *doc = cli_json_doc();
-			json_object_update_new(doc, stats_json(out, &s, o.dry_run));
+			json_object_update_new(doc, cli_combine_stats_json(out, &s, o.dry_run));
 			cli_json_emit(doc, NULL);
 		}
 	}

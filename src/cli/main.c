@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const cli_cmd cmd_index, cmd_ls, cmd_cat, cmd_combine, cmd_verify, cmd_ninja, cmd_make;
+extern const cli_cmd cmd_index, cmd_ls, cmd_cat, cmd_combine, cmd_anemll, cmd_align, cmd_verify, cmd_ninja, cmd_make;
 extern const cli_cmd cmd_stats, cmd_packages, cmd_functions, cmd_show, cmd_dupes, cmd_explain, cmd_gc, cmd_fsck, cmd_sql;
 
-static const cli_cmd *const commands[] = {&cmd_index, &cmd_ls, &cmd_cat, &cmd_combine, &cmd_verify, &cmd_ninja, &cmd_make,
+static const cli_cmd *const commands[] = {&cmd_index, &cmd_ls, &cmd_cat, &cmd_combine, &cmd_anemll, &cmd_align, &cmd_verify, &cmd_ninja, &cmd_make,
 	&cmd_stats, &cmd_packages, &cmd_functions, &cmd_show, &cmd_dupes, &cmd_explain, &cmd_gc, &cmd_fsck, &cmd_sql};
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

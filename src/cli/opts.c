@@ -154,3 +154,15 @@ int cli_parse_source(mld_source_spec *sp, char *arg)
 	}
 	return 0;
 }
+
+void cli_split_function(char *arg, const char **path, const char **function)
+{
+	struct stat st;
+	char *colon = strrchr(arg, ':');
+	*path = arg;
+	*function = NULL;
+	if (colon && stat(arg, &st) != 0) {
+		*colon = 0;
+		*function = colon + 1;
+	}
+}

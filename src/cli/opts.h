@@ -63,6 +63,14 @@ extern const cli_opt common_opts[];
 /* Parse "NAME=PKG[:FUNC]" in place (arg is modified); -1 if it has no NAME=. */
 int cli_parse_source(mld_source_spec *sp, char *arg);
 
+/* The summary of one combine (stderr), as `mldedup combine` prints it. */
+void cli_combine_summary(const char *out, const mld_combine_stats *s, bool dry);
+/* A combine's statistics as a new JSON object (jansson's json_t, declared opaque here). */
+struct json_t;
+struct json_t *cli_combine_stats_json(const char *out, const mld_combine_stats *s, bool dry);
+/* "PKG[:FUNC]" in place into path and function (a path that exists keeps its ':'). */
+void cli_split_function(char *arg, const char **path, const char **function);
+
 /* Shared settings of the global options. */
 extern int cli_verbose;  /* -v count */
 extern bool cli_quiet;   /* -q */

@@ -282,9 +282,10 @@ typedef struct mld_source_spec {
 	const char *function; /* source function; NULL = its only function, or "main" */
 } mld_source_spec;
 
-#define MLD_COMBINE_OPTS_VERSION 1
+#define MLD_COMBINE_OPTS_VERSION 2
 typedef struct mld_combine_opts {
-	unsigned version;         /* MLD_COMBINE_OPTS_VERSION (0: a zeroed struct, the defaults) */
+	unsigned version;         /* MLD_COMBINE_OPTS_VERSION (0: a zeroed struct, the defaults; 1: the fields up to
+	                           * `replace`, the rest at their defaults) */
 	const char *default_name; /* NULL = first source */
 	int strict;               /* also require max |d| <= 0.01 */
 	int dry_run;              /* plan and report only */
@@ -301,6 +302,15 @@ typedef struct mld_combine_opts {
 	/* Replace an existing OUT (the default: MLD_EEXISTS if OUT exists). An output
 	 * that is, holds or lies inside a source is refused either way. */
 	int replace;
+	/* ---- version 2 ---- */
+	/* Share only byte-identical blobs, as coremltools' save_multifunction alone does:
+	 * no deq_identical or deq_close sharing. */
+	int identical_only;
+	/* Verification thresholds; 0 = the defaults (MLD_COS_MIN, MLD_MEAN_ABS_MAX, and
+	 * MLD_MAX_ABS_MAX_STRICT with `strict`, else no bound on max |d|). */
+	double cos_min;
+	double mean_abs_max;
+	double max_abs_max;
 } mld_combine_opts;
 #define MLD_COMBINE_OPTS_INIT {.version = MLD_COMBINE_OPTS_VERSION}
 
@@ -322,6 +332,20 @@ typedef struct mld_combine_stats {
  * `out_path`, each shareable weight stored once. `opts` may be NULL (the defaults). */
 int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t n_sources, const char *out_path,
                 const mld_combine_opts *opts);
+
+/* Align: the same plan as mld_combine over the same sources (the first is the
+ * anchor), but instead of one combined package, each source i with a non-NULL
+ * out_paths[i] is written as its own single-function package, in which every weight
+ * the plan shares (deq_identical, deq_close) carries the exact encoding and bytes of
+ * the weight it shares with. coremltools' save_multifunction, which shares only
+ * byte-identical blobs, then shares them too. Each output keeps its source's model
+ * description and metadata (only the source function is kept; iOS16-form ops are
+ * rewritten into the iOS18 form as in mld_combine). `rewritten` (may be NULL) gets,
+ * per source, the number of weights given another's bytes. Of `opts`, dry_run, zip,
+ * report_path, default_name and no_preflight must be unset; stats->bytes_after is the
+ * sum of the written weight files. Each output appears atomically. */
+int mld_align(mld_combine_stats *stats, uint64_t *rewritten, const mld_source_spec *sources, size_t n_sources,
+              const char *const *out_paths, const mld_combine_opts *opts);
 
 /* Verify a (combined) package: structure (manifest, functions, every blob offset,
  * dtype and size, the canonical weight file) and, given the sources, that every
@@ -360,6 +384,46 @@ typedef struct mld_anemll_job {
 } mld_anemll_job;
 int mld_anemll_plan(mld_anemll_job **jobs, size_t *n_jobs, const char *dir, const char *out_dir);
 void mld_anemll_jobs_free(mld_anemll_job *jobs, size_t n_jobs);
+
+/* A layout: the jobs, every source they need that does not exist, and every entry
+ * of the input directory that no job reads (embeddings, LM head, other files; the
+ * jobs' own outputs and hidden entries are not listed). */
+typedef struct mld_anemll_layout {
+	mld_anemll_job *jobs;
+	size_t n_jobs;
+	char **missing;  /* paths of expected sources that do not exist */
+	size_t n_missing;
+	char **other;    /* paths left as they are */
+	size_t n_other;
+} mld_anemll_layout;
+/* Free what a layout holds (NULL-safe) and zero it. */
+void mld_anemll_layout_free(mld_anemll_layout *l);
+
+/* The layout found by name, as mld_anemll_plan finds it, with what each group it
+ * found lacks: a chunked group {prefix}{_lutN} ..._chunk_NNofMM needs chunks 1..MM,
+ * each with FFN and prefill (and FFN_rotate and prefill_rotate when the group has
+ * any rotate export); a monolithic group needs infer and prefill (and both rotates
+ * likewise); a per-context group needs every chunk's infer in each context folder.
+ * A job lists only the sources that exist. MLD_ENOTFOUND when there is no export. */
+int mld_anemll_scan(mld_anemll_layout *out, const char *dir, const char *out_dir);
+
+/* ANEMLL's combine_models.py: the same flags, the same file names. */
+#define MLD_ANEMLL_OPTS_VERSION 1
+typedef struct mld_anemll_opts {
+	unsigned version;   /* MLD_ANEMLL_OPTS_VERSION (0: a zeroed struct, the defaults) */
+	const char *prefix; /* NULL = "llama" */
+	int lut_bits;       /* 0 = names without _lutN */
+	int chunks;         /* chunked mode: chunks 1..chunks (required unless monolithic) */
+	int monolithic;     /* {prefix}_monolithic[_prefill][_rotate]{_lutN} -> {prefix}_monolithic_full{_lutN} */
+	int rotate;         /* 4 functions: infer, infer_rotate, prefill, prefill_rotate (--rotate, --gemma3) */
+	int split_rotate;   /* chunked: 2 outputs per chunk, {prefix}_FFN_PF{_lutN}_chunk_NNofMM (infer, prefill)
+	                     * and the same name ending _rot (infer_rotate, prefill_rotate) */
+} mld_anemll_opts;
+/* The layout combine_models.py would combine from in_dir into out_dir (NULL = in_dir).
+ * Every job lists all of its expected sources, present or not; `missing` names those
+ * that are absent (the caller decides). MLD_EUSAGE for options ANEMLL refuses (no
+ * chunk count in chunked mode) or a prefix that is not a plain file name. */
+int mld_anemll_expect(mld_anemll_layout *out, const char *in_dir, const char *out_dir, const mld_anemll_opts *opts);
 
 /* ---- build integration (Ninja, Make) ----------------------------------------------------- */
 

@@ -876,6 +876,15 @@ static int cmd_pkg(int argc, char **argv)
 	printf("default\t%s\n", d && d->defaultfunctionname && d->defaultfunctionname[0] ? d->defaultfunctionname : "-");
 	for (size_t i = 0; i < mld_package_function_count(p); i++)
 		printf("function\t%s\n", mld_package_function_name(p, i));
+	const CoreML__Specification__Metadata *m = d ? d->metadata : NULL;
+	if (m) { /* one line per metadata field: "meta <key> <value>" */
+		printf("meta\tshortDescription\t%s\n", m->shortdescription ? m->shortdescription : "");
+		printf("meta\tversionString\t%s\n", m->versionstring ? m->versionstring : "");
+		printf("meta\tauthor\t%s\n", m->author ? m->author : "");
+		printf("meta\tlicense\t%s\n", m->license ? m->license : "");
+		for (size_t i = 0; i < m->n_userdefined; i++)
+			printf("meta\t%s\t%s\n", m->userdefined[i]->key, m->userdefined[i]->value);
+	}
 	mld_package_free(p);
 	return 0;
 }

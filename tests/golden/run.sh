@@ -9,7 +9,7 @@
 #
 # A group's setup.sh, if any, runs first (its output is not compared). Cases run in name
 # order, so a later case may use what an earlier one made (a store, a combined package).
-# Environment for cases: MLDEDUP, MLDTEST, TOYGEN (binaries), W (the work dir, also the
+# Environment for cases: MLDEDUP, MLDTEST, TOYGEN (binaries), GOLDEN_SRC (this folder), W (the work dir, also the
 # cwd), F (fixtures; a case that needs them exits 77 when they are absent, which is
 # reported as a skip, never silently).
 set -u
@@ -19,6 +19,7 @@ dir=$here/$group
 [ -d "$dir" ] || { echo "run.sh: no group $group in $here" >&2; exit 2; }
 : "${MLDEDUP:?}" "${MLDTEST:?}" "${TOYGEN:?}"
 export MLDEDUP MLDTEST TOYGEN
+export GOLDEN_SRC=$here
 export F=${MLD_FIXTURES_DIR:-$here/../../../shared/fixtures}
 W=$(mktemp -d "${TMPDIR:-/tmp}/mld-golden-XXXXXX") || exit 1
 W=$(cd "$W" && pwd -P)

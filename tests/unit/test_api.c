@@ -7,6 +7,7 @@
 #include "mldedup_query.h"
 #include "write/pkgwrite.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -92,6 +93,32 @@ static void test_zeroed_combine_opts_replace_nothing(void **state)
 	/* options from a newer library are refused before anything happens */
 	init.version = MLD_COMBINE_OPTS_VERSION + 1;
 	assert_mld_err(mld_combine(&st, src, 2, out, &init), MLD_EUSAGE, "newer");
+	/* a version-1 struct (it ends at `replace`) is read as one */
+	struct { mld_combine_opts o; char poison[64]; } v1;
+	memset(&v1, 0x7f, sizeof v1);
+	memset(&v1.o, 0, offsetof(mld_combine_opts, replace) + sizeof v1.o.replace);
+	v1.o.version = 1;
+	v1.o.replace = 1;
+	assert_ok(mld_combine(&st, src, 2, out, &v1.o));
+	/* align: the same defaults; an existing output is never replaced */
+	const char *outs[2] = {NULL, out};
+	uint64_t rew[2] = {9, 9};
+	assert_mld_err(mld_align(&st, rew, src, 2, outs, &zero), MLD_EEXISTS, out);
+	assert_mld_err(mld_align(&st, rew, src, 2, outs, NULL), MLD_EEXISTS, out);
+	char *aligned = tu_fmt("%s/aligned.mlpackage", dir);
+	outs[1] = aligned;
+	assert_ok(mld_align(&st, rew, src, 2, outs, NULL));
+	assert_int_equal(rew[0], 0);
+	assert_int_equal(rew[1], 0); /* equal bytes: shared as they are, nothing rewritten */
+	assert_true(tu_exists(aligned));
+	init.version = MLD_COMBINE_OPTS_VERSION;
+	init.dry_run = 1; /* align writes packages: options that do not are refused */
+	assert_mld_err(mld_align(&st, rew, src, 2, outs, &init), MLD_EUSAGE, "align");
+	outs[1] = a; /* an output that would replace its source */
+	init.dry_run = 0;
+	assert_mld_err(mld_align(&st, rew, src, 2, outs, &init), MLD_EUSAGE, "source");
+	free(aligned);
+	init.version = MLD_COMBINE_OPTS_VERSION + 1;
 	/* verify: zeroed and NULL options are the defaults */
 	mld_verify_stats vs;
 	mld_verify_opts vz;

@@ -4,6 +4,7 @@
 #include "../write/combine_write.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -163,17 +164,94 @@ static bool has_suffix(const char *s, const char *suf, bool nocase)
 	return a >= b && !(nocase ? strncasecmp(s + a - b, suf, b) : strncmp(s + a - b, suf, b));
 }
 
+/* Digests come from the store: index the sources (unchanged ones are not re-read);
+ * then the weights, their facts and the plan. */
+static int index_and_plan(cb_ctx *cb, mld_combine_opts *o)
+{
+	mld_combine_stats *stats = cb->stats;
+	for (size_t p = 0; o->store && p < cb->n_pkgs; p++) {
+		mld_index_stats is = {0};
+		if (mld_store_index(o->store, cb->pkg_paths[p], &is, o->progress, o->progress_ctx)) {
+			char msg[1200];
+			snprintf(msg, sizeof msg, "store unusable, computing digests without it: %s", mld_error_last());
+			warn(o, msg);
+			mld__err_clear();
+			o->store = NULL;
+			break;
+		}
+		stats->packages_indexed += is.packages_indexed;
+		stats->weights_dequantized += is.weights_decoded;
+	}
+	for (size_t p = 0; p < cb->n_pkgs; p++)
+		stats->bytes_before += weight_files_size(cb->pkgs[p]);
+	int rc = collect_weights(cb);
+	if (!rc)
+		rc = cb_load_facts(cb);
+	if (!rc)
+		rc = cb_plan(cb);
+	return rc;
+}
+
+/* An output that is a source, or lies inside or holds one, is refused. */
+static int check_output(const cb_ctx *cb, const char *out_path)
+{
+	char *abs = mld__sprintf("%s", out_path), *slash;
+	if (!abs)
+		return MLD_ENOMEM;
+	size_t n = strlen(abs);
+	while (n > 1 && abs[n - 1] == '/')
+		abs[--n] = 0;
+	slash = strrchr(abs, '/');
+	char *dir = slash ? (slash == abs ? mld__strdup("/") : mld__sprintf("%.*s", (int)(slash - abs), abs)) : mld__strdup(".");
+	char *rdir = dir ? realpath(dir, NULL) : NULL;
+	char *full = rdir ? mld__sprintf("%s/%s", strcmp(rdir, "/") ? rdir : "", slash ? slash + 1 : abs) : NULL;
+	int rc = 0;
+	for (size_t p = 0; full && p < cb->n_pkgs && !rc; p++) {
+		const char *sp = cb->pkg_paths[p];
+		size_t a = strlen(full), b = strlen(sp);
+		if ((a <= b && !strncmp(sp, full, a) && (sp[a] == 0 || sp[a] == '/')) || (b < a && !strncmp(full, sp, b) && full[b] == '/'))
+			rc = mld__err(MLD_EUSAGE, "%s: the output would replace, hold or lie inside the source %s", out_path, sp);
+	}
+	free(abs);
+	free(dir);
+	free(rdir);
+	free(full);
+	return rc; /* a directory that does not exist yet is the writer's to report */
+}
+
+/* The caller's options by their version (a version-1 struct ends at `replace`), with
+ * the thresholds in force filled in. */
+static int take_opts(mld_combine_opts *o, const mld_combine_opts *opts)
+{
+	mld_combine_opts d = MLD_COMBINE_OPTS_INIT;
+	*o = d;
+	if (opts && opts->version > MLD_COMBINE_OPTS_VERSION)
+		return mld__err(MLD_EUSAGE, "mld_combine_opts version %u is newer than this library's %d", opts->version,
+		                MLD_COMBINE_OPTS_VERSION);
+	if (opts && opts->version == 1)
+		memcpy(o, opts, offsetof(mld_combine_opts, replace) + sizeof opts->replace);
+	else if (opts)
+		*o = *opts;
+	if (o->cos_min < 0 || o->cos_min > 1 || o->mean_abs_max < 0 || o->max_abs_max < 0)
+		return mld__err(MLD_EUSAGE, "thresholds out of range (cosine in [0, 1], differences >= 0)");
+	if (o->cos_min == 0)
+		o->cos_min = MLD_COS_MIN;
+	if (o->mean_abs_max == 0)
+		o->mean_abs_max = MLD_MEAN_ABS_MAX;
+	if (o->max_abs_max == 0 && o->strict)
+		o->max_abs_max = MLD_MAX_ABS_MAX_STRICT;
+	return 0;
+}
+
 int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t n_sources, const char *out_path,
                 const mld_combine_opts *opts)
 {
 	mld__err_clear();
 	memset(stats, 0, sizeof *stats);
-	mld_combine_opts o = MLD_COMBINE_OPTS_INIT;
-	if (opts && opts->version > MLD_COMBINE_OPTS_VERSION)
-		return mld__err(MLD_EUSAGE, "mld_combine_opts version %u is newer than this library's %d", opts->version,
-		                MLD_COMBINE_OPTS_VERSION);
-	if (opts)
-		o = *opts;
+	mld_combine_opts o;
+	int rc = take_opts(&o, opts);
+	if (rc)
+		return rc;
 	cb_ctx cb = {0};
 	cb.opts = &o;
 	cb.stats = stats;
@@ -187,10 +265,12 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 	struct stat ost;
 	if (!o.dry_run && !o.replace && lstat(out_path, &ost) == 0)
 		return mld__err(MLD_EEXISTS, "%s: already exists (not replaced without the replace option)", out_path);
-	int rc = open_sources(&cb, sources, n_sources);
+	rc = open_sources(&cb, sources, n_sources);
 	if (rc)
 		goto out;
 	stats->functions = (unsigned)n_sources;
+	if ((rc = check_output(&cb, out_path)))
+		goto out;
 	for (size_t i = 0; i < n_sources; i++)
 		if (o.default_name && !strcmp(sources[i].name, o.default_name))
 			cb.default_src = i + 1;
@@ -199,23 +279,7 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 		goto out;
 	}
 	cb.default_src = cb.default_src ? cb.default_src - 1 : 0;
-	/* Digests come from the store: index the sources (unchanged ones are not re-read). */
-	for (size_t p = 0; o.store && p < cb.n_pkgs; p++) {
-		mld_index_stats is = {0};
-		if (mld_store_index(o.store, cb.pkg_paths[p], &is, o.progress, o.progress_ctx)) {
-			char msg[1200];
-			snprintf(msg, sizeof msg, "store unusable, computing digests without it: %s", mld_error_last());
-			warn(&o, msg);
-			mld__err_clear();
-			o.store = NULL;
-			break;
-		}
-		stats->packages_indexed += is.packages_indexed;
-		stats->weights_dequantized += is.weights_decoded;
-	}
-	for (size_t p = 0; p < cb.n_pkgs; p++)
-		stats->bytes_before += weight_files_size(cb.pkgs[p]);
-	if ((rc = collect_weights(&cb)) || (rc = cb_load_facts(&cb)) || (rc = cb_plan(&cb)))
+	if ((rc = index_and_plan(&cb, &o)))
 		goto out;
 	if (!o.no_preflight && (rc = cb_preflight(&cb)))
 		goto out;
@@ -229,6 +293,57 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 		snprintf(msg, sizeof msg, "the combine is not recorded in the store: %s", mld_error_last());
 		warn(&o, msg);
 		mld__err_clear();
+	}
+out:
+	cb_free(&cb);
+	return rc;
+}
+
+int mld_align(mld_combine_stats *stats, uint64_t *rewritten, const mld_source_spec *sources, size_t n_sources,
+              const char *const *out_paths, const mld_combine_opts *opts)
+{
+	mld__err_clear();
+	memset(stats, 0, sizeof *stats);
+	mld_combine_opts o;
+	int rc = take_opts(&o, opts);
+	if (rc)
+		return rc;
+	if (o.dry_run || o.zip || o.report_path || o.default_name || o.no_preflight)
+		return mld__err(MLD_EUSAGE, "align writes packages only: no dry run, zip, report, default function or preflight option");
+	if (!out_paths)
+		return mld__err(MLD_EUSAGE, "no output paths given");
+	for (size_t i = 0; i < n_sources; i++) {
+		if (!out_paths[i])
+			continue;
+		if (!has_suffix(out_paths[i], ".mlpackage", false))
+			return mld__err(MLD_EUSAGE, "%s: the output must end in .mlpackage", out_paths[i]);
+		struct stat ost;
+		if (!o.replace && lstat(out_paths[i], &ost) == 0)
+			return mld__err(MLD_EEXISTS, "%s: already exists (not replaced without the replace option)", out_paths[i]);
+		for (size_t k = 0; k < i; k++)
+			if (out_paths[k] && !strcmp(out_paths[k], out_paths[i]))
+				return mld__err(MLD_EUSAGE, "%s: the output of two sources", out_paths[i]);
+	}
+	cb_ctx cb = {0};
+	cb.opts = &o;
+	cb.stats = stats;
+	if ((rc = open_sources(&cb, sources, n_sources)))
+		goto out;
+	stats->functions = (unsigned)n_sources;
+	for (size_t i = 0; i < n_sources && !rc; i++)
+		if (out_paths[i])
+			rc = check_output(&cb, out_paths[i]);
+	if (rc || (rc = index_and_plan(&cb, &o)))
+		goto out;
+	stats->bytes_optimum = optimum_bytes(&cb);
+	if ((rc = cb_write_aligned(&cb, out_paths)))
+		goto out;
+	for (size_t i = 0; rewritten && i < n_sources; i++) {
+		rewritten[i] = 0;
+		for (size_t k = 0; k < cb.srcs[i].n_weights; k++) {
+			mld_reason r = cb.ws[cb.srcs[i].first_weight + k].reason;
+			rewritten[i] += r == MLD_R_DEQ_IDENTICAL || r == MLD_R_DEQ_CLOSE;
+		}
 	}
 out:
 	cb_free(&cb);

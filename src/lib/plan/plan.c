@@ -258,9 +258,8 @@ static void decision_put(cb_ctx *cb, const mld_digest *a, const mld_digest *b, c
 
 static mld_reason judge(const cb_ctx *cb, const mld_metrics *m)
 {
-	bool ok = m->cos >= MLD_COS_MIN && m->mean_abs <= MLD_MEAN_ABS_MAX;
-	if (cb->opts->strict)
-		ok = ok && m->max_abs <= MLD_MAX_ABS_MAX_STRICT;
+	const mld_combine_opts *o = cb->opts; /* thresholds filled in by the driver */
+	bool ok = m->cos >= o->cos_min && m->mean_abs <= o->mean_abs_max && (o->max_abs_max <= 0 || m->max_abs <= o->max_abs_max);
 	return ok ? MLD_R_DEQ_CLOSE : MLD_R_REJECTED_THRESHOLD;
 }
 
@@ -406,6 +405,10 @@ static int decide(cb_ctx *cb, index_maps *ix, long i)
 	}
 	if (!cw->has_content) {
 		cw->reason = MLD_R_UNSUPPORTED;
+		return place(cb, ix, i);
+	}
+	if (cb->opts->identical_only) { /* byte-identical blobs only: the writer shares them */
+		cw->reason = MLD_R_OWN;
 		return place(cb, ix, i);
 	}
 	digest_key(hex, &cw->content);

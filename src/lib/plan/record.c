@@ -42,10 +42,11 @@ int cb_record(cb_ctx *cb, const char *out_path)
 	const mld_combine_stats *s = cb->stats;
 	sqlite3_bind_text(ins_o, 1, abs, -1, SQLITE_STATIC);
 	sqlite3_bind_text(ins_o, 2, cb->opts->strict ? "strict" : "relaxed", -1, SQLITE_STATIC);
-	sqlite3_bind_double(ins_o, 3, MLD_COS_MIN);
-	sqlite3_bind_double(ins_o, 4, MLD_MEAN_ABS_MAX);
-	if (cb->opts->strict)
-		sqlite3_bind_double(ins_o, 5, MLD_MAX_ABS_MAX_STRICT);
+	/* the thresholds in force (mld_combine fills in the defaults) */
+	sqlite3_bind_double(ins_o, 3, cb->opts->cos_min);
+	sqlite3_bind_double(ins_o, 4, cb->opts->mean_abs_max);
+	if (cb->opts->max_abs_max > 0)
+		sqlite3_bind_double(ins_o, 5, cb->opts->max_abs_max);
 	sqlite3_bind_text(ins_o, 6, cb->srcs[cb->default_src].name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(ins_o, 7, (sqlite3_int64)s->bytes_before);
 	sqlite3_bind_int64(ins_o, 8, (sqlite3_int64)s->bytes_after);

@@ -169,8 +169,15 @@ static int swap_op(mil_op *dst, const mil_op *src, size_t src_pkg, owner_map *ow
 	return 0;
 }
 
+typedef CoreML__Specification__Metadata md_meta;
+typedef CoreML__Specification__Metadata__UserDefinedEntry md_entry;
+
 typedef struct build {
 	cb_ctx *cb;
+	md_meta meta;              /* the merged metadata (strings borrowed from the copies) */
+	md_entry *meta_ents;
+	md_entry **meta_ptrs;
+	char *meta_desc;           /* an ANEMLL description made here, or NULL */
 	mil_model **copies;        /* per package */
 	mil_function **fns;        /* per source: the function in its package's copy */
 	mld__strmap *ops;           /* per source: output name -> op in the copy */
@@ -369,7 +376,8 @@ static int resolve(build *B, blobdedup *dd, mld__blob_item *it, mil_value *v, si
 	return 0;
 }
 
-static int collect_items(build *B, mld__blob_item **items_out, size_t *n_out, uint64_t *size_out)
+/* The blob items of every function (only = SIZE_MAX) or of source `only`. */
+static int collect_items(build *B, size_t only, mld__blob_item **items_out, size_t *n_out, uint64_t *size_out)
 {
 	cb_ctx *cb = B->cb;
 	blobdedup dd = {0};
@@ -377,7 +385,7 @@ static int collect_items(build *B, mld__blob_item **items_out, size_t *n_out, ui
 	size_t n = 0, cap = 0;
 	int rc = 0;
 	for (size_t s = 0; s < cb->n_srcs && !rc; s++) {
-		if (cb->srcs[s].alias_of >= 0)
+		if (only != SIZE_MAX ? s != only : cb->srcs[s].alias_of >= 0)
 			continue;
 		mil_value **vals;
 		size_t nv;
@@ -420,6 +428,100 @@ static int collect_items(build *B, mld__blob_item **items_out, size_t *n_out, ui
 
 /* ---- the output model ------------------------------------------------------------- */
 
+static bool nonempty(const char *s) { return s && *s; }
+
+/* ANEMLL's part name in a short description: "Anemll Model (FFN) converted ..." -> FFN. */
+static bool desc_part(const char *d, const char **start, size_t *len)
+{
+	const char *a = d ? strchr(d, '(') : NULL, *b = a ? strchr(a, ')') : NULL;
+	if (!b || b == a + 1)
+		return false;
+	*start = a + 1;
+	*len = (size_t)(b - a - 1);
+	return true;
+}
+
+/* The metadata of the combined package: every source's metadata merged, source by
+ * source (an alias adds nothing), the first non-empty value of each field and each
+ * user-defined key winning; a key whose values are all empty is kept, empty. When a
+ * source carries com.anemll.* keys, the short description is ANEMLL's
+ * "Anemll Model: Multifunction A+B" of the sources' "(A)" parts ("... Combined" when
+ * none has one), as ANEMLL's own combine writes it. */
+static int merge_metadata(build *B)
+{
+	cb_ctx *cb = B->cb;
+	core_ml__specification__metadata__init(&B->meta);
+	size_t cap = 0;
+	for (size_t s = 0; s < cb->n_srcs; s++) {
+		const mil_model_desc *d = B->copies[cb->srcs[s].pkg]->description;
+		if (cb->srcs[s].alias_of < 0 && d && d->metadata)
+			cap += d->metadata->n_userdefined;
+	}
+	if (cap && (!(B->meta_ents = mld__calloc(cap, sizeof *B->meta_ents)) ||
+	            !(B->meta_ptrs = mld__calloc(cap, sizeof *B->meta_ptrs))))
+		return MLD_ENOMEM;
+	bool anemll = false;
+	size_t n = 0;
+	for (size_t s = 0; s < cb->n_srcs; s++) {
+		const mil_model_desc *d = B->copies[cb->srcs[s].pkg]->description;
+		const md_meta *m = d ? d->metadata : NULL;
+		if (cb->srcs[s].alias_of >= 0 || !m)
+			continue;
+		if (!nonempty(B->meta.shortdescription) && nonempty(m->shortdescription))
+			B->meta.shortdescription = m->shortdescription;
+		if (!nonempty(B->meta.versionstring) && nonempty(m->versionstring))
+			B->meta.versionstring = m->versionstring;
+		if (!nonempty(B->meta.author) && nonempty(m->author))
+			B->meta.author = m->author;
+		if (!nonempty(B->meta.license) && nonempty(m->license))
+			B->meta.license = m->license;
+		for (size_t k = 0; k < m->n_userdefined; k++) {
+			const md_entry *e = m->userdefined[k];
+			anemll |= !strncmp(e->key, "com.anemll.", 11);
+			size_t i = 0;
+			while (i < n && strcmp(B->meta_ents[i].key, e->key))
+				i++;
+			if (i == n) {
+				core_ml__specification__metadata__user_defined_entry__init(&B->meta_ents[n]);
+				B->meta_ents[n].key = e->key;
+				B->meta_ents[n++].value = e->value;
+			} else if (!nonempty(B->meta_ents[i].value) && nonempty(e->value)) {
+				B->meta_ents[i].value = e->value;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		B->meta_ptrs[i] = &B->meta_ents[i];
+	B->meta.n_userdefined = n;
+	B->meta.userdefined = B->meta_ptrs;
+	if (!anemll)
+		return 0;
+	/* ANEMLL's description: the parts in source order */
+	size_t len = 64;
+	for (size_t s = 0; s < cb->n_srcs; s++) {
+		const mil_model_desc *d = B->copies[cb->srcs[s].pkg]->description;
+		if (d && d->metadata && d->metadata->shortdescription)
+			len += strlen(d->metadata->shortdescription) + 1;
+	}
+	if (!(B->meta_desc = mld__malloc(len)))
+		return MLD_ENOMEM;
+	size_t at = (size_t)snprintf(B->meta_desc, len, "Anemll Model: Multifunction ");
+	bool any = false;
+	for (size_t s = 0; s < cb->n_srcs; s++) {
+		const mil_model_desc *d = B->copies[cb->srcs[s].pkg]->description;
+		const char *p;
+		size_t pl;
+		if (cb->srcs[s].alias_of < 0 && d && d->metadata && desc_part(d->metadata->shortdescription, &p, &pl)) {
+			at += (size_t)snprintf(B->meta_desc + at, len - at, "%s%.*s", any ? "+" : "", (int)pl, p);
+			any = true;
+		}
+	}
+	if (!any)
+		snprintf(B->meta_desc + at, len - at, "Combined");
+	B->meta.shortdescription = B->meta_desc;
+	return 0;
+}
+
 static int assemble(build *B, int spec)
 {
 	cb_ctx *cb = B->cb;
@@ -457,8 +559,10 @@ static int assemble(build *B, int spec)
 	B->desc.n_functions = cb->n_srcs;
 	B->desc.functions = B->fdescs;
 	B->desc.defaultfunctionname = (char *)cb->srcs[cb->default_src].name;
-	if (anchor->description)
-		B->desc.metadata = anchor->description->metadata; /* kept from the anchor */
+	int rc = merge_metadata(B);
+	if (rc)
+		return rc;
+	B->desc.metadata = &B->meta;
 	B->prog.version = 1;
 	B->prog.n_functions = cb->n_srcs;
 	B->prog.functions = B->entries;
@@ -470,6 +574,9 @@ static int assemble(build *B, int spec)
 static void build_free(build *B)
 {
 	cb_ctx *cb = B->cb;
+	free(B->meta_ents);
+	free(B->meta_ptrs);
+	free(B->meta_desc);
 	for (size_t s = 0; B->ops && s < cb->n_srcs; s++)
 		mld__strmap_free(&B->ops[s]);
 	free(B->ops);
@@ -515,35 +622,106 @@ static int write_zipped(mil_model *model, mld__blob_item *items, size_t n, const
 	return rc;
 }
 
-int cb_write(cb_ctx *cb, const char *out_path)
+/* Private copies of the sources' models, each function found and indexed, and the
+ * plan applied to them; *spec gets the highest specification version (at least 9). */
+static int build_init(build *B, cb_ctx *cb, int *spec)
 {
-	build B = {0};
-	B.cb = cb;
-	mld__blob_item *items = NULL;
-	size_t n_items = 0;
-	int rc = 0, spec = 9;
-	if (!(B.copies = mld__calloc(cb->n_pkgs, sizeof *B.copies)) || !(B.fns = mld__calloc(cb->n_srcs, sizeof *B.fns)) ||
-	    !(B.ops = mld__calloc(cb->n_srcs, sizeof *B.ops))) {
-		rc = MLD_ENOMEM;
-		goto out;
-	}
+	B->cb = cb;
+	*spec = 9;
+	if (!(B->copies = mld__calloc(cb->n_pkgs, sizeof *B->copies)) || !(B->fns = mld__calloc(cb->n_srcs, sizeof *B->fns)) ||
+	    !(B->ops = mld__calloc(cb->n_srcs, sizeof *B->ops)))
+		return MLD_ENOMEM;
 	for (size_t p = 0; p < cb->n_pkgs; p++) {
 		const mld_package *pkg = cb->pkgs[p];
-		if (!(B.copies[p] = core_ml__specification__model__unpack(NULL, pkg->model_len, pkg->model_bytes))) {
-			rc = mld__err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
-			goto out;
-		}
-		if (pkg->model->specificationversion > spec)
-			spec = pkg->model->specificationversion;
+		if (!(B->copies[p] = core_ml__specification__model__unpack(NULL, pkg->model_len, pkg->model_bytes)))
+			return mld__err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
+		if (pkg->model->specificationversion > *spec)
+			*spec = pkg->model->specificationversion;
 	}
 	for (size_t s = 0; s < cb->n_srcs; s++) {
 		const cb_source *src = &cb->srcs[s];
 		size_t from = src->alias_of >= 0 ? (size_t)src->alias_of : s;
-		B.fns[s] = src->alias_of >= 0 ? B.fns[from] : find_function(B.copies[src->pkg], cb->pkgs[src->pkg]->fns[src->fn].name);
-		if (src->alias_of < 0 && (rc = index_ops(&B.ops[s], (mil_block *)mil_function_block(B.fns[s]))))
-			goto out;
+		B->fns[s] = src->alias_of >= 0 ? B->fns[from] : find_function(B->copies[src->pkg], cb->pkgs[src->pkg]->fns[src->fn].name);
+		int rc = src->alias_of < 0 ? index_ops(&B->ops[s], (mil_block *)mil_function_block(B->fns[s])) : 0;
+		if (rc)
+			return rc;
 	}
-	if ((rc = apply_plan(&B)) || (rc = assemble(&B, spec)) || (rc = collect_items(&B, &items, &n_items, &cb->stats->bytes_after)))
+	return apply_plan(B);
+}
+
+/* Source s alone, as a single-function package of its own model (description,
+ * metadata, program attributes), its shared weights carrying the placed bytes. */
+static int write_aligned(build *B, size_t s, const char *out_path)
+{
+	cb_ctx *cb = B->cb;
+	const cb_source *src = &cb->srcs[s];
+	if (src->alias_of >= 0)
+		return mld__err(MLD_EUSAGE, "source %s is the same function of the same package as %s: align it once", src->name,
+		                cb->srcs[src->alias_of].name);
+	mil_model *copy = B->copies[src->pkg];
+	const char *src_fn = cb->pkgs[src->pkg]->fns[src->fn].name;
+	mil_model out = *copy;
+	mil_program prog = *copy->mlprogram;
+	fn_entry entry, *entries = &entry;
+	core_ml__specification__milspec__program__functions_entry__init(&entry);
+	entry.key = (char *)src_fn;
+	entry.value = B->fns[s];
+	prog.n_functions = 1;
+	prog.functions = &entries;
+	out.mlprogram = &prog;
+	if (copy->specificationversion < 9) { /* as combine does: the iOS18 form */
+		mil_block *blk = (mil_block *)mil_function_block(B->fns[s]);
+		int rc = blk ? mld__block_to_ios18(blk, src->name) : 0;
+		if (!rc)
+			rc = set_opset(B->fns[s], opset_for(9));
+		if (rc)
+			return rc;
+		out.specificationversion = 9;
+	}
+	mil_model_desc desc;
+	fn_desc *fd = NULL;
+	if (copy->description) {
+		desc = *copy->description;
+		if (desc.n_functions) { /* a multifunction source: only this function's description */
+			if (!(fd = describe(copy, src_fn, src_fn)))
+				return MLD_ENOMEM;
+			desc.n_functions = 1;
+			desc.functions = &fd;
+			desc.defaultfunctionname = (char *)src_fn;
+		}
+		out.description = &desc;
+	}
+	mld__blob_item *items = NULL;
+	size_t n_items = 0;
+	uint64_t size = 0;
+	int rc = collect_items(B, s, &items, &n_items, &size);
+	if (!rc)
+		rc = mld__write_package(&out, items, n_items, out_path, cb->opts->replace ? MLD_WRITE_REPLACE : 0);
+	if (!rc)
+		cb->stats->bytes_after += size;
+	free(items);
+	free(fd);
+	return rc;
+}
+
+int cb_write_aligned(cb_ctx *cb, const char *const *out_paths)
+{
+	build B = {0};
+	int spec, rc = build_init(&B, cb, &spec);
+	for (size_t s = 0; s < cb->n_srcs && !rc; s++)
+		if (out_paths[s])
+			rc = write_aligned(&B, s, out_paths[s]);
+	build_free(&B);
+	return rc;
+}
+
+int cb_write(cb_ctx *cb, const char *out_path)
+{
+	build B = {0};
+	mld__blob_item *items = NULL;
+	size_t n_items = 0;
+	int spec, rc = build_init(&B, cb, &spec);
+	if (rc || (rc = assemble(&B, spec)) || (rc = collect_items(&B, SIZE_MAX, &items, &n_items, &cb->stats->bytes_after)))
 		goto out;
 	cb->stats->large_warning = cb->stats->bytes_after > (UINT64_C(1) << 30);
 	if (cb->stats->bytes_after > (UINT64_C(2) << 30) && !cb->opts->allow_large) {

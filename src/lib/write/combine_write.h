@@ -7,4 +7,8 @@
 /* Build and (unless dry_run) write the combined package; fills bytes_after. */
 int cb_write(cb_ctx *cb, const char *out_path);
 
+/* Write each source s with a non-NULL out_paths[s] as its own single-function
+ * package with the plan applied (mld_align); adds to bytes_after. */
+int cb_write_aligned(cb_ctx *cb, const char *const *out_paths);
+
 #endif

@@ -1,0 +1,1 @@
+"$MLDEDUP" anemll --lut six --chunk 1 --input "$W/toy"

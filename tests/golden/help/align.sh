@@ -1,0 +1,2 @@
+# the help of `mldedup align`, generated from its option table
+"$MLDEDUP" align --help

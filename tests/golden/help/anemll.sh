@@ -1,0 +1,2 @@
+# the help of `mldedup anemll`, generated from its option table
+"$MLDEDUP" anemll --help
