@@ -15,7 +15,7 @@ log=$PWD/$dir/ci-build.log
 		-DMLD_WERROR=ON -DMLD_INSTALL_TOYGEN=ON -DMLD_FIXTURES_DIR="$fixtures" && cmake --build "$dir" -- -j"$jobs"
 } >"$log" 2>&1 || { tail -n 60 "$log"; echo "the aarch64 build failed (log: $log)" >&2; exit 1; }
 file "$dir/mldedup" >&2
-echo "== aarch64 tests under $(grep -m1 '^CMAKE_CROSSCOMPILING_EMULATOR' "$dir/CMakeCache.txt" || true)" >&2
+echo "== aarch64 tests under the emulator: $(sed -n 's/^exec \(.*\) "[^"]*" "\$@"$/\1/p' "$dir/emu/mldedup")" >&2
 "$dir/emu/mldedup" --version >&2
 cd "$dir"
 ctest --output-on-failure -j"$jobs" --timeout 1800
