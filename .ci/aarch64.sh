@@ -17,6 +17,9 @@ log=$PWD/$dir/ci-build.log
 file "$dir/mldedup" >&2
 echo "== aarch64 tests under the emulator: $(sed -n 's/^exec \(.*\) "[^"]*" "\$@"$/\1/p' "$dir/emu/mldedup")" >&2
 "$dir/emu/mldedup" --version >&2
+echo "== under the emulator, combine_kill is trimmed (label trimmed-under-emulator: the 2-function combine," \
+	"coarse steps, half the kills) and the build_* tests run with MLD_PLATFORM_FALLBACK=1 (label" \
+	"platform-fallback-under-emulator: build files run mldedup from PATH, the wrapper); nothing is skipped" >&2
 cd "$dir"
 ctest --output-on-failure -j"$jobs" --timeout 1800
 echo "== aarch64 kernel tests with MLD_CPU=scalar (the portable paths, on the same machine)" >&2
