@@ -3,7 +3,7 @@
 _mldedup()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} opts
-	local cmds='index ls cat combine anemll align verify ninja make stats packages functions show dupes explain gc fsck sql help version'
+	local cmds='index ls cat combine anemll align verify ninja make stats packages functions show dupes explain gc fsck sql config help version'
 	if [ "$COMP_CWORD" -eq 1 ]; then
 		COMPREPLY=($(compgen -W "$cmds --help --version" -- "$cur"))
 		return 0
@@ -150,6 +150,13 @@ _mldedup()
 			return 0 ;;
 		esac
 		opts=' --json --no-header --store --verbose -v --quiet -q --help -h' ;;
+	config)
+		case $prev in
+		--store)
+			COMPREPLY=($(compgen -f -- "$cur"))
+			return 0 ;;
+		esac
+		opts=' --json --store --verbose -v --quiet -q --help -h' ;;
 	*) return 0 ;;
 	esac
 	case $cur in

@@ -11,10 +11,13 @@
 # This file has `mldedup make` write $(MLDEDUP_BUILD)/mldedup-rules.mk from the export
 # directory's layout (again whenever a package is added or removed there) and includes it;
 # each output also gets a phony target of its name. The store is $(MLDEDUP_STORE), never a
-# target or prerequisite; parallel jobs (-j) share it. Recipes print one line each (V=1: the
+# target or prerequisite; parallel jobs (-j) share it. $(MLDEDUP_BUILD)/mldedup.conf names it,
+# so mldedup commands run in that directory (stats, explain, ...) use it too. Recipes print one line each (V=1: the
 # commands); a failed one exits non-zero and leaves no new target (.DELETE_ON_ERROR-safe).
 # Index and combine write their stamp only when its content changes, and touch STAMP.ran:
 # the step itself does not run again, and what reads STAMP runs only when STAMP changed.
+# A combined package's files are targets of its combine: one missing runs the combine again,
+# and verify, which reads them, runs again when one changes.
 
 MLDEDUP ?= mldedup
 MLDEDUP_BUILD ?= build
@@ -36,7 +39,7 @@ mldedup_combine = $(call mldedup_q,COMBINE,$(pkgout)) $(MLDEDUP) combine -q --st
 mldedup_verify = $(call mldedup_q,VERIFY,$(pkgout)) $(MLDEDUP) verify -q $(pkgout) $(sources) && touch $@
 
 $(MLDEDUP_RULES):
-	$(call mldedup_q,GEN,$@) $(MLDEDUP) make -q --regenerate --anemll '$(MLDEDUP_EXPORT)' -o $@
+	$(call mldedup_q,GEN,$@) MLDEDUP_STORE='$(MLDEDUP_STORE)' $(MLDEDUP) make -q --regenerate --anemll '$(MLDEDUP_EXPORT)' -o $@
 
 include $(MLDEDUP_RULES)
 # the includer's first target stays the default goal, not one of ours

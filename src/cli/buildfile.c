@@ -21,6 +21,25 @@ void bf_depfile_path(FILE *f, const char *path) { escaped(f, path, " #", '\\'); 
 
 void bf_ninja_path(FILE *f, const char *path) { escaped(f, path, " :", '$'); }
 
+const char *bf_ninja_unnameable(const char *path)
+{
+	for (const char *s = path; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\n' || c == '\r')
+			return "a newline";
+		if (c == '\t')
+			return "a tab";
+		if (c < 0x20 || c == 0x7f)
+			return "a control character";
+		if (c == '|')
+			return "'|'";
+	}
+	return NULL;
+}
+
+const char *const bf_package_files[] = {"Manifest.json", "Data/com.apple.CoreML/model.mlmodel",
+                                        "Data/com.apple.CoreML/weights/weight.bin", NULL};
+
 static bool plain(const char *s, const char *extra)
 {
 	for (; *s; s++)

@@ -13,6 +13,11 @@ int bf_write_depfile(const char *path, const char *target, const char *files);
 void bf_ninja_path(FILE *f, const char *path);
 /* A shell word in a Ninja or Make variable: single-quoted unless plain; '$' doubles. */
 void bf_shell_word(FILE *f, const char *s);
+/* Can Ninja name this path? NULL if so, else what it cannot hold ("a newline", "'|'",
+ * ...): a build line has no escape for them, and a depfile none for a tab. */
+const char *bf_ninja_unnameable(const char *path);
+/* The files of a combined package, relative to it: its outputs on a build edge. */
+extern const char *const bf_package_files[];
 /* Can a Make rule name this path as it is? (letters, digits and ._/+=@~- only) */
 bool bf_make_plain(const char *path);
 

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE /* asprintf */
 #include "buildgen.h"
+#include "config.h"
 
 #include "core/platform.h" /* the CLI shares the library's platform layer */
 
@@ -55,7 +56,7 @@ static int plan_build(bg_plan *p, const char *cmd)
 		const mld_anemll_job *a = &p->all[j];
 		if (a->n_sources < 2) {
 			if (!cli_quiet)
-				fprintf(stderr, "mldedup %s: %s: only one source found, skipped\n", cmd, a->output);
+				fprintf(stderr, "mldedup %s: %s: only one source found, skipped\n", cmd, cli_esc(a->output));
 			continue;
 		}
 		const char *base = strrchr(a->output, '/');
@@ -138,7 +139,7 @@ static bool check_vanished(const cli_cmd *cmd, const bg_plan *p)
 		const char *path = line + strlen(PKG_LINE);
 		if (!find_pkg(p, path) && access(path, F_OK) != 0) {
 			fprintf(stderr, "mldedup %s: %s: package is gone (%s builds from it); restore it, or delete %s and "
-			        "run 'mldedup %s' again to build without it\n", cmd->name, path, p->out, p->out, cmd->name);
+			        "run 'mldedup %s' again to build without it\n", cmd->name, cli_esc(path), cli_esc(p->out), cli_esc(p->out), cmd->name);
 			gone = true;
 		}
 	}
@@ -155,8 +156,29 @@ static bool check_make_paths(const cli_cmd *cmd, const bg_plan *p)
 		bad = bf_make_plain(p->pkgs[i].path) ? NULL : p->pkgs[i].path;
 	if (bad)
 		fprintf(stderr, "mldedup %s: %s: GNU Make cannot name this path as it is (letters, digits and ._/+=@~- "
-		        "only); use 'mldedup ninja'\n", cmd->name, bad);
+		        "only); use 'mldedup ninja'\n", cmd->name, cli_esc(bad));
 	return bad != NULL;
+}
+
+/* Ninja has no escape for a newline or '|' on a build line: refuse what it cannot name
+ * rather than write a build file that does not parse. '$', ':' and ' ' are escaped. */
+static bool check_ninja_paths(const cli_cmd *cmd, const bg_plan *p)
+{
+	const char *bad = NULL, *why = NULL;
+	const char *fixed[] = {p->out, p->dir, p->self, p->store};
+	for (size_t i = 0; i < 4 && !why; i++)
+		if (fixed[i] && (why = bf_ninja_unnameable(fixed[i])))
+			bad = fixed[i];
+	for (size_t i = 0; i < p->n_pkgs && !why; i++)
+		if ((why = bf_ninja_unnameable(p->pkgs[i].path)))
+			bad = p->pkgs[i].path;
+	for (size_t i = 0; i < p->n_dirs && !why; i++)
+		if ((why = bf_ninja_unnameable(p->dirs[i])))
+			bad = p->dirs[i];
+	if (why)
+		fprintf(stderr, "mldedup %s: %s: Ninja cannot name a path holding %s (a build line has no escape for "
+		        "it); rename it\n", cmd->name, cli_esc(bad), why);
+	return why != NULL;
 }
 
 void bg_sources(FILE *f, const bg_job *j)
@@ -209,7 +231,7 @@ int bg_run(const cli_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FI
 	}
 	p.base = base ? base : "";
 	if (!(p.dir = realpath(dir, NULL))) {
-		fprintf(stderr, "mldedup %s: %s: %s\n", cmd->name, dir, strerror(errno));
+		fprintf(stderr, "mldedup %s: %s: %s\n", cmd->name, cli_esc(dir), strerror(errno));
 		goto out;
 	}
 	p.self = mld__exe_path(); /* where this binary is: the build file runs it */
@@ -237,10 +259,10 @@ int bg_run(const cli_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FI
 	for (size_t i = 0; real_outdir && i < p.n_dirs; i++)
 		if (!strcmp(real_outdir, p.dirs[i])) {
 			fprintf(stderr, "mldedup %s: %s: write the build file outside the export directories: its outputs would "
-			        "change the listing it watches\n", cmd->name, p.out);
+			        "change the listing it watches\n", cmd->name, cli_esc(p.out));
 			goto out;
 		}
-	if ((regenerate && check_vanished(cmd, &p)) || (make && check_make_paths(cmd, &p)))
+	if ((regenerate && check_vanished(cmd, &p)) || (make ? check_make_paths(cmd, &p) : check_ninja_paths(cmd, &p)))
 		goto out;
 	bf_text t;
 	FILE *f = bf_open(&t);
@@ -258,9 +280,30 @@ int bg_run(const cli_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FI
 	int w = bf_commit(&t, p.out);
 	/* Make has no restat: an unchanged file must still look newer than the directories */
 	if (w < 0 || (w == 0 && make && utimensat(AT_FDCWD, p.out, NULL, 0) != 0)) {
-		fprintf(stderr, "mldedup %s: %s: %s\n", cmd->name, p.out, w < 0 ? mld_error_last() : strerror(errno));
+		fprintf(stderr, "mldedup %s: %s: %s\n", cmd->name, cli_esc(p.out), cli_esc(w < 0 ? mld_error_last() : strerror(errno)));
 		goto out;
 	}
+	/* mldedup.conf beside it: commands run in the build directory use the build's store */
+	char *conf_store = NULL;
+	const char *env_store = getenv("MLDEDUP_STORE");
+	if (make && env_store && *env_store) { /* Make's $(MLDEDUP_STORE) ?= takes the environment's */
+		if (*env_store == '/' ? !(p.store = strdup(env_store))
+		                      : !getcwd(cwd, sizeof cwd) || asprintf(&p.store, "%s/%s", cwd, env_store) < 0)
+			p.store = NULL;
+	}
+	const char *store_base = p.store ? strrchr(p.store, '/') : NULL;
+	if (p.store && real_outdir && (size_t)(store_base - p.store) == strlen(real_outdir) &&
+	    !strncmp(p.store, real_outdir, strlen(real_outdir)))
+		conf_store = strdup(store_base + 1); /* in the build directory: relative, as the build names it */
+	else
+		conf_store = strdup(p.store ? p.store : "mldedup-store.db");
+	if (!conf_store || cli_config_write_build(outdir, conf_store, cmd->name) < 0) {
+		fprintf(stderr, "mldedup %s: %s/%s: %s\n", cmd->name, cli_esc(outdir), CLI_CONF_NAME,
+		        conf_store ? cli_esc(mld_error_last()) : "out of memory");
+		free(conf_store);
+		goto out;
+	}
+	free(conf_store);
 	rc = EXIT_OK;
 out:
 	plan_free(&p);

@@ -2,6 +2,7 @@
  * exact bytes, for tools (coremltools' save_multifunction) that share only those. */
 #include "fields.h"
 #include "opts.h"
+#include "config.h"
 
 #include "mldedup.h"
 
@@ -31,7 +32,7 @@ static const cli_opt align_opts[] = {
 static void on_warn(void *ctx, const char *msg)
 {
 	(void)ctx;
-	fprintf(stderr, "mldedup align: warning: %s\n", msg);
+	fprintf(stderr, "mldedup align: warning: %s\n", cli_esc(msg));
 }
 
 static int threshold(const cli_cmd *cmd, const char *arg, double *out)
@@ -156,15 +157,19 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		}
 	}
 	if (!one && mkdir(out, 0777) != 0 && errno != EEXIST) {
-		fprintf(stderr, "mldedup align: %s: cannot create the output directory: %s\n", out, strerror(errno));
+		fprintf(stderr, "mldedup align: %s: cannot create the output directory: %s\n", cli_esc(out), strerror(errno));
 		rc = EXIT_FAIL;
 		goto done;
 	}
 	o.warn = on_warn;
 	mld_store *store = NULL;
 	char *spath = NULL;
-	if (!no_store && (mld_store_default_path(&spath, cli_store_opt) || mld_store_open(&store, spath))) {
-		fprintf(stderr, "mldedup align: warning: no store (%s); digests are computed here\n", mld_error_last());
+	if (!no_store && cli_store_path(cmd, &spath)) { /* a bad config file */
+		rc = EXIT_FAIL;
+		goto done;
+	}
+	if (!no_store && mld_store_open(&store, spath)) {
+		fprintf(stderr, "mldedup align: warning: no store (%s); digests are computed here\n", cli_esc(mld_error_last()));
 		store = NULL;
 	}
 	o.store = store;
@@ -173,13 +178,13 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 	if (!rew)
 		rc = EXIT_FAIL;
 	else if (mld_align(&s, rew, specs, ns, (const char *const *)outs, &o))
-		rc = mld_error_code() == MLD_EUSAGE ? cli_usage_error(cmd, "%s", mld_error_last()) : cli_fail(cmd);
+		rc = mld_error_code() == MLD_EUSAGE || mld_error_code() == MLD_EOVERLAP ? cli_usage_error(cmd, "%s", mld_error_last()) : cli_fail(cmd);
 	if (rc == EXIT_OK) {
 		if (!cli_quiet && outs[0])
-			fprintf(stderr, "wrote %s: the anchor in the iOS18 form\n", outs[0]);
+			fprintf(stderr, "wrote %s: the anchor in the iOS18 form\n", cli_esc(outs[0]));
 		if (!cli_quiet)
 			for (size_t i = 1; i < ns; i++)
-				fprintf(stderr, "wrote %s: %llu weights given the shared bytes\n", outs[i], (unsigned long long)rew[i]);
+				fprintf(stderr, "wrote %s: %llu weights given the shared bytes\n", cli_esc(outs[i]), (unsigned long long)rew[i]);
 		if (json) {
 			json_t *doc = cli_json_doc(), *arr = json_array();
 			json_object_update_new(doc, cli_combine_stats_json(NULL, &s, false));

@@ -2,6 +2,7 @@
  * the same flags, the same file names, mldedup's sharing. */
 #include "fields.h"
 #include "opts.h"
+#include "config.h"
 
 #include "mldedup.h"
 
@@ -38,7 +39,7 @@ static const cli_opt anemll_opts[] = {
 static void on_warn(void *ctx, const char *msg)
 {
 	(void)ctx;
-	fprintf(stderr, "mldedup anemll: warning: %s\n", msg);
+	fprintf(stderr, "mldedup anemll: warning: %s\n", cli_esc(msg));
 }
 
 /* A whole positive number, as argparse's type=int takes it. */
@@ -109,22 +110,26 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 	int rc = EXIT_OK;
 	if (L.n_missing) { /* a broken export never passes a build: nothing is written */
 		for (size_t i = 0; i < L.n_missing; i++)
-			fprintf(stderr, "mldedup anemll: missing: %s\n", L.missing[i]);
+			fprintf(stderr, "mldedup anemll: missing: %s\n", cli_esc(L.missing[i]));
 		fprintf(stderr, "mldedup anemll: %zu expected export%s missing; nothing written\n", L.n_missing,
 		        L.n_missing == 1 ? " is" : "s are");
 		mld_anemll_layout_free(&L);
 		return EXIT_FAIL;
 	}
 	if (outdir && mkdir(outdir, 0777) != 0 && errno != EEXIST) {
-		fprintf(stderr, "mldedup anemll: %s: cannot create the output directory: %s\n", outdir, strerror(errno));
+		fprintf(stderr, "mldedup anemll: %s: cannot create the output directory: %s\n", cli_esc(outdir), strerror(errno));
 		mld_anemll_layout_free(&L);
 		return EXIT_FAIL;
 	}
 	o.warn = on_warn;
 	mld_store *store = NULL;
 	char *spath = NULL;
-	if (!no_store && (mld_store_default_path(&spath, cli_store_opt) || mld_store_open(&store, spath))) {
-		fprintf(stderr, "mldedup anemll: warning: no store (%s); digests are computed here\n", mld_error_last());
+	if (!no_store && cli_store_path(cmd, &spath)) { /* a bad config file */
+		mld_anemll_layout_free(&L);
+		return EXIT_FAIL;
+	}
+	if (!no_store && mld_store_open(&store, spath)) {
+		fprintf(stderr, "mldedup anemll: warning: no store (%s); digests are computed here\n", cli_esc(mld_error_last()));
 		store = NULL;
 	}
 	o.store = store;
@@ -132,9 +137,9 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 	for (size_t j = 0; j < L.n_jobs; j++) {
 		mld_combine_stats s;
 		if (cli_verbose) {
-			fprintf(stderr, "%s:", L.jobs[j].output);
+			fprintf(stderr, "%s:", cli_esc(L.jobs[j].output));
 			for (size_t k = 0; k < L.jobs[j].n_sources; k++)
-				fprintf(stderr, " %s=%s", L.jobs[j].sources[k].name, L.jobs[j].sources[k].path);
+				fprintf(stderr, " %s=%s", cli_esc(L.jobs[j].sources[k].name), cli_esc(L.jobs[j].sources[k].path));
 			fprintf(stderr, "\n");
 		}
 		if (mld_combine(&s, L.jobs[j].sources, L.jobs[j].n_sources, L.jobs[j].output, &o)) {
@@ -153,7 +158,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 	if (!cli_quiet && L.n_other) {
 		fprintf(stderr, "left as they are (not combined):\n");
 		for (size_t i = 0; i < L.n_other; i++)
-			fprintf(stderr, "  %s\n", L.other[i]);
+			fprintf(stderr, "  %s\n", cli_esc(L.other[i]));
 	}
 	if (json) {
 		json_t *left = json_array();

@@ -36,7 +36,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		rc = EXIT_FAIL;
 	}
 	if (cli_verbose)
-		fprintf(stderr, "%s %s: %s, %llu elements, %zu bytes\n", argv[i + 1], argv[i + 2], mld_dtype_name(t->dtype),
+		fprintf(stderr, "%s %s: %s, %llu elements, %zu bytes\n", cli_esc(argv[i + 1]), cli_esc(argv[i + 2]), mld_dtype_name(t->dtype),
 		        (unsigned long long)t->count, t->nbytes);
 	mld_tensor_free(t);
 	mld_package_free(pkg);

@@ -1,8 +1,11 @@
 /* mldedup combine: one multifunction package from many, each shareable weight once. */
 #include "fields.h"
 #include "opts.h"
+#include "config.h"
 
 #include "mldedup.h"
+
+#include "core/fsutil.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -34,7 +37,7 @@ static const cli_opt combine_opts[] = {
 static void on_warn(void *ctx, const char *msg)
 {
 	(void)ctx;
-	fprintf(stderr, "mldedup combine: warning: %s\n", msg);
+	fprintf(stderr, "mldedup combine: warning: %s\n", cli_esc(msg));
 }
 
 /* The statistics of a combine: --json and -v both come from this table (and by_reason). */
@@ -58,7 +61,7 @@ void cli_combine_summary(const char *out, const mld_combine_stats *s, bool dry)
 	cli_human_bytes(b, (double)s->bytes_after);
 	cli_human_bytes(c, (double)(s->bytes_before > s->bytes_after ? s->bytes_before - s->bytes_after : 0));
 	cli_human_bytes(d, (double)s->bytes_optimum);
-	fprintf(stderr, "%s %s: %u functions, %llu weights\n", dry ? "would write" : "wrote", out, s->functions,
+	fprintf(stderr, "%s %s: %u functions, %llu weights\n", dry ? "would write" : "wrote", cli_esc(out), s->functions,
 	        (unsigned long long)s->weights);
 	fprintf(stderr, "  shared:");
 	for (int r = 0; r < MLD_R_COUNT; r++)
@@ -89,10 +92,11 @@ json_t *cli_combine_stats_json(const char *out, const mld_combine_stats *s, bool
 	return o;
 }
 
-/* A usage error found by the library (a bad function name, output suffix, ...) exits 2 like the CLI's own. */
+/* A usage error found by the library (a bad function name, output suffix, an output
+ * that would overwrite a source, ...) exits 2 like the CLI's own. */
 static int combine_fail(const cli_cmd *cmd)
 {
-	if (mld_error_code() == MLD_EUSAGE)
+	if (mld_error_code() == MLD_EUSAGE || mld_error_code() == MLD_EOVERLAP)
 		return cli_usage_error(cmd, "%s", mld_error_last());
 	return cli_fail(cmd);
 }
@@ -124,6 +128,31 @@ static int write_stamp(const char *out, const char *stamp)
 	int rc = mld_write_if_changed(stamp, text, strlen(text));
 	free(text);
 	return rc < 0;
+}
+
+/* --anemll: an output inside (or holding) a source of any job would change what another job
+ * reads; mld_combine checks each job's own sources, this checks them all before any is run. */
+static bool anemll_overlap(const cli_cmd *cmd, const mld_anemll_job *jobs, size_t nj)
+{
+	for (size_t j = 0; j < nj; j++) {
+		char *out = mld__path_canonical(jobs[j].output);
+		for (size_t k = 0; out && k < nj; k++)
+			for (size_t s = 0; s < jobs[k].n_sources; s++) {
+				char *src = realpath(jobs[k].sources[s].path, NULL);
+				const char *how = !src ? NULL : mld__path_within(out, src) ? "lies inside"
+				                                : mld__path_within(src, out) ? "holds" : NULL;
+				if (how)
+					fprintf(stderr, "mldedup %s: %s: the output %s the source %s; it would overwrite it (choose another -o)\n",
+					        cmd->name, cli_esc(jobs[j].output), how, cli_esc(jobs[k].sources[s].path));
+				free(src);
+				if (how) {
+					free(out);
+					return true;
+				}
+			}
+		free(out);
+	}
+	return false;
 }
 
 static int run(const cli_cmd *cmd, int argc, char **argv)
@@ -176,9 +205,13 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 	mld_store *store = NULL;
 	char *spath = NULL;
 	if (!no_store) {
+		if (cli_store_path(cmd, &spath)) { /* a bad config file: fix it first */
+			free(specs);
+			return EXIT_FAIL;
+		}
 		/* a store problem never stops a combine: warn and go on without it */
-		if (mld_store_default_path(&spath, cli_store_opt) || mld_store_open(&store, spath)) {
-			fprintf(stderr, "mldedup combine: warning: no store (%s); digests are computed here\n", mld_error_last());
+		if (mld_store_open(&store, spath)) {
+			fprintf(stderr, "mldedup combine: warning: no store (%s); digests are computed here\n", cli_esc(mld_error_last()));
 			store = NULL;
 		}
 	}
@@ -193,7 +226,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			no_dir = true;
 		} else if (L.n_missing) { /* a broken export fails the build, unless asked */
 			for (size_t i = 0; i < L.n_missing; i++)
-				fprintf(stderr, "mldedup combine: %s: %s\n", allow_incomplete ? "warning: missing" : "missing", L.missing[i]);
+				fprintf(stderr, "mldedup combine: %s: %s\n", allow_incomplete ? "warning: missing" : "missing", cli_esc(L.missing[i]));
 			if (!allow_incomplete) {
 				fprintf(stderr, "mldedup combine: %zu expected export%s missing; nothing written"
 				                " (--allow-incomplete combines what is there)\n",
@@ -204,8 +237,12 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		}
 		mld_anemll_job *jobs = L.jobs;
 		size_t nj = L.n_jobs;
+		if (!no_dir && !o.dry_run && anemll_overlap(cmd, jobs, nj)) {
+			rc = EXIT_USAGE;
+			no_dir = true;
+		}
 		if (!no_dir && out && !o.dry_run && mkdir(out, 0777) != 0 && errno != EEXIST) {
-			fprintf(stderr, "mldedup combine: %s: cannot create the output directory: %s\n", out, strerror(errno));
+			fprintf(stderr, "mldedup combine: %s: cannot create the output directory: %s\n", cli_esc(out), strerror(errno));
 			rc = EXIT_FAIL;
 			no_dir = true;
 		}
@@ -213,14 +250,14 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		json_t *outputs = json_array(); /* --json: one document for every output */
 		for (size_t j = 0; j < nj && !no_dir; j++) {
 			if (cli_verbose) {
-				fprintf(stderr, "%s:", jobs[j].output);
+				fprintf(stderr, "%s:", cli_esc(jobs[j].output));
 				for (size_t k = 0; k < jobs[j].n_sources; k++)
-					fprintf(stderr, " %s=%s%s%s", jobs[j].sources[k].name, jobs[j].sources[k].path,
-					        jobs[j].sources[k].function ? ":" : "", jobs[j].sources[k].function ? jobs[j].sources[k].function : "");
+					fprintf(stderr, " %s=%s%s%s", cli_esc(jobs[j].sources[k].name), cli_esc(jobs[j].sources[k].path),
+					        jobs[j].sources[k].function ? ":" : "", jobs[j].sources[k].function ? cli_esc(jobs[j].sources[k].function) : "");
 				fprintf(stderr, "\n");
 			}
 			if (jobs[j].n_sources < 2) {
-				fprintf(stderr, "mldedup combine: %s: only one source found, skipped\n", jobs[j].output);
+				fprintf(stderr, "mldedup combine: %s: only one source found, skipped\n", cli_esc(jobs[j].output));
 				continue;
 			}
 			char *jr = report && nj > 1 ? job_report(report, jobs[j].output) : NULL;
@@ -252,7 +289,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		if (!no_dir && !cli_quiet && L.n_other) {
 			fprintf(stderr, "left as they are (not combined):\n");
 			for (size_t i = 0; i < L.n_other; i++)
-				fprintf(stderr, "  %s\n", L.other[i]);
+				fprintf(stderr, "  %s\n", cli_esc(L.other[i]));
 		}
 		mld_anemll_layout_free(&L);
 	} else if (mld_combine(&s, specs, (size_t)n, out, &o)) {

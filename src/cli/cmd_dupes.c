@@ -43,8 +43,9 @@ static int print_groups(json_t *r, mld_store *st, out_style style, void *ctx)
 		       json_string_value(json_object_get(g, "dtype")), json_string_value(json_object_get(g, "shape")),
 		       json_string_value(json_object_get(g, "digest")));
 		json_array_foreach(json_object_get(g, "weights"), j, w)
-			printf("            %s:%s:%s\n", json_string_value(json_object_get(w, "package")),
-			       json_string_value(json_object_get(w, "function")), json_string_value(json_object_get(w, "name")));
+			printf("            %s:%s:%s\n", cli_esc(json_string_value(json_object_get(w, "package"))),
+			       cli_esc(json_string_value(json_object_get(w, "function"))),
+			       cli_esc(json_string_value(json_object_get(w, "name"))));
 	}
 	json_t *near = json_object_get(r, "near");
 	printf("\nnear-duplicates accepted by verification (deq_close): %zu pairs; sharing them would save %s\n",

@@ -11,7 +11,7 @@ static const cli_opt explain_opts[] = {
 static const char *str(json_t *r, const char *key)
 {
 	const char *s = json_string_value(json_object_get(r, key));
-	return s ? s : "-";
+	return s ? cli_esc(s) : "-"; /* names and paths: no raw control characters on a terminal */
 }
 
 /* "cos  0.99912  (>= 0.9999: fails)" */
@@ -34,13 +34,13 @@ static void metric(json_t *r, const char *label, const char *key, const char *bo
 static int print_text(json_t *r, mld_store *st, out_style style, void *ctx)
 {
 	char b[32];
-	const char *shared = str(r, "shared_function");
+	bool shared = json_is_string(json_object_get(r, "shared_function"));
 	printf("%s: written %s by a %s combine\n", str(r, "output"), str(r, "written"), str(r, "mode"));
 	printf("%s:%s (from %s:%s)\n", str(r, "function"), str(r, "name"), str(r, "source_package"),
 	       str(r, "source_function"));
 	printf("  %-10s %s: %s\n", "reason", str(r, "reason"), str(r, "description"));
-	if (strcmp(shared, "-"))
-		printf("  %-10s uses the encoding of %s:%s\n", "shared", shared, str(r, "shared_name"));
+	if (shared) /* str() is valid for a few calls: not kept */
+		printf("  %-10s uses the encoding of %s:%s\n", "shared", str(r, "shared_function"), str(r, "shared_name"));
 	else
 		printf("  %-10s its own encoding, %s\n", "stored",
 		       out_bytes(b, json_integer_value(json_object_get(r, "encoded_bytes"))));

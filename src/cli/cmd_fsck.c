@@ -29,10 +29,10 @@ static int print(json_t *r, mld_store *st, out_style style, void *ctx)
 		out_json(r);
 	else
 		json_array_foreach(problems, i, p) printf("%s: %s\n", json_string_value(json_object_get(p, "check")),
-		                                         json_string_value(json_object_get(p, "message")));
+		                                         cli_esc(json_string_value(json_object_get(p, "message"))));
 	json_array_foreach(json_object_get(r, "skipped"), i, p) if (!cli_quiet) fprintf(
 		stderr, "mldedup fsck: not re-read (%s): %s\n", json_string_value(json_object_get(p, "status")),
-		json_string_value(json_object_get(p, "path")));
+		cli_esc(json_string_value(json_object_get(p, "path"))));
 	if (n)
 		fprintf(stderr, "mldedup fsck: %zu problem%s\n", n, n == 1 ? "" : "s");
 	else if (cli_verbose)

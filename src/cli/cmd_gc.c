@@ -52,12 +52,14 @@ static int query(json_t **out, mld_store *st, char **args, int n, void *ctx) { r
 static int print(json_t *r, mld_store *st, out_style style, void *ctx)
 {
 	static const char *const kinds[] = {"packages", "outputs"};
+	if (cli_quiet) /* -q: nothing but errors; --json still prints its document */
+		return EXIT_OK;
 	bool dry = json_is_true(json_object_get(r, "dry_run"));
 	size_t i;
 	json_t *p;
 	for (int k = 0; k < 2; k++)
 		json_array_foreach(json_object_get(r, kinds[k]), i, p)
-			printf("%s %s\n", dry ? "would forget" : "forgot", json_string_value(json_object_get(p, "path")));
+			printf("%s %s\n", dry ? "would forget" : "forgot", cli_esc(json_string_value(json_object_get(p, "path"))));
 	printf("%s:\n", dry ? "would remove (dry run)" : "removed");
 	out_stats(json_object_get(r, "removed"), OUT_TEXT, false);
 	return EXIT_OK;

@@ -2,6 +2,7 @@
 #include "buildfile.h"
 #include "fields.h"
 #include "opts.h"
+#include "config.h"
 
 #include "mldedup.h"
 
@@ -52,7 +53,7 @@ static void on_progress(void *ctx, const char *what, uint64_t done, uint64_t tot
 	if (!p->tty || (t - p->last < 0.1 && done < total))
 		return;
 	p->last = t;
-	fprintf(stderr, "\r\033[Kindexing %s: %3.0f%% of %.1f MB", what, total ? 100.0 * (double)done / (double)total : 100.0,
+	fprintf(stderr, "\r\033[Kindexing %s: %3.0f%% of %.1f MB", cli_esc(what), total ? 100.0 * (double)done / (double)total : 100.0,
 	        (double)total / 1e6);
 	if (done >= total)
 		fprintf(stderr, "\r\033[K");
@@ -101,8 +102,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		return cli_usage_error(cmd, "--stamp takes exactly one package");
 	char *path;
 	mld_store *store;
-	if (mld_store_default_path(&path, cli_store_opt))
-		return cli_fail(cmd);
+	if (cli_store_path(cmd, &path))
+		return EXIT_FAIL;
 	if (mld_store_open(&store, path)) {
 		/* As a build step a store problem must not break the build: the stamp can be
 		 * computed from the package itself, to the same text. */
@@ -110,7 +111,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			free(path);
 			return cli_fail(cmd);
 		}
-		fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n", mld_error_last());
+		fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n", cli_esc(mld_error_last()));
 		int rc = write_stamp(NULL, argv[first], stamp, depfile, target) ? cli_fail(cmd) : EXIT_OK;
 		free(path);
 		return rc;
@@ -126,7 +127,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			if (prog.tty)
 				fprintf(stderr, "\r\033[K");
 			if (stamp && mld_error_code() == MLD_ESTORE) { /* as above: the build goes on */
-				fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n", mld_error_last());
+				fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n", cli_esc(mld_error_last()));
 				if (write_stamp(NULL, argv[i], stamp, depfile, target))
 					rc = cli_fail(cmd);
 				continue;
@@ -141,12 +142,12 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			continue;
 		}
 		if (cli_verbose)
-			fprintf(stderr, "%s: %s (%llu weights, %llu decoded, %llu bytes read)\n", argv[i],
+			fprintf(stderr, "%s: %s (%llu weights, %llu decoded, %llu bytes read)\n", cli_esc(argv[i]),
 			        s.packages_unchanged ? "unchanged, not read" : "indexed", (unsigned long long)s.weights,
 			        (unsigned long long)s.weights_decoded, (unsigned long long)s.bytes_read);
 		if (s.unsupported)
 			fprintf(stderr, "mldedup index: %s: %llu weight(s) in a form mldedup cannot decode (see 'mldedup ls')\n",
-			        argv[i], (unsigned long long)s.unsupported);
+			        cli_esc(argv[i]), (unsigned long long)s.unsupported);
 		total.packages_indexed += s.packages_indexed;
 		total.packages_unchanged += s.packages_unchanged;
 		total.weights += s.weights;

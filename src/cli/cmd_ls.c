@@ -116,7 +116,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			uint64_t dense;
 			int drc = mld_weight_content_digest(&d, NULL, &dense, pkg, w);
 			if (drc == MLD_EUNSUPPORTED) { /* reported, never guessed */
-				fprintf(stderr, "mldedup ls: %s\n", mld_error_last());
+				fprintf(stderr, "mldedup ls: %s\n", cli_esc(mld_error_last()));
 				snprintf(hex, sizeof hex, "unsupported");
 				rc = EXIT_FAIL;
 			} else if (drc) {
@@ -128,7 +128,7 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		}
 		shape_str(shape, sizeof shape, w);
 		if (!json) {
-			printf("%s\t%s\t%s\t%s\t%s\t%llu\t%s\n", mld_weight_function(w), mld_weight_name(w), mld_weight_chain(w),
+			printf("%s\t%s\t%s\t%s\t%s\t%llu\t%s\n", cli_esc(mld_weight_function(w)), cli_esc(mld_weight_name(w)), mld_weight_chain(w),
 			       mld_dtype_name(mld_weight_dtype(w)), shape, (unsigned long long)mld_weight_encoded_bytes(w), hex);
 			continue;
 		}

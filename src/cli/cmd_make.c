@@ -21,6 +21,13 @@ static void job_inputs(FILE *f, const bg_plan *p, const bg_job *j)
 	fputc('\n', f);
 }
 
+/* The combined package's files, as Make names them (from where it runs). */
+static void package_files(FILE *f, const bg_plan *p, const char *stem)
+{
+	for (const char *const *file = bf_package_files; *file; file++)
+		fprintf(f, " %s%s.mlpackage/%s", p->base, stem, *file);
+}
+
 static void phony(FILE *f, const bg_plan *p, const char *name, const char *ext)
 {
 	fprintf(f, "%s:", name);
@@ -47,18 +54,26 @@ static void emit(FILE *f, const bg_plan *p)
 	fputs("\n# ---- one combine (and its verify) per output ----\n", f);
 	for (size_t j = 0; j < p->n_jobs; j++) {
 		const char *s = p->jobs[j].stem;
-		fprintf(f, "%sstamps/%s.combine.ran:", b, s);
+		/* the package's files are outputs of the combine: one missing forces it to run again */
+		fprintf(f, "%sstamps/%s.combine.ran: $(if $(filter-out $(wildcard", b, s);
+		package_files(f, p, s);
+		fputs("),", f);
+		package_files(f, p, s);
+		fputs("),mldedup-force)", f);
 		job_inputs(f, p, &p->jobs[j]);
 		fputs("\t$(mldedup_combine)\n", f);
 		job_vars(f, p, &p->jobs[j], ".combine.ran");
-		fprintf(f, "%sstamps/%s.combine: %sstamps/%s.combine.ran ;\n", b, s, b, s);
+		fprintf(f, "%sstamps/%s.combine", b, s);
+		package_files(f, p, s);
+		fprintf(f, ": %sstamps/%s.combine.ran ;\n", b, s);
 		fprintf(f, "%sstamps/%s.verified: %sstamps/%s.combine", b, s, b, s);
+		package_files(f, p, s);
 		job_inputs(f, p, &p->jobs[j]);
 		fputs("\t$(mldedup_verify)\n", f);
 		job_vars(f, p, &p->jobs[j], ".verified");
 		fprintf(f, ".PHONY: %s\n%s: %sstamps/%s.combine\n\n", s, s, b, s);
 	}
-	fputs(".PHONY: mldedup-all mldedup-check\n", f);
+	fputs(".PHONY: mldedup-all mldedup-check mldedup-force\nmldedup-force:\n", f);
 	phony(f, p, "mldedup-all", ".combine");
 	phony(f, p, "mldedup-check", ".verified");
 }
@@ -70,7 +85,10 @@ const cli_cmd cmd_make = {
 	"Write GNU Make rules that index, combine and verify the ANEMLL exports in DIR, redoing only what changed.",
 	"The rules are for ninja/mldedup.mk, which writes FILE.mk with this command, includes it and holds\n"
 	"the recipes; see its header. Paths in FILE.mk are as seen from the directory make runs in: run this\n"
-	"from there. Targets: mldedup-all (the combined packages, in FILE.mk's directory), mldedup-check\n"
-	"(verify them), and one per output. A package FILE.mk builds from that is gone fails the build,\n"
-	"naming it.\n",
+	"from there. The mldedup.conf written beside FILE.mk names the build's store, for the commands\n"
+	"run there: $MLDEDUP_STORE (ninja/mldedup.mk sets it to $(MLDEDUP_STORE)), else mldedup-store.db\n"
+	"beside FILE.mk. Targets: mldedup-all (the combined packages, in FILE.mk's directory), mldedup-check\n"
+	"(verify them), and one per output. Each package's files are targets of its combine: one missing\n"
+	"runs the combine again, and a changed one runs its verify again. A package FILE.mk builds from\n"
+	"that is gone fails the build, naming it.\n",
 	bg_opts, run};

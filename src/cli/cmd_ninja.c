@@ -22,6 +22,16 @@ static void job_vars(FILE *f, const bg_job *j)
 	fputc('\n', f);
 }
 
+/* The combined package's files: outputs of its combine edge, inputs of its verify edge. */
+static void package_files(FILE *f, const bg_job *j)
+{
+	for (const char *const *file = bf_package_files; *file; file++) {
+		fputc(' ', f);
+		bf_ninja_path(f, j->stem);
+		fprintf(f, ".mlpackage/%s", *file);
+	}
+}
+
 static void job_inputs(FILE *f, const bg_plan *p, const bg_job *j)
 {
 	for (size_t k = 0; k < j->n_pkgs; k++) {
@@ -44,7 +54,7 @@ static void emit(FILE *f, const bg_plan *p)
 {
 	const char *slash = strrchr(p->out, '/'), *self = slash ? slash + 1 : p->out;
 	fputs("# Run ninja in this directory: `ninja` combines, `ninja check` verifies, `ninja NAME` builds\n"
-	      "# one output (NAME.mlpackage).\n\nninja_required_version = 1.3\n\nmldedup = ", f);
+	      "# one output (NAME.mlpackage).\n\nninja_required_version = 1.7\n\nmldedup = ", f);
 	bf_shell_word(f, p->self);
 	fputs("\nstore = ", f);
 	bf_shell_word(f, p->store ? p->store : "mldedup-store.db");
@@ -71,6 +81,8 @@ static void emit(FILE *f, const bg_plan *p)
 		const bg_job *bj = &p->jobs[j];
 		fputs("build ", f);
 		stamp_path(f, bj->stem, ".combine");
+		fputs(" |", f);
+		package_files(f, bj);
 		fputs(": mldedup_combine", f);
 		job_inputs(f, p, bj);
 		fputc('\n', f);
@@ -79,6 +91,7 @@ static void emit(FILE *f, const bg_plan *p)
 		stamp_path(f, bj->stem, ".verified");
 		fputs(": mldedup_verify ", f);
 		stamp_path(f, bj->stem, ".combine");
+		package_files(f, bj);
 		job_inputs(f, p, bj);
 		fputc('\n', f);
 		job_vars(f, bj);
@@ -106,10 +119,12 @@ const cli_cmd cmd_ninja = {
 	"ninja", "[--anemll] DIR -o build.ninja",
 	"Write a build.ninja that indexes, combines and verifies the ANEMLL exports in DIR, redoing only what changed.",
 	"One index edge per package (its stamp changes only when its weights do), one combine edge per output\n"
-	"(inputs: its sources' stamps; output: a stamp of the combined package, so an unchanged result stops\n"
-	"there), a verify edge per output under 'check', a phony target per output and 'all'. Run ninja in\n"
+	"(inputs: its sources' stamps; outputs: a stamp of the combined package, so an unchanged result stops\n"
+	"there, and the package's files, so a deleted one is rebuilt and 'ninja -t clean' removes them), a\n"
+	"verify edge per output under 'check' (inputs: the package's files too), a phony target per output\n"
+	"and 'all'. Paths may hold '$', ':' and spaces, not a newline, a tab or '|'. Run ninja in\n"
 	"the directory of the file: outputs, stamps/ and the build's store (mldedup-store.db, or --store)\n"
-	"go there. The file regenerates itself when a package is added to DIR or its ctxN folders; when a\n"
+	"go there, and an mldedup.conf naming that store, so mldedup commands run there use it. The file regenerates itself when a package is added to DIR or its ctxN folders; when a\n"
 	"package it builds from is gone, the build fails naming it. Combines run at most 2 at a time\n"
 	"(pool mldedup_combine_pool). The rules are those of ninja/mldedup.ninja.\n",
 	bg_opts, run};

@@ -69,8 +69,18 @@ void cli_man_page(FILE *out, const cli_cmd *const *cmds, size_t n)
 	fputs(".SH COMMON OPTIONS\nEvery command takes these.\n", out);
 	roff_opts(out, common_opts);
 	fputs(".SH ENVIRONMENT\n.TP\n.B MLDEDUP_STORE\nthe store, unless \\fB\\-\\-store\\fR is given\n"
-	      ".TP\n.B XDG_CACHE_HOME\nwithout either, the store is \\fI$XDG_CACHE_HOME/mldedup/store.db\\fR "
-	      "(else \\fI~/.cache/mldedup/store.db\\fR)\n"
+	      ".TP\n.B XDG_CACHE_HOME\nwithout either or a config file, the store is "
+	      "\\fI$XDG_CACHE_HOME/mldedup/store.db\\fR (else \\fI~/.cache/mldedup/store.db\\fR)\n"
+	      ".TP\n.B XDG_CONFIG_HOME\nthe user's config file is \\fI$XDG_CONFIG_HOME/mldedup/mldedup.conf\\fR "
+	      "(else \\fI~/.config/mldedup/mldedup.conf\\fR)\n"
+	      ".SH FILES\n.TP\n.I mldedup.conf\n"
+	      "Settings, as \\fBkey = value\\fR lines (a line starting with # is a comment; the one key is "
+	      "\\fBstore\\fR; a relative path is relative to the file's directory). Each setting comes from, "
+	      "highest first: the option (\\fB\\-\\-store\\fR), the environment (\\fBMLDEDUP_STORE\\fR), the "
+	      "nearest \\fImldedup.conf\\fR in the current directory or a parent, the user's file, the default. "
+	      "\\fBmldedup ninja\\fR and \\fBmldedup make\\fR write one naming the build's store in the build "
+	      "directory, so commands run there use it; \\fBmldedup config\\fR shows each value and where it "
+	      "came from. An unknown key or a bad line is an error naming the file and line.\n"
 	      ".SH EXIT STATUS\n0 success, 1 failure, 2 usage error.\n",
 	      out);
 }

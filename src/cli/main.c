@@ -12,9 +12,10 @@
 
 extern const cli_cmd cmd_index, cmd_ls, cmd_cat, cmd_combine, cmd_anemll, cmd_align, cmd_verify, cmd_ninja, cmd_make;
 extern const cli_cmd cmd_stats, cmd_packages, cmd_functions, cmd_show, cmd_dupes, cmd_explain, cmd_gc, cmd_fsck, cmd_sql;
+extern const cli_cmd cmd_config;
 
 static const cli_cmd *const commands[] = {&cmd_index, &cmd_ls, &cmd_cat, &cmd_combine, &cmd_anemll, &cmd_align, &cmd_verify, &cmd_ninja, &cmd_make,
-	&cmd_stats, &cmd_packages, &cmd_functions, &cmd_show, &cmd_dupes, &cmd_explain, &cmd_gc, &cmd_fsck, &cmd_sql};
+	&cmd_stats, &cmd_packages, &cmd_functions, &cmd_show, &cmd_dupes, &cmd_explain, &cmd_gc, &cmd_fsck, &cmd_sql, &cmd_config};
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *out)
@@ -42,7 +43,7 @@ static int version(void)
 static int not_a_command(const char *name)
 {
 	const cli_cmd *meant = cli_cmd_suggest(name, commands, N_COMMANDS);
-	fprintf(stderr, "mldedup: '%s' is not a command\n", name);
+	fprintf(stderr, "mldedup: '%s' is not a command\n", cli_esc(name));
 	if (meant)
 		fprintf(stderr, "did you mean 'mldedup %s'?\n", meant->name);
 	else {

@@ -13,7 +13,8 @@ bool cli_quiet;
 const char *cli_store_opt;
 
 const cli_opt common_opts[] = {
-	{OPT_STORE, "store", 0, "PATH", "SQLite store (default: $MLDEDUP_STORE, else $XDG_CACHE_HOME/mldedup/store.db)"},
+	{OPT_STORE, "store", 0, "PATH", "SQLite store (default: $MLDEDUP_STORE, else the nearest mldedup.conf's, else "
+	                                "$XDG_CACHE_HOME/mldedup/store.db; see 'mldedup config')"},
 	{OPT_VERBOSE, "verbose", 'v', NULL, "say more (repeat for more)"},
 	{OPT_QUIET, "quiet", 'q', NULL, "no progress or summary, only errors"},
 	{OPT_HELP, "help", 'h', NULL, "show this help"},
@@ -120,20 +121,45 @@ void cli_cmd_help(const cli_cmd *cmd, FILE *out)
 	fprintf(out, "\nexit status: 0 success, 1 failure, 2 usage error\n");
 }
 
+const char *cli_esc(const char *s)
+{
+	static char *ring[8];
+	static unsigned next;
+	char **slot = &ring[next++ % 8];
+	size_t n = 1;
+	for (const char *p = s; *p; p++)
+		n += ((unsigned char)*p < 0x20 || *p == 0x7f) ? 4 : 1;
+	char *out = realloc(*slot, n);
+	if (!out)
+		return "(out of memory)";
+	*slot = out;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= 0x20 && c != 0x7f)
+			*out++ = (char)c;
+		else if (c == '\n' || c == '\r' || c == '\t' || c == 0x1b)
+			out += sprintf(out, "\\%c", c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : 'e');
+		else
+			out += sprintf(out, "\\x%02x", c);
+	}
+	*out = 0;
+	return *slot;
+}
+
 int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...)
 {
+	char msg[4096];
 	va_list ap;
-	fprintf(stderr, "mldedup %s: ", cmd->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n(see 'mldedup %s --help')\n", cmd->name);
+	fprintf(stderr, "mldedup %s: %s\n(see 'mldedup %s --help')\n", cmd->name, cli_esc(msg), cmd->name);
 	return EXIT_USAGE;
 }
 
 int cli_fail(const cli_cmd *cmd)
 {
-	fprintf(stderr, "mldedup %s: %s\n", cmd->name, mld_error_last()[0] ? mld_error_last() : "failed");
+	fprintf(stderr, "mldedup %s: %s\n", cmd->name, mld_error_last()[0] ? cli_esc(mld_error_last()) : "failed");
 	return EXIT_FAIL;
 }
 

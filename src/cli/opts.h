@@ -49,6 +49,12 @@ int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...);
 /* Print "mldedup <cmd>: <last library error>"; returns EXIT_FAIL. */
 int cli_fail(const cli_cmd *cmd);
 
+/* `s` fit for a terminal: control characters (ESC, newline, ...) written as \e, \n, \r,
+ * \t or \xHH, so a name or path echoed in a message cannot move the cursor, recolour
+ * or split the line. Every message that echoes user input (names, paths, library
+ * messages) passes it through here. The result lives until the 8th call after. */
+const char *cli_esc(const char *s);
+
 /* The man page (roff) of the commands, from their tables. */
 void cli_man_page(FILE *out, const cli_cmd *const *cmds, size_t n);
 /* The shell completion script ("bash" or "zsh") of the commands, from their tables;

@@ -1,5 +1,7 @@
 #include "qout.h"
 
+#include "config.h"
+
 #include "fields.h"
 
 #include <stdlib.h>
@@ -9,11 +11,11 @@
 int out_open_store(const cli_cmd *cmd, mld_store **st, store_mode mode)
 {
 	char *path;
-	if (mld_store_default_path(&path, cli_store_opt))
-		return cli_fail(cmd);
+	if (cli_store_path(cmd, &path))
+		return EXIT_FAIL;
 	int rc = EXIT_OK;
 	if (mode == STORE_WRITE && access(path, F_OK) != 0) {
-		fprintf(stderr, "mldedup %s: store %s does not exist\n", cmd->name, path);
+		fprintf(stderr, "mldedup %s: store %s does not exist\n", cmd->name, cli_esc(path));
 		rc = EXIT_FAIL;
 	} else if (mode == STORE_WRITE ? mld_store_open(st, path)
 	                               : mld_store_open_readonly(st, path, mode == STORE_READ)) {
@@ -65,12 +67,14 @@ static char *cell(json_t *v, out_style style, bool bytes)
 	}
 }
 
-/* TSV fields: backslash escapes for tab, newline and backslash. */
+/* TSV fields: backslash escapes for tab, newline and backslash, \xHH for other controls. */
 static void put_tsv(const char *s)
 {
 	for (; *s; s++)
 		if (*s == '\t' || *s == '\n' || *s == '\\')
 			printf("\\%c", *s == '\t' ? 't' : *s == '\n' ? 'n' : '\\');
+		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			printf("\\x%02x", (unsigned char)*s);
 		else
 			putchar(*s);
 }
@@ -104,6 +108,11 @@ void out_rows(json_t *rows, json_t *columns, out_style style, int indent)
 			json_t *x = json_object_get(json_array_get(rows, r), name);
 			numeric[c] |= json_is_number(x);
 			cells[(r + 1) * nc + c] = cell(x ? x : json_null(), style, bytes);
+			if (style == OUT_TEXT && cells[(r + 1) * nc + c]) { /* a name may hold ESC or a newline */
+				char *e = strdup(cli_esc(cells[(r + 1) * nc + c]));
+				free(cells[(r + 1) * nc + c]);
+				cells[(r + 1) * nc + c] = e;
+			}
 		}
 		for (size_t r = 0; r <= nr; r++)
 			if (cells[r * nc + c] && strlen(cells[r * nc + c]) > width[c])
@@ -161,7 +170,7 @@ void out_stats(json_t *stats, out_style style, bool rows)
 		else if (!strcmp(unit, "percent"))
 			printf("%.1f%%\n", json_number_value(v));
 		else if (json_is_string(v))
-			printf("%s\n", json_string_value(v));
+			printf("%s\n", cli_esc(json_string_value(v)));
 		else
 			printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(v));
 	}

@@ -60,7 +60,8 @@ enum {
 	MLD_EUSAGE = -8,      /* bad arguments from the caller */
 	MLD_EEXISTS = -9,     /* an output exists and was not to be replaced */
 	MLD_EBUSY = -10,      /* the store stayed locked by other writers past the busy timeout */
-	MLD_EREFUSED = -11    /* valid input that cannot be done as asked (preflight, size limit) */
+	MLD_EREFUSED = -11,   /* valid input that cannot be done as asked (preflight, size limit) */
+	MLD_EOVERLAP = -12    /* an output that is, holds or lies inside an input: writing it would destroy the input */
 };
 
 /* Message of the last error on this thread ("" when none). */
@@ -300,7 +301,8 @@ typedef struct mld_combine_opts {
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
 	/* Replace an existing OUT (the default: MLD_EEXISTS if OUT exists). An output
-	 * that is, holds or lies inside a source is refused either way. */
+	 * (or report) that is, holds or lies inside a source, symlinks resolved, is
+	 * refused either way with MLD_EOVERLAP, before anything is read. */
 	int replace;
 	/* ---- version 2 ---- */
 	/* Share only byte-identical blobs, as coremltools' save_multifunction alone does:

@@ -10,11 +10,18 @@
 #             chunk 2's combine only, and the output changes; a removed package fails the
 #             build, naming it
 #   parallel  -j8 from a fresh store, several times: every job succeeds
+#   outputs   a combined package deleted (whole, or one file) is rebuilt by the next build and
+#             by check; a damaged one fails check; `ninja -t clean` removes its files (issue 9:
+#             the build said there was nothing to do and check passed)
+#   names     ninja: package names holding '$', ':', ' ' or '#' build, rebuild nothing the second
+#             time, and check; names holding '|', a newline or a tab are refused, naming them,
+#             and no build file is written (issue 9: an unusable build.ninja); make: every such
+#             name is refused, naming the path
 #
 # Commands are counted from the one-line descriptions both tools print (INDEX, COMBINE,
 # VERIFY, GEN/REGENERATE). Needs bash, coreutils, ninja and make.
 #
-# usage: build.sh ninja|make chunked|statex|parallel   (env: MLDEDUP, TOYGEN, MLD_SOURCE_DIR)
+# usage: build.sh ninja|make chunked|statex|parallel|outputs|names   (env: MLDEDUP, TOYGEN, MLD_SOURCE_DIR)
 set -u
 source "$(dirname "$0")/../portable.sh"
 TOOL=$1 SCENARIO=$2
@@ -87,6 +94,17 @@ chunked)
 	run "check" check
 	eq "check: verifies" "$(count VERIFY)" 2
 	"$MLDEDUP" verify -q "$OUT/toy_FFN_PF_lut6_chunk_01of02.mlpackage" || bad "verify of chunk 1 failed"
+
+	# the build's own store, from its directory and below (issue 9: stats did not find it)
+	for d in "$OUT" "$OUT/stamps"; do
+		(cd "$d" && "$MLDEDUP" stats --json) >"$T/stats" 2>"$T/log" || bad "stats in $d failed: $(cat "$T/log")"
+		grep -qF "\"store\": \"$OUT/mldedup-store.db\"" "$T/stats" && grep -q '"packages": 4' "$T/stats" ||
+			bad "stats in $d did not read the build's store: $(head -4 "$T/stats")"
+		(cd "$d" && "$MLDEDUP" config) >"$T/stats" 2>&1
+		eq "config in $d" "$(cat "$T/stats")" "($OUT/mldedup.conf:3) store = $OUT/mldedup-store.db"
+	done
+	(cd "$OUT" && "$MLDEDUP" explain toy_FFN_PF_lut6_chunk_01of02.mlpackage prefill layers_0_mlp_up_proj_weight_palettized) \
+		>"$T/stats" 2>"$T/log" || bad "explain in the build directory failed: $(cat "$T/log")"
 
 	run "second build" all
 	idle || { bad "second build did work"; cat "$T/log" >&2; }
@@ -161,6 +179,84 @@ parallel)
 		fi
 		eq "round $round: indexes" "$(count INDEX)" 20
 		eq "round $round: verifies" "$(count VERIFY)" 2
+	done
+	;;
+outputs)
+	toygen -o "$EXPORT" --chunks 2
+	setup
+	run "clean build" check
+	PKG=$OUT/toy_FFN_PF_lut6_chunk_01of02.mlpackage
+	W=Data/com.apple.CoreML/weights/weight.bin
+	good=$(digest "$PKG")
+	rm -rf "$PKG"
+	run "output deleted" all
+	eq "output deleted: combines" "$(count COMBINE)" 1
+	named COMBINE toy_FFN_PF_lut6_chunk_01of02 || bad "output deleted: not its combine that ran"
+	eq "output deleted: rebuilt" "$(digest "$PKG" 2>/dev/null)" "$good"
+	run "after the rebuild" all
+	idle || { bad "the build after the rebuild did work"; cat "$T/log" >&2; }
+	run "check after the rebuild" check
+	eq "check after the rebuild: verifies" "$(count VERIFY)" 1
+	rm -rf "$PKG"
+	run "check with the output deleted" check
+	eq "check with the output deleted: combines" "$(count COMBINE)" 1
+	eq "check with the output deleted: verifies" "$(count VERIFY)" 1
+	[ -f "$PKG/$W" ] || bad "check with the output deleted: no output after it"
+	rm -f "$PKG/Data/com.apple.CoreML/model.mlmodel"
+	run "one file of the output deleted" all
+	eq "one file of the output deleted: combines" "$(count COMBINE)" 1
+	[ -f "$PKG/Data/com.apple.CoreML/model.mlmodel" ] || bad "one file of the output deleted: not rebuilt"
+	run "check after that" check
+	sleep 1 # a damaged file must look newer than the last verify
+	printf 'damage' | dd of="$PKG/$W" bs=1 seek=200 conv=notrunc 2>/dev/null
+	if build check; then bad "check of a damaged output passed"; fi
+	grep -q FAIL "$T/log" || { bad "check of a damaged output: no FAIL line"; cat "$T/log" >&2; }
+	if [ "$TOOL" = ninja ]; then
+		ninja -C "$OUT" -t clean >"$T/log" 2>&1 || bad "ninja -t clean failed"
+		left=$(find "$OUT" -path '*.mlpackage/*' -type f)
+		eq "ninja -t clean: files of the outputs left" "$left" ""
+		run "after clean" check
+		eq "after clean: combines" "$(count COMBINE)" 2
+		eq "after clean: output" "$(digest "$PKG")" "$good"
+	fi
+	;;
+names)
+	# rename every export's "toy" prefix to NAME: the packages, stamps and outputs carry it
+	names_export() {
+		rm -rf "$EXPORT" "$OUT"
+		toygen -o "$EXPORT" --chunks 1
+		local f
+		for f in "$EXPORT"/toy_*; do mv "$f" "$EXPORT/$1${f#"$EXPORT"/toy}"; done
+	}
+	if [ "$TOOL" = make ]; then # Make cannot name any of them: refused, naming the path
+		for name in 'a$b' 'a:b' 'a b' 'a#b' 'a|b' $'a\nb'; do
+			names_export "$name"
+			mkdir -p "$OUT"
+			if "$MLDEDUP" make "$EXPORT" -o "$OUT/rules.mk" 2>"$T/log"; then bad "make: name '$name': accepted"; fi
+			grep -qF "GNU Make cannot name this path" "$T/log" || { bad "make: name '$name': unclear message"; cat "$T/log" >&2; }
+			[ ! -e "$OUT/rules.mk" ] || bad "make: name '$name': a rules file was written"
+		done
+	fi
+	for name in 'a$b' 'a:b' 'a b' 'a#b' 'a$$b: c'; do
+		[ "$TOOL" = ninja ] || break
+		names_export "$name"
+		setup
+		run "name '$name': build" all
+		eq "name '$name': combines" "$(count COMBINE)" 1
+		[ -f "$OUT/${name}_FFN_PF_lut6_chunk_01of01.mlpackage/Manifest.json" ] || bad "name '$name': no output"
+		run "name '$name': second build" all
+		idle || { bad "name '$name': the second build did work"; cat "$T/log" >&2; }
+		run "name '$name': check" check
+		eq "name '$name': verifies" "$(count VERIFY)" 1
+	done
+	for name in 'a|b' $'a\nb' $'a\tb' $'a\rb'; do
+		[ "$TOOL" = ninja ] || break
+		names_export "$name"
+		shown=$(printf '%s' "$name" | sed -e 's/\r/\\r/; s/\t/\\t/' | sed -e ':a;N;s/\n/\\n/;ba')
+		if "$MLDEDUP" ninja "$EXPORT" -o "$OUT/build.ninja" 2>"$T/log"; then bad "name $shown: accepted"; fi
+		grep -qF "Ninja cannot name a path holding" "$T/log" && grep -qF "$shown" "$T/log" ||
+			{ bad "name $shown: unclear message"; cat "$T/log" >&2; }
+		[ ! -e "$OUT/build.ninja" ] || bad "name $shown: a build file was written"
 	done
 	;;
 *)

@@ -86,6 +86,12 @@ bad_pkg "weight.bin missing" "$P" "weight.bin" "missing"
 
 P=$(fresh bin_dir); rm "$P/$W"; mkdir "$P/$W"
 bad_pkg "weight.bin is a directory" "$P" "weight.bin"
+# ... inside a zip: said "truncated blob file: 0 bytes" (issue 9)
+"$MLDTEST" mkzip "$T/bin_dir.zip" "$P"
+bad_pkg "weight.bin is an empty directory in a zip" "$T/bin_dir.zip" "weight.bin: is a directory in the zip"
+P=$(fresh bin_dir2); rm "$P/$W"; mkdir "$P/$W"; echo x >"$P/$W/x"
+"$MLDTEST" mkzip "$T/bin_dir2.zip" "$P"
+bad_pkg "weight.bin is a directory with a file in a zip" "$T/bin_dir2.zip" "weight.bin: is a directory in the zip"
 
 P=$(fresh no_weights_dir); rm -r "$P/Data/com.apple.CoreML/weights"
 bad_pkg "weights item missing" "$P" "Manifest.json" "com.apple.CoreML/weights" "does not exist"

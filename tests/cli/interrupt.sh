@@ -17,6 +17,8 @@ mkdir -p "$X" "$T/w"
 A=$X/toy_FFN_chunk_01of01.mlpackage P=$X/toy_prefill_chunk_01of01.mlpackage
 W=$T/w
 S=$T/store.db
+# the store exists first: creating one is a held write of its own (tests/cli/kill_index.sh)
+"$MLDEDUP" index -q --store "$S" "$P" || { echo "FAIL: cannot make the store"; exit 1; }
 
 # The writes, each as: NAME TARGET COMMAND... (TARGET is what must appear whole or not at all)
 writes=(

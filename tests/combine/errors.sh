@@ -84,10 +84,58 @@ expect 0 "verify the palette-mismatch output" "0 failures" -- "$MLDEDUP" verify 
 expect 0 "--no-preflight: state mismatch" -- "$MLDEDUP" combine -q --no-store --no-preflight -o "$T/np2.mlpackage" infer="$M512" prefill="$MP1024"
 expect 0 "verify the state-mismatch output" "0 failures" -- "$MLDEDUP" verify "$T/np2.mlpackage" infer="$M512" prefill="$MP1024"
 
+# ---- an output that is, holds or lies inside a source: refused (exit 2), the source intact ----
+S=$T/src
+mkdir -p "$S/holder.mlpackage"
+cp -r "$A" "$S/a.mlpackage"
+cp -r "$P" "$S/p.mlpackage"
+cp -r "$P" "$S/holder.mlpackage/inner.mlpackage"
+ln -s "$S/a.mlpackage" "$S/link.mlpackage"
+ln -s "$S/a.mlpackage/Data" "$S/datalink"
+"$MLDEDUP" combine -q --no-store --zip -o "$S/z.zip" infer="$A" prefill="$P" || bad "making a zip source failed"
+HA=$(pkghash "$S/a.mlpackage") HP=$(pkghash "$S/p.mlpackage") HZ=$(sha256 <"$S/z.zip")
+# overlaps WHAT PATTERN -- COMBINE-ARGS...
+overlaps() {
+	local what=$1 pat=$2
+	shift 3
+	expect 2 "$what" "would overwrite it" "$pat" -- "$MLDEDUP" combine -q --no-store "$@"
+	eq "$what: source a" "$(pkghash "$S/a.mlpackage")" "$HA"
+	eq "$what: source p" "$(pkghash "$S/p.mlpackage")" "$HP"
+	eq "$what: zip source" "$(sha256 <"$S/z.zip")" "$HZ"
+	local left
+	left=$(find "$S" -name '*.mldtmp-*')
+	eq "$what: temp entries left in the sources" "$left" ""
+}
+overlaps "-o the anchor" "the output is the source infer=" -- -o "$S/a.mlpackage" infer="$S/a.mlpackage" prefill="$S/p.mlpackage"
+overlaps "-o another source" "the output is the source prefill=" -- -o "$S/p.mlpackage" infer="$S/a.mlpackage" prefill="$S/p.mlpackage"
+overlaps "-o ./-spelled source" "the output is the source" -- -o "$S/./p.mlpackage/" infer="$S/a.mlpackage" prefill="$S/p.mlpackage"
+(cd "$S" && overlaps "-o relative spelling" "the output is the source" -- -o p.mlpackage infer="$S/a.mlpackage" prefill="$S/./p.mlpackage")
+overlaps "-o a symlink to a source" "the output is the source" -- -o "$S/link.mlpackage" infer="$S/a.mlpackage" prefill="$S/p.mlpackage"
+overlaps "source given through a symlink" "the output is the source" -- -o "$S/a.mlpackage" infer="$S/link.mlpackage" prefill="$S/p.mlpackage"
+overlaps "-o inside a source package" "the output lies inside the source infer=" -- -o "$S/a.mlpackage/Data/new.mlpackage" infer="$S/a.mlpackage" prefill="$S/p.mlpackage"
+overlaps "-o under a symlinked parent into a source" "the output lies inside the source" -- -o "$S/datalink/new.mlpackage" infer="$S/a.mlpackage" prefill="$S/p.mlpackage"
+overlaps "-o holding a source" "the output holds the source prefill=" -- -o "$S/holder.mlpackage" infer="$S/a.mlpackage" prefill="$S/holder.mlpackage/inner.mlpackage"
+overlaps "--zip -o a zip source" "the output is the source infer=" -- --zip -o "$S/z.zip" infer="$S/z.zip:infer" prefill="$S/p.mlpackage"
+overlaps "--report inside a source" "the report lies inside the source" -- --report "$S/a.mlpackage/r.json" -o "$T/r1.mlpackage" infer="$S/a.mlpackage" prefill="$S/p.mlpackage"
+overlaps "--dry-run --report inside a source" "the report lies inside the source" -- --dry-run --report "$S/p.mlpackage/Data/r.csv" -o "$T/r2.mlpackage" infer="$S/a.mlpackage" prefill="$S/p.mlpackage"
+cp -r "$C" "$T/ex"
+HEX=$(find "$T/ex" -type f | LC_ALL=C sort | xargs cat | sha256)
+expect 2 "--anemll -o inside a source package" "lies inside the source" "would overwrite it" -- \
+	"$MLDEDUP" combine -q --no-store --anemll "$T/ex" -o "$T/ex/toy_FFN_lut6_chunk_01of02.mlpackage/x"
+eq "--anemll -o inside a source package: sources" "$(find "$T/ex" -type f | LC_ALL=C sort | xargs cat | sha256)" "$HEX"
+[ ! -e "$T/ex/toy_FFN_lut6_chunk_01of02.mlpackage/x" ] && ok || bad "--anemll created its output directory inside a source"
+[ ! -e "$T/r1.mlpackage" ] && [ ! -e "$S/a.mlpackage/r.json" ] && [ ! -e "$S/p.mlpackage/Data/r.csv" ] && ok || bad "an overlapping combine wrote something"
+# the same paths are fine once they are not sources
+expect 0 "-o a non-source sibling" -- "$MLDEDUP" combine -q --no-store -o "$S/new.mlpackage" infer="$S/a.mlpackage" prefill="$S/p.mlpackage"
+
 # ---- verify's own errors ----------------------------------------------------------------------
 expect 2 "verify without a package" "no package given" -- "$MLDEDUP" verify
 expect 2 "verify with a bad source" "is not NAME=PKG[:FUNC]" -- "$MLDEDUP" verify "$PREV" infer"$A"
 expect 1 "verify of a missing package" "$T/missing.mlpackage" -- "$MLDEDUP" verify "$T/missing.mlpackage"
 expect 1 "verify with a function the package lacks" 'no function "decode"' -- "$MLDEDUP" verify "$PREV" decode="$A"
+expect 1 "verify with a source function that does not exist" 'source infer=' 'no function "typo"' "FAILED" -- \
+	"$MLDEDUP" verify "$PREV" infer="$A:typo"
+grep -q "0 weights checked" "$T/err" && grep -q ": ok" "$T/err" && bad "verify with a misspelt source function says ok" || ok
+expect 1 "verify with one misspelt source function of two" 'no function "typo"' -- "$MLDEDUP" verify "$PREV" infer="$A" prefill="$P:typo"
 expect 1 "verify against the wrong source" "FAIL" "differs" -- "$MLDEDUP" verify "$PREV" infer="$A" prefill="$P4"
 finish

@@ -25,6 +25,12 @@ DECISIONS=$(st decisions)
 eq "before: packages" "$(st packages)" 2
 rm -rf "$B"
 
+# -q silences the table (issue 9: it still printed it); --json still prints its document
+expect 0 "gc -q --dry-run" -- q gc -q --missing --dry-run
+eq "gc -q: stdout" "$(cat "$T/out")" ""
+eq "gc -q: stderr" "$(cat "$T/err")" ""
+expect 0 "gc -q --json --dry-run" -- q gc -q --json --missing --dry-run
+grep -q '"dry_run": true' "$T/out" && ok || bad "gc -q --json printed no document"
 expect 0 "gc --missing --dry-run" -- q gc --missing --dry-run --json
 eq "dry run: says so" "$("$QTEST" get "$T/out" dry_run)" true
 eq "dry run: the package" "$("$QTEST" get "$T/out" packages.# packages.0.path)" $'1\n'"$(realpath "$T/b")/${B##*/}"

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define WEIGHT_FILE "@model_path/weights/weight.bin"
 
@@ -58,7 +59,7 @@ static void test_error_names(void **state)
 {
 	(void)state;
 	static const int codes[] = {MLD_OK,      MLD_ERROR,  MLD_ENOTFOUND, MLD_EFORMAT, MLD_EIO,    MLD_EUNSUPPORTED,
-	                            MLD_ENOMEM,  MLD_ESTORE, MLD_EUSAGE,    MLD_EEXISTS, MLD_EBUSY, MLD_EREFUSED};
+	                            MLD_ENOMEM,  MLD_ESTORE, MLD_EUSAGE,    MLD_EEXISTS, MLD_EBUSY, MLD_EREFUSED, MLD_EOVERLAP};
 	for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
 		assert_string_not_equal(mld_error_name(codes[i]), "?");
 		for (size_t j = 0; j < i; j++) /* distinct codes, distinct names */
@@ -116,7 +117,7 @@ static void test_zeroed_combine_opts_replace_nothing(void **state)
 	assert_mld_err(mld_align(&st, rew, src, 2, outs, &init), MLD_EUSAGE, "align");
 	outs[1] = a; /* an output that would replace its source */
 	init.dry_run = 0;
-	assert_mld_err(mld_align(&st, rew, src, 2, outs, &init), MLD_EUSAGE, "source");
+	assert_mld_err(mld_align(&st, rew, src, 2, outs, &init), MLD_EOVERLAP, "source"); /* before reading it */
 	free(aligned);
 	init.version = MLD_COMBINE_OPTS_VERSION + 1;
 	/* verify: zeroed and NULL options are the defaults */
@@ -133,6 +134,42 @@ static void test_zeroed_combine_opts_replace_nothing(void **state)
 	free(b);
 	free(out);
 	free(marker);
+	free(dir);
+}
+
+/* An output (or report) that is, holds or lies inside a source is refused before
+ * anything is read, with or without replace, and the source stays as it was. */
+static void test_output_overlapping_a_source(void **state)
+{
+	(void)state;
+	char *dir = tu_tempdir(), *a = make_package(dir, "a.mlpackage"), *b = make_package(dir, "b.mlpackage");
+	char *wbin = tu_fmt("%s/Data/com.apple.CoreML/weights/weight.bin", a);
+	struct stat before, after;
+	assert_int_equal(stat(wbin, &before), 0);
+	mld_source_spec src[2] = {{"infer", a, NULL}, {"prefill", b, NULL}};
+	mld_combine_stats st;
+	mld_combine_opts o = MLD_COMBINE_OPTS_INIT;
+	o.replace = 1;
+	char *dot = tu_fmt("%s/./a.mlpackage/", dir), *inside = tu_fmt("%s/Data/x.mlpackage", a);
+	char *link = tu_fmt("%s/link.mlpackage", dir);
+	assert_int_equal(symlink(a, link), 0);
+	const char *outs[] = {a, b, dot, inside, link};
+	for (size_t i = 0; i < sizeof outs / sizeof *outs; i++)
+		assert_mld_err(mld_combine(&st, src, 2, outs[i], &o), MLD_EOVERLAP, "it would overwrite it");
+	o.dry_run = 1; /* a dry run writes only the report */
+	o.report_path = tu_fmt("%s/report.json", a);
+	assert_mld_err(mld_combine(&st, src, 2, "x.mlpackage", &o), MLD_EOVERLAP, "the report lies inside");
+	free((char *)o.report_path);
+	assert_int_equal(stat(wbin, &after), 0);
+	assert_int_equal(before.st_ino, after.st_ino);
+	assert_int_equal(before.st_size, after.st_size);
+	tu_rmtree(dir);
+	free(a);
+	free(b);
+	free(wbin);
+	free(dot);
+	free(inside);
+	free(link);
 	free(dir);
 }
 
@@ -189,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_error_names),
 		cmocka_unit_test(test_zeroed_combine_opts_replace_nothing),
 		cmocka_unit_test(test_zeroed_gc_opts_forget_nothing),
+		cmocka_unit_test(test_output_overlapping_a_source),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* mld_combine, the driver above plan/ and write/:
  * sources -> index -> facts -> plan -> preflight -> write -> report -> record. */
 #include "../core/dtype.h"
+#include "../core/fsutil.h"
 #include "../write/combine_write.h"
 
 #include <errno.h>
@@ -164,6 +165,34 @@ static bool has_suffix(const char *s, const char *suf, bool nocase)
 	return a >= b && !(nocase ? strncasecmp(s + a - b, suf, b) : strncmp(s + a - b, suf, b));
 }
 
+/* A file the combine writes (`what`: the output, the report) must not be, hold or lie
+ * inside a source, after resolving symlinks, or the write would destroy the input it
+ * reads: refused before anything is read. */
+static int check_not_a_source(const char *path, const char *what, const mld_source_spec *sources, size_t n)
+{
+	char *out = mld__path_canonical(path);
+	if (!out)
+		return mld__err(MLD_ENOMEM, "%s: cannot resolve the path", path);
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		char *src = sources[i].path ? realpath(sources[i].path, NULL) : NULL;
+		if (!src)
+			continue; /* a missing source fails when it is opened */
+		const char *how = !strcmp(out, src)               ? "is"
+		                  : mld__path_within(out, src)    ? "lies inside"
+		                  : mld__path_within(src, out)    ? "holds"
+		                                                  : NULL;
+		if (how)
+			rc = mld__err(MLD_EOVERLAP, "%s: the %s %s the source %s=%s%s%s; it would overwrite it (choose another path)",
+			              path, what, how, sources[i].name ? sources[i].name : "", sources[i].path,
+			              strcmp(src, sources[i].path) ? " -> " : "", strcmp(src, sources[i].path) ? src : "");
+		free(src);
+	}
+	free(out);
+	return rc;
+}
+
+
 /* Digests come from the store: index the sources (unchanged ones are not re-read);
  * then the weights, their facts and the plan. */
 static int index_and_plan(cb_ctx *cb, mld_combine_opts *o)
@@ -262,6 +291,9 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 		return mld__err(MLD_EUSAGE, "%s: the report must end in .json or .csv", o.report_path);
 	if (!o.dry_run && !has_suffix(out_path, o.zip ? ".zip" : ".mlpackage", false))
 		return mld__err(MLD_EUSAGE, "%s: the output must end in %s", out_path, o.zip ? ".zip (--zip)" : ".mlpackage");
+	if ((!o.dry_run && (rc = check_not_a_source(out_path, "output", sources, n_sources))) ||
+	    (o.report_path && (rc = check_not_a_source(o.report_path, "report", sources, n_sources))))
+		return rc;
 	struct stat ost;
 	if (!o.dry_run && !o.replace && lstat(out_path, &ost) == 0)
 		return mld__err(MLD_EEXISTS, "%s: already exists (not replaced without the replace option)", out_path);
@@ -317,6 +349,8 @@ int mld_align(mld_combine_stats *stats, uint64_t *rewritten, const mld_source_sp
 			continue;
 		if (!has_suffix(out_paths[i], ".mlpackage", false))
 			return mld__err(MLD_EUSAGE, "%s: the output must end in .mlpackage", out_paths[i]);
+		if ((rc = check_not_a_source(out_paths[i], "output", sources, n_sources)))
+			return rc;
 		struct stat ost;
 		if (!o.replace && lstat(out_paths[i], &ost) == 0)
 			return mld__err(MLD_EEXISTS, "%s: already exists (not replaced without the replace option)", out_paths[i]);

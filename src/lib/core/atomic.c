@@ -232,6 +232,7 @@ struct mld__afile {
 	int err;        /* first failure, sticky */
 	char *err_msg;
 	bool committed;
+	unsigned flags;
 };
 
 static int afile_fail(mld__afile *f, int code, const char *what)
@@ -250,6 +251,7 @@ int mld__afile_open(mld__afile **out, const char *path, unsigned flags)
 	if (!f)
 		return MLD_ENOMEM;
 	f->fd = -1;
+	f->flags = flags;
 	int rc = split(path, &f->dir, &base);
 	if (rc) {
 		free(f);
@@ -309,6 +311,8 @@ int mld__afile_write(mld__afile *f, const void *data, size_t len)
 
 const char *mld__afile_target(const mld__afile *f) { return f->target; }
 
+const char *mld__afile_temp(const mld__afile *f) { return f->l.root; }
+
 int mld__afile_commit(mld__afile *f)
 {
 	if (f->committed)
@@ -322,6 +326,16 @@ int mld__afile_commit(mld__afile *f)
 	if (close(fd) != 0)
 		return afile_fail(f, MLD_EIO, "close failed");
 	test_delay();
+	if (f->flags & MLD_AFILE_NOREPLACE) { /* link(2) never replaces: the first writer's file stays */
+		if (link(f->l.root, f->target) != 0)
+			return errno == EEXIST ? mld__err(MLD_EEXISTS, "%s: already exists", f->target)
+			                       : afile_fail(f, MLD_EIO, "cannot link into place");
+		live_remove(&f->l);
+		unlink(f->l.root);
+		f->committed = true;
+		mld__fsync_dir(f->dir);
+		return 0;
+	}
 	if (mld__sys.rename(f->l.root, f->target) != 0)
 		return afile_fail(f, MLD_EIO, "cannot rename into place");
 	f->committed = true;

@@ -27,7 +27,8 @@
 typedef struct mld__afile mld__afile;
 
 enum {
-	MLD_AFILE_MKDIRS = 1, /* create the target's directory when it is missing */
+	MLD_AFILE_MKDIRS = 1,    /* create the target's directory when it is missing */
+	MLD_AFILE_NOREPLACE = 2, /* commit links the temp into place: MLD_EEXISTS if the target exists */
 };
 
 /* Start writing `path` (mode 0666 & ~umask, as any new file). */
@@ -38,6 +39,8 @@ int mld__afile_write(mld__afile *f, const void *data, size_t len);
 int mld__afile_pwrite(mld__afile *f, const void *data, size_t len, uint64_t off);
 /* The target path, as given. */
 const char *mld__afile_target(const mld__afile *f);
+/* The temp file's path, for a writer that opens it by name (SQLite creating a store). */
+const char *mld__afile_temp(const mld__afile *f);
 /* Make it durable and put it in place; after a failure nothing of it remains. */
 int mld__afile_commit(mld__afile *f);
 /* Discard it if it was not committed; NULL-safe. */

@@ -24,7 +24,7 @@ const char *mld_version(int *major, int *minor, int *patch)
 const char *mld_error_name(int code)
 {
 	static const char *const names[] = {"OK",     "ERROR",  "ENOTFOUND", "EFORMAT", "EIO",    "EUNSUPPORTED",
-	                                    "ENOMEM", "ESTORE", "EUSAGE",    "EEXISTS", "EBUSY", "EREFUSED"};
+	                                    "ENOMEM", "ESTORE", "EUSAGE",    "EEXISTS", "EBUSY", "EREFUSED", "EOVERLAP"};
 	return code <= 0 && -code < (int)(sizeof names / sizeof *names) ? names[-code] : "?";
 }
 int mld_error_code(void) { return err_code; }

@@ -257,6 +257,12 @@ static int zip_extract(mld__source *src, const char *rel, uint8_t **buf, int fd,
 	zip_uint64_t idx;
 	zip_stat_t zs;
 	int rc = zip_locate(src, rel, &idx, &zs);
+	const char *ename = rc ? NULL : zip_get_name(src->zip, idx, 0);
+	if ((rc == MLD_ENOTFOUND && zip_has_prefix(src, rel)) || (ename && *ename && ename[strlen(ename) - 1] == '/')) {
+		char *d = mld__source_display(src, rel); /* not "truncated: 0 bytes" */
+		rc = mld__err(MLD_EFORMAT, "%s: is a directory in the zip, not a file", d ? d : rel);
+		free(d);
+	}
 	if (rc)
 		return rc;
 	char *disp = mld__source_display(src, rel);

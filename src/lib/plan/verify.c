@@ -105,6 +105,25 @@ static void compare_source(vctx *v, const mld_package *out, const mld_source_spe
 		return;
 	}
 	const char *fn = sp->function ? sp->function : src->n_fns == 1 ? src->fns[0].name : "main";
+	size_t f = 0;
+	while (f < src->n_fns && strcmp(src->fns[f].name, fn))
+		f++;
+	if (f == src->n_fns) { /* a misspelt :FUNC compares nothing: that is no pass */
+		const mld_weight *dummy;
+		mld_package_find_weight(&dummy, src, fn, ""); /* "no function ... (functions: ...)" */
+		fail(v, "source %s=%s: %s", sp->name, sp->path, mld_error_last());
+		mld__err_clear();
+		mld_package_free(src);
+		return;
+	}
+	/* every weight of the output's function must come from this source */
+	for (size_t i = 0; i < out->n_weights; i++) {
+		const mld_weight *ow = &out->weights[i], *sw;
+		if (!strcmp(ow->function, sp->name) && mld_package_find_weight(&sw, src, fn, ow->name)) {
+			fail(v, "function \"%s\": weight \"%s\" is not in %s (function \"%s\")", sp->name, ow->name, sp->path, fn);
+			mld__err_clear();
+		}
+	}
 	for (size_t i = 0; i < src->n_weights; i++) {
 		const mld_weight *sw = &src->weights[i], *ow;
 		if (strcmp(sw->function, fn))
@@ -175,6 +194,8 @@ int mld_verify(mld_verify_stats *stats, const char *pkg_path, const mld_source_s
 		else
 			compare_source(&v, pkg, &sources[s], strict);
 	}
+	if (n_sources && !stats->weights && !stats->failures)
+		fail(&v, "%s: nothing was compared: the sources' functions have no weights", pkg_path);
 	mld_package_free(pkg);
 	return 0;
 }

@@ -170,9 +170,19 @@ int mld_store_fsck(json_t **out, mld_store *st, int deep)
 	json_t *problems = json_array(), *pkgs = NULL, *skipped = json_array();
 	uint64_t weights = 0;
 	size_t checked = 0;
-	check_schema(problems, st);
-	for (size_t i = 0; i < sizeof checks / sizeof *checks; i++)
-		run_check(problems, st, checks[i].check, checks[i].sql);
+	sqlite3_stmt *q = NULL;
+	bool empty = mld_store_schema_version(st) == 0 &&
+	             sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_schema", -1, &q, NULL) == SQLITE_OK &&
+	             sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 0;
+	sqlite3_finalize(q);
+	if (empty) /* one true problem, not one per missing table and check */
+		problem(problems, "schema", "the store has no schema (version 0, no tables): not an mldedup store, or one "
+		        "whose first index never committed; remove it, and the next 'mldedup index' creates it anew");
+	else {
+		check_schema(problems, st);
+		for (size_t i = 0; i < sizeof checks / sizeof *checks; i++)
+			run_check(problems, st, checks[i].check, checks[i].sql);
+	}
 	int rc = 0;
 	if (deep && !(rc = q_register(st)))
 		rc = q_all(&pkgs, st, "SELECT id, path, mld_package_status(path, identity) AS status FROM packages ORDER BY path",

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 json_t *q_string(const char *s)
 {
@@ -196,6 +197,7 @@ static int open_ro(mld_store **out, const char *path)
 		return MLD_ENOMEM;
 	}
 	int rc = 0;
+	st->readonly = 1;
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		rc = st->db ? mld__store_err(st, "open") : mld__err(MLD_ESTORE, "store %s: cannot open", path);
 	} else {
@@ -225,6 +227,20 @@ int mld_store_open_readonly(mld_store **out, const char *path, int migrate)
 	int v = rc ? 0 : mld_store_schema_version(st);
 	if (rc)
 		return rc;
+	if (v < 0 && (sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_READONLY && access(path, W_OK) == 0) {
+		/* A writer killed mid-write left a hot journal (or a WAL without its index) that a
+		 * read-only connection may not repair: a read-write one does, on its first read. */
+		sqlite3 *db = NULL;
+		if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
+			sqlite3_busy_timeout(db, 60000);
+			sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+		}
+		sqlite3_close(db);
+		mld_store_free(st);
+		if ((rc = open_ro(&st, path)))
+			return rc;
+		v = mld_store_schema_version(st);
+	}
 	if (v < 0 || v > MLD_STORE_SCHEMA_VERSION) {
 		rc = v < 0 ? MLD_ESTORE
 		           : mld__err(MLD_ESTORE, "store %s: schema version %d is newer than this mldedup understands (%d)",
@@ -323,9 +339,9 @@ int q_package(sqlite3_int64 *id, mld_store *st, const char *arg)
 	} else {
 		char list[1024] = "";
 		for (size_t i = 0; i < k && i < 5; i++)
-			snprintf(list + strlen(list), sizeof list - strlen(list), "\n  %s",
+			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : " ",
 			         json_string_value(json_object_get(json_array_get(rows, i), "path")));
-		rc = mld__err(MLD_EUSAGE, "'%s' matches several packages:%s%s", name, list, k > 5 ? "\n  ..." : "");
+		rc = mld__err(MLD_EUSAGE, "'%s' matches several packages:%s%s", name, list, k > 5 ? ", ..." : "");
 	}
 	json_decref(rows);
 	free(name);

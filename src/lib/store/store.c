@@ -1,9 +1,12 @@
 #include "store.h"
 
+#include "../core/atomic.h"
 #include "../core/fsutil.h"
 #include "store_sql.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,14 +32,77 @@ int mld_store_default_path(char **out, const char *explicit_path)
 	return *out ? 0 : MLD_ENOMEM;
 }
 
+/* Why a store cannot be opened, in words, from the file system; NULL if nothing is wrong
+ * there. SQLite's own "unable to open database file" says none of it. */
+static const char *store_why(const char *path, bool write, char *buf, size_t n)
+{
+	struct stat sb;
+	char *dir = mld__strdup(path);
+	if (!dir)
+		return NULL;
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = slash == dir ? (slash[1] = 0, '/') : 0;
+	else
+		strcpy(dir, ".");
+	const char *why = NULL;
+	if (stat(dir, &sb) != 0)
+		snprintf(buf, n, "its directory %s: %s", dir, strerror(errno)), why = buf;
+	else if (!S_ISDIR(sb.st_mode))
+		snprintf(buf, n, "%s is not a directory", dir), why = buf;
+	else if (stat(path, &sb) != 0) {
+		if (errno != ENOENT)
+			snprintf(buf, n, "%s", strerror(errno)), why = buf;
+		else if (write && access(dir, W_OK | X_OK) != 0)
+			snprintf(buf, n, "cannot create it in %s: %s", dir, strerror(errno)), why = buf;
+		else
+			why = "it does not exist";
+	} else if (S_ISDIR(sb.st_mode))
+		why = "it is a directory, not a store file";
+	else if (!S_ISREG(sb.st_mode))
+		why = "it is not a regular file";
+	else if (access(path, R_OK) != 0)
+		snprintf(buf, n, "cannot read it: %s", strerror(errno)), why = buf;
+	else if (write && access(path, W_OK) != 0)
+		snprintf(buf, n, "cannot write it: %s", strerror(errno)), why = buf;
+	else if (access(dir, W_OK | X_OK) != 0)
+		snprintf(buf, n, "cannot create its -wal and -shm files in %s: %s", dir, strerror(errno)), why = buf;
+	else {
+		/* the WAL companions a writer owns */
+		const char *ext[] = {"-wal", "-shm"};
+		for (int i = 0; i < 2 && !why; i++) {
+			char *c = mld__sprintf("%s%s", path, ext[i]);
+			if (c && stat(c, &sb) == 0 && access(c, R_OK | W_OK) != 0)
+				snprintf(buf, n, "cannot open %s: %s", c, strerror(errno)), why = buf;
+			free(c);
+		}
+	}
+	free(dir);
+	return why;
+}
+
+static int migrate(mld_store *st);
+
 int mld__store_err(mld_store *st, const char *what)
 {
-	int ext = sqlite3_extended_errcode(st->db);
+	int ext = sqlite3_extended_errcode(st->db), prim = ext & 0xff;
 	const char *hint = "";
-	if ((ext & 0xff) == SQLITE_NOTADB || (ext & 0xff) == SQLITE_CORRUPT)
+	char why[PATH_MAX + 128], buf[PATH_MAX + 160];
+	if (prim == SQLITE_NOTADB || prim == SQLITE_CORRUPT)
 		hint = " (the file is not a usable mldedup store; move it away to start afresh)";
-	else if ((ext & 0xff) == SQLITE_FULL)
+	else if (prim == SQLITE_FULL)
 		hint = " (disk full)";
+	else if (prim == SQLITE_CANTOPEN || prim == SQLITE_READONLY || prim == SQLITE_PERM || prim == SQLITE_IOERR ||
+	         prim == SQLITE_AUTH) {
+		const char *w = store_why(st->path, !st->readonly, why, sizeof why);
+		if (w) {
+			snprintf(buf, sizeof buf, " (%s)", w);
+			hint = buf;
+		} else if (prim == SQLITE_READONLY) {
+			hint = " (a writer was interrupted mid-write and a read-only open cannot repair the store; any "
+			       "writing command, such as 'mldedup index', does)";
+		}
+	}
 	return mld__err(MLD_ESTORE, "store %s: %s: %s%s", st->path, what, sqlite3_errmsg(st->db), hint);
 }
 
@@ -141,6 +207,41 @@ fail:
 	return rc;
 }
 
+/* A new store appears whole: its schema is created in a temp file beside it (the
+ * atomic module's name, removed on a signal or by the next writer after a kill), which
+ * is then linked into place, never over a store another process made meanwhile. So an
+ * index killed before its first commit leaves no store at all, not an empty file
+ * without a schema (or with a hot journal) that fsck and the query commands trip on. */
+static int create_store(const char *path)
+{
+	mld__afile *f;
+	int rc = mld__afile_open(&f, path, MLD_AFILE_NOREPLACE);
+	if (rc == MLD_ENOTFOUND || rc == MLD_EIO) {
+		char why[PATH_MAX + 128];
+		return mld__err(MLD_ESTORE, "store %s: cannot create it (%s)", path,
+		                store_why(path, true, why, sizeof why) ? why : strerror(errno));
+	}
+	if (rc)
+		return rc;
+	mld_store tmp = {NULL, (char *)path, 0};
+	if (sqlite3_open_v2(mld__afile_temp(f), &tmp.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		rc = tmp.db ? mld__store_err(&tmp, "create") : MLD_ENOMEM;
+	else {
+		sqlite3_extended_result_codes(tmp.db, 1);
+		/* no journal: the temp is thrown away on any failure; WAL from birth */
+		if (!(rc = mld__store_exec(&tmp, "PRAGMA journal_mode=OFF")) && !(rc = migrate(&tmp)))
+			rc = mld__store_exec(&tmp, "PRAGMA journal_mode=WAL");
+	}
+	if (tmp.db && sqlite3_close(tmp.db) != SQLITE_OK && !rc)
+		rc = mld__err(MLD_ESTORE, "store %s: cannot close the new store", path);
+	if (!rc && (rc = mld__afile_commit(f)) == MLD_EEXISTS) { /* another process made it first: use that one */
+		mld__err_clear();
+		rc = 0;
+	}
+	mld__afile_free(f);
+	return rc;
+}
+
 int mld_store_open(mld_store **out, const char *path)
 {
 	mld__err_clear();
@@ -160,6 +261,8 @@ int mld_store_open(mld_store **out, const char *path)
 		if (rc)
 			goto fail;
 	}
+	if (access(path, F_OK) != 0 && errno == ENOENT && (rc = create_store(path)))
+		goto fail;
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		rc = st->db ? mld__store_err(st, "open") : mld__err(MLD_ESTORE, "store %s: cannot open", path);

@@ -10,6 +10,7 @@
 struct mld_store {
 	sqlite3 *db;
 	char *path;
+	int readonly; /* opened read-only (the query commands) */
 };
 
 /* Run `sql` (no results); errors name the store file. */

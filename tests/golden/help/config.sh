@@ -1,0 +1,2 @@
+# the help of `mldedup config`, generated from its option table
+"$MLDEDUP" config --help
