@@ -124,7 +124,7 @@ for set in "${sets[@]}"; do
 	done
 	rm -f "$WORK/$set.copy.bin"
 	bytes=$(cat "${files[@]}" | wc -c)
-	obytes=$(stat -c %s "$out/Data/com.apple.CoreML/weights/weight.bin")
+	obytes=$(wc -c <"$out/Data/com.apple.CoreML/weights/weight.bin" | tr -d ' ')
 	raw=$(med raw wall) dense=$(med dense wall) copy=$(med copy wall)
 	lim=$(echo "$raw + $dense" | bc -l)
 	x=$(med index wall)
@@ -159,7 +159,7 @@ done
 
 echo
 printf '%s, %s, %d CPUs, kernels: %s; medians of %d; load average %s at the start, %s at the end\n' \
-	"$("$MLDEDUP" --version 2>/dev/null | head -1)" "$(uname -sm)" "$(nproc)" "$("$KERNBENCH" --paths)" "$runs" \
+	"$("$MLDEDUP" --version 2>/dev/null | head -1)" "$(uname -sm)" "$(ncpu)" "$("$KERNBENCH" --paths)" "$runs" \
 	"$load0" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-8s  %-36s %10s  %-44s %10s  %8s  %s\n' set figure value limit "limit" ratio "target / notes"
 printf '%s\n' "${rows[@]}"

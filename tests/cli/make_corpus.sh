@@ -33,10 +33,10 @@ printf '\x00\xff\xff\xff\xff\xff\xff\xff\xff' >"$C/model-garbage"
 printf '\x00' >"$C/model-empty"
 seed weights-valid '\x01' "$T/b.mlpackage/$W"
 seed weights-truncated-header '\x01' "$T/b.mlpackage/$W" 40
-seed weights-data-past-eof '\x01' "$T/b.mlpackage/$W" $(($(stat -c %s "$T/b.mlpackage/$W") - 8))
+seed weights-data-past-eof '\x01' "$T/b.mlpackage/$W" $(($(wc -c <"$T/b.mlpackage/$W") - 8))
 patched() { # patched NAME OFFSET BYTES: weights-valid with bytes overwritten
 	cp "$C/weights-valid" "$C/$1"
-	printf "$3" | dd of="$C/$1" bs=1 seek=$(($2 + 1)) conv=notrunc status=none
+	printf "$3" | dd of="$C/$1" bs=1 seek=$(($2 + 1)) conv=notrunc 2>/dev/null
 }
 patched weights-bad-sentinel 64 '\x00\x00\x00\x00'
 patched weights-dtype-mismatch 68 '\x02'

@@ -12,9 +12,10 @@ SRC=(infer="$C/toy_FFN_lut6_chunk_01of02.mlpackage" prefill="$C/toy_prefill_lut6
 expect 0 "combine --stamp" -- "$MLDEDUP" combine -q --store "$T/cli.db" --stamp "$T/c.stamp" -o "$T/cli.mlpackage" "${SRC[@]}"
 expect 0 "index --stamp of the output" -- "$MLDEDUP" index -q --store "$T/cli.db" --stamp "$T/i.stamp" "$T/cli.mlpackage"
 cmp -s "$T/c.stamp" "$T/i.stamp" && ok || bad "combine --stamp differs from index --stamp"
-touch -d '2000-01-01' "$T/c.stamp"
+touch_at 946684800 "$T/c.stamp" # 2000-01-01
+touch_at 946684800 "$T/old"
 expect 0 "combine --stamp again" -- "$MLDEDUP" combine -q --store "$T/cli.db" --stamp "$T/c.stamp" -o "$T/cli.mlpackage" "${SRC[@]}"
-[ "$(stat -c %Y "$T/c.stamp")" = "$(date -d '2000-01-01' +%s)" ] && ok || bad "an unchanged stamp was rewritten"
+[ "$T/c.stamp" -nt "$T/old" ] && bad "an unchanged stamp was rewritten" || ok
 expect 2 "--stamp with --dry-run" "not with --anemll or --dry-run" -- "$MLDEDUP" combine -q --dry-run --stamp "$T/d.stamp" \
 	-o "$T/d.mlpackage" "${SRC[@]}"
 finish

@@ -61,7 +61,7 @@ damage "$BLOB" "layers_0_mlp_up_proj_weight_palettized: blob 0 digest differs fr
 
 # Bytes overwritten: pages 2-4 (tables and indexes) become 0xff.
 cp "$S" "$T/bytes.db"
-head -c 12288 /dev/zero | tr '\0' '\377' | dd of="$T/bytes.db" bs=4096 seek=1 conv=notrunc status=none
+head -c 12288 /dev/zero | tr '\0' '\377' | dd of="$T/bytes.db" bs=4096 seek=1 conv=notrunc 2>/dev/null
 run "$MLDEDUP" fsck --store "$T/bytes.db"
 [ "$RC" -eq 1 ] && ! sanitizer_report && grep -qiE 'integrity|malformed|corrupt' "$T/out" "$T/err" && ok ||
 	bad "fsck of overwritten pages: exit $RC: $(head -3 "$T/out" "$T/err")"

@@ -16,7 +16,11 @@ mkdir "$out/inc" && cp /usr/include/xxhash.h "$out/inc/"
 	"$root"/src/lib/core/{cpu,hash,hash_avx2,hash_avx512,dtype,error}.c \
 	"$root"/src/lib/tensor/{lutkern,lutkern_neon,lutkern_avx2,lutkern_avx512,cmpkern,cmpkern_neon,cmpkern_avx2}.c -lm
 arch=${triple%%-*}
+# with the multiarch libc installed (libc6:arm64), run on it with its own loader: the cross
+# package's loader would load that libc.so.6, a different build (cmake/aarch64-linux-gnu.cmake)
+prefix=/usr/$triple
+[ -e "/usr/lib/$triple/libc.so.6" ] || [ -e "/lib/$triple/libc.so.6" ] && prefix=/
 for cpu in "" scalar; do
 	echo "== $triple, MLD_CPU=${cpu:-(unset)}"
-	MLD_CPU=$cpu "qemu-$arch" -L "/usr/$triple" "$out/kernels_cross"
+	MLD_CPU=$cpu "qemu-$arch" -L "$prefix" "$out/kernels_cross"
 done
