@@ -61,6 +61,18 @@ MATCH="INSERT INTO blob_matches SELECT pa.id, ba.file, ba.offset, pb.id, bb.file
 	JOIN packages pa ON pa.path = '$A' JOIN packages pb ON pb.path = '$B' WHERE ba.weight_id = $(wid "$A" "$D");"
 WARM=1 lie match "$COPY $MATCH"
 
+# 5. a weight that must never be shared claims the anchor's content digest (issue 9: the
+#    combine shared it as deq_identical and wrote the wrong values): the share by value
+#    is checked against the values before it counts
+CONTENT="UPDATE weights SET content_digest = (SELECT content_digest FROM weights WHERE id = $(wid "$A" "$D"))
+	WHERE id = $(wid "$B" "$D")"
+lie content "$CONTENT"
+# 6. the same after a first combine (decisions are in the store, keyed by content)
+WARM=1 lie content-warm "$CONTENT"
+# 7. the anchor's content digest made the member's
+lie anchor-content "UPDATE weights SET content_digest = (SELECT content_digest FROM weights WHERE id = $(wid "$B" "$D"))
+	WHERE id = $(wid "$A" "$D")"
+
 # 4. align reads the same claims: over a lying digest it warns and writes what a
 #    store-less align writes, and nothing before its bytes are checked
 expect 0 "reference: align without a store" -- "$MLDEDUP" align -q --no-store --anchor "$A" -o "$T/ref.aligned.mlpackage" "$B"

@@ -182,6 +182,7 @@ static bool facts_from_store(cb_ctx *cb, cb_source *s)
 		if (!cw || sqlite3_column_bytes(q, 1) != 16)
 			continue;
 		memcpy(cw->enc.bytes, sqlite3_column_blob(q, 1), 16);
+		cw->content_claimed = true;
 		if (sqlite3_column_bytes(q, 2) == 16) {
 			memcpy(cw->content.bytes, sqlite3_column_blob(q, 2), 16);
 			cw->has_content = true;
@@ -215,6 +216,7 @@ static int fact_one(void *ctx, size_t k)
 	free(cw->blob_dig);
 	cw->blob_dig = NULL;
 	cw->blob_claimed = false;
+	cw->content_claimed = false;
 	if (cw->w->n_blobs && !(cw->blob_dig = mld__calloc(cw->w->n_blobs, sizeof *cw->blob_dig)))
 		return MLD_ENOMEM;
 	int rc = mld__weight_encoding_digest_blobs(&cw->enc, cw->blob_dig, pkg, cw->w);
@@ -255,6 +257,7 @@ int cb_load_facts(cb_ctx *cb)
 				cw->enc = o->enc;
 				cw->content = o->content;
 				cw->has_content = o->has_content;
+				cw->content_claimed = o->content_claimed;
 				memcpy(cw->sketch, o->sketch, sizeof cw->sketch);
 				cw->has_sketch = o->has_sketch;
 			}
@@ -269,20 +272,31 @@ int cb_load_facts(cb_ctx *cb)
 	return cb_claims_init(cb);
 }
 
-/* ---- decisions cache ------------------------------------------------------------ */
+/* ---- decisions cache ------------------------------------------------------------
+ * A decision compares the dense values of two encodings. It is reused by content
+ * digest when both digests were computed from the bytes in this run; when either
+ * came from the store (a claim), only for the very encodings it was taken on, so a
+ * wrong content digest in the store cannot borrow another pair's decision. */
 
-static bool decision_get(cb_ctx *cb, const mld_digest *a, const mld_digest *b, mld_metrics *m)
+static bool decision_get(cb_ctx *cb, const cb_weight *o, const cb_weight *cw, mld_metrics *m)
 {
 	mld_store *st = cb->opts->store;
+	bool tied = o->content_claimed || cw->content_claimed;
 	sqlite3_stmt *q;
-	if (!st || mld__store_prepare(st, &q, "SELECT cos, max_abs, mean_abs FROM decisions WHERE (a = ?1 AND b = ?2)"
-	                                     " OR (a = ?2 AND b = ?1) LIMIT 1")) {
+	if (!st || mld__store_prepare(st, &q, "SELECT cos, max_abs, mean_abs, a_enc, b_enc, a = ?1 FROM decisions"
+	                                     " WHERE (a = ?1 AND b = ?2) OR (a = ?2 AND b = ?1) LIMIT 1")) {
 		mld__err_clear();
 		return false;
 	}
-	sqlite3_bind_blob(q, 1, a->bytes, 16, SQLITE_STATIC);
-	sqlite3_bind_blob(q, 2, b->bytes, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 1, o->content.bytes, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 2, cw->content.bytes, 16, SQLITE_STATIC);
 	bool found = sqlite3_step(q) == SQLITE_ROW;
+	if (found && tied) {
+		bool fwd = sqlite3_column_int(q, 5); /* which side the row calls a */
+		const mld_digest *ea = fwd ? &o->enc : &cw->enc, *eb = fwd ? &cw->enc : &o->enc;
+		found = sqlite3_column_bytes(q, 3) == 16 && sqlite3_column_bytes(q, 4) == 16 &&
+		        !memcmp(sqlite3_column_blob(q, 3), ea->bytes, 16) && !memcmp(sqlite3_column_blob(q, 4), eb->bytes, 16);
+	}
 	if (found) {
 		m->cos = sqlite3_column_double(q, 0);
 		m->max_abs = sqlite3_column_double(q, 1);
@@ -293,7 +307,7 @@ static bool decision_get(cb_ctx *cb, const mld_digest *a, const mld_digest *b, m
 }
 
 /* A cache problem never breaks the combine: failures here are ignored. */
-static void decision_put(cb_ctx *cb, const mld_digest *a, const mld_digest *b, const mld_metrics *m, mld_reason r)
+static void decision_put(cb_ctx *cb, const cb_weight *o, const cb_weight *cw, const mld_metrics *m, mld_reason r)
 {
 	mld_store *st = cb->opts->store;
 	sqlite3_stmt *q;
@@ -302,25 +316,115 @@ static void decision_put(cb_ctx *cb, const mld_digest *a, const mld_digest *b, c
 		return;
 	}
 	if (mld__store_prepare(st, &q, "INSERT OR REPLACE INTO decisions(a, b, cos, max_abs, mean_abs, mode, outcome,"
-	                              " decided_at) VALUES (?,?,?,?,?,?,?,?)")) {
+	                              " decided_at, a_enc, b_enc) VALUES (?,?,?,?,?,?,?,?,?,?)")) {
 		mld__store_rollback(st);
 		mld__err_clear();
 		return;
 	}
-	sqlite3_bind_blob(q, 1, a->bytes, 16, SQLITE_STATIC);
-	sqlite3_bind_blob(q, 2, b->bytes, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 1, o->content.bytes, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 2, cw->content.bytes, 16, SQLITE_STATIC);
 	sqlite3_bind_double(q, 3, m->cos);
 	sqlite3_bind_double(q, 4, m->max_abs);
 	sqlite3_bind_double(q, 5, m->mean_abs);
 	sqlite3_bind_text(q, 6, cb->opts->strict ? "strict" : "relaxed", -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 7, mld_reason_name(r), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 8, (sqlite3_int64)time(NULL));
+	sqlite3_bind_blob(q, 9, o->enc.bytes, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 10, cw->enc.bytes, 16, SQLITE_STATIC);
 	int step = sqlite3_step(q);
 	sqlite3_finalize(q);
 	if (step != SQLITE_DONE || mld__store_commit(st)) {
 		mld__store_rollback(st);
 		mld__err_clear();
 	}
+}
+
+/* Two encodings whose values were found bit-identical before (value_matches). */
+static bool value_match_get(cb_ctx *cb, const mld_digest *a, const mld_digest *b)
+{
+	sqlite3_stmt *q;
+	if (!cb->opts->store || mld__store_prepare(cb->opts->store, &q, "SELECT 1 FROM value_matches WHERE (a = ?1 AND b = ?2)"
+	                                                               " OR (a = ?2 AND b = ?1)")) {
+		mld__err_clear();
+		return false;
+	}
+	sqlite3_bind_blob(q, 1, a->bytes, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 2, b->bytes, 16, SQLITE_STATIC);
+	bool found = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	return found;
+}
+
+static void value_match_put(cb_ctx *cb, const mld_digest *a, const mld_digest *b)
+{
+	mld_store *st = cb->opts->store;
+	sqlite3_stmt *q;
+	if (!st || mld__store_begin(st)) {
+		mld__err_clear();
+		return;
+	}
+	if (mld__store_prepare(st, &q, "INSERT OR IGNORE INTO value_matches(a, b) VALUES (?, ?)")) {
+		mld__store_rollback(st);
+		mld__err_clear();
+		return;
+	}
+	sqlite3_bind_blob(q, 1, a->bytes, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 2, b->bytes, 16, SQLITE_STATIC);
+	int step = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (step != SQLITE_DONE || mld__store_commit(st)) {
+		mld__store_rollback(st);
+		mld__err_clear();
+	}
+}
+
+/* Is weight x's content digest the digest of its values? Computed from the bytes; a
+ * store claim found false is reported (cb->lie: the driver decides afresh). */
+static int content_holds(cb_ctx *cb, const cb_weight *x, bool *holds)
+{
+	const mld_package *pkg = cb->pkgs[cb->srcs[x->src].pkg];
+	mld_digest d;
+	uint64_t dense;
+	int rc = mld_weight_content_digest(&d, NULL, &dense, pkg, x->w);
+	mld__weight_release(pkg, x->w);
+	cb->stats->weights_dequantized++;
+	if (rc == MLD_EUNSUPPORTED) {
+		mld__err_clear();
+		*holds = false;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	*holds = !memcmp(d.bytes, x->content.bytes, 16);
+	if (!*holds) {
+		char *what = mld__sprintf("the store's content digest of function \"%s\", weight \"%s\" does not match its values",
+		                          cb->srcs[x->src].name, x->w->name);
+		cb_claim_lied(cb, cb->srcs[x->src].pkg, what ? what : "a content digest does not match its values");
+		free(what);
+	}
+	return 0;
+}
+
+/* A share by equal content digests (deq_identical) that rests on a store claim is
+ * checked against the values once - both weights' digests recomputed from their
+ * bytes - and remembered by encoding (value_matches). */
+static int content_share_holds(cb_ctx *cb, const cb_weight *o, const cb_weight *cw, bool *holds)
+{
+	*holds = true;
+	if (!o->content_claimed && !cw->content_claimed)
+		return 0; /* both computed from the bytes in this run */
+	if (value_match_get(cb, &o->enc, &cw->enc))
+		return 0;
+	bool ho = true, hc = true;
+	int rc = (o->content_claimed ? content_holds(cb, o, &ho) : 0);
+	if (!rc && cw->content_claimed)
+		rc = content_holds(cb, cw, &hc);
+	if (rc)
+		return rc;
+	*holds = ho && hc;
+	if (*holds)
+		value_match_put(cb, &o->enc, &cw->enc);
+	return 0;
 }
 
 static mld_reason judge(const cb_ctx *cb, const mld_metrics *m)
@@ -430,7 +534,7 @@ static int verify_pair(cb_ctx *cb, cb_weight *cw, long cand)
 {
 	cb_weight *o = &cb->ws[cand];
 	cw->candidate = cand;
-	if (decision_get(cb, &o->content, &cw->content, &cw->m)) {
+	if (decision_get(cb, o, cw, &cw->m)) {
 		cw->reused = true;
 		cb->stats->decisions_reused++;
 	} else if (cw->has_pre && cw->pre_cand == cand) { /* compared ahead, in parallel */
@@ -447,7 +551,7 @@ static int verify_pair(cb_ctx *cb, cb_weight *cw, long cand)
 	cw->has_metrics = true;
 	cw->reason = judge(cb, &cw->m);
 	if (!cw->reused)
-		decision_put(cb, &o->content, &cw->content, &cw->m, cw->reason);
+		decision_put(cb, o, cw, &cw->m, cw->reason);
 	return 0;
 }
 
@@ -545,7 +649,7 @@ static int preverify(cb_ctx *cb)
 			long cand, misfit;
 			find_candidate(cb, &sim, cw, &cand, &misfit);
 			mld_metrics m;
-			if (cand < 0 || decision_get(cb, &cb->ws[cand].content, &cw->content, &m))
+			if (cand < 0 || decision_get(cb, &cb->ws[cand], cw, &m))
 				continue;
 			if (group_of[cand] < 0) {
 				if (n_groups == cap_groups) {
@@ -671,7 +775,13 @@ static int decide(cb_ctx *cb, index_maps *ix, long i)
 	digest_key(hex, &cw->content);
 	m = map_get(&ix->by_content, hex);
 	/* a different structure can be swapped only op for op (one-op chains) */
+	bool holds = true;
 	if (m >= 0 && (!strcmp(cb->ws[m].layout, cw->layout) || (cb->ws[m].w->n_ops == 1 && cw->w->n_ops == 1))) {
+		int rc = content_share_holds(cb, &cb->ws[m], cw, &holds);
+		if (rc)
+			return rc;
+	}
+	if (m >= 0 && holds && (!strcmp(cb->ws[m].layout, cw->layout) || (cb->ws[m].w->n_ops == 1 && cw->w->n_ops == 1))) {
 		cw->reason = MLD_R_DEQ_IDENTICAL;
 		cw->placed = cb->ws[m].placed;
 		cw->candidate = m;

@@ -25,6 +25,7 @@ typedef struct cb_weight {
 	char *stem;           /* name without the exporter's trailing _<digits> */
 	mld_digest enc, content;
 	bool has_content;
+	bool content_claimed; /* enc/content came from the store: a claim, checked before a share by value rests on it */
 	float sketch[MLD_SKETCH_LEN];
 	bool has_sketch;
 	mld_reason reason;

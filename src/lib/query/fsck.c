@@ -40,6 +40,8 @@ static const struct {
 	              " ELSE 'mode ' || quote(mode) || ', outcome ' || quote(outcome) END FROM decisions"
 	              " WHERE " Q_ORPHAN_DECISIONS " OR mode NOT IN ('relaxed', 'strict')"
 	              " OR outcome NOT IN ('deq_close', 'rejected_threshold')"},
+	{"value_matches", "SELECT 'value match ' || lower(hex(a)) || ' = ' || lower(hex(b)) || ': references an unknown encoding'"
+	                  " FROM value_matches WHERE " Q_ORPHAN_VALUE_MATCHES},
 	{"digests", "SELECT t || ' has a digest of ' || n || ' bytes, not 16' FROM ("
 	            " SELECT 'contents row ' || lower(hex(digest)) AS t, length(digest) AS n FROM contents"
 	            " UNION ALL SELECT 'encodings row ' || lower(hex(digest)), length(digest) FROM encodings"
