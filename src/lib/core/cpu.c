@@ -1,5 +1,8 @@
 #include "cpu.h"
 
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,8 +45,13 @@ bool mld__cpu_has(mld__isa isa)
 bool mld__cpu_has_f16c(void)
 {
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("f16c");
+	/* cpuid rather than __builtin_cpu_supports("f16c"): older clangs (Xcode's
+	 * among them) do not know that feature name. F16C is VEX-encoded, so it
+	 * also needs the OS to save the AVX state, which the AVX2 check covers. */
+	unsigned a, b, c, d;
+	if (!__get_cpuid(1, &a, &b, &c, &d))
+		return false;
+	return (c & (1u << 29)) && x86_has(MLD_ISA_AVX2);
 #else
 	return false;
 #endif
