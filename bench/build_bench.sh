@@ -4,11 +4,11 @@
 # (fresh store), a no-op rebuild, and a rebuild after one chunk changed (one weight of ctx1024
 # chunk 2), next to combining everything from scratch with no store (combine --no-store).
 #
-#   bench/build_bench.sh      (JOBS: ninja -j, default nproc; MLD_BENCH_WORK, MLD_BENCH_BUILD)
+#   bench/build_bench.sh      (JOBS: ninja -j, default: the CPUs; MLD_BENCH_WORK, MLD_BENCH_BUILD)
 source "$(dirname "$0")/common.sh"
 bench_build
 command -v ninja >/dev/null || { echo "build_bench.sh: needs ninja (Debian: ninja-build)" >&2; exit 1; }
-jobs=${JOBS:-$(nproc)}
+jobs=${JOBS:-$(ncpu)}
 dir=$WORK/qwen05b-statex
 out=$WORK/build-statex
 if [ ! -f "$dir/toygen.json" ]; then
@@ -37,7 +37,7 @@ rm -rf "$WORK/nostore" && mkdir -p "$WORK/nostore"
 nostore=$(timed "$WORK/nostore.log" "$MLDEDUP" combine -q --no-store --anemll "$dir" -o "$WORK/nostore")
 
 printf 'export: %d packages, %.1f MB of weights; ninja -j%d on %d CPUs\n' \
-	"$(ls -d "$dir"/ctx*/*.mlpackage | wc -l)" "$(echo "$bytes / 1000000" | bc -l)" "$jobs" "$(nproc)"
+	"$(ls -d "$dir"/ctx*/*.mlpackage | wc -l)" "$(echo "$bytes / 1000000" | bc -l)" "$jobs" "$(ncpu)"
 printf '%-40s %8.2f s\n' "clean build (fresh store)" "$clean" "no-op rebuild" "$noop" \
 	"one chunk changed (ctx1024 chunk 2)" "$changed" "combine --no-store, everything" "$nostore"
 echo "  one chunk changed ran: $(steps "$WORK/changed.log")"

@@ -12,7 +12,9 @@ bench_build() {
 	RAWHASH=$BUILD/bench/mldedup-rawhash
 	KERNBENCH=$BUILD/bench/mldedup-kernbench
 }
-now() { date +%s.%N; }
+# seconds since the epoch with a fraction (date +%N is GNU only)
+now() { if [ -n "${EPOCHREALTIME:-}" ]; then echo "${EPOCHREALTIME/,/.}"; else perl -MTime::HiRes=time -e 'printf "%.6f\n", time()'; fi; }
+ncpu() { getconf _NPROCESSORS_ONLN 2>/dev/null || sysctl -n hw.ncpu; }
 # median of the numbers on stdin
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 # the Qwen2.5-0.5B-sized 2-chunk export (generated once, reused)

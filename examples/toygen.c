@@ -48,7 +48,8 @@ static void usage(FILE *f)
 	        "per weight, DIR/toygen.tsv: package, anchor, weight, relation).\n\n"
 	        "options:\n"
 	        "  -o, --output DIR        output directory (required; created if missing)\n"
-	        "      --preset NAME       small (the defaults, ~1 MB) or qwen05b (896/4864, 24 layers, 14/2 heads)\n"
+	        "      --preset NAME       small (the defaults, ~1 MB), qwen05b (896/4864, 24 layers, 14/2 heads)\n"
+	        "                          or qwen15b (1536/8960, 28 layers, 12/2 heads); both 2 chunks\n"
 	        "      --hidden N          hidden size (default 64)\n"
 	        "      --intermediate N    MLP size (default 256)\n"
 	        "      --layers N          decoder layers (default 4)\n"
@@ -130,12 +131,19 @@ static void preset(tg_params *p, const char *name)
 {
 	if (!strcmp(name, "small"))
 		return; /* the defaults */
-	if (strcmp(name, "qwen05b"))
-		usage_error("unknown preset '%s' (small, qwen05b)", name);
-	p->hidden = 896;
-	p->inter = 4864;
-	p->layers = 24;
-	p->heads = 14;
+	if (!strcmp(name, "qwen05b")) {
+		p->hidden = 896;
+		p->inter = 4864;
+		p->layers = 24;
+		p->heads = 14;
+	} else if (!strcmp(name, "qwen15b")) { /* Qwen2.5-1.5B: about 490 MB of LUT6 weights per package */
+		p->hidden = 1536;
+		p->inter = 8960;
+		p->layers = 28;
+		p->heads = 12;
+	} else {
+		usage_error("unknown preset '%s' (small, qwen05b, qwen15b)", name);
+	}
 	p->kv_heads = 2;
 	p->chunks = 2;
 }

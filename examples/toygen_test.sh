@@ -8,6 +8,7 @@
 #
 # usage: toygen_test.sh TOYGEN MLDEDUP WORKDIR
 set -u
+source "$(dirname "$0")/../tests/portable.sh"
 TOYGEN=$1 MLDEDUP=$2 W=$3
 rm -rf "$W" && mkdir -p "$W" || exit 1
 export MLDEDUP_STORE="$W/store.db" # ls never needs it; keep the user's store out anyway
@@ -39,7 +40,7 @@ stored() {
 		     /"size":/ { gsub(/,/, "", $2); print name, off, $2 }' |
 		while read -r name off size; do
 			printf '%s\t' "$name"
-			tail -c +$((off + 1)) "$bin" | head -c "$size" | sha256sum | cut -c1-64
+			tail -c +$((off + 1)) "$bin" | head -c "$size" | sha256 | cut -c1-64
 		done | awk -F'\t' '{ h[$1] = h[$1] $2 } END { for (n in h) print n "\t" h[n] }' | LC_ALL=C sort
 }
 

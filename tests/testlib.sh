@@ -1,6 +1,7 @@
 # Helpers every test script shares (sourced by tests/*/lib.sh): a private temp dir
 # and HOME (the user's store is never touched), pass/fail counting, and `expect`,
 # which runs a command and checks its exit status, crash-freedom and stderr.
+source "$(dirname "${BASH_SOURCE[0]}")/portable.sh"
 T=$(mktemp -d "${TMPDIR:-/tmp}/mld-test-XXXXXX") || exit 1
 
 # Keep the user's real store out of every test: the default store goes under $T.

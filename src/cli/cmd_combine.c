@@ -119,17 +119,6 @@ static char *job_report(const char *report, const char *output)
 	return r;
 }
 
-/* The stamp keeps its mtime when OUT came out the same, so nothing after it reruns. */
-static int write_stamp(const char *out, const char *stamp)
-{
-	char *text;
-	if (mld_package_stamp(&text, NULL, out, NULL))
-		return -1;
-	int rc = mld_write_if_changed(stamp, text, strlen(text));
-	free(text);
-	return rc < 0;
-}
-
 /* --anemll: an output inside (or holding) a source of any job would change what another job
  * reads; mld_combine checks each job's own sources, this checks them all before any is run. */
 static bool anemll_overlap(const cli_cmd *cmd, const mld_anemll_job *jobs, size_t nj)
@@ -292,10 +281,10 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 				fprintf(stderr, "  %s\n", cli_esc(L.other[i]));
 		}
 		mld_anemll_layout_free(&L);
-	} else if (mld_combine(&s, specs, (size_t)n, out, &o)) {
+	} else if ((o.stamp_path = stamp), mld_combine(&s, specs, (size_t)n, out, &o)) {
+		/* --stamp: the library writes OUT's stamp from its plan, only if it changed
+		 * (so it keeps its mtime when OUT came out the same, and nothing after reruns) */
 		rc = combine_fail(cmd);
-	} else if (stamp && write_stamp(out, stamp)) {
-		rc = cli_fail(cmd);
 	} else {
 		if (!cli_quiet)
 			cli_combine_summary(out, &s, o.dry_run);

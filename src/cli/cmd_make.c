@@ -2,11 +2,14 @@
  * exports of a directory. Paths are checked to need no escaping (buildgen.c). */
 #include "buildgen.h"
 
-/* Target-specific variables of a combine or verify target. */
+/* Target-specific variables of a combine or verify target. Not `private` (GNU Make 3.82):
+ * macOS ships Make 3.81. A prerequisite inherits them, and that is harmless: each recipe
+ * reads only variables its own target sets (index: pkg; combine and verify: pkgout and
+ * sources, the same values on both). */
 static void job_vars(FILE *f, const bg_plan *p, const bg_job *j, const char *target)
 {
-	fprintf(f, "%sstamps/%s%s: private pkgout := %s%s.mlpackage\n", p->base, j->stem, target, p->base, j->stem);
-	fprintf(f, "%sstamps/%s%s: private sources :=", p->base, j->stem, target);
+	fprintf(f, "%sstamps/%s%s: pkgout := %s%s.mlpackage\n", p->base, j->stem, target, p->base, j->stem);
+	fprintf(f, "%sstamps/%s%s: sources :=", p->base, j->stem, target);
 	bg_sources(f, j);
 	fputc('\n', f);
 }
@@ -44,7 +47,7 @@ static void emit(FILE *f, const bg_plan *p)
 	for (size_t i = 0; i < p->n_pkgs; i++) {
 		const char *n = p->pkgs[i].name, *path = p->pkgs[i].path;
 		fprintf(f, "%sstamps/%s.index.ran: %s\n\t$(mldedup_index)\n", b, n, path);
-		fprintf(f, "%sstamps/%s.index.ran: private pkg := %s\n", b, n, path);
+		fprintf(f, "%sstamps/%s.index.ran: pkg := %s\n", b, n, path);
 		fprintf(f, "%sstamps/%s.index: %sstamps/%s.index.ran ;\n", b, n, b, n);
 		fprintf(f, "-include %sstamps/%s.index.d\n", b, n);
 	}

@@ -2,6 +2,10 @@
 #include "opts.h"
 
 #include "mldedup.h"
+/* internal, for --version only: which SIMD builds the dispatchers chose (core/cpu.h) */
+#include "core/cpu.h"
+#include "core/hash.h"
+#include "tensor/lutkern.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,18 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(out, "\n'mldedup <command> --help' describes a command. 'mldedup --version' prints the version.\n");
+}
+
+/* mldedup -V | --version | version: what a bug report needs. The first line alone is the
+ * version, for scripts. */
+static int version(void)
+{
+	const char *cap = getenv("MLD_CPU");
+	printf("mldedup %s\n", MLD_VERSION);
+	printf("library: libmldedup %s\n", mld_version(NULL, NULL, NULL));
+	printf("SIMD: palette decode %s, XXH3 %s (MLD_CPU=%s)\n", mld__lutkern_get()->name, mld__hash_active()->name,
+	       cap && *cap ? cap : "unset: the best this CPU runs");
+	return EXIT_OK;
 }
 
 /* An unknown verb (also after "help"): say so, and suggest the nearest one. */
@@ -56,12 +72,17 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return EXIT_OK;
 	}
-	if (!strcmp(argv[1], "--version")) {
-		printf("mldedup %s\n", MLD_VERSION);
-		return EXIT_OK;
-	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V") || !strcmp(argv[1], "version"))
+		return version();
 	if (!strcmp(argv[1], "--man")) { /* hidden: docs/mldedup.1 */
 		cli_man_page(stdout, commands, N_COMMANDS);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--completion")) { /* hidden: completions/ (bash, zsh) */
+		if (argc != 3 || cli_completion(stdout, argv[2], commands, N_COMMANDS)) {
+			fprintf(stderr, "usage: mldedup --completion bash|zsh\n");
+			return EXIT_USAGE;
+		}
 		return EXIT_OK;
 	}
 	for (size_t i = 0; i < N_COMMANDS; i++)

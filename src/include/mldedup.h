@@ -283,10 +283,10 @@ typedef struct mld_source_spec {
 	const char *function; /* source function; NULL = its only function, or "main" */
 } mld_source_spec;
 
-#define MLD_COMBINE_OPTS_VERSION 2
+#define MLD_COMBINE_OPTS_VERSION 3
 typedef struct mld_combine_opts {
 	unsigned version;         /* MLD_COMBINE_OPTS_VERSION (0: a zeroed struct, the defaults; 1: the fields up to
-	                           * `replace`, the rest at their defaults) */
+	                           * `replace`, 2: up to `max_abs_max`, the rest at their defaults) */
 	const char *default_name; /* NULL = first source */
 	int strict;               /* also require max |d| <= 0.01 */
 	int dry_run;              /* plan and report only */
@@ -313,6 +313,12 @@ typedef struct mld_combine_opts {
 	double cos_min;
 	double mean_abs_max;
 	double max_abs_max;
+	/* ---- version 3 ---- */
+	/* Write OUT's build stamp to this file, only if its content changed
+	 * (mld_write_if_changed). The text is the one mld_package_stamp gives for OUT,
+	 * derived from the plan's digests and the layout written, without reading OUT
+	 * back. NULL = none. Not with dry_run. */
+	const char *stamp_path;
 } mld_combine_opts;
 #define MLD_COMBINE_OPTS_INIT {.version = MLD_COMBINE_OPTS_VERSION}
 
@@ -430,12 +436,22 @@ int mld_anemll_expect(mld_anemll_layout *out, const char *in_dir, const char *ou
 /* ---- build integration (Ninja, Make) ----------------------------------------------------- */
 
 /* A build stamp of a package: text that changes exactly when what a combine reads
- * from the package does. "model <digest>" of its model file, "weights <digest>
- * <bytes>" of its weight file(s), and one line per weight, sorted: function, name,
- * dtype, shape, encoding and content digest (tab-separated). Given the store it was
- * indexed into (after mld_store_index) the lines come from there; with st NULL they
- * are computed from the package, to the same text. `files` (may be NULL) gets the
- * files read, one path under `pkg_path` per line: a depfile's. */
+ * from the package does. Format version 2, digests as 32 lowercase hex digits:
+ *
+ *   mldedup stamp 2
+ *   model <XXH3-128 of the model file>
+ *   weights <weights identity> <bytes of the weight file(s)>
+ *   <function>\t<weight>\t<dtype>\t<shape>\t<encoding digest>\t<content digest>
+ *
+ * one weight line per weight, sorted bytewise by function, then name; shape is a
+ * JSON array, the content digest "-" for a form that cannot be decoded. The weights
+ * identity digests the weight files from the encoding digests of the blobs weights
+ * read plus every other byte (the store's packages.weights_digest), so no stamp
+ * reads a weight file twice. Given the store it was indexed into (after
+ * mld_store_index) the stamp comes from there; with st NULL it is computed from the
+ * package, to the same text; combine's stamp_path option writes the same text for
+ * its output. `files` (may be NULL) gets the files read, one path under `pkg_path`
+ * per line: a depfile's. */
 int mld_package_stamp(char **stamp, char **files, const char *pkg_path, mld_store *st);
 
 /* Write `len` bytes to `path` (creating its directory) unless it already holds

@@ -23,10 +23,13 @@
 #
 # usage: build.sh ninja|make chunked|statex|parallel|outputs|names   (env: MLDEDUP, TOYGEN, MLD_SOURCE_DIR)
 set -u
+source "$(dirname "$0")/../portable.sh"
 TOOL=$1 SCENARIO=$2
 : "${MLDEDUP:?}" "${TOYGEN:?}" "${MLD_SOURCE_DIR:?}"
 command -v "$TOOL" >/dev/null || { echo "SKIP: $TOOL not installed (Debian: ninja-build, make)"; exit 77; }
 
+[ -n "${MLD_TEST_EMULATOR:-}" ] && echo "NOTE: under the emulator ($MLD_TEST_EMULATOR) with MLD_PLATFORM_FALLBACK=1:" \
+	"build files run 'mldedup' from PATH, the emulator's wrapper $(command -v mldedup)"
 T=$(mktemp -d "${TMPDIR:-/tmp}/mld-build-XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 unset MLDEDUP_STORE XDG_CACHE_HOME MAKEFLAGS MAKELEVEL
@@ -65,7 +68,7 @@ run() {
 }
 count() { grep -cE "(^|[] ])$1 " "$T/log"; } # lines announcing a step
 named() { grep -E "(^|[] ])$1 " "$T/log" | grep -qF -- "$2"; }
-digest() { md5sum <"$1/Data/com.apple.CoreML/weights/weight.bin"; }
+digest() { sha256 <"$1/Data/com.apple.CoreML/weights/weight.bin"; }
 toygen() { "$TOYGEN" -q "$@" || bad "mldedup-toygen $* exited with $?"; }
 
 # Re-export PKG (relative to the export) from a fresh run of the generator: same content, new files.
@@ -205,7 +208,7 @@ outputs)
 	[ -f "$PKG/Data/com.apple.CoreML/model.mlmodel" ] || bad "one file of the output deleted: not rebuilt"
 	run "check after that" check
 	sleep 1 # a damaged file must look newer than the last verify
-	printf 'damage' | dd of="$PKG/$W" bs=1 seek=200 conv=notrunc status=none
+	printf 'damage' | dd of="$PKG/$W" bs=1 seek=200 conv=notrunc 2>/dev/null
 	if build check; then bad "check of a damaged output passed"; fi
 	grep -q FAIL "$T/log" || { bad "check of a damaged output: no FAIL line"; cat "$T/log" >&2; }
 	if [ "$TOOL" = ninja ]; then

@@ -7,6 +7,8 @@ set -u
 for tool in ninja make; do
 	command -v $tool >/dev/null || { echo "SKIP: $tool not installed (Debian: ninja-build, make)"; exit 77; }
 done
+[ -n "${MLD_TEST_EMULATOR:-}" ] && echo "NOTE: under the emulator ($MLD_TEST_EMULATOR) with MLD_PLATFORM_FALLBACK=1:" \
+	"build files run 'mldedup' from PATH, the emulator's wrapper $(command -v mldedup)"
 T=$(mktemp -d "${TMPDIR:-/tmp}/mld-examples-XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 unset MLDEDUP_STORE XDG_CACHE_HOME MAKEFLAGS MAKELEVEL

@@ -10,4 +10,4 @@ off=$("$MLDEDUP" ls --json --no-digest "$pkg" |
 off=$((off + 200))
 w=$pkg/Data/com.apple.CoreML/weights/weight.bin
 b=$(od -An -tu1 -j "$off" -N1 "$w" | tr -d ' ')
-printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$w" bs=1 seek="$off" conv=notrunc status=none
+printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$w" bs=1 seek="$off" conv=notrunc 2>/dev/null

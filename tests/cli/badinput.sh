@@ -12,7 +12,7 @@ M=Data/com.apple.CoreML/model.mlmodel
 # Layout of the synthetic weight.bin (canonical packing, blobs in writer order):
 #   metadata 64 (w_dense fp16, data 128..256) ... last: metadata 1280 (w_f32 fp32,
 #   data 1344..1408), file size 1408. Checked here so a generator change is noticed.
-eq "synthetic weight.bin size" "$(stat -c %s "$GOOD/$W")" 1408
+eq "synthetic weight.bin size" "$(filesize "$GOOD/$W")" 1408
 run "$MLDEDUP" ls --json "$GOOD"
 grep -q '"offset": 1280' "$T/out" && ok || bad "synthetic layout: no blob metadata at 1280"
 
@@ -23,7 +23,7 @@ fresh() {
 	echo "$T/$1.mlpackage"
 }
 # patch FILE OFFSET PRINTF-BYTES: overwrite bytes in place
-patch() { printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }
+patch() { printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null; }
 
 # bad_pkg DESCRIPTION PKG PATTERN...: ls, cat and index all fail with exit 1 and
 # messages naming the package and matching every pattern.
@@ -39,16 +39,16 @@ bad_pkg() {
 expect 0 "good package: ls" -- "$MLDEDUP" ls "$GOOD"
 expect 0 "good package: index" -- "$MLDEDUP" index --store "$T/good.db" "$GOOD"
 "$MLDEDUP" cat "$GOOD" main w_dense >"$T/cat.bin" 2>"$T/err"
-eq "good package: cat w_dense bytes" "$(stat -c %s "$T/cat.bin")" 128
+eq "good package: cat w_dense bytes" "$(filesize "$T/cat.bin")" 128
 
 # ---- weight.bin ---------------------------------------------------------------------
-P=$(fresh trunc_header); truncate -s 40 "$P/$W"
+P=$(fresh trunc_header); truncate_to "$P/$W" 40
 bad_pkg "weight.bin shorter than its header" "$P" "weight.bin" "truncated blob file"
 
-P=$(fresh trunc_data); truncate -s 1400 "$P/$W"
+P=$(fresh trunc_data); truncate_to "$P/$W" 1400
 bad_pkg "last blob's data runs past EOF" "$P" "weight.bin" "lies outside the file"
 
-P=$(fresh trunc_meta); truncate -s 1300 "$P/$W"
+P=$(fresh trunc_meta); truncate_to "$P/$W" 1300
 bad_pkg "blob metadata offset past EOF" "$P" "weight.bin" "offset 1280 is outside the file"
 
 P=$(fresh empty_bin); : >"$P/$W"

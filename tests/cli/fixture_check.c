@@ -300,7 +300,7 @@ static void decode_package(const char *ref, const char *mldedup, mld_store *stor
 		goto out;
 	}
 	c->packages++;
-	size_t n_lib = mld_package_weight_count(pkg), matched = 0;
+	size_t n_lib = mld_package_weight_count(pkg);
 	bool *seen = calloc(n_lib ? n_lib : 1, 1);
 	const char *fname;
 	json_t *fobj;
@@ -324,7 +324,6 @@ static void decode_package(const char *ref, const char *mldedup, mld_store *stor
 						fail("%s: weight %s:%s matched twice", pkgpath, fname, name);
 					seen[k] = true;
 				}
-			matched++;
 			if (!rdt || strcmp(mld_dtype_name(mld_weight_dtype(w)), rdt))
 				fail("%s: %s:%s dtype %s, answer %s", pkgpath, fname, name, mld_dtype_name(mld_weight_dtype(w)),
 				     rdt ? rdt : "?");
@@ -381,7 +380,7 @@ out:
 
 static void same_file(const char *what, const char *a, const char *b)
 {
-	size_t la, lb;
+	size_t la = 0, lb = 0;
 	uint8_t *da = slurp(a, &la), *db = slurp(b, &lb);
 	if (!da || !db) {
 		fail("%s: cannot read %s", what, !da ? a : b);

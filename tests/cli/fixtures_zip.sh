@@ -42,8 +42,8 @@ for dir in "${PICK[@]}"; do
 
 	weights=0
 	while IFS=$'\t' read -r fn name _; do
-		a=$("$MLDEDUP" cat "$dir" "$fn" "$name" | sha256sum)
-		b=$("$MLDEDUP" cat "$zip" "$fn" "$name" 2>"$T/err" | sha256sum)
+		a=$("$MLDEDUP" cat "$dir" "$fn" "$name" | sha256)
+		b=$("$MLDEDUP" cat "$zip" "$fn" "$name" 2>"$T/err" | sha256)
 		if [ "$a" = "$b" ] && ! sanitizer_report; then ok; else bad "$base: cat $fn $name differs in the zip"; fi
 		weights=$((weights + 1))
 	done <"$T/ls.rows"

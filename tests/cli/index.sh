@@ -60,7 +60,7 @@ expect 0 "index through another path spelling" -- "$MLDEDUP" index --json --stor
 eq "another spelling: unchanged" "$(jf packages_unchanged)" 1
 
 # ---- changes force a re-index of that package only ----------------------------------------------
-later() { touch -d "@$(($(date +%s) + $1))" "$2"; }
+later() { touch_at "$(($(date +%s) + $1))" "$2"; }
 reindexed() { # reindexed DESCRIPTION PKG: only PKG is read again
 	expect 0 "$1" -- "$MLDEDUP" index -v --json --store "$S" "${PKGS[@]}"
 	eq "$1: packages_indexed" "$(jf packages_indexed)" 1

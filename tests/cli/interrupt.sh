@@ -33,7 +33,7 @@ writes=(
 
 rewrites_if_changed() { case $1 in stamp | depfile | ninja | make) return 0 ;; esac; return 1; }
 temps() { find "$W" -name '*.mldtmp-*' | LC_ALL=C sort; }
-digest() { if [ -e "$1" ]; then find "$1" -type f -exec cat {} + | sha256sum | cut -d' ' -f1; else echo absent; fi; }
+digest() { if [ -e "$1" ]; then find "$1" -type f -exec cat {} + | sha256 | cut -d' ' -f1; else echo absent; fi; }
 
 # interrupt SIGNAL NAME TARGET CMD: start CMD held before its commit, send SIGNAL once its
 # temp exists; it must die of SIGNAL and leave the target as it was, and no temp.

@@ -84,8 +84,8 @@ V+=("infer=$F/multictx/ctx4096/toy_FFN_lut6_chunk_01of01.mlpackage" "prefill=$F/
 expect 0 "verify multictx (12 functions)" "12 functions" "0 failures" -- "$MLDEDUP" verify "$out" "${V[@]}"
 # the alias shares every blob of its original (ls: same encoded bytes, same digests)
 "$MLDEDUP" ls --no-header "$out" >"$T/ls"
-a=$(awk -F'\t' '$1 == "infer" { print $2, $7 }' "$T/ls" | sha256sum)
-b=$(awk -F'\t' '$1 == "infer_ctx4096" { print $2, $7 }' "$T/ls" | sha256sum)
+a=$(awk -F'\t' '$1 == "infer" { print $2, $7 }' "$T/ls" | sha256)
+b=$(awk -F'\t' '$1 == "infer_ctx4096" { print $2, $7 }' "$T/ls" | sha256)
 eq "alias infer has the weights of infer_ctx4096" "$a" "$b"
 
 # ---- Gemma-style names: rotate variants and monolithic models --------------------------------

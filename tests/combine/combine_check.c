@@ -23,6 +23,10 @@
  *   combine_check zip-ls ZIP           entries: name, size, store|deflate|...
  *   combine_check zip-cat ZIP ENTRY    an entry's bytes on stdout
  *   combine_check pkg PKG              spec version, default function, functions
+ *   combine_check stamps FIXTURES_DIR TMPDIR [SET ...]
+ *       For every group: the stamp combine writes (stamp_path) from its plan equals
+ *       mld_package_stamp of the output with the store (indexed) and without one,
+ *       for a cold run, a warm run, a run without a store, and --zip.
  *
  * Exit 0 pass, 1 failure, 2 usage, 77 skip (fixtures absent).
  */
@@ -889,13 +893,111 @@ static int cmd_pkg(int argc, char **argv)
 	return 0;
 }
 
+/* ---- stamps: combine's own equals index's, with and without a store -------------------- */
+
+static char *stamp_file(const char *path)
+{
+	size_t n;
+	uint8_t *b = slurp(path, &n);
+	if (!b)
+		return NULL;
+	b = realloc(b, n + 1);
+	b[n] = 0;
+	return (char *)b;
+}
+
+/* First differing line of two stamps, for the message. */
+static void stamp_diff(const char *what, const char *a, const char *b)
+{
+	size_t line = 1;
+	while (*a && *a == *b) {
+		line += *a == '\n';
+		a++, b++;
+	}
+	fail("%s: stamps differ at line %zu: \"%.*s\" vs \"%.*s\"", what, line, (int)strcspn(a, "\n"), a,
+	     (int)strcspn(b, "\n"), b);
+}
+
+static void stamps_run(const group *G, const char *tmp, const char *tag, mld_store *store, int zip)
+{
+	char *out = xsprintf("%s/stamp_%s_%s_%s.%s", tmp, G->set, G->name, tag, zip ? "zip" : "mlpackage");
+	char *sp = xsprintf("%s/stamp_%s_%s_%s.stamp", tmp, G->set, G->name, tag);
+	char *what = xsprintf("%s/%s (%s)", G->set, G->name, tag);
+	mld_source_spec *specs = specs_of(G);
+	mld_combine_opts o = MLD_COMBINE_OPTS_INIT;
+	o.store = store, o.replace = 1, o.zip = zip, o.stamp_path = sp;
+	mld_combine_stats st;
+	char *mine = NULL, *with = NULL, *without = NULL;
+	if (mld_combine(&st, specs, G->n, out, &o)) {
+		fail("%s: combine failed: %s", what, mld_error_last());
+		goto out;
+	}
+	if (!(mine = stamp_file(sp))) {
+		fail("%s: no stamp written at %s", what, sp);
+		goto out;
+	}
+	mld_index_stats is = {0};
+	if (store && mld_store_index(store, out, &is, NULL, NULL))
+		fail("%s: index of the output failed: %s", what, mld_error_last());
+	else if (store && mld_package_stamp(&with, NULL, out, store))
+		fail("%s: stamp with the store failed: %s", what, mld_error_last());
+	else if (with && strcmp(mine, with))
+		stamp_diff(xsprintf("%s: combine's vs index's (store)", what), mine, with);
+	if (mld_package_stamp(&without, NULL, out, NULL))
+		fail("%s: stamp without a store failed: %s", what, mld_error_last());
+	else if (strcmp(mine, without))
+		stamp_diff(xsprintf("%s: combine's vs index's (no store)", what), mine, without);
+	if (strncmp(mine, "mldedup stamp 2\nmodel ", 22))
+		fail("%s: the stamp does not start with its header: %.40s", what, mine);
+out:
+	free(mine);
+	free(with);
+	free(without);
+	free(specs);
+	free(what);
+	free(sp);
+	free(out);
+}
+
+static void stamps_group(const group *G, const char *tmp, void *ctx)
+{
+	char *db = xsprintf("%s/stamp_%s_%s.db", tmp, G->set, G->name);
+	unlink(db);
+	mld_store *store = NULL;
+	if (mld_store_open(&store, db)) {
+		fail("%s: cannot open a store: %s", db, mld_error_last());
+		free(db);
+		return;
+	}
+	stamps_run(G, tmp, "cold", store, 0);
+	stamps_run(G, tmp, "warm", store, 0);
+	stamps_run(G, tmp, "nostore", NULL, 0);
+	stamps_run(G, tmp, "zip", store, 1);
+	mld_store_free(store);
+	free(db);
+	(*(unsigned *)ctx)++;
+}
+
+static int cmd_stamps(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	if (skip_if_absent(argv[0]))
+		return 77;
+	unsigned n = 0, done = 0;
+	for_each_group(argv[0], argv[1], argv + 2, argc - 2, stamps_group, &done, &n);
+	printf("%u groups: stamps compared for %u, %d failures\n", n, done, failures);
+	return failures || !done ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {{"fixtures", cmd_fixtures}, {"strict", cmd_strict}, {"json", cmd_json},     {"report", cmd_report},
-	            {"ls-blobs", cmd_ls_blobs}, {"zip-ls", cmd_zip_ls}, {"zip-cat", cmd_zip_cat}, {"pkg", cmd_pkg}};
+	            {"ls-blobs", cmd_ls_blobs}, {"zip-ls", cmd_zip_ls}, {"zip-cat", cmd_zip_cat}, {"pkg", cmd_pkg},
+	            {"stamps", cmd_stamps}};
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (size_t i = 0; argc >= 2 && i < sizeof cmds / sizeof *cmds; i++)
 		if (!strcmp(argv[1], cmds[i].name)) {
@@ -904,6 +1006,6 @@ int main(int argc, char **argv)
 				fprintf(stderr, "combine_check %s: wrong arguments (see the comment at the top of combine_check.c)\n", argv[1]);
 			return rc;
 		}
-	fprintf(stderr, "usage: combine_check fixtures|strict|json|report|ls-blobs|zip-ls|zip-cat|pkg ...\n");
+	fprintf(stderr, "usage: combine_check fixtures|strict|json|report|ls-blobs|zip-ls|zip-cat|pkg|stamps ...\n");
 	return 2;
 }

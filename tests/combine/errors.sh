@@ -16,7 +16,11 @@ MP1024=$F/multictx/ctx1024/toy_prefill_lut6_chunk_01of01.mlpackage
 PREV=$T/prev.mlpackage
 "$MLDEDUP" combine -q --no-store -o "$PREV" infer="$A" prefill="$P" || bad "making the previous output failed"
 HPREV=$(pkghash "$PREV")
-find "$PREV" -printf '%P %s %T@\n' | LC_ALL=C sort >"$T/prev.listing"
+# its entries, and each file's checksum and size (portable: no find -printf); a file or
+# directory written since shows up as newer than prev.stamp
+listing() { { find "$1" -print; find "$1" -type f -exec cksum {} +; } | LC_ALL=C sort; }
+listing "$PREV" >"$T/prev.listing"
+touch "$T/prev.stamp"
 
 # fails CODE DESCRIPTION PATTERN... -- COMBINE-ARGS...: `combine -o NEW ...` and
 # `combine -o PREV ...` both exit CODE with the patterns on stderr; NEW is not created,
@@ -37,7 +41,7 @@ fails() {
 	[ ! -e "$new" ] && ok || bad "$what: created $new"
 	expect "$code" "$what (over a previous output)" "${pats[@]}" -- "$MLDEDUP" combine -q --no-store -o "$PREV" "$@"
 	eq "$what: previous output hash" "$(pkghash "$PREV")" "$HPREV"
-	find "$PREV" -printf '%P %s %T@\n' | LC_ALL=C sort | cmp -s - "$T/prev.listing" && ok ||
+	listing "$PREV" | cmp -s - "$T/prev.listing" && [ -z "$(find "$PREV" -newer "$T/prev.stamp")" ] && ok ||
 		bad "$what: the previous output's files changed"
 	local left
 	left=$(ls -A "$T" | grep -E '\.mldtmp-' || true)
@@ -89,7 +93,7 @@ cp -r "$P" "$S/holder.mlpackage/inner.mlpackage"
 ln -s "$S/a.mlpackage" "$S/link.mlpackage"
 ln -s "$S/a.mlpackage/Data" "$S/datalink"
 "$MLDEDUP" combine -q --no-store --zip -o "$S/z.zip" infer="$A" prefill="$P" || bad "making a zip source failed"
-HA=$(pkghash "$S/a.mlpackage") HP=$(pkghash "$S/p.mlpackage") HZ=$(sha256sum <"$S/z.zip")
+HA=$(pkghash "$S/a.mlpackage") HP=$(pkghash "$S/p.mlpackage") HZ=$(sha256 <"$S/z.zip")
 # overlaps WHAT PATTERN -- COMBINE-ARGS...
 overlaps() {
 	local what=$1 pat=$2
@@ -97,7 +101,7 @@ overlaps() {
 	expect 2 "$what" "would overwrite it" "$pat" -- "$MLDEDUP" combine -q --no-store "$@"
 	eq "$what: source a" "$(pkghash "$S/a.mlpackage")" "$HA"
 	eq "$what: source p" "$(pkghash "$S/p.mlpackage")" "$HP"
-	eq "$what: zip source" "$(sha256sum <"$S/z.zip")" "$HZ"
+	eq "$what: zip source" "$(sha256 <"$S/z.zip")" "$HZ"
 	local left
 	left=$(find "$S" -name '*.mldtmp-*')
 	eq "$what: temp entries left in the sources" "$left" ""
@@ -115,10 +119,10 @@ overlaps "--zip -o a zip source" "the output is the source infer=" -- --zip -o "
 overlaps "--report inside a source" "the report lies inside the source" -- --report "$S/a.mlpackage/r.json" -o "$T/r1.mlpackage" infer="$S/a.mlpackage" prefill="$S/p.mlpackage"
 overlaps "--dry-run --report inside a source" "the report lies inside the source" -- --dry-run --report "$S/p.mlpackage/Data/r.csv" -o "$T/r2.mlpackage" infer="$S/a.mlpackage" prefill="$S/p.mlpackage"
 cp -r "$C" "$T/ex"
-HEX=$(find "$T/ex" -type f | LC_ALL=C sort | xargs cat | sha256sum)
+HEX=$(find "$T/ex" -type f | LC_ALL=C sort | xargs cat | sha256)
 expect 2 "--anemll -o inside a source package" "lies inside the source" "would overwrite it" -- \
 	"$MLDEDUP" combine -q --no-store --anemll "$T/ex" -o "$T/ex/toy_FFN_lut6_chunk_01of02.mlpackage/x"
-eq "--anemll -o inside a source package: sources" "$(find "$T/ex" -type f | LC_ALL=C sort | xargs cat | sha256sum)" "$HEX"
+eq "--anemll -o inside a source package: sources" "$(find "$T/ex" -type f | LC_ALL=C sort | xargs cat | sha256)" "$HEX"
 [ ! -e "$T/ex/toy_FFN_lut6_chunk_01of02.mlpackage/x" ] && ok || bad "--anemll created its output directory inside a source"
 [ ! -e "$T/r1.mlpackage" ] && [ ! -e "$S/a.mlpackage/r.json" ] && [ ! -e "$S/p.mlpackage/Data/r.csv" ] && ok || bad "an overlapping combine wrote something"
 # the same paths are fine once they are not sources

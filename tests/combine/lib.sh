@@ -29,13 +29,13 @@ pkghash() {
 		echo "incomplete"
 		return
 	}
-	cat "$d/model.mlmodel" "$d/weights/weight.bin" "$1/Manifest.json" | sha256sum | cut -d' ' -f1
+	cat "$d/model.mlmodel" "$d/weights/weight.bin" "$1/Manifest.json" | sha256 | cut -d' ' -f1
 }
 
 # functions PKG: the function names of a package, sorted, one line (from `mldedup ls`).
 functions() { "$MLDEDUP" ls --no-header --no-digest "$1" | cut -f1 | LC_ALL=C sort -u | tr '\n' ' ' | sed 's/ $//'; }
 
-wbin_size() { stat -c %s "$1/Data/com.apple.CoreML/weights/weight.bin" 2>/dev/null || echo 0; }
+wbin_size() { filesize "$1/Data/com.apple.CoreML/weights/weight.bin" 2>/dev/null || echo 0; }
 
 # within1 SIZE CORRECT_MIN: SIZE is within 1% of CORRECT_MIN.
 within1() { [ "$1" -gt 0 ] && [ $((100 * ($1 > $2 ? $1 - $2 : $2 - $1))) -le "$2" ]; }

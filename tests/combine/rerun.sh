@@ -17,7 +17,7 @@ rerun() {
 	}
 	local h1 d=$out/Data/com.apple.CoreML
 	h1=$(pkghash "$out")
-	sha256sum "$d/weights/weight.bin" "$d/model.mlmodel" | cut -d' ' -f1 >"$T/$name.sums1"
+	sha256 "$d/weights/weight.bin" "$d/model.mlmodel" | cut -d' ' -f1 >"$T/$name.sums1"
 	[ "$(json "$T/$name.1.json" decisions_computed)" -gt 0 ] && ok || bad "$name: first run computed no decisions"
 	[ "$(json "$T/$name.1.json" weights_dequantized)" -gt 0 ] && ok || bad "$name: first run dequantized nothing"
 
@@ -32,7 +32,7 @@ rerun() {
 	[ "$(json "$T/$name.2.json" decisions_reused)" -gt 0 ] && ok || bad "$name: second run reused no decisions"
 	eq "$name: same by_reason" "$(json "$T/$name.2.json" by_reason)" "$(json "$T/$name.1.json" by_reason)"
 	eq "$name: same bytes_after" "$(json "$T/$name.2.json" bytes_after)" "$(json "$T/$name.1.json" bytes_after)"
-	sha256sum "$d/weights/weight.bin" "$d/model.mlmodel" | cut -d' ' -f1 >"$T/$name.sums2"
+	sha256 "$d/weights/weight.bin" "$d/model.mlmodel" | cut -d' ' -f1 >"$T/$name.sums2"
 	if cmp -s "$T/$name.sums1" "$T/$name.sums2"; then ok; else bad "$name: second run's weight.bin / model.mlmodel differ"; fi
 	eq "$name: second run package hash" "$(pkghash "$out")" "$h1"
 

@@ -27,8 +27,8 @@ done
 eq "weight.bin is stored uncompressed" \
 	"$(awk -F'\t' '$1 == "model.mlpackage/Data/com.apple.CoreML/weights/weight.bin" { print $3 }' "$T/entries")" store
 for f in Data/com.apple.CoreML/model.mlmodel Data/com.apple.CoreML/weights/weight.bin Manifest.json; do
-	a=$("$COMBINE_CHECK" zip-cat "$T/model.zip" "model.mlpackage/$f" | sha256sum)
-	b=$(sha256sum <"$T/dir.mlpackage/$f")
+	a=$("$COMBINE_CHECK" zip-cat "$T/model.zip" "model.mlpackage/$f" | sha256)
+	b=$(sha256 <"$T/dir.mlpackage/$f")
 	eq "$f in the zip equals the directory output's" "$a" "$b"
 done
 

@@ -65,10 +65,10 @@ for target in "${TARGETS[@]}"; do
 	blob)
 		seed blob valid <"$T/b.mlpackage/$W"
 		head -c 40 "$T/b.mlpackage/$W" | seed blob truncated-header
-		n=$(stat -c %s "$T/b.mlpackage/$W")
+		n=$(wc -c <"$T/b.mlpackage/$W")
 		head -c $((n - 8)) "$T/b.mlpackage/$W" | seed blob data-past-eof
 		cp "$OUT/blob/valid" "$OUT/blob/bad-sentinel"
-		printf '\x00\x00\x00\x00' | dd of="$OUT/blob/bad-sentinel" bs=1 seek=64 conv=notrunc status=none
+		printf '\x00\x00\x00\x00' | dd of="$OUT/blob/bad-sentinel" bs=1 seek=64 conv=notrunc 2>/dev/null
 		;;
 	manifest)
 		seed manifest valid <"$T/b.mlpackage/Manifest.json"

@@ -34,7 +34,7 @@ source "$here/lib.sh"
 EXE=$(cd "$(dirname "$MLDEDUP")" && pwd -P)/$(basename "$MLDEDUP")
 normalise() {
 	local f=${F%/}
-	sed -e "s#$EXE#<mldedup>#g" -e "s#$W#<W>#g" -e "s#$(cd "$f" 2>/dev/null && pwd -P || echo "$f")#<F>#g" \
+	sed -e "s#$EXE#<mldedup>#g" -e "s#${MLDEDUP_REAL:-$EXE}#<mldedup>#g" -e "s#$W#<W>#g" -e "s#$(cd "$f" 2>/dev/null && pwd -P || echo "$f")#<F>#g" \
 		-e "s#$f#<F>#g"
 }
 

@@ -18,5 +18,22 @@ if [ -d "$fixtures" ]; then
 else
 	echo "SKIP (fixture part): fixtures not found at $fixtures"
 fi
+# verification's streamed comparison equals mld_tensor_compare on decoded tensors,
+# grouped and alone, whatever the form (the toy exports' LUTs, every fixture set)
+cmp=$(dirname "$checker")/mld-compare
+"$cmp" "$work"/lut6/toy_FFN_lut6_chunk_01of01.mlpackage "$work"/lut6/toy_prefill_lut6_chunk_01of01.mlpackage
+"$cmp" "$work"/odd6/toy_FFN_lut6_chunk_01of01.mlpackage "$work"/odd6/toy_prefill_lut6_chunk_01of01.mlpackage
+"$cmp" "$work"/odd4/toy_FFN_lut4_chunk_01of01.mlpackage "$work"/odd4/toy_prefill_lut4_chunk_01of01.mlpackage
+if [ -d "$fixtures" ]; then
+	for pair in chunked/toy_%s_lut6_chunk_01of02 chunked/toy_%s_lut4_chunk_02of02 dense/toy_%s_chunk_01of02 \
+		blockwise/toy_%s_int4_chunk_01of02 blockwise/toy_%s_int8_chunk_02of02 ios16/toy_%s_ios16_lut6_chunk_01of02 \
+		ios16/toy_%s_ios17_lut4_chunk_02of02; do
+		"$cmp" "$fixtures/$(printf "$pair" FFN).mlpackage" "$fixtures/$(printf "$pair" prefill).mlpackage"
+	done
+	"$cmp" "$fixtures"/multictx/ctx512/toy_FFN_lut6_chunk_01of01.mlpackage \
+		$(ls -d "$fixtures"/multictx/ctx*/*.mlpackage | grep -v ctx512/toy_FFN)
+	MLD_CPU=scalar "$cmp" "$fixtures"/multictx/ctx512/toy_FFN_lut6_chunk_01of01.mlpackage \
+		"$fixtures"/multictx/ctx1024/toy_prefill_lut6_chunk_01of01.mlpackage
+fi
 # the toy exports also survive read -> write -> read byte for byte
 "$(dirname "$checker")/mld-roundtrip" "$work" "$work"/lut6/*.mlpackage "$work"/lut4/*.mlpackage

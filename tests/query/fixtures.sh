@@ -128,7 +128,7 @@ eq "dupes text: headline" "$(head -1 "$T/out" | cut -d: -f1)" "duplicate content
 eq "dupes text: every weight of every group" "$(grep -c '^            /' "$T/out")" "$(wc -l <"$T/groups")"
 
 # ---- show ------------------------------------------------------------------------------------------
-IFS=$'\t' read -r _ _ _ _ A B < <(grep -P '^dequant_identical\tlut6_chunk_01of02\t' "$T/pairs")
+IFS=$'\t' read -r _ _ _ _ A B < <(grep "^dequant_identical"$'\t'"lut6_chunk_01of02"$'\t' "$T/pairs")
 expect 0 "show PKG:FUNC:NAME" -- q show --json "$B"
 eq "show: the content" "$(jget digest)" "${D[$B]}"
 eq "show: its occurrences" "$(jget occurrences.#)" "$(grep -c "	${D[$B]}\$" <(for w in "${!D[@]}"; do printf '%s\t%s\n' "$w" "${D[$w]}"; done))"
@@ -136,7 +136,7 @@ eq "show: a permuted palette is a second encoding" "$(jget encodings.#)" 2
 eq "show: written to the combined package" "$(jget "outputs.[reason=deq_identical].function")" prefill
 expect 0 "show by digest prefix" -- q show --json "${D[$B]:0:8}"
 eq "show by prefix: the same content" "$(jget digest)" "${D[$B]}"
-IFS=$'\t' read -r _ _ _ _ A B < <(grep -P '^near\tlut6_chunk_01of02\t' "$T/pairs" | head -1)
+IFS=$'\t' read -r _ _ _ _ A B < <(grep "^near"$'\t'"lut6_chunk_01of02"$'\t' "$T/pairs" | head -1)
 expect 0 "show a near copy" -- q show --json "$B"
 eq "show: the decision" "$(jget "decisions.[other=${D[$A]}].outcome")" deq_close
 expect 0 "show text" -- q show "$B"
@@ -155,7 +155,7 @@ cp -r "$P" "$T/copy.mlpackage"
 expect 0 "index a copy" -- "$MLDEDUP" index --store "$S2" "$T/copy.mlpackage"
 status() { "$MLDEDUP" packages --no-header --store "$S2" | cut -f10; }
 eq "copy: ok" "$(status)" ok
-touch -d '2001-01-01' "$T/copy.mlpackage/Data/com.apple.CoreML/weights/weight.bin"
+touch -t 200101010000 "$T/copy.mlpackage/Data/com.apple.CoreML/weights/weight.bin"
 eq "copy touched: stale" "$(status)" stale
 mv "$T/copy.mlpackage" "$T/moved.mlpackage"
 eq "copy moved: missing" "$(status)" missing

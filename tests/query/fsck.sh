@@ -41,7 +41,8 @@ damage "DELETE FROM packages WHERE path = '$(realpath "$B")'" "references: row 2
 damage "DROP VIEW q1_weights" "schema: view q1_weights is missing"
 damage "UPDATE weights SET shape = '[1]' WHERE name = 'rope_cos'" "but its content is fp16 [512,16]"
 damage "UPDATE decisions SET outcome = 'maybe'" "outcome 'maybe'"
-damage "PRAGMA user_version = 3" "schema: schema version 3, expected 4"
+SCHEMA=$(ls "$(dirname "$0")"/../../schema/store_v*.sql | wc -l | tr -d ' ') # the latest migration
+damage "PRAGMA user_version = 3" "schema: schema version 3, expected $SCHEMA"
 
 # Consistent rows, wrong digests: every q_proj weight (and its encoding) claims the
 # o_proj content, which has the same dtype and shape. Only --deep can tell.
@@ -54,10 +55,14 @@ cp "$S" "$T/swap.db"
 sqlite3 "$T/swap.db" "$SWAP"
 expect 0 "fsck: consistent swap passes the shallow checks" -- "$MLDEDUP" fsck --store "$T/swap.db"
 damage "$SWAP" "layers_0_self_attn_q_proj_weight_palettized: content digest differs from the store's" --deep
+# A blob digest (what combine shares blobs by) that is not the blob's: only --deep tells.
+BLOB="UPDATE weight_blobs SET digest = zeroblob(16) WHERE seq = 0 AND weight_id IN
+	(SELECT id FROM weights WHERE name = 'layers_0_mlp_up_proj_weight_palettized')"
+damage "$BLOB" "layers_0_mlp_up_proj_weight_palettized: blob 0 digest differs from the store's" --deep
 
 # Bytes overwritten: pages 2-4 (tables and indexes) become 0xff.
 cp "$S" "$T/bytes.db"
-head -c 12288 /dev/zero | tr '\0' '\377' | dd of="$T/bytes.db" bs=4096 seek=1 conv=notrunc status=none
+head -c 12288 /dev/zero | tr '\0' '\377' | dd of="$T/bytes.db" bs=4096 seek=1 conv=notrunc 2>/dev/null
 run "$MLDEDUP" fsck --store "$T/bytes.db"
 [ "$RC" -eq 1 ] && ! sanitizer_report && grep -qiE 'integrity|malformed|corrupt' "$T/out" "$T/err" && ok ||
 	bad "fsck of overwritten pages: exit $RC: $(head -3 "$T/out" "$T/err")"

@@ -4,7 +4,10 @@
  * sizes, odd lengths and alignments), and the XXH3 builds against a portable
  * XXH_SCALAR build of the same header, one-shot and streamed. Exit 0 when equal. */
 #include "core/hash.h"
+#include "tensor/cmpkern.h"
 #include "tensor/lutkern.h"
+
+#include <math.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,8 +60,47 @@ static void check(const mld__lutkern *k, int f, size_t n, unsigned entries, size
 	free(b);
 }
 
+/* the comparison kernel against the scalar one: same sums (NaN payloads aside) */
+static void check_cmp(const mld__cmpkern *k, size_t n)
+{
+	uint16_t *a = malloc(n * 2 + 2), *b = malloc(n * 2 + 2);
+	for (size_t i = 0; i < n; i++) {
+		a[i] = rnd() % 97 == 0 ? (uint16_t)(0x7C00 | (rnd() % 3 ? 0 : 0x200)) : (uint16_t)(rnd() & 0xBBFF);
+		b[i] = rnd() % 3 ? a[i] : (uint16_t)(a[i] ^ (rnd() & 3));
+	}
+	mld__cmpacc x, y;
+	mld__cmpacc_init(&x);
+	mld__cmpacc_init(&y);
+	mld__cmpacc_feed(&x, &mld__cmpkern_scalar, MLD_DT_FP16, a, MLD_DT_FP16, b, n);
+	mld__cmpacc_feed(&y, k, MLD_DT_FP16, a, MLD_DT_FP16, b, n);
+	const double *p = x.dot, *q = y.dot;
+	for (size_t i = 0; i < 5 * MLD_CMP_LANES; i++)
+		if (memcmp(&p[i], &q[i], sizeof *p) && !(isnan(p[i]) && isnan(q[i]))) {
+			printf("FAIL cmpkern %s n=%zu: sum %zu differs\n", k->name, n, i);
+			failures++;
+			break;
+		}
+	if (x.nan != y.nan) {
+		printf("FAIL cmpkern %s n=%zu: NaN flag differs\n", k->name, n);
+		failures++;
+	}
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
+	const mld__cmpkern *cks[] = {&mld__cmpkern_neon, &mld__cmpkern_avx2};
+	for (size_t k = 0; k < sizeof cks / sizeof *cks; k++) {
+		if (!cks[k]->f16 || mld__cmpkern_for(cks[k]->isa) != cks[k])
+			continue;
+		int before = failures;
+		for (size_t n = 0; n < 200; n++)
+			check_cmp(cks[k], n);
+		for (int r = 0; r < 50; r++)
+			check_cmp(cks[k], (size_t)(rnd() % 100000));
+		printf("cmpkern %s: %s\n", cks[k]->name, failures > before ? "DIFFERS" : "equal to scalar");
+	}
 	const mld__lutkern *ks[] = {&mld__lutkern_neon, &mld__lutkern_avx2, &mld__lutkern_avx512};
 	int ran = 0;
 	for (size_t k = 0; k < sizeof ks / sizeof *ks; k++) {

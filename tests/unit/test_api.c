@@ -101,6 +101,13 @@ static void test_zeroed_combine_opts_replace_nothing(void **state)
 	v1.o.version = 1;
 	v1.o.replace = 1;
 	assert_ok(mld_combine(&st, src, 2, out, &v1.o));
+	/* a version-2 struct (it ends at `max_abs_max`) too: whatever follows is not read */
+	struct { mld_combine_opts o; char poison[64]; } v2;
+	memset(&v2, 0x7f, sizeof v2);
+	memset(&v2.o, 0, offsetof(mld_combine_opts, max_abs_max) + sizeof v2.o.max_abs_max);
+	v2.o.version = 2;
+	v2.o.replace = 1;
+	assert_ok(mld_combine(&st, src, 2, out, &v2.o));
 	/* align: the same defaults; an existing output is never replaced */
 	const char *outs[2] = {NULL, out};
 	uint64_t rew[2] = {9, 9};

@@ -773,7 +773,7 @@ static void test_lut_to_sparse_matches_definition(void **state)
 		unsigned w = mld_dtype_dense_width(lut->dtype);
 		uint64_t k = 0;
 		for (uint64_t f = 0; f < V->count; f++) {
-			uint64_t c[MLD_MAX_RANK];
+			uint64_t c[MLD_MAX_RANK] = {0};
 			coords_of(f, V->shape, K, c);
 			if (VS > 1)
 				c[a] /= VS;

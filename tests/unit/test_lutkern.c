@@ -6,6 +6,9 @@
 
 #include "core/hash.h"
 #include "tensor/lutkern.h"
+#include "tensor/cmpkern.h"
+#include "core/dtype.h"
+#include <math.h>
 
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -161,6 +164,119 @@ static void test_scalar_is_the_definition(void **state)
 	}
 }
 
+/* ---- comparison kernels ------------------------------------------------------------ */
+
+static uint16_t half_of(int kind)
+{
+	switch (kind) {
+	case 0: return 0x7C00;                            /* +inf */
+	case 1: return 0xFC00;                            /* -inf */
+	case 2: return 0x7E00 | (uint16_t)(rnd() & 0xFF); /* NaN */
+	case 3: return 0x8000;                            /* -0 */
+	case 4: return (uint16_t)(rnd() & 0x83FF);        /* subnormal */
+	default: return (uint16_t)(rnd() & 0xBBFF);       /* ordinary, |x| < 2 */
+	}
+}
+
+/* a and b of n fp16 values, near each other as verification sees them, with a few
+ * special values when `special` */
+static void cmp_inputs(uint16_t *a, uint16_t *b, size_t n, bool special)
+{
+	for (size_t i = 0; i < n; i++) {
+		a[i] = special && rnd() % 97 == 0 ? half_of((int)(rnd() % 5)) : half_of(9);
+		b[i] = rnd() % 3 ? a[i] : (uint16_t)(a[i] ^ (rnd() & 3));
+	}
+}
+
+static void feed_split(mld__cmpacc *acc, const mld__cmpkern *k, const uint16_t *a, const uint16_t *b, size_t n)
+{
+	mld__cmpacc_init(acc);
+	for (size_t at = 0; at < n;) { /* blocks that start on multiples of 8, as wread's do */
+		size_t piece = (size_t)(rnd() % 40) * 8;
+		piece = piece > n - at ? n - at : piece;
+		mld__cmpacc_feed(acc, k, MLD_DT_FP16, a + at, MLD_DT_FP16, b + at, piece);
+		at += piece;
+	}
+}
+
+/* Bitwise equal sums, NaN payloads aside (the fp16 conversions may quiet a NaN
+ * differently; a NaN sum means the same to verification whatever its bits). */
+static bool same_sums(const mld__cmpacc *x, const mld__cmpacc *y)
+{
+	const double *p = x->dot, *q = y->dot;
+	for (size_t i = 0; i < 5 * MLD_CMP_LANES; i++)
+		if (memcmp(&p[i], &q[i], sizeof *p) && !(isnan(p[i]) && isnan(q[i])))
+			return false;
+	return x->count == y->count && x->nan == y->nan;
+}
+
+/* Every comparison path gives the scalar path's bits, however the values are split. */
+static void test_cmpkern_paths_equal_scalar(void **state)
+{
+	(void)state;
+	const mld__cmpkern *ks[] = {&mld__cmpkern_neon, &mld__cmpkern_avx2};
+	size_t cap = 70000;
+	uint16_t *a = malloc(cap * 2), *b = malloc(cap * 2);
+	int ran = 0;
+	for (size_t k = 0; k < sizeof ks / sizeof *ks; k++) {
+		if (!ks[k]->f16 || mld__cmpkern_for(ks[k]->isa) != ks[k]) {
+			print_message("cmpkern %s: not built or not this CPU's, skipped\n", ks[k]->name);
+			continue;
+		}
+		for (int r = 0; r < 300; r++) {
+			size_t n = r < 100 ? (size_t)r : (size_t)(rnd() % cap);
+			cmp_inputs(a, b, n, r % 2);
+			mld__cmpacc x, y;
+			feed_split(&x, &mld__cmpkern_scalar, a, b, n);
+			feed_split(&y, ks[k], a, b, n);
+			if (!same_sums(&x, &y))
+				fail_msg("cmpkern %s: %zu values: the sums differ from the scalar path's", ks[k]->name, n);
+		}
+		print_message("cmpkern %s: equal to scalar\n", ks[k]->name);
+		ran++;
+	}
+	free(a);
+	free(b);
+	(void)ran;
+}
+
+/* The kernels' metrics are mld_tensor_compare's definition - cosine, mean and max of
+ * |a - b| over every element in double precision - summed in another order: equal
+ * to a plain sequential sum within a few ulps, max exactly, NaN kept. */
+static void test_cmpkern_is_the_definition(void **state)
+{
+	(void)state;
+	const float *h = mld__half_table();
+	size_t cap = 50000;
+	uint16_t *a = malloc(cap * 2), *b = malloc(cap * 2);
+	for (int r = 0; r < 200; r++) {
+		size_t n = (size_t)(rnd() % cap);
+		bool special = r % 4 == 0;
+		cmp_inputs(a, b, n, special);
+		double dot = 0, na = 0, nb = 0, sd = 0, mx = 0;
+		for (size_t i = 0; i < n; i++) {
+			double x = h[a[i]], y = h[b[i]], d = fabs(x - y);
+			dot += x * y, na += x * x, nb += y * y, sd += d;
+			if (d > mx || isnan(d))
+				mx = d;
+		}
+		double cos = na == 0 && nb == 0 ? 1 : na == 0 || nb == 0 ? 0 : dot / (sqrt(na) * sqrt(nb));
+		mld__cmpacc acc;
+		feed_split(&acc, mld__cmpkern_get(), a, b, n);
+		mld_metrics m;
+		mld__cmpacc_result(&acc, &m);
+		if (isnan(mx) || isnan(cos)) {
+			assert_true(isnan(m.max_abs) == isnan(mx));
+			continue;
+		}
+		assert_true(m.max_abs == mx);
+		assert_true(fabs(m.cos - cos) <= 1e-12);
+		assert_true(fabs(m.mean_abs - (n ? sd / (double)n : 0)) <= 1e-12 * (fabs(m.mean_abs) + 1e-300));
+	}
+	free(a);
+	free(b);
+}
+
 static void test_dispatch_choice(void **state)
 {
 	(void)state;
@@ -193,7 +309,13 @@ static void test_dispatch_choice(void **state)
 				setenv("MLD_CPU", values[v], 1);
 			else
 				unsetenv("MLD_CPU");
-			execl(self, self, "--dispatch", (char *)NULL);
+			/* under an emulator (a cross build's ctest) through it: the host cannot
+			 * exec this binary itself */
+			const char *emu = getenv("MLD_TEST_EMULATOR");
+			if (emu && *emu)
+				execl("/bin/sh", "sh", "-c", "exec $MLD_TEST_EMULATOR \"$0\" --dispatch", self, (char *)NULL);
+			else
+				execl(self, self, "--dispatch", (char *)NULL);
 			_exit(127);
 		}
 		int st;
@@ -216,6 +338,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_scalar_is_the_definition),
 		cmocka_unit_test(test_every_path_equals_scalar),
 		cmocka_unit_test(test_dispatch_choice),
+		cmocka_unit_test(test_cmpkern_paths_equal_scalar),
+		cmocka_unit_test(test_cmpkern_is_the_definition),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

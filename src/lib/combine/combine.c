@@ -2,6 +2,7 @@
  * sources -> index -> facts -> plan -> preflight -> write -> report -> record. */
 #include "../core/dtype.h"
 #include "../core/fsutil.h"
+#include "../core/par.h"
 #include "../write/combine_write.h"
 
 #include <errno.h>
@@ -43,7 +44,81 @@ static uint64_t weight_files_size(const mld_package *pkg)
 	return total;
 }
 
+/* Opening the packages (reading and parsing each model, finding its weights) on
+ * every core before the sources are checked in order; the errors come out as the
+ * sequential open gives them. */
+typedef struct pre_open {
+	const char *path;   /* as given, the first time its real path is met */
+	char *real;
+	mld_package *pkg;
+	int rc;
+	char *msg;
+} pre_open;
+
+typedef struct pre_opens {
+	pre_open *o;
+	size_t n;
+} pre_opens;
+
+static int open_one(void *ctx, size_t i)
+{
+	pre_open *o = &((pre_opens *)ctx)->o[i];
+	if ((o->rc = mld_package_open(&o->pkg, o->path)))
+		o->msg = mld__strdup(mld_error_last());
+	mld__err_clear();
+	return 0;
+}
+
+static void pre_open_all(pre_opens *po, const mld_source_spec *specs, size_t n)
+{
+	if (!(po->o = mld__calloc(n, sizeof *po->o))) {
+		mld__err_clear();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *real = specs[i].path ? realpath(specs[i].path, NULL) : NULL;
+		size_t k = 0;
+		while (real && k < po->n && strcmp(po->o[k].real, real))
+			k++;
+		if (!real || k < po->n) {
+			free(real);
+			continue;
+		}
+		po->o[po->n++] = (pre_open){specs[i].path, real, NULL, 0, NULL};
+	}
+	mld__parallel_for(po->n, 0, open_one, po);
+}
+
+/* The package opened ahead for this real path, handed over (NULL: not opened ahead). */
+static pre_open *pre_opened(pre_opens *po, const char *real)
+{
+	for (size_t k = 0; k < po->n; k++)
+		if (po->o[k].real && !strcmp(po->o[k].real, real))
+			return &po->o[k];
+	return NULL;
+}
+
+static void pre_free(pre_opens *po)
+{
+	for (size_t k = 0; k < po->n; k++) {
+		mld_package_free(po->o[k].pkg);
+		free(po->o[k].real);
+		free(po->o[k].msg);
+	}
+	free(po->o);
+}
+
+static int open_sources_in_order(cb_ctx *cb, const mld_source_spec *specs, size_t n, pre_opens *po);
+
 static int open_sources(cb_ctx *cb, const mld_source_spec *specs, size_t n)
+{
+	pre_opens po = {0};
+	int rc = open_sources_in_order(cb, specs, n, (pre_open_all(&po, specs, n), &po));
+	pre_free(&po);
+	return rc;
+}
+
+static int open_sources_in_order(cb_ctx *cb, const mld_source_spec *specs, size_t n, pre_opens *po)
 {
 	if (n == 0)
 		return mld__err(MLD_EUSAGE, "no sources given");
@@ -71,7 +146,17 @@ static int open_sources(cb_ctx *cb, const mld_source_spec *specs, size_t n)
 			p++;
 		if (p == cb->n_pkgs) {
 			cb->pkg_paths[p] = real;
-			int rc = mld_package_open(&cb->pkgs[p], sp->path);
+			pre_open *o = pre_opened(po, real);
+			int rc;
+			if (o && !o->rc) {
+				cb->pkgs[p] = o->pkg; /* handed over */
+				o->pkg = NULL;
+				rc = 0;
+			} else if (o) {
+				rc = mld__err(o->rc, "%s", o->msg ? o->msg : "cannot open the package");
+			} else {
+				rc = mld_package_open(&cb->pkgs[p], sp->path);
+			}
 			if (rc)
 				return rc;
 			cb->n_pkgs++;
@@ -139,13 +224,27 @@ static uint64_t optimum_bytes(const cb_ctx *cb)
 	return end;
 }
 
-static void cb_free(cb_ctx *cb)
+/* Forget every fact and decision, keeping the sources and their weights: for
+ * deciding afresh. */
+static void cb_reset(cb_ctx *cb)
 {
 	for (size_t i = 0; i < cb->n_ws; i++) {
-		free(cb->ws[i].layout);
-		free(cb->ws[i].stem);
-		free(cb->ws[i].note);
+		cb_weight *w = &cb->ws[i];
+		free(w->layout);
+		free(w->stem);
+		free(w->note);
+		free(w->blob_dig);
+		*w = (cb_weight){.src = w->src, .w = w->w};
 	}
+	cb_claims_free(cb);
+	cb->lie = false;
+}
+
+static void cb_free(cb_ctx *cb)
+{
+	cb_write_discard(cb);
+	cb_reset(cb);
+	free(cb->pkg_ids);
 	free(cb->ws);
 	for (size_t p = 0; p < cb->n_pkgs; p++)
 		mld_package_free(cb->pkgs[p]);
@@ -211,15 +310,53 @@ static int index_and_plan(cb_ctx *cb, mld_combine_opts *o)
 		stats->packages_indexed += is.packages_indexed;
 		stats->weights_dequantized += is.weights_decoded;
 	}
-	for (size_t p = 0; p < cb->n_pkgs; p++)
+	for (size_t p = 0; p < cb->n_pkgs; p++) {
 		stats->bytes_before += weight_files_size(cb->pkgs[p]);
+		mld__source_release_all(cb->pkgs[p]->src); /* the blob metadata pages the open read */
+	}
 	int rc = collect_weights(cb);
 	if (!rc)
-		rc = cb_load_facts(cb);
-	if (!rc)
-		rc = cb_plan(cb);
+		cb_write_prepare(cb); /* the write's model copies, made while the plan is */
 	return rc;
 }
+
+/* Facts, plan and `write` (with preflight for a combine), twice at most: a store row
+ * found to lie about bytes (claims.c) means deciding afresh, from the bytes, before
+ * anything is committed. */
+static int plan_and_write(cb_ctx *cb, bool preflight, int (*write)(cb_ctx *cb, const void *arg), const void *arg)
+{
+	mld_combine_stats *stats = cb->stats;
+	for (int attempt = 0;; attempt++) {
+		if (attempt) {
+			cb_claims_drop(cb);
+			cb_reset(cb);
+			cb->no_claims = true;
+			memset(stats->by_reason, 0, sizeof stats->by_reason);
+			stats->weights = stats->bytes_after = stats->bytes_optimum = 0;
+			stats->decisions_computed = stats->decisions_reused = 0;
+			stats->large_warning = 0;
+		}
+		int rc;
+		if ((rc = cb_load_facts(cb)) || (rc = cb_plan(cb)))
+			return rc;
+		if (cb->lie && !attempt)
+			continue;
+		if (preflight && (rc = cb_preflight(cb)))
+			return rc;
+		stats->bytes_optimum = optimum_bytes(cb);
+		rc = write(cb, arg);
+		if (cb->lie && !attempt) {
+			mld__err_clear();
+			continue;
+		}
+		if (!rc)
+			cb_claims_record(cb);
+		return rc;
+	}
+}
+
+static int write_combined(cb_ctx *cb, const void *out_path) { return cb_write(cb, out_path); }
+static int write_aligned(cb_ctx *cb, const void *out_paths) { return cb_write_aligned(cb, out_paths); }
 
 /* An output that is a source, or lies inside or holds one, is refused. */
 static int check_output(const cb_ctx *cb, const char *out_path)
@@ -248,7 +385,8 @@ static int check_output(const cb_ctx *cb, const char *out_path)
 	return rc; /* a directory that does not exist yet is the writer's to report */
 }
 
-/* The caller's options by their version (a version-1 struct ends at `replace`), with
+/* The caller's options by their version (a version-1 struct ends at `replace`, a
+ * version-2 one at `max_abs_max`), with
  * the thresholds in force filled in. */
 static int take_opts(mld_combine_opts *o, const mld_combine_opts *opts)
 {
@@ -259,6 +397,8 @@ static int take_opts(mld_combine_opts *o, const mld_combine_opts *opts)
 		                MLD_COMBINE_OPTS_VERSION);
 	if (opts && opts->version == 1)
 		memcpy(o, opts, offsetof(mld_combine_opts, replace) + sizeof opts->replace);
+	else if (opts && opts->version == 2)
+		memcpy(o, opts, offsetof(mld_combine_opts, max_abs_max) + sizeof opts->max_abs_max);
 	else if (opts)
 		*o = *opts;
 	if (o->cos_min < 0 || o->cos_min > 1 || o->mean_abs_max < 0 || o->max_abs_max < 0)
@@ -289,6 +429,8 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 		return mld__err(MLD_EUSAGE, "no output path given");
 	if (o.report_path && !has_suffix(o.report_path, ".json", true) && !has_suffix(o.report_path, ".csv", true))
 		return mld__err(MLD_EUSAGE, "%s: the report must end in .json or .csv", o.report_path);
+	if (o.stamp_path && o.dry_run)
+		return mld__err(MLD_EUSAGE, "a stamp goes with a written output, not with a dry run");
 	if (!o.dry_run && !has_suffix(out_path, o.zip ? ".zip" : ".mlpackage", false))
 		return mld__err(MLD_EUSAGE, "%s: the output must end in %s", out_path, o.zip ? ".zip (--zip)" : ".mlpackage");
 	if ((!o.dry_run && (rc = check_not_a_source(out_path, "output", sources, n_sources))) ||
@@ -311,12 +453,7 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 		goto out;
 	}
 	cb.default_src = cb.default_src ? cb.default_src - 1 : 0;
-	if ((rc = index_and_plan(&cb, &o)))
-		goto out;
-	if (!o.no_preflight && (rc = cb_preflight(&cb)))
-		goto out;
-	stats->bytes_optimum = optimum_bytes(&cb);
-	if ((rc = cb_write(&cb, out_path)))
+	if ((rc = index_and_plan(&cb, &o)) || (rc = plan_and_write(&cb, !o.no_preflight, write_combined, out_path)))
 		goto out;
 	if (o.report_path && (rc = cb_report(&cb, out_path)))
 		goto out;
@@ -340,8 +477,9 @@ int mld_align(mld_combine_stats *stats, uint64_t *rewritten, const mld_source_sp
 	int rc = take_opts(&o, opts);
 	if (rc)
 		return rc;
-	if (o.dry_run || o.zip || o.report_path || o.default_name || o.no_preflight)
-		return mld__err(MLD_EUSAGE, "align writes packages only: no dry run, zip, report, default function or preflight option");
+	if (o.dry_run || o.zip || o.report_path || o.default_name || o.no_preflight || o.stamp_path)
+		return mld__err(MLD_EUSAGE,
+		                "align writes packages only: no dry run, zip, report, stamp, default function or preflight option");
 	if (!out_paths)
 		return mld__err(MLD_EUSAGE, "no output paths given");
 	for (size_t i = 0; i < n_sources; i++) {
@@ -367,10 +505,7 @@ int mld_align(mld_combine_stats *stats, uint64_t *rewritten, const mld_source_sp
 	for (size_t i = 0; i < n_sources && !rc; i++)
 		if (out_paths[i])
 			rc = check_output(&cb, out_paths[i]);
-	if (rc || (rc = index_and_plan(&cb, &o)))
-		goto out;
-	stats->bytes_optimum = optimum_bytes(&cb);
-	if ((rc = cb_write_aligned(&cb, out_paths)))
+	if (rc || (rc = index_and_plan(&cb, &o)) || (rc = plan_and_write(&cb, false, write_aligned, out_paths)))
 		goto out;
 	for (size_t i = 0; rewritten && i < n_sources; i++) {
 		rewritten[i] = 0;

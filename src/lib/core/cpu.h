@@ -27,4 +27,13 @@ mld__isa mld__cpu_cap(void);
 /* The cap an MLD_CPU value means (NULL or unknown: MLD_ISA_COUNT - 1, no limit). */
 mld__isa mld__cpu_cap_parse(const char *value);
 
+/* True when this x86-64 CPU converts fp16 in hardware (F16C, which every AVX2 CPU
+ * mldedup has met also has); false elsewhere. */
+bool mld__cpu_has_f16c(void);
+
+/* Worker threads for the parallel stages (index, verification): MLD_THREADS when it
+ * is a number from 1 to 64, else the online CPUs, at most 8. Results never depend on
+ * it; tests set it to show that. */
+unsigned mld__threads(void);
+
 #endif

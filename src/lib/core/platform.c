@@ -112,6 +112,25 @@ void mld__fsync_dir(const char *dir)
 	}
 }
 
+void mld__mem_release(const void *addr, size_t len)
+{
+	static size_t page;
+	if (!page) {
+		long p = sysconf(_SC_PAGESIZE);
+		page = p > 0 ? (size_t)p : 4096;
+	}
+	if (!addr || !len)
+		return;
+	uintptr_t lo = (uintptr_t)addr & ~(uintptr_t)(page - 1), hi = ((uintptr_t)addr + len + page - 1) & ~(uintptr_t)(page - 1);
+#if defined(__linux__) && defined(MADV_DONTNEED)
+	if (!mld__platform_fallback()) {
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+		return;
+	}
+#endif
+	posix_madvise((void *)lo, hi - lo, POSIX_MADV_DONTNEED);
+}
+
 int mld__open_regular(int *out, struct stat *st, const char *path)
 {
 	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer forever */
@@ -137,13 +156,3 @@ int mld__open_regular(int *out, struct stat *st, const char *path)
 	return 0;
 }
 
-void mld__drop_pages(const void *p, size_t n)
-{
-	long ps = sysconf(_SC_PAGESIZE);
-	uintptr_t page = ps > 0 ? (uintptr_t)ps : 4096, a = ((uintptr_t)p + page - 1) & ~(page - 1),
-	          b = ((uintptr_t)p + n) & ~(page - 1);
-	/* Linux drops the PTEs (the page cache keeps the data); macOS and the BSDs treat
-	 * it as "not needed soon", which has the same effect on clean file pages. */
-	if (b > a)
-		madvise((void *)a, b - a, MADV_DONTNEED);
-}

@@ -36,10 +36,12 @@ void mld__fsync_dir(const char *dir);
  * for anything but a regular file, MLD_ENOTFOUND when missing. *st gets its stat. */
 int mld__open_regular(int *fd, struct stat *st, const char *path);
 
-/* Let the pages wholly inside [p, p+n) of a read-only file mapping leave the
- * resident set (madvise MADV_DONTNEED): a later read faults them in again from the
- * file. Only for MAP_PRIVATE mappings of files that are never written through. */
-void mld__drop_pages(const void *p, size_t n);
+/* Give back the pages of [addr, addr + len) of a read-only mapping of a file, widened
+ * to whole pages: they leave the process's resident set now, and a later read maps
+ * them again from the file (the page cache keeps them). madvise(MADV_DONTNEED) on
+ * Linux; posix_madvise(POSIX_MADV_DONTNEED) elsewhere, which on macOS lets the system
+ * take them first. Never for memory the process wrote: anonymous pages are zeroed. */
+void mld__mem_release(const void *addr, size_t len);
 
 /* True when MLD_PLATFORM_FALLBACK asks for the portable paths. */
 bool mld__platform_fallback(void);

@@ -1,6 +1,7 @@
 #include "blobfile.h"
 
 #include "../core/atomic.h"
+#include "../core/hash.h"
 
 #include "../core/dtype.h"
 
@@ -101,6 +102,27 @@ int mld__blobfile_enumerate(uint64_t **offsets_out, uint32_t *count_out, const u
 
 /* ---- writer ---------------------------------------------------------------- */
 
+void mld__blobfile_header_bytes(uint8_t out[64], uint32_t count)
+{
+	memset(out, 0, 64);
+	mld__wr32(out, count);
+	mld__wr32(out + 4, MLD_BLOB_VERSION);
+}
+
+int mld__blobfile_meta_bytes(uint8_t out[64], mld_dtype dt, uint64_t size, uint64_t data_offset, uint32_t padding_bits)
+{
+	uint32_t code = mld__dtype_to_blob(dt);
+	if (!code)
+		return MLD_EUNSUPPORTED;
+	memset(out, 0, 64);
+	mld__wr32(out, MLD_BLOB_SENTINEL);
+	mld__wr32(out + 4, code);
+	mld__wr64(out + 8, size);
+	mld__wr64(out + 16, data_offset);
+	mld__wr64(out + 24, mld__dtype_is_subbyte(dt) ? padding_bits : 0);
+	return 0;
+}
+
 struct mld__blobwriter {
 	int fd;
 	mld__buf *mem; /* or into memory */
@@ -137,8 +159,8 @@ int mld__blobwriter_open(mld__blobwriter **out, int fd, const char *name)
 		return MLD_ENOMEM;
 	}
 	w->fd = fd;
-	uint8_t hdr[64] = {0};
-	mld__wr32(hdr + 4, MLD_BLOB_VERSION);
+	uint8_t hdr[64];
+	mld__blobfile_header_bytes(hdr, 0);
 	int rc = write_all(w, hdr, 64, 0);
 	if (rc) {
 		mld__blobwriter_free(w);
@@ -152,16 +174,10 @@ int mld__blobwriter_open(mld__blobwriter **out, int fd, const char *name)
 int mld__blobwriter_add(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data,
                        uint64_t size, uint32_t padding_bits)
 {
-	uint32_t code = mld__dtype_to_blob(dt);
-	if (!code)
-		return mld__err(MLD_EUNSUPPORTED, "%s: %s has no blob storage code", w->path, mld_dtype_name(dt));
 	uint64_t moff = mld__align64(w->end);
-	uint8_t meta[64] = {0};
-	mld__wr32(meta, MLD_BLOB_SENTINEL);
-	mld__wr32(meta + 4, code);
-	mld__wr64(meta + 8, size);
-	mld__wr64(meta + 16, moff + 64);
-	mld__wr64(meta + 24, mld__dtype_is_subbyte(dt) ? padding_bits : 0);
+	uint8_t meta[64];
+	if (mld__blobfile_meta_bytes(meta, dt, size, moff + 64, padding_bits))
+		return mld__err(MLD_EUNSUPPORTED, "%s: %s has no blob storage code", w->path, mld_dtype_name(dt));
 	static const uint8_t zeros[64];
 	int rc;
 	if (moff > w->end && (rc = write_all(w, zeros, (size_t)(moff - w->end), w->end)))
@@ -193,6 +209,36 @@ int mld__blobwriter_open_mem(mld__blobwriter **out, mld__buf *mem, const char *n
 	}
 	w->end = 64;
 	*out = w;
+	return 0;
+}
+
+int mld__blobwriter_add_hashed(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data, uint64_t size,
+                               uint32_t padding_bits, mld_digest *digest)
+{
+	uint64_t moff = mld__align64(w->end);
+	uint8_t meta[64];
+	if (mld__blobfile_meta_bytes(meta, dt, size, moff + 64, padding_bits))
+		return mld__err(MLD_EUNSUPPORTED, "%s: %s has no blob storage code", w->path, mld_dtype_name(dt));
+	static const uint8_t zeros[64];
+	int rc;
+	if (moff > w->end && (rc = write_all(w, zeros, (size_t)(moff - w->end), w->end)))
+		return rc;
+	if ((rc = write_all(w, meta, 64, moff)))
+		return rc;
+	mld__hash h;
+	mld__hash_reset(&h);
+	const uint8_t *p = data;
+	for (uint64_t at = 0; at < size;) {
+		size_t k = size - at < (1u << 20) ? (size_t)(size - at) : (1u << 20);
+		mld__hash_update(&h, p + at, k);
+		if ((rc = write_all(w, p + at, k, moff + 64 + at)))
+			return rc;
+		at += k;
+	}
+	mld__hash_digest(digest->bytes, &h);
+	w->end = moff + 64 + size;
+	w->count++;
+	*meta_off = moff;
 	return 0;
 }
 

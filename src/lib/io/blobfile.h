@@ -31,6 +31,12 @@ int mld__blobfile_read(mld__blob_view *out, const uint8_t *map, uint64_t len, ui
 int mld__blobfile_enumerate(uint64_t **offsets_out, uint32_t *count_out, const uint8_t *map,
                            uint64_t len, const char *name);
 
+/* The bytes the canonical writer puts in a file: the 64-byte header of a file of
+ * `count` blobs, and the metadata record of a blob whose data starts at data_offset
+ * (MLD_EUNSUPPORTED for a dtype without a blob code). */
+void mld__blobfile_header_bytes(uint8_t out[64], uint32_t count);
+int mld__blobfile_meta_bytes(uint8_t out[64], mld_dtype dt, uint64_t size, uint64_t data_offset, uint32_t padding_bits);
+
 typedef struct mld__blobwriter mld__blobwriter;
 
 /* Write a blob file to `fd` (a new, empty file: see mld__adir_create), which the
@@ -42,6 +48,10 @@ int mld__blobwriter_open_mem(mld__blobwriter **out, mld__buf *mem, const char *n
 /* Append one blob; *meta_off gets the offset to store in BlobFileValue.offset. */
 int mld__blobwriter_add(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data,
                        uint64_t size, uint32_t padding_bits);
+/* The same, writing the data a piece at a time and hashing each piece (XXH3-128) just
+ * before it is written, while it is in cache: *digest gets the data's digest. */
+int mld__blobwriter_add_hashed(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data, uint64_t size,
+                               uint32_t padding_bits, mld_digest *digest);
 uint64_t mld__blobwriter_size(const mld__blobwriter *w);
 /* Rewrite the header count, flush, fsync and close; reports ENOSPC and friends. */
 int mld__blobwriter_finish(mld__blobwriter *w);

@@ -101,6 +101,12 @@ int mil_proto_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, 
 int mil_unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
                const char *what, const char *kind)
 {
+	return mil_unpack_with(out, desc, NULL, buf, len, what, kind);
+}
+
+int mil_unpack_with(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc, ProtobufCAllocator *al,
+                    const uint8_t *buf, size_t len, const char *what, const char *kind)
+{
 	unsigned depth;
 	int scan = mil_proto_depth(desc, buf, len, MLD_PROTO_MAX_DEPTH, &depth);
 	if (scan == 1)
@@ -109,7 +115,7 @@ int mil_unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc, c
 	/* Not a wire stream. protobuf-c would refuse it too, except a field number 0 (or
 	 * above 2^29) in a non-minimal tag, which it keeps as an unknown field and then
 	 * writes in a form it refuses to read back. */
-	*out = scan ? NULL : protobuf_c_message_unpack(desc, NULL, len, buf);
+	*out = scan ? NULL : protobuf_c_message_unpack(desc, al, len, buf);
 	if (!*out)
 		return mld__err(MLD_EFORMAT, "%s: corrupt protobuf: not a %s message (%zu bytes)", what,
 		               kind ? kind : desc->name, len);

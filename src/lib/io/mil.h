@@ -50,6 +50,9 @@ int mil_proto_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, 
  * NULL: its protobuf name). */
 int mil_unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
                const char *what, const char *kind);
+/* mil_unpack with an allocator (NULL: protobuf-c's default). */
+int mil_unpack_with(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc, ProtobufCAllocator *al,
+                    const uint8_t *buf, size_t len, const char *what, const char *kind);
 /* mil_unpack of a Model. */
 int mil_model_unpack(mil_model **out, const uint8_t *buf, size_t len, const char *what);
 

@@ -2,8 +2,16 @@
 #include "package.h"
 
 #include "../core/hash.h"
+#include "../core/arena.h"
 
 #include <stdlib.h>
+
+static void *arena_alloc(void *a, size_t n) { return mld__arena_alloc(a, n); }
+static void arena_free_none(void *a, void *p)
+{
+	(void)a;
+	(void)p;
+}
 
 static int load_model(mld_package *pkg)
 {
@@ -11,9 +19,15 @@ static int load_model(mld_package *pkg)
 	if (rc)
 		return rc;
 	char *disp = mld__source_display(pkg->src, pkg->model_rel);
-	if (!disp)
+	/* the model is only read: parsed into an arena, freed at once (tens of thousands of
+	 * small pieces cost more to free one by one than to parse) */
+	if (!disp || !(pkg->model_arena = mld__arena_new())) {
+		free(disp);
 		return MLD_ENOMEM;
-	rc = mil_model_unpack(&pkg->model, pkg->model_bytes, pkg->model_len, disp);
+	}
+	ProtobufCAllocator al = {arena_alloc, arena_free_none, pkg->model_arena};
+	rc = mil_unpack_with((ProtobufCMessage **)&pkg->model, &core_ml__specification__model__descriptor, &al,
+	                     pkg->model_bytes, pkg->model_len, disp, "CoreML Model");
 	if (!rc && (pkg->model->type_case != CORE_ML__SPECIFICATION__MODEL__TYPE_ML_PROGRAM || !pkg->model->mlprogram))
 		rc = mld__err(MLD_EUNSUPPORTED, "%s: not an ML Program (specification version %d); only mlProgram models hold weight blobs",
 		             disp, pkg->model->specificationversion);
@@ -70,8 +84,7 @@ void mld_package_free(mld_package *pkg)
 		free(pkg->fns[i].prods);
 	}
 	free(pkg->fns);
-	if (pkg->model)
-		core_ml__specification__model__free_unpacked(pkg->model, NULL);
+	mld__arena_free(pkg->model_arena); /* pkg->model with it */
 	free(pkg->model_bytes);
 	free(pkg->model_rel);
 	free(pkg->model_dir);
@@ -163,5 +176,19 @@ void mld__package_hash_mapped(const mld_package *pkg, mld__hash *h, const uint8_
 		mld__source_release(pkg->src, p, k);
 		p += k;
 		n -= k;
+	}
+}
+
+void mld__weight_release(const mld_package *pkg, const mld_weight *w)
+{
+	for (size_t b = 0; b < w->n_blobs; b++) {
+		const uint8_t *map;
+		uint64_t len;
+		if (mld__package_blobfile(pkg, w->blobs[b].file, &map, &len, NULL)) {
+			mld__err_clear();
+			continue;
+		}
+		if (w->blobs[b].data_offset < len)
+			mld__source_release(pkg->src, map + w->blobs[b].data_offset, w->blobs[b].size);
 	}
 }

@@ -51,7 +51,8 @@ struct mld_package {
 	char *weights_rel;/* the weights item directory, if the manifest has one */
 	uint8_t *model_bytes;
 	size_t model_len;
-	mil_model *model;
+	mil_model *model;           /* read-only; its memory is model_arena's, freed at once */
+	struct mld__arena *model_arena;
 	mld__function *fns;
 	size_t n_fns;
 	mld_weight *weights;
@@ -72,6 +73,10 @@ struct mld__hash;
 void mld__package_hash_mapped(const mld_package *pkg, struct mld__hash *h, const uint8_t *p, uint64_t n);
 /* The package-relative path of a BlobFileValue.fileName (@model_path resolved). */
 int mld__package_blob_rel(const mld_package *pkg, const char *file_name, char **rel);
+
+/* Let the pages of a weight's blobs leave memory (mld__source_release): for a stage
+ * that is done reading them. The next read maps them again. */
+void mld__weight_release(const mld_package *pkg, const mld_weight *w);
 
 /* Parse and validate Manifest.json; fills model_rel, model_dir, weights_rel. */
 int mld__manifest_load(mld_package *pkg);

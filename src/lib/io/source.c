@@ -701,16 +701,23 @@ out:
 	return rc;
 }
 
-void mld__source_release(const mld__source *src, const void *p, uint64_t n)
+void mld__source_release(mld__source *src, const void *p, uint64_t len)
 {
-	const uint8_t *b = p;
-	for (size_t i = 0; i < src->n_maps; i++) {
+	const uint8_t *a = p;
+	for (size_t i = 0; src && a && i < src->n_maps; i++) {
 		const mapping *m = &src->maps[i];
-		if (m->munmap && b >= m->data && b < m->data + m->len && n <= (uint64_t)(m->data + m->len - b)) {
-			mld__drop_pages(p, (size_t)n);
-			return;
-		}
+		if (!m->munmap || a + len <= m->data || a >= m->data + m->len)
+			continue;
+		const uint8_t *lo = a < m->data ? m->data : a, *hi = a + len > m->data + m->len ? m->data + m->len : a + len;
+		mld__mem_release(lo, (size_t)(hi - lo));
 	}
+}
+
+void mld__source_release_all(mld__source *src)
+{
+	for (size_t i = 0; src && i < src->n_maps; i++)
+		if (src->maps[i].munmap)
+			mld__mem_release(src->maps[i].data, (size_t)src->maps[i].len);
 }
 
 int mld__source_stat(mld__source *src, const char *rel, mld__file_id *id)

@@ -30,12 +30,14 @@ bool mld__source_exists(mld__source *src, const char *rel);
 int mld__source_read(mld__source *src, const char *rel, uint8_t **data, size_t *len);
 /* Map a file read-only; the mapping lives as long as the source. */
 int mld__source_map(mld__source *src, const char *rel, const uint8_t **data, uint64_t *len);
+/* Let the pages of [p, p + len) of this source's mappings leave memory (see
+ * mld__mem_release): a later read maps them again. Only the part inside a mapping
+ * of this source is touched; anything else is ignored. */
+void mld__source_release(mld__source *src, const void *p, uint64_t len);
+/* The same for every mapping of the source. */
+void mld__source_release_all(mld__source *src);
 /* Identity of a file (for a zip: of the zip itself). */
 int mld__source_stat(mld__source *src, const char *rel, mld__file_id *id);
-/* Done with bytes [p, p+n) of a mapping for now: their pages may leave the
- * process's memory (they come back from the file if read again). Hashing a large
- * file this way keeps the resident size bounded. No-op for memory not mapped from a file. */
-void mld__source_release(const mld__source *src, const void *p, uint64_t n);
 
 /* realpath(3) of a package path, or a copy of it if it names an in-memory package. */
 char *mld__source_realpath(const char *path);

@@ -1,5 +1,6 @@
 /* fsck: SQLite's integrity check, the schema, the store's own invariants and, with
  * --deep, the digests of every indexed package still on disk. */
+#include "../tensor/tensor.h"
 #include "query.h"
 
 #include "store_sql.h"
@@ -39,6 +40,8 @@ static const struct {
 	              " ELSE 'mode ' || quote(mode) || ', outcome ' || quote(outcome) END FROM decisions"
 	              " WHERE " Q_ORPHAN_DECISIONS " OR mode NOT IN ('relaxed', 'strict')"
 	              " OR outcome NOT IN ('deq_close', 'rejected_threshold')"},
+	{"value_matches", "SELECT 'value match ' || lower(hex(a)) || ' = ' || lower(hex(b)) || ': references an unknown encoding'"
+	                  " FROM value_matches WHERE " Q_ORPHAN_VALUE_MATCHES},
 	{"digests", "SELECT t || ' has a digest of ' || n || ' bytes, not 16' FROM ("
 	            " SELECT 'contents row ' || lower(hex(digest)) AS t, length(digest) AS n FROM contents"
 	            " UNION ALL SELECT 'encodings row ' || lower(hex(digest)), length(digest) FROM encodings"
@@ -120,16 +123,18 @@ static void check_schema(json_t *problems, mld_store *st)
 static void deep_package(json_t *problems, mld_store *st, sqlite3_int64 id, const char *path, uint64_t *weights)
 {
 	mld_package *pkg;
-	sqlite3_stmt *s = NULL;
+	sqlite3_stmt *s = NULL, *b = NULL;
 	if (mld_package_open(&pkg, path)) {
 		problem(problems, "deep", "%s", mld_error_last());
 		return;
 	}
 	size_t n = 0;
 	if (q_prepare(&s, st,
-	              "SELECT f.name, w.name, w.encoding_digest, w.content_digest FROM weights w"
+	              "SELECT f.name, w.name, w.encoding_digest, w.content_digest, w.id FROM weights w"
 	              " JOIN functions f ON f.id = w.function_id WHERE f.package_id = ?1",
-	              "i", (int64_t)id)) {
+	              "i", (int64_t)id) ||
+	    q_prepare(&b, st, "SELECT seq, digest FROM weight_blobs WHERE weight_id = ?1 AND digest IS NOT NULL", "i",
+	              (int64_t)0)) {
 		problem(problems, "deep", "%s", mld_error_last());
 		goto out;
 	}
@@ -143,9 +148,22 @@ static void deep_package(json_t *problems, mld_store *st, sqlite3_int64 id, cons
 			problem(problems, "deep", "%s:%s:%s is in the store, not in the package", path, fn, name);
 			continue;
 		}
-		if (mld_weight_encoding_digest(&enc, pkg, w) == 0 &&
-		    (sqlite3_column_bytes(s, 2) != 16 || memcmp(enc.bytes, sqlite3_column_blob(s, 2), 16)))
-			problem(problems, "deep", "%s:%s:%s: encoding digest differs from the store's", path, fn, name);
+		mld_digest *blobs = mld__calloc(w->n_blobs ? w->n_blobs : 1, sizeof *blobs);
+		if (blobs && mld__weight_encoding_digest_blobs(&enc, blobs, pkg, w) == 0) {
+			if (sqlite3_column_bytes(s, 2) != 16 || memcmp(enc.bytes, sqlite3_column_blob(s, 2), 16))
+				problem(problems, "deep", "%s:%s:%s: encoding digest differs from the store's", path, fn, name);
+			/* each blob's own digest (what combine shares blobs by) */
+			sqlite3_reset(b);
+			sqlite3_bind_int64(b, 1, sqlite3_column_int64(s, 4));
+			while (sqlite3_step(b) == SQLITE_ROW) {
+				sqlite3_int64 seq = sqlite3_column_int64(b, 0);
+				if (seq < 0 || (size_t)seq >= w->n_blobs || sqlite3_column_bytes(b, 1) != 16 ||
+				    memcmp(blobs[seq].bytes, sqlite3_column_blob(b, 1), 16))
+					problem(problems, "deep", "%s:%s:%s: blob %lld digest differs from the store's", path, fn,
+					        name, (long long)seq);
+			}
+		}
+		free(blobs);
 		if (sqlite3_column_bytes(s, 3) == 16 && mld_weight_decode(&t, pkg, w) == 0) {
 			mld_tensor_digest(&content, t);
 			mld_tensor_free(t);
@@ -162,6 +180,7 @@ static void deep_package(json_t *problems, mld_store *st, sqlite3_int64 id, cons
 	*weights += n;
 out:
 	sqlite3_finalize(s);
+	sqlite3_finalize(b);
 	mld_package_free(pkg);
 }
 

@@ -49,7 +49,8 @@ int mld_store_gc(json_t **out, mld_store *st, const mld_gc_opts *o)
 	                (int64_t)o->missing)) ||
 	    (rc = mld__store_exec(st, "DELETE FROM encodings WHERE " Q_ORPHAN_ENCODINGS ";"
 	                             "DELETE FROM contents WHERE " Q_ORPHAN_CONTENTS ";"
-	                             "DELETE FROM decisions WHERE " Q_ORPHAN_DECISIONS ";")) ||
+	                             "DELETE FROM decisions WHERE " Q_ORPHAN_DECISIONS ";"
+	                             "DELETE FROM value_matches WHERE " Q_ORPHAN_VALUE_MATCHES ";")) ||
 	    (rc = q_measure(&after, st, measures, N_MEASURES)))
 		goto fail;
 	if (o->dry_run)

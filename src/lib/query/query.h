@@ -13,6 +13,7 @@
 #define Q_ORPHAN_CONTENTS "digest NOT IN (SELECT content_digest FROM weights WHERE content_digest IS NOT NULL)"
 #define Q_ORPHAN_ENCODINGS "digest NOT IN (SELECT encoding_digest FROM weights)"
 #define Q_ORPHAN_DECISIONS "a NOT IN (SELECT digest FROM contents) OR b NOT IN (SELECT digest FROM contents)"
+#define Q_ORPHAN_VALUE_MATCHES "a NOT IN (SELECT digest FROM encodings) OR b NOT IN (SELECT digest FROM encodings)"
 
 /* Weights with their function and package; a weight's "PKG:FUNC:NAME" (what `show`
  * takes), "?" standing for a missing parent row. */

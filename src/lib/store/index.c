@@ -6,11 +6,13 @@
  * and inode as when it was last indexed is not read again.
  *
  * Every stored byte is hashed once. packages.weights_digest is therefore not the
- * XXH3-128 of the weight file(s) (mld_package_weights_digest, which build stamps
- * still print) but weights_identity() below: derived from the weights' encoding
+ * XXH3-128 of the weight file(s) (mld_package_weights_digest) but the weights
+ * identity (mld__weights_identity below): derived from the weights' encoding
  * digests, which cover their blobs' bytes, plus the bytes no blob covers. It
- * changes when any byte of the weight files does. */
+ * changes when any byte of the weight files does. Build stamps print it. */
 #include "../core/hash.h"
+#include "../core/par.h"
+#include "../tensor/tensor.h"
 #include "../io/package.h"
 #include "../core/dtype.h"
 #include "../core/platform.h"
@@ -28,6 +30,7 @@
 typedef struct rec {
 	const mld_weight *w;
 	mld_digest enc, content;
+	mld_digest *blobs; /* each of w->blobs[]'s own digest (weight_blobs.digest) */
 	bool decoded;
 	char *error;
 	uint64_t dense_bytes;
@@ -128,15 +131,6 @@ static int lookup_identity(mld_store *st, const char *path, char **identity)
 	return rc;
 }
 
-static void shape_json(char *buf, size_t n, unsigned rank, const uint64_t *shape)
-{
-	size_t k = (size_t)snprintf(buf, n, "[");
-	for (unsigned d = 0; d < rank && k < n; d++)
-		k += (size_t)snprintf(buf + k, n - k, "%s%llu", d ? "," : "", (unsigned long long)shape[d]);
-	if (k < n)
-		snprintf(buf + k, n - k, "]");
-}
-
 static int step_done(mld_store *st, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : mld__store_err(st, what);
@@ -162,8 +156,8 @@ static int record(mld_store *st, const mld_package *pkg, const char *path, const
 	                                        " VALUES (?,?,?,?)")) ||
 	    (rc = mld__store_prepare(st, &ins_w, "INSERT INTO weights(function_id, name, chain, dtype, shape, encoded_bytes,"
 	                                        " encoding_digest, content_digest, error) VALUES (?,?,?,?,?,?,?,?,?)")) ||
-	    (rc = mld__store_prepare(st, &ins_b, "INSERT INTO weight_blobs(weight_id, seq, op, param, file, offset, dtype, size)"
-	                                        " VALUES (?,?,?,?,?,?,?,?)")))
+	    (rc = mld__store_prepare(st, &ins_b, "INSERT INTO weight_blobs(weight_id, seq, op, param, file, offset, dtype, size,"
+	                                        " digest) VALUES (?,?,?,?,?,?,?,?,?)")))
 		goto out;
 	mld__file_id mid = {0}, wid = {0};
 	mld__source_stat(pkg->src, pkg->model_rel, &mid);
@@ -210,7 +204,7 @@ static int record(mld_store *st, const mld_package *pkg, const char *path, const
 		const rec *r = &recs[i];
 		const mld_weight *w = r->w;
 		char shape[512];
-		shape_json(shape, sizeof shape, w->rank, w->shape);
+		mld__shape_text(shape, sizeof shape, w->rank, w->shape);
 		const char *dt = mld_dtype_name(w->dtype);
 		if (r->decoded) {
 			sqlite3_bind_blob(ins_c, 1, r->content.bytes, 16, SQLITE_STATIC);
@@ -261,6 +255,8 @@ static int record(mld_store *st, const mld_package *pkg, const char *path, const
 			sqlite3_bind_int64(ins_b, 6, (sqlite3_int64)br->offset);
 			sqlite3_bind_text(ins_b, 7, mld_dtype_name(br->dtype), -1, SQLITE_STATIC);
 			sqlite3_bind_int64(ins_b, 8, (sqlite3_int64)br->size);
+			if (r->blobs)
+				sqlite3_bind_blob(ins_b, 9, r->blobs[b].bytes, 16, SQLITE_STATIC);
 			rc = step_done(st, ins_b, "insert blob");
 		}
 	}
@@ -287,55 +283,49 @@ out:
 typedef struct work {
 	mld_package *pkg;
 	rec *recs;
-	size_t next;        /* next weight to take */
 	uint64_t total, done, decoded, unsupported;
-	int rc;
-	char err[1024];
 	pthread_mutex_t mu;
 	const char *what;
 	mld_progress_fn progress;
 	void *progress_ctx;
 } work;
 
+/* 0: digested, 1: a form that cannot be decoded (recorded with its error), < 0: failure */
 static int digest_one(work *wk, rec *r)
 {
-	if (mld_weight_encoding_digest(&r->enc, wk->pkg, r->w))
-		return -1;
+	if (r->w->n_blobs && !(r->blobs = mld__calloc(r->w->n_blobs, sizeof *r->blobs)))
+		return MLD_ENOMEM;
+	/* the encoding digest and each blob's own digest in one pass over its bytes */
+	int rc = mld__weight_encoding_digest_blobs(&r->enc, r->blobs, wk->pkg, r->w);
+	if (rc)
+		return rc;
 	int drc = mld_weight_content_digest(&r->content, r->sketch, &r->dense_bytes, wk->pkg, r->w);
 	if (drc == MLD_EUNSUPPORTED) {
 		r->error = mld__strdup(mld_error_last());
 		return 1;
 	}
 	if (drc)
-		return -1;
+		return drc;
 	r->decoded = true;
 	return 0;
 }
 
-static void *worker(void *arg)
+static int digest_item(void *ctx, size_t i)
 {
-	work *wk = arg;
-	for (;;) {
-		pthread_mutex_lock(&wk->mu);
-		size_t i = wk->next++;
-		bool stop = wk->rc != 0 || i >= wk->pkg->n_weights;
-		pthread_mutex_unlock(&wk->mu);
-		if (stop)
-			return NULL;
-		rec *r = &wk->recs[i];
-		int res = digest_one(wk, r);
-		pthread_mutex_lock(&wk->mu);
-		if (res < 0 && !wk->rc) {
-			wk->rc = mld_error_code() ? mld_error_code() : MLD_ERROR;
-			snprintf(wk->err, sizeof wk->err, "%s", mld_error_last());
-		}
-		wk->unsupported += res == 1;
-		wk->decoded += res == 0;
-		wk->done += r->w->encoded_bytes;
-		if (wk->progress)
-			wk->progress(wk->progress_ctx, wk->what, wk->done, wk->total);
-		pthread_mutex_unlock(&wk->mu);
-	}
+	work *wk = ctx;
+	rec *r = &wk->recs[i];
+	int res = digest_one(wk, r);
+	mld__weight_release(wk->pkg, r->w); /* done with its bytes: memory stays flat */
+	if (res < 0)
+		return res;
+	pthread_mutex_lock(&wk->mu);
+	wk->unsupported += res == 1;
+	wk->decoded += res == 0;
+	wk->done += r->w->encoded_bytes;
+	if (wk->progress)
+		wk->progress(wk->progress_ctx, wk->what, wk->done, wk->total);
+	pthread_mutex_unlock(&wk->mu);
+	return 0;
 }
 
 static int digest_all(mld_package *pkg, rec *recs, mld_index_stats *stats, const char *what,
@@ -348,45 +338,18 @@ static int digest_all(mld_package *pkg, rec *recs, mld_index_stats *stats, const
 	}
 	pthread_mutex_init(&wk.mu, NULL);
 	/* Blob files are mapped while the package opens, so workers only read. */
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t n = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (size_t)ncpu;
-	if (n > pkg->n_weights)
-		n = pkg->n_weights ? pkg->n_weights : 1;
-	pthread_t th[8];
-	size_t started = 0;
-	/* workers never take SIGINT/SIGTERM: the cleanup handler then runs on a thread
-	 * that is not in the middle of reading a mapping it removes */
-	sigset_t block, old;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	for (size_t k = 1; k < n; k++)
-		if (pthread_create(&th[started], NULL, worker, &wk) == 0)
-			started++;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	worker(&wk);
-	for (size_t k = 0; k < started; k++)
-		pthread_join(th[k], NULL);
+	int rc = mld__parallel_for(pkg->n_weights, 0, digest_item, &wk);
 	pthread_mutex_destroy(&wk.mu);
 	stats->weights_decoded += wk.decoded;
 	stats->unsupported += wk.unsupported;
-	if (wk.rc)
-		return mld__err(wk.rc, "%s", wk.err);
-	return 0;
+	return rc;
 }
 
 /* ---- the package's weights identity ---------------------------------------------- */
 
-typedef struct span {
-	uint64_t off, size;
-	size_t w; /* the weight whose encoding digest stands for the bytes */
-} span;
-
 static int cmp_span(const void *a, const void *b)
 {
-	const span *x = a, *y = b;
+	const mld__wspan *x = a, *y = b;
 	if (x->off != y->off)
 		return x->off < y->off ? -1 : 1;
 	if (x->size != y->size)
@@ -407,31 +370,16 @@ static void upd_u64(mld__hash *h, uint64_t v)
  * that digest hashed exactly these bytes; every byte outside such blobs (header,
  * metadata records, padding, blobs no weight reads) as "G", offset, length and the
  * bytes. No byte is read again but those few. */
-static int weights_identity(mld_digest *out, uint64_t *size_out, const mld_package *pkg, const rec *recs)
+int mld__weights_identity(mld_digest *out, size_t n_files, const uint64_t *lens, mld__wspan *const *spans,
+                          const size_t *n_spans, const mld_digest *encs, mld__wgap_fn gap, void *ctx)
 {
-	size_t nb = 0;
-	for (size_t i = 0; i < pkg->n_weights; i++)
-		nb += pkg->weights[i].n_blobs;
-	span *sp = mld__malloc(nb ? nb * sizeof *sp : 1);
-	if (!sp)
-		return MLD_ENOMEM;
 	mld__hash h;
 	mld__hash_reset(&h);
 	mld__hash_update(&h, "mldw1", 5);
-	uint64_t total = 0;
-	int rc = 0;
-	for (size_t f = 0; f < pkg->n_blob_files && !rc; f++) {
-		const uint8_t *map;
-		uint64_t len;
-		if ((rc = mld__package_blobfile(pkg, pkg->blob_files[f], &map, &len, NULL)))
-			break;
-		size_t n = 0;
-		for (size_t i = 0; i < pkg->n_weights; i++)
-			for (size_t b = 0; b < pkg->weights[i].n_blobs; b++) {
-				const mld_blob_ref *br = &pkg->weights[i].blobs[b];
-				if (!strcmp(br->file, pkg->blob_files[f]) && br->data_offset <= len && br->size <= len - br->data_offset)
-					sp[n++] = (span){br->data_offset, br->size, i};
-			}
+	for (size_t f = 0; f < n_files; f++) {
+		mld__wspan *sp = spans[f];
+		size_t n = n_spans[f];
+		uint64_t len = lens[f];
 		qsort(sp, n, sizeof *sp, cmp_span);
 		upd_u64(&h, len);
 		uint64_t at = 0; /* bytes before this are accounted for */
@@ -443,7 +391,9 @@ static int weights_identity(mld_digest *out, uint64_t *size_out, const mld_packa
 				mld__hash_update(&h, "G", 1);
 				upd_u64(&h, at);
 				upd_u64(&h, next - at);
-				mld__package_hash_mapped(pkg, &h, map + at, next - at);
+				int rc = gap(ctx, f, at, next - at, &h);
+				if (rc)
+					return rc;
 				at = next;
 			}
 			if (k == n)
@@ -451,18 +401,62 @@ static int weights_identity(mld_digest *out, uint64_t *size_out, const mld_packa
 			mld__hash_update(&h, "W", 1);
 			upd_u64(&h, sp[k].off);
 			upd_u64(&h, sp[k].size);
-			mld__hash_update(&h, recs[sp[k].w].enc.bytes, 16);
+			mld__hash_update(&h, encs[sp[k].w].bytes, 16);
 			if (sp[k].off + sp[k].size > at)
 				at = sp[k].off + sp[k].size;
 		}
-		total += len;
 	}
-	free(sp);
-	if (rc)
-		return rc;
 	mld__hash_digest(out->bytes, &h);
-	*size_out = total;
 	return 0;
+}
+
+typedef struct pkg_gap {
+	const mld_package *pkg;
+	const uint8_t *maps[MLD_MAX_BLOB_FILES];
+} pkg_gap;
+
+static int gap_from_maps(void *ctx, size_t file, uint64_t off, uint64_t len, mld__hash *h)
+{
+	pkg_gap *g = ctx;
+	/* a gap can be most of the file (bytes no weight reads): its pages go once hashed */
+	mld__package_hash_mapped(g->pkg, h, g->maps[file] + off, len);
+	return 0;
+}
+
+int mld__package_weights_identity(mld_digest *out, uint64_t *size_out, const mld_package *pkg, const mld_digest *encs)
+{
+	size_t nb = 0;
+	for (size_t i = 0; i < pkg->n_weights; i++)
+		nb += pkg->weights[i].n_blobs;
+	mld__wspan *all = mld__malloc(nb ? nb * sizeof *all : 1);
+	if (!all)
+		return MLD_ENOMEM;
+	mld__wspan *spans[MLD_MAX_BLOB_FILES];
+	size_t n_spans[MLD_MAX_BLOB_FILES] = {0};
+	uint64_t lens[MLD_MAX_BLOB_FILES] = {0}, total = 0;
+	pkg_gap g = {pkg, {0}};
+	int rc = 0;
+	size_t used = 0;
+	for (size_t f = 0; f < pkg->n_blob_files && !rc; f++) {
+		if ((rc = mld__package_blobfile(pkg, pkg->blob_files[f], &g.maps[f], &lens[f], NULL)))
+			break;
+		spans[f] = all + used;
+		for (size_t i = 0; i < pkg->n_weights; i++)
+			for (size_t b = 0; b < pkg->weights[i].n_blobs; b++) {
+				const mld_blob_ref *br = &pkg->weights[i].blobs[b];
+				if (!strcmp(br->file, pkg->blob_files[f]) && br->data_offset <= lens[f] &&
+				    br->size <= lens[f] - br->data_offset)
+					spans[f][n_spans[f]++] = (mld__wspan){br->data_offset, br->size, i};
+			}
+		used += n_spans[f];
+		total += lens[f];
+	}
+	if (!rc)
+		rc = mld__weights_identity(out, pkg->n_blob_files, lens, spans, n_spans, encs, gap_from_maps, &g);
+	free(all);
+	if (!rc)
+		*size_out = total;
+	return rc;
 }
 
 /* An unchanged package was still seen now: `gc --older-than` counts from here.
@@ -504,6 +498,7 @@ int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats,
 	}
 	if ((rc = mld_package_open(&pkg, pkg_path)))
 		goto out;
+	mld__source_release_all(pkg->src); /* the blob metadata pages the open read */
 	/* Identity is taken before the weights are read: a change during the read is
 	 * then seen as a change next time, never missed. */
 	if ((rc = identity_of(&identity, pkg, path)))
@@ -515,9 +510,17 @@ int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats,
 	}
 	if ((rc = digest_all(pkg, recs, stats, pkg_path, progress, progress_ctx)))
 		goto out;
-	mld_digest wd;
+	mld_digest wd, *encs = mld__malloc(pkg->n_weights ? pkg->n_weights * sizeof *encs : 1);
 	uint64_t wsize = 0;
-	if ((rc = weights_identity(&wd, &wsize, pkg, recs)))
+	if (!encs) {
+		rc = MLD_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < pkg->n_weights; i++)
+		encs[i] = recs[i].enc;
+	rc = mld__package_weights_identity(&wd, &wsize, pkg, encs);
+	free(encs);
+	if (rc)
 		goto out;
 	stats->bytes_read += wsize;
 	if ((rc = record(st, pkg, path, identity, &wd, wsize, recs, stats)))
@@ -526,8 +529,10 @@ int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats,
 	stats->weights += pkg->n_weights;
 out:
 	if (recs)
-		for (size_t i = 0; pkg && i < pkg->n_weights; i++)
+		for (size_t i = 0; pkg && i < pkg->n_weights; i++) {
 			free(recs[i].error);
+			free(recs[i].blobs);
+		}
 	free(recs);
 	mld_package_free(pkg);
 	free(identity);

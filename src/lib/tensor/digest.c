@@ -81,24 +81,40 @@ static void upd_type(mld__hash *st, const mil_value *v)
 		upd_u64(st, shape[d]);
 }
 
-static int upd_value(mld__hash *st, const mld_package *pkg, const mil_value *v, const char *what)
+/* Feed a blob's bytes to the encoding digest, and to its own digest when asked:
+ * the two in one pass, a cache-sized piece at a time. */
+static void upd_blob(mld__hash *st, const uint8_t *p, uint64_t n, mld_digest *own)
+{
+	if (!own) {
+		mld__hash_update(st, p, (size_t)n);
+		return;
+	}
+	mld__hash bh;
+	mld__hash_reset(&bh);
+	for (uint64_t at = 0; at < n;) {
+		size_t k = n - at > 65536 ? 65536 : (size_t)(n - at);
+		mld__hash_update(st, p + at, k);
+		mld__hash_update(&bh, p + at, k);
+		at += k;
+	}
+	mld__hash_digest(own->bytes, &bh);
+}
+
+static int upd_value(mld__hash *st, const mld__enc_chain *c, const mil_value *v, const char *what)
 {
 	upd_type(st, v);
 	if (v->value_case == MIL_VALUE_BLOB && v->blobfilevalue) {
-		const uint8_t *map;
-		uint64_t len;
-		char *disp = NULL;
 		mld__blob_view bv;
-		int rc = mld__package_blobfile(pkg, v->blobfilevalue->filename, &map, &len, &disp);
-		if (!rc && !(rc = mld__blobfile_check_header(map, len, NULL, disp)))
-			rc = mld__blobfile_read(&bv, map, len, v->blobfilevalue->offset, MLD_DT_INVALID, disp);
-		free(disp);
+		int rc = c->blob(c->ctx, v, &bv);
 		if (rc)
 			return mld__err_prefix("%s", what);
 		mld__hash_update(st, "B", 1);
 		upd_u64(st, bv.padding_bits);
 		upd_u64(st, bv.size);
-		mld__hash_update(st, bv.data, bv.size);
+		mld_digest own;
+		upd_blob(st, bv.data, bv.size, c->blob_digest ? &own : NULL);
+		if (c->blob_digest)
+			c->blob_digest(c->ctx, v, &own);
 	} else if (v->value_case == MIL_VALUE_IMMEDIATE && v->immediatevalue) {
 		size_t n = protobuf_c_message_get_packed_size(&v->immediatevalue->base);
 		uint8_t stackbuf[512], *buf = n <= sizeof stackbuf ? stackbuf : mld__malloc(n);
@@ -116,15 +132,14 @@ static int upd_value(mld__hash *st, const mld_package *pkg, const mil_value *v, 
 	return 0;
 }
 
-int mld_weight_encoding_digest(mld_digest *out, const mld_package *pkg, const mld_weight *w)
+int mld__encoding_digest(mld_digest *out, const mld__enc_chain *c)
 {
-	const mld__function *fn = &pkg->fns[w->fn_index];
 	mld__hash st;
 	mld__hash_reset(&st);
 	mld__hash_update(&st, "mlde1", 5);
-	upd_u64(&st, w->out_index);
-	for (size_t i = 0; i < w->n_ops; i++) {
-		const mil_op *op = w->ops[i];
+	upd_u64(&st, c->out_index);
+	for (size_t i = 0; i < c->n_ops; i++) {
+		const mil_op *op = c->ops[i];
 		upd_str(&st, op->type);
 		const char *keys[128];
 		size_t n = 0;
@@ -141,23 +156,83 @@ int mld_weight_encoding_digest(mld_digest *out, const mld_package *pkg, const ml
 			if (!mil_op_param(op, keys[k], &v, &ref))
 				continue;
 			if (ref) {
-				const mld__producer *p = mld__strmap_get(&fn->producers, ref);
+				const mil_op *pop = NULL;
+				unsigned pout = 0;
 				size_t pos = 0;
-				while (p && pos < w->n_ops && w->ops[pos] != p->op)
-					pos++;
+				if (c->ref(c->ctx, ref, &pop, &pout))
+					while (pos < c->n_ops && c->ops[pos] != pop)
+						pos++;
 				mld__hash_update(&st, "R", 1);
 				upd_u64(&st, pos);
-				upd_u64(&st, p ? p->out_index : 0);
+				upd_u64(&st, pout);
 				continue;
 			}
-			int rc = upd_value(&st, pkg, v, keys[k]);
+			int rc = upd_value(&st, c, v, keys[k]);
 			if (rc)
-				return mld__err_prefix("%s: function \"%s\", weight \"%s\"", mld_package_path(pkg), w->function,
-				                      w->name);
+				return rc;
 		}
 	}
 	finish(out, &st);
 	return 0;
+}
+
+/* ---- the encoding digest of a weight of an opened package ------------------------ */
+
+typedef struct pkg_chain {
+	const mld_package *pkg;
+	const mld__function *fn;
+	const mld_weight *w;
+	mld_digest *blob_digests; /* per w->blobs[], or NULL */
+} pkg_chain;
+
+static bool pkg_ref(void *ctx, const char *name, const mil_op **op, unsigned *out_index)
+{
+	const pkg_chain *pc = ctx;
+	const mld__producer *p = mld__strmap_get(&pc->fn->producers, name);
+	if (!p)
+		return false;
+	*op = p->op;
+	*out_index = p->out_index;
+	return true;
+}
+
+static int pkg_blob(void *ctx, const mil_value *v, mld__blob_view *bv)
+{
+	const pkg_chain *pc = ctx;
+	const uint8_t *map;
+	uint64_t len;
+	char *disp = NULL;
+	int rc = mld__package_blobfile(pc->pkg, v->blobfilevalue->filename, &map, &len, &disp);
+	if (!rc && !(rc = mld__blobfile_check_header(map, len, NULL, disp)))
+		rc = mld__blobfile_read(bv, map, len, v->blobfilevalue->offset, MLD_DT_INVALID, disp);
+	free(disp);
+	return rc;
+}
+
+static void pkg_blob_digest(void *ctx, const mil_value *v, const mld_digest *d)
+{
+	const pkg_chain *pc = ctx;
+	for (size_t b = 0; b < pc->w->n_blobs; b++) {
+		const mld_blob_ref *br = &pc->w->blobs[b];
+		if (br->offset == v->blobfilevalue->offset && !strcmp(br->file, v->blobfilevalue->filename))
+			pc->blob_digests[b] = *d;
+	}
+}
+
+int mld__weight_encoding_digest_blobs(mld_digest *out, mld_digest *blob_digests, const mld_package *pkg,
+                                      const mld_weight *w)
+{
+	pkg_chain pc = {pkg, &pkg->fns[w->fn_index], w, blob_digests};
+	mld__enc_chain c = {w->ops, w->n_ops, w->out_index, pkg_ref, pkg_blob, blob_digests ? pkg_blob_digest : NULL, &pc};
+	int rc = mld__encoding_digest(out, &c);
+	if (rc)
+		return mld__err_prefix("%s: function \"%s\", weight \"%s\"", mld_package_path(pkg), w->function, w->name);
+	return 0;
+}
+
+int mld_weight_encoding_digest(mld_digest *out, const mld_package *pkg, const mld_weight *w)
+{
+	return mld__weight_encoding_digest_blobs(out, NULL, pkg, w);
 }
 
 int mld_package_weights_digest(mld_digest *out, uint64_t *size_out, const mld_package *pkg)

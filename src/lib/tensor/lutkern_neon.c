@@ -32,8 +32,11 @@ static void u4_neon(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t 
 		uint8x16_t la = vqtbl1q_u8(tl.val[0], a), ha = vqtbl1q_u8(th.val[0], a);
 		uint8x16_t lb = vqtbl1q_u8(tl.val[0], b), hb = vqtbl1q_u8(th.val[0], b);
 		/* element 2g is byte g's low nibble, 2g+1 its high one */
-		vst2q_u16(dst + i, (uint16x8x2_t){{zlo(la, ha), zlo(lb, hb)}});
-		vst2q_u16(dst + i + 16, (uint16x8x2_t){{zhi(la, ha), zhi(lb, hb)}});
+		/* named, not compound literals: clang's vst2q_u16 etc. are macros, and a braced
+		 * list's commas would split their arguments */
+		uint16x8x2_t lo = {{zlo(la, ha), zlo(lb, hb)}}, hi = {{zhi(la, ha), zhi(lb, hb)}};
+		vst2q_u16(dst + i, lo);
+		vst2q_u16(dst + i + 16, hi);
 	}
 	if (i < n)
 		mld__lutkern_scalar.u4(dst + i, src + i / 2, n - i, pal);
@@ -57,8 +60,10 @@ static void u6_neon(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t 
 			l[k] = vqtbl4q_u8(tl, ix[k]);
 			h[k] = vqtbl4q_u8(th, ix[k]);
 		}
-		vst4q_u16(dst + i, (uint16x8x4_t){{zlo(l[0], h[0]), zlo(l[1], h[1]), zlo(l[2], h[2]), zlo(l[3], h[3])}});
-		vst4q_u16(dst + i + 32, (uint16x8x4_t){{zhi(l[0], h[0]), zhi(l[1], h[1]), zhi(l[2], h[2]), zhi(l[3], h[3])}});
+		uint16x8x4_t lo = {{zlo(l[0], h[0]), zlo(l[1], h[1]), zlo(l[2], h[2]), zlo(l[3], h[3])}};
+		uint16x8x4_t hi = {{zhi(l[0], h[0]), zhi(l[1], h[1]), zhi(l[2], h[2]), zhi(l[3], h[3])}};
+		vst4q_u16(dst + i, lo);
+		vst4q_u16(dst + i + 32, hi);
 	}
 	if (i < n)
 		mld__lutkern_scalar.u6(dst + i, src + i / 4 * 3, n - i, pal);
@@ -72,7 +77,8 @@ static void b64_neon(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t
 	size_t i = 0;
 	for (; n - i >= 16; i += 16) {
 		uint8x16_t x = vandq_u8(vld1q_u8(src + i), m6);
-		vst2q_u8((uint8_t *)(dst + i), (uint8x16x2_t){{vqtbl4q_u8(tl, x), vqtbl4q_u8(th, x)}});
+		uint8x16x2_t v = {{vqtbl4q_u8(tl, x), vqtbl4q_u8(th, x)}};
+		vst2q_u8((uint8_t *)(dst + i), v);
 	}
 	if (i < n)
 		mld__lutkern_scalar.b64(dst + i, src + i, n - i, pal);
@@ -94,7 +100,8 @@ static void u8_neon(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t 
 		h = vqtbx4q_u8(h, th[2], z);
 		l = vqtbx4q_u8(l, tl[3], w);
 		h = vqtbx4q_u8(h, th[3], w);
-		vst2q_u8((uint8_t *)(dst + i), (uint8x16x2_t){{l, h}});
+		uint8x16x2_t v = {{l, h}};
+		vst2q_u8((uint8_t *)(dst + i), v);
 	}
 	if (i < n)
 		mld__lutkern_scalar.u8(dst + i, src + i, n - i, pal);

@@ -1,29 +1,34 @@
-/* Streaming content digests: the digest of mld_tensor_digest() without holding a
+/* Reading a weight's dense values a block at a time (wread.h), and the streaming
+ * content digest built on it: the digest of mld_tensor_digest() without holding a
  * weight's dense values in memory. Two fast forms cover nearly every byte of a
  * palettized export: plain consts of whole-byte types (the stored bytes are the
  * dense values) and iOS18 scalar-palette constexpr_lut_to_dense (decoded a block
- * at a time). Anything else is decoded whole, then hashed. */
+ * at a time with the dispatched palette kernels). Anything else is decoded whole
+ * and then handed out block by block. */
 #include "../core/hash.h"
 #include "../io/blobfile.h"
 #include "../core/dtype.h"
 #include "lutkern.h"
 #include "subbyte.h"
 #include "tensor.h"
+#include "wread.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-#define BLOCK 16384 /* elements per block: a multiple of 8 keeps sub-byte offsets byte-aligned */
+#define BLOCK MLD_WREAD_BLOCK /* a multiple of 8 keeps sub-byte offsets byte-aligned */
 
 typedef struct sketcher {
-	uint64_t count, step, n;
-	double sum, sq;
+	uint64_t count;
+	mld__sketchacc acc;
 	float *out;
 } sketcher;
 
 static void sk_init(sketcher *s, float *out, uint64_t count)
 {
-	*s = (sketcher){count, count > 65536 ? count / 65536 : 1, 0, 0, 0, out};
+	s->count = count;
+	s->out = out;
+	mld__sketch_init(&s->acc, count);
 	if (out)
 		memset(out, 0, MLD_SKETCH_LEN * sizeof *out);
 }
@@ -34,14 +39,7 @@ static void sk_feed(sketcher *s, mld_dtype dt, const void *data, uint64_t first,
 {
 	if (!s->out || !n)
 		return;
-	const float *h = mld__half_table();
-	for (uint64_t i = (first + s->step - 1) / s->step * s->step; i < first + n; i += s->step) {
-		/* data may be a blob at any offset the file gives: read it unaligned */
-		double x = dt == MLD_DT_FP16 ? h[mld__rd16((const uint8_t *)data + 2 * (i - first))] : mld__dense_get(dt, data, i - first);
-		s->sum += x;
-		s->sq += x * x;
-		s->n++;
-	}
+	mld__sketch_feed(&s->acc, dt, data, first, n);
 	for (int k = 2; k < MLD_SKETCH_LEN; k++) {
 		uint64_t pos = ((uint64_t)k * UINT64_C(0x9E3779B97F4A7C15)) % s->count;
 		if (pos >= first && pos < first + n)
@@ -51,10 +49,8 @@ static void sk_feed(sketcher *s, mld_dtype dt, const void *data, uint64_t first,
 
 static void sk_finish(sketcher *s)
 {
-	if (!s->out)
-		return;
-	s->out[0] = s->n ? mld__sketch_value(s->sum / (double)s->n) : 0;
-	s->out[1] = s->n ? mld__sketch_value(sqrt(s->sq / (double)s->n)) : 0;
+	if (s->out)
+		mld__sketch_finish(&s->acc, &s->out[0], &s->out[1]);
 }
 
 static void hash_header(mld__hash *st, mld_dtype dt, unsigned rank, const uint64_t *shape)
@@ -87,8 +83,12 @@ static int blob_of(mld__blob_view *bv, const mld_package *pkg, const mil_value *
 
 static bool is_blob(const mil_value *v) { return v && v->value_case == MIL_VALUE_BLOB && v->blobfilevalue; }
 
+/* ---- the reader ---------------------------------------------------------------------- */
+
+enum { WR_NONE, WR_CONST, WR_LUT, WR_WHOLE };
+
 /* const with a whole-byte blob: the stored bytes are the dense values. */
-static int stream_const(mld__hash *st, sketcher *sk, const mld_package *pkg, const mld_weight *w, bool *done)
+static int open_const(mld__wread *r, const mld_package *pkg, const mld_weight *w)
 {
 	const mil_value *v = mil_op_attr(w->op, "val");
 	if (!is_blob(v) || mld_dtype_bits(w->dtype) < 8)
@@ -100,14 +100,13 @@ static int stream_const(mld__hash *st, sketcher *sk, const mld_package *pkg, con
 	if (bv.count != w->count)
 		return mld__err(MLD_EFORMAT, "blob holds %llu elements, the type declares %llu", (unsigned long long)bv.count,
 		               (unsigned long long)w->count);
-	mld__hash_update(st, bv.data, bv.size);
-	sk_feed(sk, w->dtype, bv.data, 0, w->count);
-	*done = true;
+	r->kind = WR_CONST;
+	r->src = bv.data;
 	return 0;
 }
 
 /* iOS18 lut_to_dense, scalar palette, blob indices and lut, fp16/fp32/int8/uint8 lut. */
-static int stream_lut(mld__hash *st, sketcher *sk, const mld_package *pkg, const mld_weight *w, bool *done)
+static int open_lut(mld__wread *r, const mld_package *pkg, const mld_weight *w)
 {
 	const mil_op *op = w->op;
 	const mil_value *iv, *lv, *vv;
@@ -117,8 +116,8 @@ static int stream_lut(mld__hash *st, sketcher *sk, const mld_package *pkg, const
 		return 0;
 	mld_dtype idt, ldt;
 	unsigned irank, lrank;
-	uint64_t ishape[MLD_MAX_RANK], lshape[MLD_MAX_RANK], icount, lcount;
-	if (mil_tensor_shape(iv->type, &idt, &irank, ishape, &icount, "indices") ||
+	uint64_t lshape[MLD_MAX_RANK], icount, lcount;
+	if (mil_tensor_shape(iv->type, &idt, &irank, r->ishape, &icount, "indices") ||
 	    mil_tensor_shape(lv->type, &ldt, &lrank, lshape, &lcount, "lut")) {
 		mld__err_clear();
 		return 0;
@@ -127,17 +126,16 @@ static int stream_lut(mld__hash *st, sketcher *sk, const mld_package *pkg, const
 	/* anything unusual goes the general way, which reports the precise error */
 	if (lrank != irank + 2 || irank < 1 || lshape[irank + 1] != 1 || lshape[irank] != (UINT64_C(1) << bits) ||
 	    idt == MLD_DT_INT4 || bits > 8 || !lw || ldt != w->dtype || icount != w->count || irank != w->rank ||
-	    memcmp(ishape, w->shape, irank * sizeof *ishape))
+	    memcmp(r->ishape, w->shape, irank * sizeof *r->ishape))
 		return 0;
-	uint64_t bs[MLD_MAX_RANK], gstr[MLD_MAX_RANK];
 	for (unsigned d = 0; d < irank; d++) {
-		if (!lshape[d] || ishape[d] % lshape[d])
+		if (!lshape[d] || r->ishape[d] % lshape[d])
 			return 0;
-		bs[d] = ishape[d] / lshape[d];
+		r->bs[d] = r->ishape[d] / lshape[d];
 	}
-	gstr[irank - 1] = 1;
+	r->gstr[irank - 1] = 1;
 	for (unsigned d = irank - 1; d > 0; d--)
-		gstr[d - 1] = gstr[d] * lshape[d];
+		r->gstr[d - 1] = r->gstr[d] * lshape[d];
 	mld__blob_view ib, lb;
 	int rc = blob_of(&ib, pkg, iv, idt);
 	if (!rc)
@@ -151,90 +149,159 @@ static int stream_lut(mld__hash *st, sketcher *sk, const mld_package *pkg, const
 		s--;
 	uint64_t run = 1;
 	for (unsigned d = s; d < irank; d++)
-		run *= ishape[d];
-	uint64_t P = lshape[irank], row = P * lw;
-	uint8_t *idx = malloc(BLOCK), *out = malloc((size_t)BLOCK * lw);
-	if (!idx || !out) {
-		free(idx);
-		free(out);
+		run *= r->ishape[d];
+	r->idx = malloc(BLOCK);
+	r->buf = malloc((size_t)BLOCK * lw);
+	if (!r->idx || !r->buf)
 		return mld__err(MLD_ENOMEM, "out of memory");
-	}
-	uint64_t cur_run = UINT64_MAX;
-	const uint8_t *pal = NULL;
-	uint16_t pal16[256] = {0}; /* zero past P: the b64 kernel reads 64 entries */
-	const mld__lutkern *kern = mld__lutkern_get();
+	r->kind = WR_LUT;
+	r->src = ib.data;
+	r->lut = lb.data;
+	r->bits = bits;
+	r->lw = lw;
+	r->P = lshape[irank];
+	r->irank = irank;
+	r->s = s;
+	r->run = run;
+	r->cur_run = UINT64_MAX;
+	r->kern = mld__lutkern_get();
 	/* fp16 palettes whose runs keep whole index bytes decode straight from the packed
 	 * stream (4 per 3 bytes for uint6, 2 per byte for uint4): no unpacking pass */
-	bool fused = lw == 2 && ((bits == 6 && run % 4 == 0) || (bits == 4 && run % 2 == 0) || bits == 8);
-	for (uint64_t b = 0; b < icount; b += BLOCK) {
-		uint64_t n = icount - b < BLOCK ? icount - b : BLOCK;
-		const uint8_t *src = ib.data + b * bits / 8; /* BLOCK is a multiple of 8: byte-aligned */
-		if (!fused)
-			mld__unpack(idx, src, n, bits, false);
-		uint16_t *o16 = (uint16_t *)(void *)out;
-		for (uint64_t j = 0; j < n;) {
-			uint64_t i = b + j, r = i / run, end = (r + 1) * run - b;
-			if (end > n)
-				end = n;
-			if (r != cur_run) {
-				uint64_t rem = r, g = 0;
-				for (unsigned d = s; d-- > 0;) {
-					g += ((rem % ishape[d]) / bs[d]) * gstr[d];
-					rem /= ishape[d];
-				}
-				pal = lb.data + g * row;
-				if (lw == 2)
-					memcpy(pal16, pal, (size_t)P * 2);
-				cur_run = r;
-			}
-			/* a run's elements [j, end) start on a whole byte in every fused case */
-			if (fused && bits == 6)
-				kern->u6(o16 + j, src + j / 4 * 3, (size_t)(end - j), pal16);
-			else if (fused && bits == 4)
-				kern->u4(o16 + j, src + j / 2, (size_t)(end - j), pal16);
-			else if (fused)
-				kern->u8(o16 + j, src + j, (size_t)(end - j), pal16);
-			else if (lw == 2) /* bits < 8 here: indices below P <= 64 */
-				kern->b64(o16 + j, idx + j, (size_t)(end - j), pal16);
-			else
-				for (uint64_t k = j; k < end; k++)
-					memcpy(out + k * lw, pal + (uint64_t)idx[k] * lw, lw);
-			j = end;
-		}
-		mld__hash_update(st, out, (size_t)n * lw);
-		sk_feed(sk, ldt, out, b, n);
-	}
-	free(idx);
-	free(out);
-	*done = true;
+	r->fused = lw == 2 && ((bits == 6 && run % 4 == 0) || (bits == 4 && run % 2 == 0) || bits == 8);
 	return 0;
 }
+
+static void lut_block(mld__wread *r, uint64_t b, uint64_t n)
+{
+	const uint8_t *src = r->src + b * r->bits / 8; /* BLOCK is a multiple of 8: byte-aligned */
+	unsigned bits = r->bits, lw = r->lw;
+	if (!r->fused)
+		mld__unpack(r->idx, src, n, bits, false);
+	uint16_t *o16 = (uint16_t *)(void *)r->buf;
+	const mld__lutkern *kern = r->kern;
+	for (uint64_t j = 0; j < n;) {
+		uint64_t i = b + j, q = i / r->run, end = (q + 1) * r->run - b;
+		if (end > n)
+			end = n;
+		if (q != r->cur_run) {
+			uint64_t rem = q, g = 0;
+			for (unsigned d = r->s; d-- > 0;) {
+				g += ((rem % r->ishape[d]) / r->bs[d]) * r->gstr[d];
+				rem /= r->ishape[d];
+			}
+			r->pal = r->lut + g * r->P * lw;
+			if (lw == 2) /* zero past P since the open: the b64 kernel reads 64 entries */
+				memcpy(r->pal16, r->pal, (size_t)r->P * 2);
+			r->cur_run = q;
+		}
+		/* a run's elements [j, end) start on a whole byte in every fused case */
+		if (r->fused && bits == 6)
+			kern->u6(o16 + j, src + j / 4 * 3, (size_t)(end - j), r->pal16);
+		else if (r->fused && bits == 4)
+			kern->u4(o16 + j, src + j / 2, (size_t)(end - j), r->pal16);
+		else if (r->fused)
+			kern->u8(o16 + j, src + j, (size_t)(end - j), r->pal16);
+		else if (lw == 2) /* bits < 8 here: indices below P <= 64 */
+			kern->b64(o16 + j, r->idx + j, (size_t)(end - j), r->pal16);
+		else
+			for (uint64_t k = j; k < end; k++)
+				memcpy(r->buf + k * lw, r->pal + (uint64_t)r->idx[k] * lw, lw);
+		j = end;
+	}
+}
+
+int mld__wread_open(mld__wread *r, const mld_package *pkg, const mld_weight *w, bool whole)
+{
+	memset(r, 0, sizeof *r);
+	r->pkg = pkg;
+	r->w = w;
+	r->dtype = w->dtype;
+	r->count = w->count;
+	r->width = mld_dtype_dense_width(w->dtype);
+	int rc = 0;
+	if (r->width && w->n_ops == 1 && w->out_index == 0) {
+		if (mil_is_const(w->op))
+			rc = open_const(r, pkg, w);
+		else if (!strcmp(w->op->type, "constexpr_lut_to_dense"))
+			rc = open_lut(r, pkg, w);
+		if (rc) {
+			mld__wread_close(r);
+			return mld__err_prefix("%s: function \"%s\", weight \"%s\" (%s)", mld_package_path(pkg), w->function,
+			                      w->name, w->chain);
+		}
+	}
+	if (r->kind == WR_NONE && whole) {
+		if ((rc = mld_weight_decode(&r->t, pkg, w)))
+			return rc;
+		r->kind = WR_WHOLE;
+		r->dtype = r->t->dtype;
+		r->count = r->t->count;
+		r->width = mld_dtype_dense_width(r->t->dtype);
+		r->src = r->t->data;
+	}
+	return 0;
+}
+
+bool mld__wread_streams(const mld__wread *r) { return r->kind == WR_CONST || r->kind == WR_LUT; }
+
+int mld__wread_next(mld__wread *r, const void **data, uint64_t *n)
+{
+	uint64_t b = r->at, k = r->count - b < BLOCK ? r->count - b : BLOCK;
+	*n = k;
+	*data = NULL;
+	if (!k)
+		return 0;
+	if (r->kind == WR_CONST || r->kind == WR_WHOLE) {
+		*data = r->src + b * r->width;
+	} else if (r->kind == WR_LUT) {
+		lut_block(r, b, k);
+		*data = r->buf;
+	} else {
+		return mld__err(MLD_EUSAGE, "no values to read");
+	}
+	r->at += k;
+	return 0;
+}
+
+void mld__wread_close(mld__wread *r)
+{
+	free(r->idx);
+	free(r->buf);
+	mld_tensor_free(r->t);
+	if (r->pkg && r->w)
+		mld__weight_release(r->pkg, r->w);
+	memset(r, 0, sizeof *r);
+}
+
+/* ---- the streaming content digest ----------------------------------------------------- */
 
 int mld_weight_content_digest(mld_digest *out, float *sketch, uint64_t *dense_bytes, const mld_package *pkg,
                               const mld_weight *w)
 {
-	mld__hash st;
-	sketcher sk;
-	bool done = false;
-	int rc = 0;
-	unsigned width = mld_dtype_dense_width(w->dtype);
-	if (width && w->n_ops == 1 && w->out_index == 0) {
+	mld__wread r;
+	int rc = mld__wread_open(&r, pkg, w, false);
+	if (rc)
+		return rc;
+	if (mld__wread_streams(&r)) {
+		mld__hash st;
+		sketcher sk;
 		hash_header(&st, w->dtype, w->rank, w->shape);
 		sk_init(&sk, sketch, w->count);
-		if (mil_is_const(w->op))
-			rc = stream_const(&st, &sk, pkg, w, &done);
-		else if (!strcmp(w->op->type, "constexpr_lut_to_dense"))
-			rc = stream_lut(&st, &sk, pkg, w, &done);
+		const void *data;
+		uint64_t n;
+		for (uint64_t at = 0; !(rc = mld__wread_next(&r, &data, &n)) && n; at += n) {
+			mld__hash_update(&st, data, (size_t)n * r.width);
+			sk_feed(&sk, w->dtype, data, at, n);
+		}
+		mld__wread_close(&r);
 		if (rc)
-			return mld__err_prefix("%s: function \"%s\", weight \"%s\" (%s)", mld_package_path(pkg), w->function,
-			                      w->name, w->chain);
-	}
-	if (done) {
+			return rc;
 		mld__hash_digest(out->bytes, &st);
 		sk_finish(&sk);
-		*dense_bytes = w->count * width;
+		*dense_bytes = w->count * mld_dtype_dense_width(w->dtype);
 		return 0;
 	}
+	mld__wread_close(&r);
 	mld_tensor *t;
 	if ((rc = mld_weight_decode(&t, pkg, w)))
 		return rc;

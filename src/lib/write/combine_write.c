@@ -13,10 +13,15 @@
 #include "combine_write.h"
 #include "../core/dtype.h"
 #include "ios18.h"
+#include "pbfree.h"
+#include "outstamp.h"
 #include "pkgwrite.h"
 #include "zipwrite.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 typedef CoreML__Specification__FunctionDescription fn_desc;
 typedef CoreML__Specification__MILSpec__Program__FunctionsEntry fn_entry;
@@ -115,7 +120,7 @@ static int swap_params(mil_op *dst, const mil_op *src, size_t src_pkg, owner_map
 		mil_value *c = value_clone(sv);
 		if (!c)
 			return MLD_ENOMEM;
-		core_ml__specification__milspec__value__free_unpacked(*slot, NULL);
+		core_ml__specification__milspec__value__free_unpacked(*slot, &mld__pb_any);
 		*slot = c;
 		if (c->value_case == MIL_VALUE_BLOB && owner_put(own, c, src_pkg))
 			return MLD_ENOMEM;
@@ -136,10 +141,10 @@ static int swap_op(mil_op *dst, const mil_op *src, size_t src_pkg, owner_map *ow
 		if (!strcmp(c->attributes[i]->key, "name") && name) {
 			mil_value *nv = value_clone(name);
 			if (!nv) {
-				core_ml__specification__milspec__operation__free_unpacked(c, NULL);
+				core_ml__specification__milspec__operation__free_unpacked(c, &mld__pb_any);
 				return MLD_ENOMEM;
 			}
-			core_ml__specification__milspec__value__free_unpacked(c->attributes[i]->value, NULL);
+			core_ml__specification__milspec__value__free_unpacked(c->attributes[i]->value, &mld__pb_any);
 			c->attributes[i]->value = nv;
 		}
 	/* exchange type, inputs and attributes; outputs stay */
@@ -154,7 +159,7 @@ static int swap_op(mil_op *dst, const mil_op *src, size_t src_pkg, owner_map *ow
 	n = dst->n_attributes, p = dst->attributes;
 	dst->n_attributes = c->n_attributes, dst->attributes = c->attributes;
 	c->n_attributes = n, c->attributes = p;
-	core_ml__specification__milspec__operation__free_unpacked(c, NULL);
+	core_ml__specification__milspec__operation__free_unpacked(c, &mld__pb_any);
 	for (size_t i = 0; i < dst->n_attributes; i++)
 		if (dst->attributes[i]->value && dst->attributes[i]->value->value_case == MIL_VALUE_BLOB &&
 		    owner_put(own, dst->attributes[i]->value, src_pkg))
@@ -172,13 +177,23 @@ static int swap_op(mil_op *dst, const mil_op *src, size_t src_pkg, owner_map *ow
 typedef CoreML__Specification__Metadata md_meta;
 typedef CoreML__Specification__Metadata__UserDefinedEntry md_entry;
 
+/* Private copies of the sources' models, each parsed into its own arena: freeing one is
+ * freeing its arena and the few malloc'd pieces the edits put into it (pbfree.h). */
+typedef struct copyset {
+	mil_model **m;     /* per package; NULL where parsing failed (cb_write says so) */
+	mld__arena **ar;
+} copyset;
+
+static void copyset_free(copyset *cs, size_t n);
+
 typedef struct build {
 	cb_ctx *cb;
 	md_meta meta;              /* the merged metadata (strings borrowed from the copies) */
 	md_entry *meta_ents;
 	md_entry **meta_ptrs;
 	char *meta_desc;           /* an ANEMLL description made here, or NULL */
-	mil_model **copies;        /* per package */
+	mil_model **copies;        /* per package: B->cs.m */
+	copyset cs;
 	mil_function **fns;        /* per source: the function in its package's copy */
 	mld__strmap *ops;           /* per source: output name -> op in the copy */
 	owner_map own;
@@ -187,6 +202,7 @@ typedef struct build {
 	mil_program prog;
 	fn_desc **fdescs;
 	fn_entry **entries;
+	bool *rewritten;           /* per source: its function was rewritten into the iOS18 form */
 } build;
 
 static mil_function *find_function(mil_model *m, const char *name)
@@ -240,12 +256,12 @@ static int set_opset(mil_function *fn, const char *opset)
 		char *k = mld__strdup(opset);
 		if (!k)
 			return MLD_ENOMEM;
-		free(e->key);
+		mld__free(e->key);
 		e->key = k;
 		/* drop the inactive ones */
 		for (size_t j = 0; j < fn->n_block_specializations; j++)
 			if (j != i)
-				protobuf_c_message_free_unpacked(&fn->block_specializations[j]->base, NULL);
+				protobuf_c_message_free_unpacked(&fn->block_specializations[j]->base, &mld__pb_any);
 		fn->block_specializations[0] = e;
 		fn->n_block_specializations = 1;
 		break;
@@ -254,7 +270,7 @@ static int set_opset(mil_function *fn, const char *opset)
 	if (!o)
 		return MLD_ENOMEM;
 	if (fn->opset != protobuf_c_empty_string)
-		free(fn->opset);
+		mld__free(fn->opset);
 	fn->opset = o;
 	return 0;
 }
@@ -286,45 +302,95 @@ static fn_desc *describe(const mil_model *copy, const char *src_fn, const char *
 /* ---- blob items -------------------------------------------------------------------- */
 
 typedef struct blobdedup {
-	mld__strmap m;        /* hex(XXH3-128 of dtype|padding|bytes) -> entry index + 1 */
+	mld__strmap m;        /* hex(XXH3-128 of dtype|padding|shape|blob digest|size) -> entry index + 1 */
 	char **keys;
-	const uint8_t **data;
+	const uint8_t **data; /* the bytes written for the entry: its first occurrence's */
 	uint64_t *size;
+	cb_loc *loc;          /* its first occurrence */
+	mld_digest *digest;   /* its blob digest */
+	bool *claimed;        /* ... as the store claims it: checked against the bytes written */
 	size_t n, cap;
 	uint64_t end;        /* simulated canonical layout size */
 } blobdedup;
 
+static int dd_grow(blobdedup *dd)
+{
+	if (dd->n < dd->cap)
+		return 0;
+	size_t cap = dd->cap ? dd->cap * 2 : 256;
+	char **k = mld__realloc(dd->keys, cap * sizeof *k);
+	if (k)
+		dd->keys = k;
+	const uint8_t **d = mld__realloc(dd->data, cap * sizeof *d);
+	if (d)
+		dd->data = d;
+	uint64_t *s = mld__realloc(dd->size, cap * sizeof *s);
+	if (s)
+		dd->size = s;
+	cb_loc *l = mld__realloc(dd->loc, cap * sizeof *l);
+	if (l)
+		dd->loc = l;
+	mld_digest *g = mld__realloc(dd->digest, cap * sizeof *g);
+	if (g)
+		dd->digest = g;
+	bool *c = mld__realloc(dd->claimed, cap * sizeof *c);
+	if (c)
+		dd->claimed = c;
+	if (!k || !d || !s || !l || !g || !c)
+		return MLD_ENOMEM;
+	dd->cap = cap;
+	return 0;
+}
+
+/* The package's own spelling of a blob file name, which lives as long as the
+ * package (the Value's lives in a model copy freed after the write). */
+static const char *stable_file(const mld_package *pkg, const char *file)
+{
+	for (size_t f = 0; f < pkg->n_blob_files; f++)
+		if (!strcmp(pkg->blob_files[f], file))
+			return pkg->blob_files[f];
+	return file;
+}
+
+/* One blob Value: its bytes, deduplicated by (dtype, shape, padding, bytes) with the
+ * bytes known by their blob digest (claims.c): nothing is read but the blob's
+ * metadata where the digest and the pair's equality are known. */
 static int resolve(build *B, blobdedup *dd, mld__blob_item *it, mil_value *v, size_t pkg_i)
 {
-	const mld_package *pkg = B->cb->pkgs[pkg_i];
+	cb_ctx *cb = B->cb;
+	const mld_package *pkg = cb->pkgs[pkg_i];
 	mld_dtype dt;
 	unsigned rank;
 	uint64_t shape[MLD_MAX_RANK], count;
-	const uint8_t *map;
-	uint64_t len;
 	char *disp = NULL;
 	mld__blob_view bv;
+	cb_loc loc = {pkg_i, stable_file(pkg, v->blobfilevalue->filename), v->blobfilevalue->offset};
 	int rc = mil_tensor_shape(v->type, &dt, &rank, shape, &count, "blob value");
-	if (!rc && !(rc = mld__package_blobfile(pkg, v->blobfilevalue->filename, &map, &len, &disp)))
-		rc = mld__blobfile_read(&bv, map, len, v->blobfilevalue->offset, MLD_DT_INVALID, disp);
-	if (rc) {
-		free(disp);
+	if (!rc)
+		rc = cb_blob_view(cb, &loc, &bv); /* a weight's blob: nothing of the package is read */
+	if (rc)
 		return rc;
-	}
 	uint32_t pad = bv.padding_bits;
 	if (bv.dtype != dt) {
 		/* an iOS16 packed uint8 stream now typed as uintN (see ios18.c) */
 		unsigned bits = mld_dtype_bits(dt);
 		uint64_t need = (count * bits + 7) / 8;
 		if (bv.dtype != MLD_DT_UINT8 || bits >= 8 || need != bv.size) {
-			rc = mld__err(MLD_EFORMAT, "%s: blob at offset %llu is %s, cannot serve as %s", disp,
+			char *rel = NULL;
+			disp = mld__package_blob_rel(pkg, v->blobfilevalue->filename, &rel) ? NULL : mld__source_display(pkg->src, rel);
+			mld__err_clear();
+			rc = mld__err(MLD_EFORMAT, "%s: blob at offset %llu is %s, cannot serve as %s", disp ? disp : "?",
 			             (unsigned long long)v->blobfilevalue->offset, mld_dtype_name(bv.dtype), mld_dtype_name(dt));
+			free(rel);
 			free(disp);
 			return rc;
 		}
 		pad = (uint32_t)(need * 8 - count * bits);
 	}
-	free(disp);
+	mld_digest raw;
+	bool claimed;
+	if ((rc = cb_blob_digest(cb, &loc, &raw, &claimed)))
+		return rc;
 	/* The key is (dtype, shape, padding, bytes): whether Core ML accepts one blob
 	 * behind constants of different shapes is untested, and coremltools never does it. */
 	mld__hash st;
@@ -338,49 +404,78 @@ static int resolve(build *B, blobdedup *dd, mld__blob_item *it, mil_value *v, si
 		mld__wr64(dim, shape[d]);
 		mld__hash_update(&st, dim, 8);
 	}
-	mld__hash_update(&st, bv.data, bv.size);
+	uint8_t size[8];
+	mld__wr64(size, bv.size);
+	mld__hash_update(&st, raw.bytes, 16);
+	mld__hash_update(&st, size, 8);
 	mld_digest h;
 	mld__hash_digest(h.bytes, &st);
-	char key[40]; /* hex of the canonical bytes: high 64 bits, then low */
+	char key[40]; /* hex of the key: high 64 bits, then low */
 	mld_digest_hex(key, &h);
 	long e = (long)(intptr_t)mld__strmap_get(&dd->m, key) - 1;
 	if (e >= 0) {
-		if (dd->size[e] != bv.size || memcmp(dd->data[e], bv.data, bv.size))
+		bool same = false;
+		if (dd->size[e] != bv.size || (rc = cb_blob_same(cb, &dd->loc[e], &loc, &same)))
+			return rc ? rc : mld__err(MLD_ERROR, "blob key collision between blobs of different sizes");
+		if (!same && cb->lie)
+			return mld__err(MLD_ERROR, "a store row lied about blob bytes");
+		if (!same)
 			return mld__err(MLD_ERROR, "XXH3-128 collision between two different blobs: refusing to share them");
 	} else {
-		if (dd->n == dd->cap) {
-			dd->cap = dd->cap ? dd->cap * 2 : 256;
-			char **k = mld__realloc(dd->keys, dd->cap * sizeof *k);
-			if (k)
-				dd->keys = k;
-			const uint8_t **d = mld__realloc(dd->data, dd->cap * sizeof *d);
-			if (d)
-				dd->data = d;
-			uint64_t *s = mld__realloc(dd->size, dd->cap * sizeof *s);
-			if (s)
-				dd->size = s;
-			if (!k || !d || !s)
-				return MLD_ENOMEM;
-		}
+		if ((rc = dd_grow(dd)))
+			return rc;
 		e = (long)dd->n;
 		if (!(dd->keys[e] = mld__strdup(key)))
 			return MLD_ENOMEM;
 		dd->data[e] = bv.data;
 		dd->size[e] = bv.size;
+		dd->loc[e] = loc;
+		dd->digest[e] = raw;
+		dd->claimed[e] = claimed;
 		dd->n++;
 		if (mld__strmap_put(&dd->m, dd->keys[e], (void *)(intptr_t)(e + 1)))
 			return MLD_ENOMEM;
 		dd->end = mld__align64(dd->end ? dd->end : 64) + 64 + bv.size;
 	}
-	*it = (mld__blob_item){v, (uint64_t)e, 0, bv.data, bv.size, pad, dt};
+	/* every occurrence is written from the first one's bytes: those the write checks */
+	*it = (mld__blob_item){v, (uint64_t)e, 0, dd->data[e], bv.size, pad, dt};
 	return 0;
 }
 
+/* After the write, before the commit: each blob written whose digest a store row
+ * gave hashes to that digest, else the row lied (claims.c). */
+static int check_written(build *B, const blobdedup *dd, const mld__blob_item *items, size_t n, const mld_digest *written)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t e = (size_t)items[i].key_hi;
+		if (!dd->claimed[e] || !memcmp(dd->digest[e].bytes, written[i].bytes, 16))
+			continue;
+		char what[200];
+		snprintf(what, sizeof what, "the blob at offset %llu does not hash to its recorded digest",
+		         (unsigned long long)dd->loc[e].offset);
+		cb_claim_lied(B->cb, dd->loc[e].pkg, what);
+	}
+	return B->cb->lie ? mld__err(MLD_ERROR, "a store row lied about blob bytes") : 0;
+}
+
+static void dd_free(blobdedup *dd)
+{
+	for (size_t i = 0; i < dd->n; i++)
+		free(dd->keys[i]);
+	free(dd->keys);
+	free(dd->data);
+	free(dd->size);
+	free(dd->loc);
+	free(dd->digest);
+	free(dd->claimed);
+	mld__strmap_free(&dd->m);
+}
+
 /* The blob items of every function (only = SIZE_MAX) or of source `only`. */
-static int collect_items(build *B, size_t only, mld__blob_item **items_out, size_t *n_out, uint64_t *size_out)
+static int collect_items(build *B, size_t only, blobdedup *dd, mld__blob_item **items_out, size_t *n_out,
+                         uint64_t *size_out)
 {
 	cb_ctx *cb = B->cb;
-	blobdedup dd = {0};
 	mld__blob_item *items = NULL;
 	size_t n = 0, cap = 0;
 	int rc = 0;
@@ -402,7 +497,7 @@ static int collect_items(build *B, size_t only, mld__blob_item **items_out, size
 				items = p;
 			}
 			long owner = owner_get(&B->own, vals[i]);
-			rc = resolve(B, &dd, &items[n], vals[i], owner >= 0 ? (size_t)owner : cb->srcs[s].pkg);
+			rc = resolve(B, dd, &items[n], vals[i], owner >= 0 ? (size_t)owner : cb->srcs[s].pkg);
 			if (rc)
 				mld__err_prefix("function \"%s\"", cb->srcs[s].name);
 			else
@@ -410,19 +505,13 @@ static int collect_items(build *B, size_t only, mld__blob_item **items_out, size
 		}
 		free(vals);
 	}
-	for (size_t i = 0; i < dd.n; i++)
-		free(dd.keys[i]);
-	free(dd.keys);
-	free(dd.data);
-	free(dd.size);
-	mld__strmap_free(&dd.m);
 	if (rc) {
 		free(items);
 		return rc;
 	}
 	*items_out = items;
 	*n_out = n;
-	*size_out = dd.n ? dd.end : 0;
+	*size_out = dd->n ? dd->end : 0;
 	return 0;
 }
 
@@ -534,6 +623,7 @@ static int assemble(build *B, int spec)
 		const char *src_fn = cb->pkgs[src->pkg]->fns[src->fn].name;
 		if (src->alias_of < 0) {
 			if (copy->specificationversion < 9 || strcmp(B->fns[s]->opset, opset)) {
+				B->rewritten[s] = true;
 				int rc = mld__function_to_ios18(B->fns[s], src->name);
 				if (!rc)
 					rc = set_opset(B->fns[s], opset);
@@ -586,20 +676,50 @@ static void build_free(build *B)
 	free(B->fdescs);
 	free(B->entries);
 	free(B->fns);
-	for (size_t p = 0; B->copies && p < cb->n_pkgs; p++)
-		if (B->copies[p])
-			core_ml__specification__model__free_unpacked(B->copies[p], NULL);
-	free(B->copies);
+	free(B->rewritten);
+	copyset_free(&B->cs, cb->n_pkgs);
+	B->copies = NULL;
 	for (size_t i = 0; i < B->own.n; i++)
 		free(B->own.keys[i]);
 	free(B->own.keys);
 	mld__strmap_free(&B->own.m);
 }
 
+/* After the write, before the commit: the claims check, then the stamp (if asked for). */
+typedef struct wctx {
+	build *B;
+	const blobdedup *dd;
+	mld__blob_item *items;
+	size_t n;
+	mld__write_info info;
+	char *stamp;
+} wctx;
+
+static void written(void *ctx, const mld__blob_item *it)
+{
+	const wctx *w = ctx;
+	cb_release(w->B->cb, it->data, it->size); /* done with the source's pages */
+}
+
+static void reap_copies(cb_ctx *cb, copyset *cs);
+
+/* The claims check and the stamp; then the copies are no longer needed. */
+static int before_commit(wctx *w)
+{
+	int rc = check_written(w->B, w->dd, w->items, w->n, w->info.digests);
+	if (!rc && w->B->cb->opts->stamp_path)
+		rc = cb_out_stamp(&w->stamp, w->B->cb, w->B->ops, w->B->rewritten, w->items, w->n, &w->info);
+	if (!rc) {
+		reap_copies(w->B->cb, &w->B->cs);
+		w->B->copies = NULL;
+	}
+	return rc;
+}
+
 /* OUT.zip: the package is built in a scratch tree beside it (an atomic tree that is
  * never committed, so a signal or an error removes it), then zipped as
  * "<OUT stem>.mlpackage/..." into an atomic file. */
-static int write_zipped(mil_model *model, mld__blob_item *items, size_t n, const char *out_path)
+static int write_zipped(wctx *w, const char *out_path)
 {
 	size_t len = strlen(out_path);
 	if (len < 5 || strcmp(out_path + len - 4, ".zip"))
@@ -612,7 +732,9 @@ static int write_zipped(mil_model *model, mld__blob_item *items, size_t n, const
 	if (!rc && !(pkg = mld__sprintf("%s/%s", mld__adir_temp(scratch), prefix)))
 		rc = MLD_ENOMEM;
 	if (!rc)
-		rc = mld__write_package_into(scratch, prefix, model, items, n, out_path);
+		rc = mld__write_package_into(scratch, prefix, &w->B->out, w->items, w->n, out_path, &w->info);
+	if (!rc)
+		rc = before_commit(w);
 	if (!rc)
 		rc = mld__zip_tree(pkg, prefix, out_path);
 	mld__adir_free(scratch);
@@ -621,20 +743,181 @@ static int write_zipped(mil_model *model, mld__blob_item *items, size_t n, const
 	return rc;
 }
 
-/* Private copies of the sources' models, each function found and indexed, and the
- * plan applied to them; *spec gets the highest specification version (at least 9). */
+static int write_dir(wctx *w, const char *out_path)
+{
+	size_t plen = strlen(out_path);
+	while (plen > 1 && out_path[plen - 1] == '/')
+		plen--;
+	if (plen < 10 || strncmp(out_path + plen - 10, ".mlpackage", 10))
+		return mld__err(MLD_EUSAGE, "%s: the output must end in .mlpackage", out_path);
+	mld__adir *d = NULL;
+	int rc = mld__adir_open(&d, out_path);
+	if (!rc)
+		rc = mld__write_package_into(d, "", &w->B->out, w->items, w->n, out_path, &w->info);
+	if (!rc)
+		rc = before_commit(w);
+	if (!rc)
+		rc = mld__adir_commit(d, w->B->cb->opts->replace);
+	mld__adir_free(d); /* removes the temp tree unless committed */
+	return rc;
+}
+
+/* ---- the model copies, made ahead -------------------------------------------------- */
+
+static void copy_one(copyset *cs, const cb_ctx *cb, size_t p)
+{
+	if (!(cs->ar[p] = mld__arena_new()))
+		return;
+	ProtobufCAllocator al = mld__pb_arena(cs->ar[p]);
+	cs->m[p] = core_ml__specification__model__unpack(&al, cb->pkgs[p]->model_len, cb->pkgs[p]->model_bytes);
+}
+
+static bool copyset_new(copyset *cs, size_t n)
+{
+	cs->m = mld__calloc(n ? n : 1, sizeof *cs->m);
+	cs->ar = mld__calloc(n ? n : 1, sizeof *cs->ar);
+	if (cs->m && cs->ar)
+		return true;
+	free(cs->m);
+	free(cs->ar);
+	cs->m = NULL;
+	cs->ar = NULL;
+	return false;
+}
+
+static void copyset_free(copyset *cs, size_t n)
+{
+	for (size_t p = 0; cs->m && p < n; p++) {
+		if (cs->m[p]) { /* only the malloc'd pieces: the arena's go with it */
+			ProtobufCAllocator al = mld__pb_arena(cs->ar[p]);
+			core_ml__specification__model__free_unpacked(cs->m[p], &al);
+		}
+		mld__arena_free(cs->ar[p]);
+	}
+	free(cs->m);
+	free(cs->ar);
+	cs->m = NULL;
+	cs->ar = NULL;
+}
+
+struct cb_copies {
+	pthread_t th;
+	const cb_ctx *cb;
+	copyset cs;
+};
+
+static void *make_copies(void *arg)
+{
+	struct cb_copies *c = arg;
+	for (size_t p = 0; p < c->cb->n_pkgs; p++)
+		copy_one(&c->cs, c->cb, p);
+	return NULL;
+}
+
+static bool start(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	bool started = pthread_create(th, NULL, fn, arg) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return started;
+}
+
+void cb_write_prepare(cb_ctx *cb)
+{
+	struct cb_copies *c = mld__calloc(1, sizeof *c);
+	if (c && !copyset_new(&c->cs, cb->n_pkgs)) {
+		free(c);
+		c = NULL;
+	}
+	if (!c) {
+		mld__err_clear(); /* cb_write makes them itself */
+		return;
+	}
+	c->cb = cb;
+	if (!start(&c->th, make_copies, c)) {
+		copyset_free(&c->cs, cb->n_pkgs);
+		free(c);
+		return;
+	}
+	cb->copies = c;
+}
+
+/* The copies made ahead, handed over (false when none were started). */
+static bool take_copies(cb_ctx *cb, copyset *cs)
+{
+	struct cb_copies *c = cb->copies;
+	if (!c)
+		return false;
+	pthread_join(c->th, NULL);
+	*cs = c->cs;
+	free(c);
+	cb->copies = NULL;
+	return true;
+}
+
+static void *reap(void *arg)
+{
+	struct cb_copies *c = arg;
+	copyset_free(&c->cs, c->cb->n_pkgs);
+	return NULL;
+}
+
+/* Free the copies on another thread while the output is committed and the combine
+ * recorded; cb_write_discard waits for it. */
+static void reap_copies(cb_ctx *cb, copyset *cs)
+{
+	struct cb_copies *c = cb->reaper ? NULL : mld__calloc(1, sizeof *c);
+	if (c) {
+		c->cb = cb;
+		c->cs = *cs;
+	}
+	if (!c || !start(&c->th, reap, c)) {
+		mld__err_clear();
+		free(c);
+		copyset_free(cs, cb->n_pkgs);
+		return;
+	}
+	cb->reaper = c;
+	cs->m = NULL;
+	cs->ar = NULL;
+}
+
+void cb_write_discard(cb_ctx *cb)
+{
+	copyset cs = {0};
+	if (take_copies(cb, &cs))
+		copyset_free(&cs, cb->n_pkgs);
+	if (cb->reaper) {
+		pthread_join(cb->reaper->th, NULL);
+		free(cb->reaper);
+		cb->reaper = NULL;
+	}
+}
+
+/* Private copies of the sources' models (made ahead by cb_write_prepare, or here),
+ * each function found and indexed, and the plan applied to them; *spec gets the
+ * highest specification version (at least 9). */
 static int build_init(build *B, cb_ctx *cb, int *spec)
 {
 	B->cb = cb;
 	*spec = 9;
-	if (!(B->copies = mld__calloc(cb->n_pkgs, sizeof *B->copies)) || !(B->fns = mld__calloc(cb->n_srcs, sizeof *B->fns)) ||
-	    !(B->ops = mld__calloc(cb->n_srcs, sizeof *B->ops)))
+	if ((!take_copies(cb, &B->cs) && !copyset_new(&B->cs, cb->n_pkgs)) ||
+	    !(B->fns = mld__calloc(cb->n_srcs, sizeof *B->fns)) || !(B->ops = mld__calloc(cb->n_srcs, sizeof *B->ops)) ||
+	    !(B->rewritten = mld__calloc(cb->n_srcs, sizeof *B->rewritten)))
 		return MLD_ENOMEM;
+	B->copies = B->cs.m;
 	for (size_t p = 0; p < cb->n_pkgs; p++) {
 		const mld_package *pkg = cb->pkgs[p];
-		int rc = mil_model_unpack(&B->copies[p], pkg->model_bytes, pkg->model_len, mld_package_path(pkg));
-		if (rc)
-			return rc;
+		/* the bytes were depth-checked when the package was opened */
+		if (!B->copies[p])
+			copy_one(&B->cs, cb, p);
+		if (!B->copies[p])
+			return mld__err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
 		if (pkg->model->specificationversion > *spec)
 			*spec = pkg->model->specificationversion;
 	}
@@ -650,8 +933,10 @@ static int build_init(build *B, cb_ctx *cb, int *spec)
 }
 
 /* Source s alone, as a single-function package of its own model (description,
- * metadata, program attributes), its shared weights carrying the placed bytes. */
-static int write_aligned(build *B, size_t s, const char *out_path)
+ * metadata, program attributes), its shared weights carrying the placed bytes. The
+ * bytes written are checked against the store's claims before the package is in
+ * place, as cb_write does. */
+static int write_aligned(build *B, size_t s, const char *out_path, mld__adir **tree)
 {
 	cb_ctx *cb = B->cb;
 	const cb_source *src = &cb->srcs[s];
@@ -690,15 +975,34 @@ static int write_aligned(build *B, size_t s, const char *out_path)
 		}
 		out.description = &desc;
 	}
-	mld__blob_item *items = NULL;
-	size_t n_items = 0;
+	blobdedup dd = {0};
+	wctx w = {B, &dd, NULL, 0, {0}, NULL};
+	w.info.written = written;
+	w.info.ctx = &w;
 	uint64_t size = 0;
-	int rc = collect_items(B, s, &items, &n_items, &size);
+	int rc = collect_items(B, s, &dd, &w.items, &w.n, &size);
+	if (!rc && !(w.info.digests = mld__calloc(w.n ? w.n : 1, sizeof *w.info.digests)))
+		rc = MLD_ENOMEM;
+	size_t plen = strlen(out_path);
+	while (plen > 1 && out_path[plen - 1] == '/')
+		plen--;
+	if (!rc && (plen < 10 || strncmp(out_path + plen - 10, ".mlpackage", 10)))
+		rc = mld__err(MLD_EUSAGE, "%s: the output must end in .mlpackage", out_path);
+	struct stat st;
+	if (!rc && !cb->opts->replace && lstat(out_path, &st) == 0)
+		rc = mld__err(MLD_EEXISTS, "%s: already exists (not replaced)", out_path);
+	/* written beside its place, checked, and committed only once every source's is */
 	if (!rc)
-		rc = mld__write_package(&out, items, n_items, out_path, cb->opts->replace ? MLD_WRITE_REPLACE : 0);
+		rc = mld__adir_open(tree, out_path);
+	if (!rc)
+		rc = mld__write_package_into(*tree, "", &out, w.items, w.n, out_path, &w.info);
+	if (!rc)
+		rc = check_written(B, &dd, w.items, w.n, w.info.digests);
 	if (!rc)
 		cb->stats->bytes_after += size;
-	free(items);
+	free(w.info.digests);
+	free(w.items);
+	dd_free(&dd);
 	free(fd);
 	return rc;
 }
@@ -706,10 +1010,19 @@ static int write_aligned(build *B, size_t s, const char *out_path)
 int cb_write_aligned(cb_ctx *cb, const char *const *out_paths)
 {
 	build B = {0};
-	int spec, rc = build_init(&B, cb, &spec);
+	mld__adir **trees = mld__calloc(cb->n_srcs ? cb->n_srcs : 1, sizeof *trees);
+	int spec, rc = trees ? build_init(&B, cb, &spec) : MLD_ENOMEM;
 	for (size_t s = 0; s < cb->n_srcs && !rc; s++)
 		if (out_paths[s])
-			rc = write_aligned(&B, s, out_paths[s]);
+			rc = write_aligned(&B, s, out_paths[s], &trees[s]);
+	/* every package is written and its bytes checked (a store row found to lie sends
+	 * the driver back to decide afresh): only now does any take its place */
+	for (size_t s = 0; s < cb->n_srcs && !rc; s++)
+		if (trees[s])
+			rc = mld__adir_commit(trees[s], cb->opts->replace);
+	for (size_t s = 0; trees && s < cb->n_srcs; s++)
+		mld__adir_free(trees[s]); /* removes the temp trees not committed */
+	free(trees);
 	build_free(&B);
 	return rc;
 }
@@ -717,10 +1030,10 @@ int cb_write_aligned(cb_ctx *cb, const char *const *out_paths)
 int cb_write(cb_ctx *cb, const char *out_path)
 {
 	build B = {0};
-	mld__blob_item *items = NULL;
-	size_t n_items = 0;
+	blobdedup dd = {0};
+	wctx w = {&B, &dd, NULL, 0, {0}, NULL};
 	int spec, rc = build_init(&B, cb, &spec);
-	if (rc || (rc = assemble(&B, spec)) || (rc = collect_items(&B, SIZE_MAX, &items, &n_items, &cb->stats->bytes_after)))
+	if (rc || (rc = assemble(&B, spec)) || (rc = collect_items(&B, SIZE_MAX, &dd, &w.items, &w.n, &cb->stats->bytes_after)))
 		goto out;
 	cb->stats->large_warning = cb->stats->bytes_after > (UINT64_C(1) << 30);
 	if (cb->stats->bytes_after > (UINT64_C(2) << 30) && !cb->opts->allow_large) {
@@ -728,11 +1041,23 @@ int cb_write(cb_ctx *cb, const char *out_path)
 		             " pass --allow-large to write it anyway", out_path, (double)cb->stats->bytes_after / 1e9);
 		goto out;
 	}
-	if (!cb->opts->dry_run)
-		rc = cb->opts->zip ? write_zipped(&B.out, items, n_items, out_path)
-		                   : mld__write_package(&B.out, items, n_items, out_path, cb->opts->replace ? MLD_WRITE_REPLACE : 0);
+	if (!cb->opts->dry_run) {
+		w.info.written = written;
+		w.info.ctx = &w;
+		if (!(w.info.digests = mld__calloc(w.n ? w.n : 1, sizeof *w.info.digests))) {
+			rc = MLD_ENOMEM;
+			goto out;
+		}
+		rc = cb->opts->zip ? write_zipped(&w, out_path) : write_dir(&w, out_path);
+		/* the output is in place: a stamp that cannot be written is an error, not the output */
+		if (!rc && w.stamp && mld_write_if_changed(cb->opts->stamp_path, w.stamp, strlen(w.stamp)) < 0)
+			rc = mld__err_prefix("%s: stamp", cb->opts->stamp_path);
+	}
 out:
-	free(items);
+	free(w.stamp);
+	free(w.info.digests);
+	free(w.items);
+	dd_free(&dd);
 	build_free(&B);
 	return rc;
 }

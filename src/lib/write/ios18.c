@@ -50,6 +50,7 @@
 
 #include "../core/dtype.h"
 #include "../core/strmap.h"
+#include "pbfree.h"
 
 #include <stdlib.h>
 
@@ -66,7 +67,7 @@ static mil_value *take_attr(mil_op *op, const char *key)
 			continue;
 		mil_value *v = e->value;
 		e->value = NULL;
-		protobuf_c_message_free_unpacked(&e->base, NULL);
+		protobuf_c_message_free_unpacked(&e->base, &mld__pb_any);
 		memmove(&op->attributes[i], &op->attributes[i + 1], (op->n_attributes - i - 1) * sizeof *op->attributes);
 		op->n_attributes--;
 		return v;
@@ -81,13 +82,16 @@ static int add_input(mil_op *op, const char *key, mil_value *v)
 	mil_binding *b = malloc(sizeof *b);
 	mil_binding **arr = malloc(sizeof *arr);
 	char *k = mld__strdup(key);
-	inputs_entry **ins = realloc(op->inputs, (op->n_inputs + 1) * sizeof *ins);
-	if (ins)
-		op->inputs = ins;
+	/* the array may be a model copy's, in its arena: a new one, the old let go */
+	inputs_entry **ins = malloc((op->n_inputs + 1) * sizeof *ins);
 	if (!e || !a || !b || !arr || !k || !ins) {
-		free(e), free(a), free(b), free(arr), free(k);
+		free(e), free(a), free(b), free(arr), free(k), free(ins);
 		return mld__err(MLD_ENOMEM, "out of memory rewriting a constexpr op");
 	}
+	if (op->n_inputs)
+		memcpy(ins, op->inputs, op->n_inputs * sizeof *ins);
+	mld__free(op->inputs);
+	op->inputs = ins;
 	core_ml__specification__milspec__operation__inputs_entry__init(e);
 	core_ml__specification__milspec__argument__init(a);
 	core_ml__specification__milspec__argument__binding__init(b);
@@ -117,7 +121,7 @@ static int retype(mil_value *v, mld_dtype dt, unsigned rank, const uint64_t *sha
 		if (!dim || !c) {
 			free(dim), free(c);
 			for (unsigned k = 0; k < d; k++)
-				core_ml__specification__milspec__dimension__free_unpacked(dims[k], NULL);
+				core_ml__specification__milspec__dimension__free_unpacked(dims[k], &mld__pb_any);
 			free(dims);
 			return mld__err(MLD_ENOMEM, "out of memory");
 		}
@@ -129,8 +133,8 @@ static int retype(mil_value *v, mld_dtype dt, unsigned rank, const uint64_t *sha
 		dims[d] = dim;
 	}
 	for (size_t d = 0; d < tt->n_dimensions; d++)
-		core_ml__specification__milspec__dimension__free_unpacked(tt->dimensions[d], NULL);
-	free(tt->dimensions);
+		core_ml__specification__milspec__dimension__free_unpacked(tt->dimensions[d], &mld__pb_any);
+	mld__free(tt->dimensions);
 	tt->dimensions = dims;
 	tt->n_dimensions = rank;
 	tt->rank = rank;
@@ -231,11 +235,11 @@ static int lut_to_ios18(mil_op *op, const char *what)
 		if (!(rc = add_input(op, "lut", lut)))
 			lut = NULL;
 	}
-	core_ml__specification__milspec__value__free_unpacked(shape_v, NULL);
+	core_ml__specification__milspec__value__free_unpacked(shape_v, &mld__pb_any);
 	if (idx)
-		core_ml__specification__milspec__value__free_unpacked(idx, NULL);
+		core_ml__specification__milspec__value__free_unpacked(idx, &mld__pb_any);
 	if (lut)
-		core_ml__specification__milspec__value__free_unpacked(lut, NULL);
+		core_ml__specification__milspec__value__free_unpacked(lut, &mld__pb_any);
 	return rc;
 }
 
@@ -256,11 +260,11 @@ static int sparse_to_ios18(mil_op *op, const char *what)
 		if (!(rc = add_input(op, "mask", mask)))
 			mask = NULL;
 	}
-	core_ml__specification__milspec__value__free_unpacked(shape_v, NULL);
+	core_ml__specification__milspec__value__free_unpacked(shape_v, &mld__pb_any);
 	if (mask)
-		core_ml__specification__milspec__value__free_unpacked(mask, NULL);
+		core_ml__specification__milspec__value__free_unpacked(mask, &mld__pb_any);
 	if (nz)
-		core_ml__specification__milspec__value__free_unpacked(nz, NULL);
+		core_ml__specification__milspec__value__free_unpacked(nz, &mld__pb_any);
 	return rc;
 }
 
@@ -269,7 +273,7 @@ static int attrs_to_inputs(mil_op *op, const char *const *keys, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		mil_value *v = take_attr(op, keys[i]);
 		if (v && add_input(op, keys[i], v)) {
-			core_ml__specification__milspec__value__free_unpacked(v, NULL);
+			core_ml__specification__milspec__value__free_unpacked(v, &mld__pb_any);
 			return MLD_ENOMEM;
 		}
 	}
@@ -455,7 +459,7 @@ static mil_value_type *new_type(int dt, size_t rank, const int64_t *dims, int *r
 		dv[tt->n_dimensions++] = dim;
 	}
 	if (*rc) {
-		core_ml__specification__milspec__value_type__free_unpacked(vt, NULL);
+		core_ml__specification__milspec__value_type__free_unpacked(vt, &mld__pb_any);
 		return NULL;
 	}
 	return vt;
@@ -514,7 +518,7 @@ static mil_value *new_imm(int dt, size_t rank, const int64_t *dims, const int32_
 	if (!*rc)
 		v->type = new_type(dt, rank, dims, rc);
 	if (*rc) {
-		core_ml__specification__milspec__value__free_unpacked(v, NULL);
+		core_ml__specification__milspec__value__free_unpacked(v, &mld__pb_any);
 		return NULL;
 	}
 	return v;
@@ -525,12 +529,16 @@ static int add_attr(mil_op *op, const char *key, mil_value *v)
 	int rc = 0;
 	attr_entry *e = pmalloc(sizeof *e, &rc);
 	char *k = pstrdup(key, &rc);
-	attr_entry **arr = rc ? NULL : realloc(op->attributes, (op->n_attributes + 1) * sizeof *arr);
+	/* the array may be a model copy's, in its arena: a new one, the old let go */
+	attr_entry **arr = rc ? NULL : malloc((op->n_attributes + 1) * sizeof *arr);
 	if (!arr) {
 		free(e), free(k);
-		core_ml__specification__milspec__value__free_unpacked(v, NULL);
+		core_ml__specification__milspec__value__free_unpacked(v, &mld__pb_any);
 		return rc ? rc : mld__err(MLD_ENOMEM, "out of memory rewriting an op");
 	}
+	if (op->n_attributes)
+		memcpy(arr, op->attributes, op->n_attributes * sizeof *arr);
+	mld__free(op->attributes);
 	op->attributes = arr;
 	core_ml__specification__milspec__operation__attributes_entry__init(e);
 	e->key = k;
@@ -572,7 +580,7 @@ static mil_op *new_op(const char *type, const char *name, mil_value_type *out, i
 	char *t = pstrdup(type, rc), *n = pstrdup(name, rc);
 	if (*rc) {
 		free(op), free(o), free(outs), free(t), free(n);
-		core_ml__specification__milspec__value_type__free_unpacked(out, NULL);
+		core_ml__specification__milspec__value_type__free_unpacked(out, &mld__pb_any);
 		return NULL;
 	}
 	core_ml__specification__milspec__operation__init(op);
@@ -584,7 +592,7 @@ static mil_op *new_op(const char *type, const char *name, mil_value_type *out, i
 	op->outputs = outs;
 	op->n_outputs = 1;
 	if ((*rc = add_attr(op, "name", new_imm(MLD_DT_STRING, 0, NULL, NULL, 0, name, rc)))) {
-		core_ml__specification__milspec__operation__free_unpacked(op, NULL);
+		core_ml__specification__milspec__operation__free_unpacked(op, &mld__pb_any);
 		return NULL;
 	}
 	return op;
@@ -604,12 +612,17 @@ static char *fresh_name(fnctx *c, const char *base, const char *what)
 /* Insert ops before position *at of block b (advancing *at past them). */
 static int insert_ops(mil_block *b, size_t *at, mil_op **ops, size_t n)
 {
-	mil_op **arr = realloc(b->operations, (b->n_operations + n) * sizeof *arr);
+	/* the array may be a model copy's, in its arena: a new one, the old let go */
+	mil_op **arr = malloc((b->n_operations + n) * sizeof *arr);
 	if (!arr)
 		return mld__err(MLD_ENOMEM, "out of memory rewriting a block");
-	b->operations = arr;
-	memmove(&arr[*at + n], &arr[*at], (b->n_operations - *at) * sizeof *arr);
+	if (*at)
+		memcpy(arr, b->operations, *at * sizeof *arr);
 	memcpy(&arr[*at], ops, n * sizeof *ops);
+	if (b->n_operations > *at)
+		memcpy(&arr[*at + n], &b->operations[*at], (b->n_operations - *at) * sizeof *arr);
+	mld__free(b->operations);
+	b->operations = arr;
 	b->n_operations += n;
 	*at += n;
 	return 0;
@@ -743,7 +756,7 @@ static int fix_indices(fnctx *c, mil_block *b, size_t *at, mil_op *op, const cha
 			rc = MLD_ENOMEM;
 		else {
 			if (ib->name != protobuf_c_empty_string)
-				free(ib->name);
+				mld__free(ib->name);
 			ib->name = nn;
 		}
 	}
@@ -755,7 +768,7 @@ static int fix_indices(fnctx *c, mil_block *b, size_t *at, mil_op *op, const cha
 	else
 		for (int i = 0; i < 5; i++)
 			if (ops[i])
-				core_ml__specification__milspec__operation__free_unpacked(ops[i], NULL);
+				core_ml__specification__milspec__operation__free_unpacked(ops[i], &mld__pb_any);
 	free(n_zero), free(n_dim), free(n_ge), free(n_add), free(n_sel);
 	return rc;
 }

@@ -1,4 +1,5 @@
 #include "pkgwrite.h"
+#include "pbfree.h"
 
 #include "../core/atomic.h"
 #include "../core/hash.h"
@@ -151,7 +152,7 @@ static int write_manifest(sink *k, const char *rel)
 }
 
 static int write_to(sink *k, const char *dir, mil_model *model, mld__blob_item *items, size_t n_items,
-                    const char *display)
+                    const char *display, mld__write_info *info)
 {
 	mld__blob_item **order = NULL;
 	mld__blobwriter *bw = NULL;
@@ -180,21 +181,30 @@ static int write_to(sink *k, const char *dir, mil_model *model, mld__blob_item *
 		if (k->mem)
 			k->mem->has_weights = true;
 		uint64_t off = 0;
+		mld_digest *dig = info ? info->digests : NULL, last = {{0}};
 		for (size_t i = 0; i < n_items; i++) {
 			mld__blob_item *it = order[i];
 			if (i == 0 || cmp_item(&order[i - 1], &order[i]) != 0) {
-				if ((rc = mld__blobwriter_add(bw, &off, it->dtype, it->data, it->size, it->padding_bits)))
+				rc = dig ? mld__blobwriter_add_hashed(bw, &off, it->dtype, it->data, it->size, it->padding_bits, &last)
+				         : mld__blobwriter_add(bw, &off, it->dtype, it->data, it->size, it->padding_bits);
+				if (rc)
 					goto out;
+				if (info && info->written)
+					info->written(info->ctx, it);
 			}
+			if (dig)
+				dig[it - items] = last;
 			mil_value *v = it->v;
 			if (v->blobfilevalue->filename != protobuf_c_empty_string)
-				free(v->blobfilevalue->filename);
+				mld__free(v->blobfilevalue->filename); /* a copy's may be in its arena */
 			if (!(v->blobfilevalue->filename = mld__strdup(WEIGHT_FILE_NAME))) {
 				rc = MLD_ENOMEM;
 				goto out;
 			}
 			v->blobfilevalue->offset = off;
 		}
+		if (info)
+			info->weights_len = mld__blobwriter_size(bw);
 		if ((rc = mld__blobwriter_finish(bw)))
 			goto out;
 	}
@@ -204,6 +214,8 @@ static int write_to(sink *k, const char *dir, mil_model *model, mld__blob_item *
 		goto out;
 	}
 	core_ml__specification__model__pack(model, mbytes);
+	if (info)
+		mld__hash128(info->model.bytes, mbytes, mlen);
 	if (!(rc = sink_file(k, model_rel, k->mem ? &k->mem->model : NULL, mbytes, mlen)))
 		rc = write_manifest(k, manifest);
 out:
@@ -219,10 +231,10 @@ out:
 }
 
 int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld__blob_item *items, size_t n_items,
-                            const char *display)
+                            const char *display, mld__write_info *info)
 {
 	sink k = {d, NULL};
-	return write_to(&k, dir, model, items, n_items, display);
+	return write_to(&k, dir, model, items, n_items, display, info);
 }
 
 int mld__write_package_mem(mil_model *model, mld__blob_item *items, size_t n_items, const char *display,
@@ -230,7 +242,7 @@ int mld__write_package_mem(mil_model *model, mld__blob_item *items, size_t n_ite
 {
 	memset(out, 0, sizeof *out);
 	sink k = {NULL, out};
-	int rc = write_to(&k, "", model, items, n_items, display);
+	int rc = write_to(&k, "", model, items, n_items, display, NULL);
 	if (rc)
 		mld__pkgmem_free(out);
 	return rc;
@@ -256,7 +268,7 @@ int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, 
 		return mld__err(MLD_EEXISTS, "%s: already exists (not replaced)", path);
 	mld__adir *d = NULL;
 	int rc = mld__adir_open(&d, path);
-	if (!rc && !(rc = mld__write_package_into(d, "", model, items, n_items, path)))
+	if (!rc && !(rc = mld__write_package_into(d, "", model, items, n_items, path, NULL)))
 		rc = mld__adir_commit(d, flags & MLD_WRITE_REPLACE);
 	mld__adir_free(d); /* removes the temp tree unless committed: nothing half-written stays */
 	return rc;

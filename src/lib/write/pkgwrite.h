@@ -18,6 +18,20 @@ typedef struct mld__blob_item {
 	mld_dtype dtype;
 } mld__blob_item;
 
+/* What a write reports, and what it calls back. */
+typedef struct mld__write_info {
+	/* in: called after each distinct blob is written, with the item whose bytes were
+	 * written (a caller lets their pages go); may be NULL */
+	void (*written)(void *ctx, const mld__blob_item *it);
+	void *ctx;
+	/* in: if non-NULL, digests[i] gets the XXH3-128 of the bytes written for items[i]'s
+	 * blob, hashed as they are written, so a caller can check what it assumed of them */
+	mld_digest *digests;
+	/* out: the XXH3-128 of model.mlmodel as written, and weight.bin's length (0: none) */
+	mld_digest model;
+	uint64_t weights_len;
+} mld__write_info;
+
 /* Every Value in the model that is a BlobFileValue (op attributes and input
  * bindings, nested blocks included), in a deterministic walk order. */
 int mld__model_blob_values(mil_value ***out, size_t *n, mil_model *model);
@@ -30,9 +44,9 @@ int mld__function_blob_values(mil_value ***out, size_t *n, mil_function *fn);
 int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, const char *path, unsigned flags);
 
 /* The same package written as the directory `dir` ("" = the root) inside an atomic
- * tree being built; `display` names it in messages. */
+ * tree being built; `display` names it in messages. `info` may be NULL. */
 int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld__blob_item *items, size_t n_items,
-                            const char *display);
+                            const char *display, mld__write_info *info);
 
 /* A package written into memory (the fuzzers' writer: no files): its model.mlmodel,
  * Manifest.json and, if it has blobs (has_weights), weights/weight.bin. */

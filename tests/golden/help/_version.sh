@@ -1,2 +1,2 @@
-# the version
-"$MLDEDUP" --version
+# the version and the library's (the third line, the SIMD path, depends on the machine)
+"$MLDEDUP" --version | sed -n 1,2p

@@ -1,0 +1,16 @@
+/* A parallel for-loop over work items, for the stages that digest, decode and
+ * compare weights. */
+#ifndef MLD_PAR_H
+#define MLD_PAR_H
+
+#include "common.h"
+
+/* Run fn(ctx, i) for every i in [0, n), taking the items in order from a shared
+ * counter, on up to `threads` threads: the caller's and threads - 1 more (0 means
+ * mld__threads()). fn returns 0 or a negative MLD_E* code; the first failure stops
+ * the taking of new items and is returned, with its message, on the caller's thread.
+ * The extra threads block SIGINT, SIGTERM and SIGHUP, so the cleanup handler of
+ * mld_cleanup_on_signals() runs on a thread that is not inside fn. */
+int mld__parallel_for(size_t n, unsigned threads, int (*fn)(void *ctx, size_t i), void *ctx);
+
+#endif
