@@ -6,6 +6,8 @@
 
 #include "mldedup.h"
 
+#include "core/fsutil.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -74,6 +76,24 @@ static int write_stamp(mld_store *store, const char *pkg, const char *stamp, con
 	return rc;
 }
 
+/* The stamp or depfile must not be, hold or lie inside the package it describes (after
+ * resolving symlinks): writing it would destroy the input. Checked before anything is read. */
+static bool overlaps_package(const cli_cmd *cmd, const char *file, const char *what, const char *pkg)
+{
+	char *out = mld__path_canonical(file), *src = realpath(pkg, NULL);
+	const char *how = !out || !src                 ? NULL
+	                  : !strcmp(out, src)          ? "is"
+	                  : mld__path_within(out, src) ? "lies inside"
+	                  : mld__path_within(src, out) ? "holds"
+	                                               : NULL;
+	if (how)
+		cli_usage_error(cmd, "%s: the %s %s the package %s; it would overwrite it (choose another path)", cli_esc(file),
+		                what, how, cli_esc(pkg));
+	free(out);
+	free(src);
+	return how != NULL;
+}
+
 static int run(const cli_cmd *cmd, int argc, char **argv)
 {
 	cli_optstate st;
@@ -100,6 +120,9 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		return cli_usage_error(cmd, "--depfile and --depfile-target go with --stamp");
 	if (stamp && argc - first != 1)
 		return cli_usage_error(cmd, "--stamp takes exactly one package");
+	if ((stamp && overlaps_package(cmd, stamp, "stamp", argv[first])) ||
+	    (depfile && overlaps_package(cmd, depfile, "depfile", argv[first])))
+		return EXIT_USAGE;
 	char *path;
 	mld_store *store;
 	if (cli_store_path(cmd, &path))

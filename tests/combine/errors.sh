@@ -118,6 +118,23 @@ overlaps "-o holding a source" "the output holds the source prefill=" -- -o "$S/
 overlaps "--zip -o a zip source" "the output is the source infer=" -- --zip -o "$S/z.zip" infer="$S/z.zip:infer" prefill="$S/p.mlpackage"
 overlaps "--report inside a source" "the report lies inside the source" -- --report "$S/a.mlpackage/r.json" -o "$T/r1.mlpackage" infer="$S/a.mlpackage" prefill="$S/p.mlpackage"
 overlaps "--dry-run --report inside a source" "the report lies inside the source" -- --dry-run --report "$S/p.mlpackage/Data/r.csv" -o "$T/r2.mlpackage" infer="$S/a.mlpackage" prefill="$S/p.mlpackage"
+overlaps "--stamp inside a source" "the stamp lies inside the source" -- --stamp "$S/a.mlpackage/Manifest.json" -o "$T/r3.mlpackage" infer="$S/a.mlpackage" prefill="$S/p.mlpackage"
+overlaps "--stamp is a zip source" "the stamp is the source" -- --stamp "$S/z.zip" -o "$T/r4.mlpackage" infer="$S/z.zip:infer" prefill="$S/p.mlpackage"
+# index's build-step outputs describe one package: never written into it
+expect 2 "index --stamp inside the package" "the stamp lies inside the package" "would overwrite it" -- \
+	"$MLDEDUP" index --store "$T/ix.db" --stamp "$S/a.mlpackage/Manifest.json" "$S/a.mlpackage"
+expect 2 "index --depfile inside the package" "the depfile lies inside the package" -- \
+	"$MLDEDUP" index --store "$T/ix.db" --stamp "$T/ix.stamp" --depfile "$S/p.mlpackage/Data/x.d" "$S/p.mlpackage"
+expect 2 "index --stamp is the zip package" "the stamp is the package" -- \
+	"$MLDEDUP" index --store "$T/ix.db" --stamp "$S/z.zip" "$S/z.zip"
+expect 2 "index --stamp through a symlinked parent" "the stamp lies inside the package" -- \
+	"$MLDEDUP" index --store "$T/ix.db" --stamp "$S/datalink/s.stamp" "$S/link.mlpackage"
+eq "index overlaps: source a" "$(pkghash "$S/a.mlpackage")" "$HA"
+eq "index overlaps: source p" "$(pkghash "$S/p.mlpackage")" "$HP"
+eq "index overlaps: zip source" "$(sha256 <"$S/z.zip")" "$HZ"
+[ ! -e "$T/r3.mlpackage" ] && [ ! -e "$T/r4.mlpackage" ] && [ ! -e "$T/ix.stamp" ] && [ ! -e "$S/p.mlpackage/Data/x.d" ] &&
+	ok || bad "an overlapping stamp or depfile step wrote something"
+expect 0 "index --stamp beside the package" -- "$MLDEDUP" index --store "$T/ix.db" --stamp "$S/a.stamp" --depfile "$S/a.d" "$S/a.mlpackage"
 cp -r "$C" "$T/ex"
 HEX=$(find "$T/ex" -type f | LC_ALL=C sort | xargs cat | sha256)
 expect 2 "--anemll -o inside a source package" "lies inside the source" "would overwrite it" -- \

@@ -264,7 +264,7 @@ static bool has_suffix(const char *s, const char *suf, bool nocase)
 	return a >= b && !(nocase ? strncasecmp(s + a - b, suf, b) : strncmp(s + a - b, suf, b));
 }
 
-/* A file the combine writes (`what`: the output, the report) must not be, hold or lie
+/* A file the combine writes (`what`: the output, the report, the stamp) must not be, hold or lie
  * inside a source, after resolving symlinks, or the write would destroy the input it
  * reads: refused before anything is read. */
 static int check_not_a_source(const char *path, const char *what, const mld_source_spec *sources, size_t n)
@@ -434,7 +434,8 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 	if (!o.dry_run && !has_suffix(out_path, o.zip ? ".zip" : ".mlpackage", false))
 		return mld__err(MLD_EUSAGE, "%s: the output must end in %s", out_path, o.zip ? ".zip (--zip)" : ".mlpackage");
 	if ((!o.dry_run && (rc = check_not_a_source(out_path, "output", sources, n_sources))) ||
-	    (o.report_path && (rc = check_not_a_source(o.report_path, "report", sources, n_sources))))
+	    (o.report_path && (rc = check_not_a_source(o.report_path, "report", sources, n_sources))) ||
+	    (o.stamp_path && (rc = check_not_a_source(o.stamp_path, "stamp", sources, n_sources))))
 		return rc;
 	struct stat ost;
 	if (!o.dry_run && !o.replace && lstat(out_path, &ost) == 0)
