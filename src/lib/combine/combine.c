@@ -65,6 +65,9 @@ static int open_one(void *ctx, size_t i)
 	pre_open *o = &((pre_opens *)ctx)->o[i];
 	if ((o->rc = mld_package_open(&o->pkg, o->path)))
 		o->msg = mld__strdup(mld_error_last());
+	else /* the blob metadata pages weight discovery read: ten packages' of them held
+	      * while the others are opened and indexed grew the peak per function */
+		mld__source_release_all(o->pkg->src);
 	mld__err_clear();
 	return 0;
 }
