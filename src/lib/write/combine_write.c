@@ -504,6 +504,8 @@ static int collect_items(build *B, size_t only, blobdedup *dd, mld__blob_item **
 				n++;
 		}
 		free(vals);
+		cb_release_all(cb); /* the pages its spot checks read: held for every function, they
+		                     * grew the peak by the function */
 	}
 	if (rc) {
 		free(items);
