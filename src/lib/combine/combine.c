@@ -65,6 +65,9 @@ static int open_one(void *ctx, size_t i)
 	pre_open *o = &((pre_opens *)ctx)->o[i];
 	if ((o->rc = mld_package_open(&o->pkg, o->path)))
 		o->msg = mld__strdup(mld_error_last());
+	else /* the blob metadata pages weight discovery read: ten packages' of them held
+	      * while the others are opened and indexed grew the peak per function */
+		mld__source_release_all(o->pkg->src);
 	mld__err_clear();
 	return 0;
 }
@@ -314,10 +317,7 @@ static int index_and_plan(cb_ctx *cb, mld_combine_opts *o)
 		stats->bytes_before += weight_files_size(cb->pkgs[p]);
 		mld__source_release_all(cb->pkgs[p]->src); /* the blob metadata pages the open read */
 	}
-	int rc = collect_weights(cb);
-	if (!rc)
-		cb_write_prepare(cb); /* the write's model copies, made while the plan is */
-	return rc;
+	return collect_weights(cb);
 }
 
 /* Facts, plan and `write` (with preflight for a combine), twice at most: a store row
@@ -330,6 +330,14 @@ static int plan_and_write(cb_ctx *cb, bool preflight, int (*write)(cb_ctx *cb, c
 		if (attempt) {
 			cb_claims_drop(cb);
 			cb_reset(cb);
+			if (cb->models_edited) { /* the models as read, and their weights anew */
+				int rc = cb_write_restore(cb);
+				free(cb->ws);
+				cb->ws = NULL;
+				cb->n_ws = 0;
+				if (rc || (rc = collect_weights(cb)))
+					return rc;
+			}
 			cb->no_claims = true;
 			memset(stats->by_reason, 0, sizeof stats->by_reason);
 			stats->weights = stats->bytes_after = stats->bytes_optimum = 0;

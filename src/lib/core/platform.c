@@ -99,6 +99,16 @@ int mld__fsync_durable(int fd)
 	return -1;
 }
 
+void mld__writeback_start(int fd, uint64_t off, uint64_t len)
+{
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
+	if (!mld__platform_fallback())
+		(void)sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+#else
+	(void)fd, (void)off, (void)len;
+#endif
+}
+
 void mld__fsync_dir(const char *dir)
 {
 #if defined(O_DIRECTORY)

@@ -28,6 +28,12 @@ char *mld__exe_path(void);
  * sync) counts as done, as for fsync. */
 int mld__fsync_durable(int fd);
 
+/* Start writing [off, off + len) of a file being written to the disk, without
+ * waiting (sync_file_range(SYNC_FILE_RANGE_WRITE) on Linux; nothing elsewhere), so a
+ * later mld__fsync_durable overlaps the writing instead of waiting for all of it.
+ * Best effort: durability still comes from the fsync. */
+void mld__writeback_start(int fd, uint64_t off, uint64_t len);
+
 /* fsync a directory so that a rename or create in it is durable (best effort). */
 void mld__fsync_dir(const char *dir);
 

@@ -1,6 +1,7 @@
 #include "blobfile.h"
 
 #include "../core/atomic.h"
+#include "../core/platform.h"
 #include "../core/hash.h"
 
 #include "../core/dtype.h"
@@ -127,9 +128,21 @@ struct mld__blobwriter {
 	int fd;
 	mld__buf *mem; /* or into memory */
 	char *path;
-	uint64_t end; /* current end of file */
+	uint64_t end;     /* current end of file */
+	uint64_t started; /* [0, started) is on its way to the disk */
 	uint32_t count;
 };
+
+/* Blobs are written in order: what is behind the end goes to the disk while the rest is
+ * copied, and the final fsync waits for less. */
+#define WRITEBACK_STEP (8u << 20)
+static void write_behind(mld__blobwriter *w, uint64_t written)
+{
+	if (w->mem || written - w->started < WRITEBACK_STEP)
+		return;
+	mld__writeback_start(w->fd, w->started, written - w->started);
+	w->started = written;
+}
 
 static int write_all(mld__blobwriter *w, const void *p, size_t n, uint64_t at)
 {
@@ -187,6 +200,7 @@ int mld__blobwriter_add(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, co
 	w->end = moff + 64 + size;
 	w->count++;
 	*meta_off = moff;
+	write_behind(w, w->end);
 	return 0;
 }
 
@@ -234,11 +248,13 @@ int mld__blobwriter_add_hashed(mld__blobwriter *w, uint64_t *meta_off, mld_dtype
 		if ((rc = write_all(w, p + at, k, moff + 64 + at)))
 			return rc;
 		at += k;
+		write_behind(w, moff + 64 + at);
 	}
 	mld__hash_digest(digest->bytes, &h);
 	w->end = moff + 64 + size;
 	w->count++;
 	*meta_off = moff;
+	write_behind(w, w->end);
 	return 0;
 }
 

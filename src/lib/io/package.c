@@ -13,11 +13,9 @@ static void arena_free_none(void *a, void *p)
 	(void)p;
 }
 
-static int load_model(mld_package *pkg)
+/* pkg->model from pkg->model_bytes */
+static int parse_model(mld_package *pkg)
 {
-	int rc = mld__source_read(pkg->src, pkg->model_rel, &pkg->model_bytes, &pkg->model_len);
-	if (rc)
-		return rc;
 	char *disp = mld__source_display(pkg->src, pkg->model_rel);
 	/* the model is only read: parsed into an arena, freed at once (tens of thousands of
 	 * small pieces cost more to free one by one than to parse) */
@@ -26,13 +24,19 @@ static int load_model(mld_package *pkg)
 		return MLD_ENOMEM;
 	}
 	ProtobufCAllocator al = {arena_alloc, arena_free_none, pkg->model_arena};
-	rc = mil_unpack_with((ProtobufCMessage **)&pkg->model, &core_ml__specification__model__descriptor, &al,
-	                     pkg->model_bytes, pkg->model_len, disp, "CoreML Model");
+	int rc = mil_unpack_with((ProtobufCMessage **)&pkg->model, &core_ml__specification__model__descriptor, &al,
+	                         pkg->model_bytes, pkg->model_len, disp, "CoreML Model");
 	if (!rc && (pkg->model->type_case != CORE_ML__SPECIFICATION__MODEL__TYPE_ML_PROGRAM || !pkg->model->mlprogram))
 		rc = mld__err(MLD_EUNSUPPORTED, "%s: not an ML Program (specification version %d); only mlProgram models hold weight blobs",
 		             disp, pkg->model->specificationversion);
 	free(disp);
 	return rc;
+}
+
+static int load_model(mld_package *pkg)
+{
+	int rc = mld__source_read(pkg->src, pkg->model_rel, &pkg->model_bytes, &pkg->model_len);
+	return rc ? rc : parse_model(pkg);
 }
 
 static int load_functions(mld_package *pkg)
@@ -73,10 +77,9 @@ int mld_package_open(mld_package **out, const char *path)
 	return 0;
 }
 
-void mld_package_free(mld_package *pkg)
+/* The model, its functions and weights, as parsed */
+static void free_model(mld_package *pkg)
 {
-	if (!pkg)
-		return;
 	mld__weights_free(pkg);
 	for (size_t i = 0; i < pkg->n_fns; i++) {
 		free(pkg->fns[i].name);
@@ -84,7 +87,29 @@ void mld_package_free(mld_package *pkg)
 		free(pkg->fns[i].prods);
 	}
 	free(pkg->fns);
+	pkg->fns = NULL;
+	pkg->n_fns = 0;
 	mld__arena_free(pkg->model_arena); /* pkg->model with it */
+	pkg->model_arena = NULL;
+	pkg->model = NULL;
+	pkg->n_blob_files = 0; /* their names were the model's */
+}
+
+int mld__package_reparse(mld_package *pkg)
+{
+	free_model(pkg);
+	int rc;
+	if ((rc = parse_model(pkg)) || (rc = load_functions(pkg)) || (rc = mld__weights_discover(pkg)))
+		return rc;
+	mld__source_release_all(pkg->src); /* the blob metadata pages discovery read */
+	return 0;
+}
+
+void mld_package_free(mld_package *pkg)
+{
+	if (!pkg)
+		return;
+	free_model(pkg);
 	free(pkg->model_bytes);
 	free(pkg->model_rel);
 	free(pkg->model_dir);

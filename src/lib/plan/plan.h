@@ -58,8 +58,8 @@ typedef struct cb_ctx {
 	bool no_claims;       /* deciding afresh: no store row about bytes is used */
 	bool lie;             /* a store row was found to lie: decide afresh (the driver does) */
 	cb_claims *cl;
-	struct cb_copies *copies; /* the write's model copies, being made ahead (combine_write.c) */
-	struct cb_copies *reaper; /* ... and being freed after the write, while the output is committed */
+	bool models_edited;       /* the write applied the plan to the packages' models (combine_write.c) */
+	struct cb_copies *reaper; /* the write's private model copies, freed while the output is committed */
 } cb_ctx;
 
 int cb_load_facts(cb_ctx *cb);

@@ -192,8 +192,8 @@ typedef struct build {
 	md_entry *meta_ents;
 	md_entry **meta_ptrs;
 	char *meta_desc;           /* an ANEMLL description made here, or NULL */
-	mil_model **copies;        /* per package: B->cs.m */
-	copyset cs;
+	mil_model **copies;        /* per package: its own model, or B->cs.m's copy */
+	copyset cs;                /* private copies, where the plan cannot edit in place */
 	mil_function **fns;        /* per source: the function in its package's copy */
 	mld__strmap *ops;           /* per source: output name -> op in the copy */
 	owner_map own;
@@ -504,6 +504,8 @@ static int collect_items(build *B, size_t only, blobdedup *dd, mld__blob_item **
 				n++;
 		}
 		free(vals);
+		cb_release_all(cb); /* the pages its spot checks read: held for every function, they
+		                     * grew the peak by the function */
 	}
 	if (rc) {
 		free(items);
@@ -678,7 +680,7 @@ static void build_free(build *B)
 	free(B->fns);
 	free(B->rewritten);
 	copyset_free(&B->cs, cb->n_pkgs);
-	B->copies = NULL;
+	free(B->copies);
 	for (size_t i = 0; i < B->own.n; i++)
 		free(B->own.keys[i]);
 	free(B->own.keys);
@@ -709,10 +711,8 @@ static int before_commit(wctx *w)
 	int rc = check_written(w->B, w->dd, w->items, w->n, w->info.digests);
 	if (!rc && w->B->cb->opts->stamp_path)
 		rc = cb_out_stamp(&w->stamp, w->B->cb, w->B->ops, w->B->rewritten, w->items, w->n, &w->info);
-	if (!rc) {
+	if (!rc)
 		reap_copies(w->B->cb, &w->B->cs);
-		w->B->copies = NULL;
-	}
 	return rc;
 }
 
@@ -762,7 +762,12 @@ static int write_dir(wctx *w, const char *out_path)
 	return rc;
 }
 
-/* ---- the model copies, made ahead -------------------------------------------------- */
+/* ---- the models the plan is applied to ----------------------------------------------
+ *
+ * Normally the opened packages' own models: the plan is applied to them in place once
+ * it is made, which parses nothing more and holds no second model per function. Where
+ * an op the plan edits is one it reads values from (a weight sharing an op with one it
+ * is shared with), private copies are made, as the reads must see the values as read. */
 
 static void copy_one(copyset *cs, const cb_ctx *cb, size_t p)
 {
@@ -785,13 +790,19 @@ static bool copyset_new(copyset *cs, size_t n)
 	return false;
 }
 
+/* Only the malloc'd pieces the edits put into a model parsed into arena `ar`: the
+ * arena's go with it. */
+static void free_edits(mil_model *m, mld__arena *ar)
+{
+	ProtobufCAllocator al = mld__pb_arena(ar);
+	core_ml__specification__model__free_unpacked(m, &al);
+}
+
 static void copyset_free(copyset *cs, size_t n)
 {
 	for (size_t p = 0; cs->m && p < n; p++) {
-		if (cs->m[p]) { /* only the malloc'd pieces: the arena's go with it */
-			ProtobufCAllocator al = mld__pb_arena(cs->ar[p]);
-			core_ml__specification__model__free_unpacked(cs->m[p], &al);
-		}
+		if (cs->m[p])
+			free_edits(cs->m[p], cs->ar[p]);
 		mld__arena_free(cs->ar[p]);
 	}
 	free(cs->m);
@@ -800,18 +811,46 @@ static void copyset_free(copyset *cs, size_t n)
 	cs->ar = NULL;
 }
 
-struct cb_copies {
-	pthread_t th;
-	const cb_ctx *cb;
-	copyset cs;
-};
+static bool swapped(const cb_weight *cw) { return cw->reason == MLD_R_DEQ_IDENTICAL || cw->reason == MLD_R_DEQ_CLOSE; }
 
-static void *make_copies(void *arg)
+static int cmp_ptr(const void *a, const void *b)
 {
-	struct cb_copies *c = arg;
-	for (size_t p = 0; p < c->cb->n_pkgs; p++)
-		copy_one(&c->cs, c->cb, p);
-	return NULL;
+	uintptr_t x = (uintptr_t) * (const void *const *)a, y = (uintptr_t) * (const void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* A weight whose ops apply_plan edits (a swapped weight of a function of its own). */
+static bool edited_weight(const cb_ctx *cb, const cb_weight *cw)
+{
+	return swapped(cw) && cb->srcs[cw->src].alias_of < 0;
+}
+
+/* Whether apply_plan may edit the packages' own models: no op it edits (a swapped
+ * weight's) is one it reads (the weight it is swapped with). */
+static bool inplace_safe(const cb_ctx *cb)
+{
+	size_t n = 0, k = 0;
+	for (size_t i = 0; i < cb->n_ws; i++)
+		n += edited_weight(cb, &cb->ws[i]) ? cb->ws[i].w->n_ops : 0;
+	if (!n)
+		return true;
+	const void **edited = mld__malloc(n * sizeof *edited);
+	if (!edited) {
+		mld__err_clear();
+		return false;
+	}
+	for (size_t i = 0; i < cb->n_ws; i++)
+		for (size_t j = 0; edited_weight(cb, &cb->ws[i]) && j < cb->ws[i].w->n_ops; j++)
+			edited[k++] = cb->ws[i].w->ops[j];
+	qsort(edited, n, sizeof *edited, cmp_ptr);
+	bool safe = true;
+	for (size_t i = 0; i < cb->n_ws && safe; i++) {
+		const mld_weight *pw = edited_weight(cb, &cb->ws[i]) ? cb->ws[cb->ws[i].placed].w : NULL;
+		for (size_t j = 0; pw && j < pw->n_ops && safe; j++)
+			safe = !bsearch(&pw->ops[j], edited, n, sizeof *edited, cmp_ptr);
+	}
+	free(edited);
+	return safe;
 }
 
 static bool start(pthread_t *th, void *(*fn)(void *), void *arg)
@@ -827,38 +866,11 @@ static bool start(pthread_t *th, void *(*fn)(void *), void *arg)
 	return started;
 }
 
-void cb_write_prepare(cb_ctx *cb)
-{
-	struct cb_copies *c = mld__calloc(1, sizeof *c);
-	if (c && !copyset_new(&c->cs, cb->n_pkgs)) {
-		free(c);
-		c = NULL;
-	}
-	if (!c) {
-		mld__err_clear(); /* cb_write makes them itself */
-		return;
-	}
-	c->cb = cb;
-	if (!start(&c->th, make_copies, c)) {
-		copyset_free(&c->cs, cb->n_pkgs);
-		free(c);
-		return;
-	}
-	cb->copies = c;
-}
-
-/* The copies made ahead, handed over (false when none were started). */
-static bool take_copies(cb_ctx *cb, copyset *cs)
-{
-	struct cb_copies *c = cb->copies;
-	if (!c)
-		return false;
-	pthread_join(c->th, NULL);
-	*cs = c->cs;
-	free(c);
-	cb->copies = NULL;
-	return true;
-}
+struct cb_copies {
+	pthread_t th;
+	const cb_ctx *cb;
+	copyset cs;
+};
 
 static void *reap(void *arg)
 {
@@ -867,10 +879,12 @@ static void *reap(void *arg)
 	return NULL;
 }
 
-/* Free the copies on another thread while the output is committed and the combine
+/* Free private copies on another thread while the output is committed and the combine
  * recorded; cb_write_discard waits for it. */
 static void reap_copies(cb_ctx *cb, copyset *cs)
 {
+	if (!cs->m)
+		return; /* the packages' own models: cb_write_discard */
 	struct cb_copies *c = cb->reaper ? NULL : mld__calloc(1, sizeof *c);
 	if (c) {
 		c->cb = cb;
@@ -887,40 +901,63 @@ static void reap_copies(cb_ctx *cb, copyset *cs)
 	cs->ar = NULL;
 }
 
+/* The packages' own models as parsed: their edits freed, parsed again. */
+static int unedit(cb_ctx *cb, bool reparse)
+{
+	int rc = 0;
+	if (!cb->models_edited)
+		return 0;
+	for (size_t p = 0; p < cb->n_pkgs; p++) {
+		mld_package *pkg = cb->pkgs[p];
+		if (pkg->model)
+			free_edits(pkg->model, pkg->model_arena);
+		pkg->model = NULL; /* its arena's pieces stay until it is freed or parsed again */
+		if (reparse && !rc)
+			rc = mld__package_reparse(pkg);
+	}
+	cb->models_edited = false;
+	return rc;
+}
+
+int cb_write_restore(cb_ctx *cb) { return unedit(cb, true); }
+
 void cb_write_discard(cb_ctx *cb)
 {
-	copyset cs = {0};
-	if (take_copies(cb, &cs))
-		copyset_free(&cs, cb->n_pkgs);
 	if (cb->reaper) {
 		pthread_join(cb->reaper->th, NULL);
 		free(cb->reaper);
 		cb->reaper = NULL;
 	}
+	unedit(cb, false);
 }
 
-/* Private copies of the sources' models (made ahead by cb_write_prepare, or here),
- * each function found and indexed, and the plan applied to them; *spec gets the
- * highest specification version (at least 9). */
+/* The models the plan is applied to (the packages' own, or private copies), each
+ * function found and indexed, and the plan applied; *spec gets the highest
+ * specification version (at least 9). */
 static int build_init(build *B, cb_ctx *cb, int *spec)
 {
 	B->cb = cb;
 	*spec = 9;
-	if ((!take_copies(cb, &B->cs) && !copyset_new(&B->cs, cb->n_pkgs)) ||
-	    !(B->fns = mld__calloc(cb->n_srcs, sizeof *B->fns)) || !(B->ops = mld__calloc(cb->n_srcs, sizeof *B->ops)) ||
+	bool inplace = inplace_safe(cb);
+	if ((!inplace && !copyset_new(&B->cs, cb->n_pkgs)) ||
+	    !(B->copies = mld__calloc(cb->n_pkgs, sizeof *B->copies)) ||
+	    !(B->fns = mld__calloc(cb->n_srcs, sizeof *B->fns)) ||
+	    !(B->ops = mld__calloc(cb->n_srcs, sizeof *B->ops)) ||
 	    !(B->rewritten = mld__calloc(cb->n_srcs, sizeof *B->rewritten)))
 		return MLD_ENOMEM;
-	B->copies = B->cs.m;
 	for (size_t p = 0; p < cb->n_pkgs; p++) {
 		const mld_package *pkg = cb->pkgs[p];
-		/* the bytes were depth-checked when the package was opened */
-		if (!B->copies[p])
-			copy_one(&B->cs, cb, p);
-		if (!B->copies[p])
-			return mld__err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
+		if (inplace) {
+			B->copies[p] = pkg->model;
+		} else {
+			copy_one(&B->cs, cb, p); /* the bytes were depth-checked when the package was opened */
+			if (!(B->copies[p] = B->cs.m[p]))
+				return mld__err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
+		}
 		if (pkg->model->specificationversion > *spec)
 			*spec = pkg->model->specificationversion;
 	}
+	cb->models_edited |= inplace;
 	for (size_t s = 0; s < cb->n_srcs; s++) {
 		const cb_source *src = &cb->srcs[s];
 		size_t from = src->alias_of >= 0 ? (size_t)src->alias_of : s;

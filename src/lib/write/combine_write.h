@@ -4,9 +4,11 @@
 
 #include "../plan/plan.h"
 
-/* Start making the write's private copies of the sources' models on another thread,
- * while the plan is made (cb_write takes them; cb_write_discard frees them unused). */
-void cb_write_prepare(cb_ctx *cb);
+/* The write applies the plan to the packages' own models (cb->models_edited):
+ * cb_write_restore parses them again as they were read (for deciding afresh: every
+ * weight pointer changes); cb_write_discard frees what the write left (before the
+ * packages are freed). */
+int cb_write_restore(cb_ctx *cb);
 void cb_write_discard(cb_ctx *cb);
 
 /* Build and (unless dry_run) write the combined package; fills bytes_after. */
