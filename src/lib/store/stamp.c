@@ -208,9 +208,10 @@ static int digest_weight(void *ctx, size_t i)
 	if (!rc) {
 		int crc = mld_weight_content_digest(&l->content, NULL, &dense, d->pkg, w);
 		if (crc && crc != MLD_EUNSUPPORTED)
-			rc = crc;
+			rc = crc; /* its message stays: the caller reports it */
+		else if (crc)
+			mld__err_clear(); /* an undecodable form is a fact of the stamp, not a failure */
 		l->has_content = !crc;
-		mld__err_clear();
 	}
 	mld__weight_release(d->pkg, w);
 	return rc;
