@@ -35,25 +35,25 @@ static uint64_t rnd(void)
 static volatile uint64_t sink;
 
 /* best of `reps` timings of fn over `passes` passes */
-#define BEST(reps, passes, stmt)                                   \
-	({                                                         \
-		double best_ = 1e30;                               \
-		for (int r_ = 0; r_ < (reps); r_++) {              \
-			double t0_ = now();                        \
-			for (size_t p_ = 0; p_ < (passes); p_++) { \
-				stmt;                              \
-				/* memory changed: no pass is hoisted */ \
-				__asm__ volatile("" ::: "memory"); \
-			}                                          \
-			double t_ = (now() - t0_) / (double)(passes); \
-			if (t_ < best_)                            \
-				best_ = t_;                        \
-		}                                                  \
-		best_;                                             \
+#define BEST(reps, passes, stmt)                                                                                       \
+	({                                                                                                             \
+		double best_ = 1e30;                                                                                   \
+		for (int r_ = 0; r_ < (reps); r_++) {                                                                  \
+			double t0_ = now();                                                                            \
+			for (size_t p_ = 0; p_ < (passes); p_++) {                                                     \
+				stmt;                                                                                  \
+				/* memory changed: no pass is hoisted */                                               \
+				__asm__ volatile("" ::: "memory");                                                     \
+			}                                                                                              \
+			double t_ = (now() - t0_) / (double)(passes);                                                  \
+			if (t_ < best_)                                                                                \
+				best_ = t_;                                                                            \
+		}                                                                                                      \
+		best_;                                                                                                 \
 	})
 
 static const mld__lutkern *const kerns[] = {&mld__lutkern_scalar, &mld__lutkern_neon, &mld__lutkern_avx2,
-                                           &mld__lutkern_avx512};
+                                            &mld__lutkern_avx512};
 static const mld__hash_impl *const hashes[] = {&mld__hash_base, &mld__hash_avx2, &mld__hash_avx512};
 
 int main(int argc, char **argv)
@@ -123,7 +123,8 @@ int main(int argc, char **argv)
 		double t = BEST(3, 1, (H->oneshot(d, copy, hb), sink += d[0]));
 		H->reset(&st);
 		double tb = BEST(3, passes_blk, H->update(&st, copy, 2 * BLOCK));
-		printf("%-8s %10.2f %7.2f %12.2f %7.2f\n", H->name, hb / t / 1e9, tr / t, 2.0 * BLOCK / tb / 1e9, trb / tb);
+		printf("%-8s %10.2f %7.2f %12.2f %7.2f\n", H->name, hb / t / 1e9, tr / t, 2.0 * BLOCK / tb / 1e9,
+		       trb / tb);
 	}
 
 	/* what stream_lut does per block: decode uint6 into 32 KiB, hash it */

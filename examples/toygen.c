@@ -17,21 +17,45 @@
 #define EXIT_USAGE 2
 
 enum {
-	O_HIDDEN = 256, O_INTER, O_LAYERS, O_CHUNKS, O_HEADS, O_KV_HEADS, O_HEAD_DIM, O_LUT_BITS, O_GROUP,
-	O_PREFILL, O_CONTEXT, O_CONTEXTS, O_SEED, O_PREFIX, O_ZIP, O_PRESET
+	O_HIDDEN = 256,
+	O_INTER,
+	O_LAYERS,
+	O_CHUNKS,
+	O_HEADS,
+	O_KV_HEADS,
+	O_HEAD_DIM,
+	O_LUT_BITS,
+	O_GROUP,
+	O_PREFILL,
+	O_CONTEXT,
+	O_CONTEXTS,
+	O_SEED,
+	O_PREFIX,
+	O_ZIP,
+	O_PRESET
 };
 
 static const struct option LONGOPTS[] = {
-	{"output", required_argument, NULL, 'o'},   {"hidden", required_argument, NULL, O_HIDDEN},
-	{"intermediate", required_argument, NULL, O_INTER}, {"layers", required_argument, NULL, O_LAYERS},
-	{"chunks", required_argument, NULL, O_CHUNKS}, {"heads", required_argument, NULL, O_HEADS},
-	{"kv-heads", required_argument, NULL, O_KV_HEADS}, {"head-dim", required_argument, NULL, O_HEAD_DIM},
-	{"lut-bits", required_argument, NULL, O_LUT_BITS}, {"group-size", required_argument, NULL, O_GROUP},
-	{"prefill-len", required_argument, NULL, O_PREFILL}, {"context", required_argument, NULL, O_CONTEXT},
-	{"contexts", required_argument, NULL, O_CONTEXTS}, {"seed", required_argument, NULL, O_SEED},
-	{"prefix", required_argument, NULL, O_PREFIX},      {"zip", no_argument, NULL, O_ZIP},
-	{"preset", required_argument, NULL, O_PRESET},      {"jobs", required_argument, NULL, 'j'},
-	{"quiet", no_argument, NULL, 'q'},                  {"help", no_argument, NULL, 'h'},
+	{"output", required_argument, NULL, 'o'},
+	{"hidden", required_argument, NULL, O_HIDDEN},
+	{"intermediate", required_argument, NULL, O_INTER},
+	{"layers", required_argument, NULL, O_LAYERS},
+	{"chunks", required_argument, NULL, O_CHUNKS},
+	{"heads", required_argument, NULL, O_HEADS},
+	{"kv-heads", required_argument, NULL, O_KV_HEADS},
+	{"head-dim", required_argument, NULL, O_HEAD_DIM},
+	{"lut-bits", required_argument, NULL, O_LUT_BITS},
+	{"group-size", required_argument, NULL, O_GROUP},
+	{"prefill-len", required_argument, NULL, O_PREFILL},
+	{"context", required_argument, NULL, O_CONTEXT},
+	{"contexts", required_argument, NULL, O_CONTEXTS},
+	{"seed", required_argument, NULL, O_SEED},
+	{"prefix", required_argument, NULL, O_PREFIX},
+	{"zip", no_argument, NULL, O_ZIP},
+	{"preset", required_argument, NULL, O_PRESET},
+	{"jobs", required_argument, NULL, 'j'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -215,9 +239,20 @@ static void check(const tg_params *p)
 
 static void parse(tg_params *p, int argc, char **argv)
 {
-	*p = (tg_params){.prefix = "toy", .hidden = 64, .inter = 256, .layers = 4, .chunks = 2, .heads = 4,
-	                 .kv_heads = 2, .lut_bits = 6, .group_size = 8, .prefill_len = 64, .jobs = default_jobs(),
-	                 .ctx = {512}, .n_ctx = 1, .seed = 1};
+	*p = (tg_params){.prefix = "toy",
+	                 .hidden = 64,
+	                 .inter = 256,
+	                 .layers = 4,
+	                 .chunks = 2,
+	                 .heads = 4,
+	                 .kv_heads = 2,
+	                 .lut_bits = 6,
+	                 .group_size = 8,
+	                 .prefill_len = 64,
+	                 .jobs = default_jobs(),
+	                 .ctx = {512},
+	                 .n_ctx = 1,
+	                 .seed = 1};
 	int c, idx;
 	opterr = 0;
 	/* pass 1: --help and --preset, so explicit options override the preset in any order */
@@ -243,7 +278,8 @@ static void parse(tg_params *p, int argc, char **argv)
 		usage_error("--context and --contexts cannot be combined");
 	if (!p->head_dim) {
 		if (p->hidden % p->heads)
-			usage_error("--hidden %d is not a multiple of --heads %d: give --head-dim", p->hidden, p->heads);
+			usage_error("--hidden %d is not a multiple of --heads %d: give --head-dim", p->hidden,
+			            p->heads);
 		p->head_dim = p->hidden / p->heads;
 	}
 	check(p);
@@ -260,10 +296,14 @@ static double now(void)
 
 static tg_pkg new_pkg(const tg_params *p, int chunk, int ci, bool prefill)
 {
-	tg_pkg k = {.chunk = chunk, .ctx_index = ci, .ctx = p->ctx[ci], .seq = prefill ? p->prefill_len : 1,
-	            .prefill = prefill, .anchor = !prefill && ci == 0};
-	k.name = tg_fmt("%s_%s_lut%d_chunk_%02dof%02d", p->prefix, prefill ? "prefill" : "FFN", p->lut_bits,
-	                chunk + 1, p->chunks);
+	tg_pkg k = {.chunk = chunk,
+	            .ctx_index = ci,
+	            .ctx = p->ctx[ci],
+	            .seq = prefill ? p->prefill_len : 1,
+	            .prefill = prefill,
+	            .anchor = !prefill && ci == 0};
+	k.name = tg_fmt("%s_%s_lut%d_chunk_%02dof%02d", p->prefix, prefill ? "prefill" : "FFN", p->lut_bits, chunk + 1,
+	                p->chunks);
 	k.relpath = p->ctx_dirs ? tg_fmt("ctx%d/%s.mlpackage", k.ctx, k.name) : tg_fmt("%s.mlpackage", k.name);
 	return k;
 }
@@ -294,8 +334,8 @@ static void emit_chunk(const tg_params *p, int chunk, json_t *pkgs, json_t *grou
 			emit(p, &k, &anchor, pkgs, members);
 			tg_pkg_free(&k);
 		}
-	json_array_append_new(groups, json_pack("{s:i, s:s, s:o}", "chunk", chunk + 1, "anchor", anchor.relpath,
-	                                        "members", members));
+	json_array_append_new(
+		groups, json_pack("{s:i, s:s, s:o}", "chunk", chunk + 1, "anchor", anchor.relpath, "members", members));
 	tg_pkg_free(&anchor);
 }
 

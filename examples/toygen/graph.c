@@ -363,8 +363,8 @@ static tg_var emit_lut(tg_fn *fn, const tg_weight *w)
 	mil_op *op = tg_op(fn, "constexpr_lut_to_dense", name);
 	tg_in_value(op, "indices",
 	            tg_blob_value(fn, index_dtype(l->bits), 4, ish, l->packed, l->packed_size, l->pad_bits));
-	tg_in_value(op, "lut", tg_blob_value(fn, MLD_DT_FP16, 6, lsh, (const uint8_t *)l->lut,
-	                                     (uint64_t)l->groups * l->K * 2, 0));
+	tg_in_value(op, "lut",
+	            tg_blob_value(fn, MLD_DT_FP16, 6, lsh, (const uint8_t *)l->lut, (uint64_t)l->groups * l->K * 2, 0));
 	return tg_out(op, name, tg_shape_var(MLD_DT_FP16, 4, ish));
 }
 
@@ -469,8 +469,9 @@ static tg_var layer(gctx *g, tg_var x, int gl, int li)
 
 void tg_build_graph(tg_fn *fn, const tg_params *p, const tg_pkg *pkg, const tg_var in[5])
 {
-	gctx g = {fn, pkg, pkg->seq, pkg->ctx, p->hidden, p->heads, p->kv_heads, p->head_dim,
-	          tg_layers_per_chunk(p), in[0], in[1], in[2], in[3], in[4], {0}, {0}, {0}};
+	gctx g = {
+		fn,    pkg,   pkg->seq, pkg->ctx, p->hidden, p->heads, p->kv_heads, p->head_dim, tg_layers_per_chunk(p),
+		in[0], in[1], in[2],    in[3],    in[4],     {0},      {0},         {0}};
 	tg_var x = transpose(&g, g.hs, (const int32_t[]){0, 2, 1}, NULL);
 	x = axis_op(&g, "expand_dims", x, 2);
 	g.cos = gather_rows(&g, weight(&g, "rope_cos"), g.pos_ids);

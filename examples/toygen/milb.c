@@ -51,10 +51,10 @@ void *tg_grow(void *arr, size_t n, size_t elem)
 	return p;
 }
 
-#define PUSH(arr, n, item)                                   \
-	do {                                                 \
-		(arr) = tg_grow((arr), (n), sizeof *(arr));  \
-		(arr)[(n)++] = (item);                       \
+#define PUSH(arr, n, item)                                                                                             \
+	do {                                                                                                           \
+		(arr) = tg_grow((arr), (n), sizeof *(arr));                                                            \
+		(arr)[(n)++] = (item);                                                                                 \
 	} while (0)
 
 /* ---- types and values ----------------------------------------------------------- */
@@ -163,8 +163,8 @@ mil_value *tg_imm_fp16(float f)
 	return imm_value(tg_tensor_type(MLD_DT_FP16, 0, NULL), tv);
 }
 
-mil_value *tg_blob_value(tg_fn *fn, mld_dtype dt, unsigned rank, const int64_t *sh, const uint8_t *data,
-                         uint64_t size, uint32_t pad_bits)
+mil_value *tg_blob_value(tg_fn *fn, mld_dtype dt, unsigned rank, const int64_t *sh, const uint8_t *data, uint64_t size,
+                         uint32_t pad_bits)
 {
 	mil_value *v = tg_alloc(sizeof *v);
 	core_ml__specification__milspec__value__init(v);

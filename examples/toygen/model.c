@@ -144,11 +144,11 @@ mil_model *tg_build_model(tg_fn *fn, const tg_params *p, const tg_pkg *pkg)
 	int64_t S = pkg->seq, H = p->hidden, C = pkg->ctx;
 	int64_t st[4] = {2 * tg_layers_per_chunk(p), p->kv_heads, C, p->head_dim};
 	tg_var in[5] = {
-	    tg_shape_var(MLD_DT_FP16, 3, (const int64_t[]){1, S, H}),
-	    tg_shape_var(MLD_DT_INT32, 1, &S),
-	    tg_shape_var(MLD_DT_FP16, 4, (const int64_t[]){1, 1, S, C}),
-	    tg_shape_var(MLD_DT_INT32, 1, (const int64_t[]){1}),
-	    tg_shape_var(MLD_DT_FP16, 4, st),
+		tg_shape_var(MLD_DT_FP16, 3, (const int64_t[]){1, S, H}),
+		tg_shape_var(MLD_DT_INT32, 1, &S),
+		tg_shape_var(MLD_DT_FP16, 4, (const int64_t[]){1, 1, S, C}),
+		tg_shape_var(MLD_DT_INT32, 1, (const int64_t[]){1}),
+		tg_shape_var(MLD_DT_FP16, 4, st),
 	};
 	static const char *const names[5] = {"hidden_states", "position_ids", "causal_mask", "current_pos",
 	                                     "model_model_kv_cache_0"};

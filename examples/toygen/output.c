@@ -52,7 +52,8 @@ static void zip_tree(zip_t *z, const char *zpath, const char *fsdir, const char 
 				free(sub);
 			} else {
 				zip_source_t *src = zip_source_file(z, fs, 0, -1);
-				zip_int64_t fi = src ? zip_file_add(z, zn, src, ZIP_FL_ENC_UTF_8 | ZIP_FL_OVERWRITE) : -1;
+				zip_int64_t fi =
+					src ? zip_file_add(z, zn, src, ZIP_FL_ENC_UTF_8 | ZIP_FL_OVERWRITE) : -1;
 				if (fi < 0) {
 					zip_source_free(src);
 					zip_fail(z, "add a file", zpath);
@@ -130,7 +131,10 @@ static json_t *weight_json(const tg_weight *w)
 	json_object_set_new(o, "max_abs", json_real(w->diff.max_abs));
 	if (w->rel == REL_MICRO) {
 		json_object_set_new(o, "noise", json_real(w->noise));
-		json_object_set_new(o, "method", json_string(w->kind != W_LUT ? "dense" : w->refit ? "refit" : "kmeans"));
+		json_object_set_new(o, "method",
+		                    json_string(w->kind != W_LUT ? "dense"
+		                                : w->refit       ? "refit"
+		                                                 : "kmeans"));
 	}
 	return o;
 }
@@ -183,13 +187,14 @@ static void write_tsv(const tg_params *p, json_t *packages)
 	fprintf(f, "package\tanchor\tweight\trelation\n");
 	size_t i;
 	json_t *pk;
-	json_array_foreach(packages, i, pk) {
+	json_array_foreach(packages, i, pk)
+	{
 		const char *key;
 		json_t *w;
 		json_object_foreach(json_object_get(pk, "weights"), key, w)
 			fprintf(f, "%s\t%s\t%s\t%s\n", json_string_value(json_object_get(pk, "path")),
-			        json_string_value(json_object_get(pk, "anchor_path")), key,
-			        json_string_value(json_object_get(w, "relation")));
+		                json_string_value(json_object_get(pk, "anchor_path")), key,
+		                json_string_value(json_object_get(w, "relation")));
 	}
 	if (fclose(f))
 		tg_die("%s: cannot build", path);

@@ -13,11 +13,11 @@
 #define KM_MAX_ITERS 16
 
 typedef struct km_scratch {
-	uint16_t *a, *b;  /* radix-sort buffers (order keys) */
-	double *uv;       /* unique values, ascending */
-	uint32_t *uc;     /* their counts */
-	double *pw;       /* prefix sums of value x count (U + 1) */
-	uint64_t *pc;     /* prefix sums of counts (U + 1) */
+	uint16_t *a, *b;    /* radix-sort buffers (order keys) */
+	double *uv;         /* unique values, ascending */
+	uint32_t *uc;       /* their counts */
+	double *pw;         /* prefix sums of value x count (U + 1) */
+	uint64_t *pc;       /* prefix sums of counts (U + 1) */
 	uint8_t map[65536]; /* fp16 bits -> palette index, valid for the current group */
 } km_scratch;
 

@@ -53,7 +53,7 @@ static void add_weight(tg_pkg *pkg, tg_kind kind, uint32_t rows, uint32_t cols, 
 static void proj_dims(const tg_params *p, const char *which, uint32_t *rows, uint32_t *cols)
 {
 	uint32_t H = (uint32_t)p->hidden, Q = (uint32_t)(p->heads * p->head_dim),
-	         KV = (uint32_t)(p->kv_heads * p->head_dim), I = (uint32_t)p->inter;
+		 KV = (uint32_t)(p->kv_heads * p->head_dim), I = (uint32_t)p->inter;
 	if (!strcmp(which, "self_attn_q_proj"))
 		*rows = Q, *cols = H;
 	else if (!strcmp(which, "self_attn_k_proj") || !strcmp(which, "self_attn_v_proj"))
@@ -104,8 +104,8 @@ static void list_weights(tg_pkg *pkg, const tg_params *p)
 static tg_weight *nth_of(tg_pkg *pkg, bool lut, size_t i)
 {
 	for (size_t k = 0; k < pkg->n_w; k++)
-		if (((pkg->w[k].kind == W_LUT) == lut) && pkg->w[k].kind != W_ROPE_COS && pkg->w[k].kind != W_ROPE_SIN &&
-		    i-- == 0)
+		if (((pkg->w[k].kind == W_LUT) == lut) && pkg->w[k].kind != W_ROPE_COS &&
+		    pkg->w[k].kind != W_ROPE_SIN && i-- == 0)
 			return &pkg->w[k];
 	return NULL;
 }
@@ -188,7 +188,7 @@ static uint16_t half_from_double(double x)
 	uint16_t h = mld__float_to_half((float)x);
 	double hv = mld__half_to_float(h);
 	if (hv == x || (h & 0x7fff) == 0 || (h & 0x7fff) >= 0x7bff)
-		return h; /* exact, zero or at the top of the range: nothing to fix */
+		return h;                    /* exact, zero or at the top of the range: nothing to fix */
 	bool up = (x > hv) == !(h & 0x8000); /* away from zero */
 	uint16_t n = (uint16_t)(up ? h + 1 : h - 1);
 	double dh = fabs(x - hv), dn = fabs(x - mld__half_to_float(n));
@@ -298,16 +298,13 @@ static void build_vs_anchor(tg_weight *w, const tg_params *p, const tg_pkg *pkg,
 		tg_permute(&w->lut, &aw->lut, &r);
 		break;
 	}
-	case REL_MICRO:
-		build_micro(w, p, pkg, aw);
-		return;
+	case REL_MICRO: build_micro(w, p, pkg, aw); return;
 	case REL_DIFFERENT: {
 		tg_rng r = tg_rng_for(p->seed, "different", pkg->relpath, tg_hash_str(0, w->name));
 		set_values(w, p, draw_values(w, &r));
 		break;
 	}
-	default:
-		tg_die("internal error: relation %s for %s", tg_rel_name(w->rel), w->name);
+	default: tg_die("internal error: relation %s for %s", tg_rel_name(w->rel), w->name);
 	}
 	uint16_t *a = dense_of(aw), *b = dense_of(w);
 	w->diff = tg_compare(a, b, n);

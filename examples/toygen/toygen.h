@@ -49,8 +49,8 @@ uint64_t tg_hash_str(uint64_t h, const char *s);
 /* An independent stream for (seed, tag, name, extra): same inputs, same numbers. */
 tg_rng tg_rng_for(uint64_t seed, const char *tag, const char *name, uint64_t extra);
 uint64_t tg_next(tg_rng *r);
-double tg_unit(tg_rng *r);             /* [0, 1) */
-double tg_normal(tg_rng *r);           /* approximately N(0, 1) */
+double tg_unit(tg_rng *r);                /* [0, 1) */
+double tg_normal(tg_rng *r);              /* approximately N(0, 1) */
 uint32_t tg_below(tg_rng *r, uint32_t n); /* [0, n) */
 
 /* ---- palettes (palette.c) ------------------------------------------------------ */
@@ -59,11 +59,11 @@ uint32_t tg_below(tg_rng *r, uint32_t n); /* [0, n) */
 typedef struct tg_lut {
 	uint32_t rows, cols, K, groups;
 	unsigned bits;
-	uint16_t *lut;    /* groups x K fp16 */
-	uint8_t *packed;  /* row-major indices, LSB-first at `bits` bits each */
+	uint16_t *lut;   /* groups x K fp16 */
+	uint8_t *packed; /* row-major indices, LSB-first at `bits` bits each */
 	uint64_t packed_size;
 	uint32_t pad_bits;
-	bool borrowed;    /* lut/packed belong to another tg_lut (exact copies) */
+	bool borrowed; /* lut/packed belong to another tg_lut (exact copies) */
 } tg_lut;
 
 void tg_palettize(tg_lut *out, const uint16_t *w, uint32_t rows, uint32_t cols, unsigned bits, unsigned group_size);
@@ -88,25 +88,25 @@ const char *tg_rel_name(tg_rel r);
 typedef enum tg_kind { W_LUT, W_GAMMA, W_ROPE_COS, W_ROPE_SIN } tg_kind;
 
 typedef struct tg_weight {
-	char name[96];      /* logical weight, e.g. layers_0_self_attn_q_proj_weight */
+	char name[96]; /* logical weight, e.g. layers_0_self_attn_q_proj_weight */
 	tg_kind kind;
 	uint32_t rows, cols; /* LUT: (rows, cols, 1, 1); gamma: (1, rows, 1, 1); rope: (rows, cols) */
 	tg_rel rel;
-	tg_lut lut;          /* W_LUT */
-	uint16_t *dense;     /* other kinds */
+	tg_lut lut;      /* W_LUT */
+	uint16_t *dense; /* other kinds */
 	bool dense_borrowed;
-	tg_diff diff;        /* measured against the anchor's copy */
-	double noise;        /* micro: relative noise actually used */
-	bool refit;          /* micro: the anchor's indices with a re-fit palette */
+	tg_diff diff; /* measured against the anchor's copy */
+	double noise; /* micro: relative noise actually used */
+	bool refit;   /* micro: the anchor's indices with a re-fit palette */
 } tg_weight;
 
 typedef struct tg_pkg {
-	int chunk;      /* 0-based */
-	int ctx_index;  /* into params.ctx */
+	int chunk;     /* 0-based */
+	int ctx_index; /* into params.ctx */
 	int ctx, seq;
 	bool prefill, anchor;
-	char *name;     /* <prefix>_FFN_lut6_chunk_01of02 */
-	char *relpath;  /* [ctx<N>/]<name>.mlpackage */
+	char *name;    /* <prefix>_FFN_lut6_chunk_01of02 */
+	char *relpath; /* [ctx<N>/]<name>.mlpackage */
 	tg_weight *w;
 	size_t n_w;
 } tg_pkg;
@@ -143,8 +143,8 @@ mil_value *tg_imm_ints(const int32_t *v, unsigned n, bool scalar);
 mil_value *tg_imm_bool(bool b);
 mil_value *tg_imm_fp16(float f);
 /* A blob-stored Value; its bytes are registered as a blob item of `fn`. */
-mil_value *tg_blob_value(tg_fn *fn, mld_dtype dt, unsigned rank, const int64_t *sh, const uint8_t *data,
-                         uint64_t size, uint32_t pad_bits);
+mil_value *tg_blob_value(tg_fn *fn, mld_dtype dt, unsigned rank, const int64_t *sh, const uint8_t *data, uint64_t size,
+                         uint32_t pad_bits);
 
 mil_op *tg_op(tg_fn *fn, const char *type, const char *name);
 void tg_in(mil_op *op, const char *key, const char *var);

@@ -59,7 +59,8 @@ const char *bf_depfile_unsafe(const char *path, bool target)
 		if (c == '\n' || c == '\r')
 			return "a line break";
 		if (c && c != ' ' && c != '#' && c != '$' && !depfile_plain(c))
-			return "a character a depfile cannot hold (only letters, digits, spaces and +,/_:.~()}{%=@[]!-#$)";
+			return "a character a depfile cannot hold (only letters, digits, spaces and "
+			       "+,/_:.~()}{%=@[]!-#$)";
 		s += k + (c != 0);
 	}
 	if (!target && path[strlen(path) - 1] == ':')
@@ -91,8 +92,8 @@ const char *const bf_package_files[] = {"Manifest.json", "Data/com.apple.CoreML/
 static bool plain(const char *s, const char *extra)
 {
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || strchr("._/+=@~-", *s) ||
-		      strchr(extra, *s)))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      strchr("._/+=@~-", *s) || strchr(extra, *s)))
 			return false;
 	return true;
 }
@@ -133,7 +134,8 @@ int bf_write_depfile(const char *path, const char *target, const char *files)
 		}
 	}
 	if (why) {
-		fprintf(stderr, "mldedup: %s: %s: a depfile cannot name this path: %s\n", cli_esc(path), cli_esc(bad), why);
+		fprintf(stderr, "mldedup: %s: %s: a depfile cannot name this path: %s\n", cli_esc(path), cli_esc(bad),
+		        why);
 		return -1;
 	}
 	bf_text d;

@@ -18,14 +18,21 @@ enum { OPT_OUTPUT = 'o', OPT_ANEMLL = 1, OPT_REGENERATE };
 const cli_opt bg_opts[] = {
 	{OPT_OUTPUT, "output", 'o', "FILE", "the build file to write (required)"},
 	{OPT_ANEMLL, "anemll", 0, "DIR", "the export directory, ANEMLL-named (the only layout; same as giving DIR)"},
-	{OPT_REGENERATE, "regenerate", 0, NULL, "fail if a package the existing FILE builds from is gone (the file's own rule)"},
+	{OPT_REGENERATE, "regenerate", 0, NULL,
+         "fail if a package the existing FILE builds from is gone (the file's own rule)"},
 	{0},
 };
 
 #define PKG_LINE "# package: "
 
-static int cmp_pkg(const void *a, const void *b) { return strcmp(((const bg_pkg *)a)->path, ((const bg_pkg *)b)->path); }
-static int cmp_job(const void *a, const void *b) { return strcmp(((const bg_job *)a)->stem, ((const bg_job *)b)->stem); }
+static int cmp_pkg(const void *a, const void *b)
+{
+	return strcmp(((const bg_pkg *)a)->path, ((const bg_pkg *)b)->path);
+}
+static int cmp_job(const void *a, const void *b)
+{
+	return strcmp(((const bg_job *)a)->stem, ((const bg_job *)b)->stem);
+}
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static bg_pkg *find_pkg(const bg_plan *p, const char *path)
@@ -56,7 +63,8 @@ static int plan_build(bg_plan *p, const char *cmd)
 		const mld_anemll_job *a = &p->all[j];
 		if (a->n_sources < 2) {
 			if (!cli_quiet)
-				fprintf(stderr, "mldedup %s: %s: only one source found, skipped\n", cmd, cli_esc(a->output));
+				fprintf(stderr, "mldedup %s: %s: only one source found, skipped\n", cmd,
+				        cli_esc(a->output));
 			continue;
 		}
 		const char *base = strrchr(a->output, '/');
@@ -138,8 +146,10 @@ static bool check_vanished(const cli_cmd *cmd, const bg_plan *p)
 		line[n - 1] = line[n - 1] == '\n' ? 0 : line[n - 1];
 		const char *path = line + strlen(PKG_LINE);
 		if (!find_pkg(p, path) && access(path, F_OK) != 0) {
-			fprintf(stderr, "mldedup %s: %s: package is gone (%s builds from it); restore it, or delete %s and "
-			        "run 'mldedup %s' again to build without it\n", cmd->name, cli_esc(path), cli_esc(p->out), cli_esc(p->out), cmd->name);
+			fprintf(stderr,
+			        "mldedup %s: %s: package is gone (%s builds from it); restore it, or delete %s and "
+			        "run 'mldedup %s' again to build without it\n",
+			        cmd->name, cli_esc(path), cli_esc(p->out), cli_esc(p->out), cmd->name);
 			gone = true;
 		}
 	}
@@ -155,8 +165,10 @@ static bool check_make_paths(const cli_cmd *cmd, const bg_plan *p)
 	for (size_t i = 0; i < p->n_pkgs && !bad; i++)
 		bad = bf_make_plain(p->pkgs[i].path) ? NULL : p->pkgs[i].path;
 	if (bad)
-		fprintf(stderr, "mldedup %s: %s: GNU Make cannot name this path as it is (letters, digits and ._/+=@~- "
-		        "only); use 'mldedup ninja'\n", cmd->name, cli_esc(bad));
+		fprintf(stderr,
+		        "mldedup %s: %s: GNU Make cannot name this path as it is (letters, digits and ._/+=@~- "
+		        "only); use 'mldedup ninja'\n",
+		        cmd->name, cli_esc(bad));
 	return bad != NULL;
 }
 
@@ -176,8 +188,10 @@ static bool check_ninja_paths(const cli_cmd *cmd, const bg_plan *p)
 		if ((why = bf_ninja_unnameable(p->dirs[i])))
 			bad = p->dirs[i];
 	if (why)
-		fprintf(stderr, "mldedup %s: %s: Ninja cannot name a path holding %s (a build line has no escape for "
-		        "it); rename it\n", cmd->name, cli_esc(bad), why);
+		fprintf(stderr,
+		        "mldedup %s: %s: Ninja cannot name a path holding %s (a build line has no escape for "
+		        "it); rename it\n",
+		        cmd->name, cli_esc(bad), why);
 	/* nor can the depfiles of the index edges name every package path */
 	for (size_t i = 0; i < p->n_pkgs && !why; i++)
 		if ((why = bf_depfile_unsafe(p->pkgs[i].path, false)))
@@ -191,7 +205,8 @@ void bg_sources(FILE *f, const bg_job *j)
 	for (size_t s = 0; s < j->job->n_sources; s++) {
 		const mld_source_spec *sp = &j->job->sources[s];
 		char *word = NULL;
-		if (asprintf(&word, "%s=%s%s%s", sp->name, sp->path, sp->function ? ":" : "", sp->function ? sp->function : "") < 0)
+		if (asprintf(&word, "%s=%s%s%s", sp->name, sp->path, sp->function ? ":" : "",
+		             sp->function ? sp->function : "") < 0)
 			continue;
 		fputc(' ', f);
 		bf_shell_word(f, word);
@@ -227,7 +242,8 @@ int bg_run(const cli_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FI
 	if (!p.out)
 		return cli_usage_error(cmd, "-o FILE is required");
 	if (make && cli_store_opt)
-		return cli_usage_error(cmd, "a Make build's store is $(MLDEDUP_STORE) (see ninja/mldedup.mk), not --store");
+		return cli_usage_error(cmd,
+		                       "a Make build's store is $(MLDEDUP_STORE) (see ninja/mldedup.mk), not --store");
 	char *base = NULL, *outdir = dir_of(p.out), *real_outdir = NULL;
 	int rc = EXIT_FAIL;
 	if (!outdir || (make && strchr(p.out, '/') && asprintf(&base, "%s/", outdir) < 0)) {
@@ -246,7 +262,8 @@ int bg_run(const cli_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FI
 	if (cli_store_opt && *cli_store_opt) { /* the build runs elsewhere: name the store absolutely */
 		bool rel = *cli_store_opt != '/';
 		if (rel && !getcwd(cwd, sizeof cwd)) {
-			fprintf(stderr, "mldedup %s: cannot name the current directory: %s\n", cmd->name, strerror(errno));
+			fprintf(stderr, "mldedup %s: cannot name the current directory: %s\n", cmd->name,
+			        strerror(errno));
 			goto out;
 		}
 		if (asprintf(&p.store, "%s%s%s", rel ? cwd : "", rel ? "/" : "", cli_store_opt) < 0)
@@ -263,8 +280,11 @@ int bg_run(const cli_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FI
 	real_outdir = realpath(outdir, NULL);
 	for (size_t i = 0; real_outdir && i < p.n_dirs; i++)
 		if (!strcmp(real_outdir, p.dirs[i])) {
-			fprintf(stderr, "mldedup %s: %s: write the build file outside the export directories: its outputs would "
-			        "change the listing it watches\n", cmd->name, cli_esc(p.out));
+			fprintf(stderr,
+			        "mldedup %s: %s: write the build file outside the export directories: its outputs "
+			        "would "
+			        "change the listing it watches\n",
+			        cmd->name, cli_esc(p.out));
 			goto out;
 		}
 	if ((regenerate && check_vanished(cmd, &p)) || (make ? check_make_paths(cmd, &p) : check_ninja_paths(cmd, &p)))
@@ -276,7 +296,8 @@ int bg_run(const cli_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FI
 		goto out;
 	}
 	const char *slash = strrchr(p.out, '/');
-	fprintf(f, "# %s: written by mldedup %s from the exports in %s. Do not edit: it is\n"
+	fprintf(f,
+	        "# %s: written by mldedup %s from the exports in %s. Do not edit: it is\n"
 	        "# written again when that directory's layout changes (a package added or removed).\n",
 	        slash ? slash + 1 : p.out, MLD_VERSION, p.dir);
 	for (size_t i = 0; i < p.n_pkgs; i++)
@@ -285,7 +306,8 @@ int bg_run(const cli_cmd *cmd, int argc, char **argv, bool make, void (*emit)(FI
 	int w = bf_commit(&t, p.out);
 	/* Make has no restat: an unchanged file must still look newer than the directories */
 	if (w < 0 || (w == 0 && make && utimensat(AT_FDCWD, p.out, NULL, 0) != 0)) {
-		fprintf(stderr, "mldedup %s: %s: %s\n", cmd->name, cli_esc(p.out), cli_esc(w < 0 ? mld_error_last() : strerror(errno)));
+		fprintf(stderr, "mldedup %s: %s: %s\n", cmd->name, cli_esc(p.out),
+		        cli_esc(w < 0 ? mld_error_last() : strerror(errno)));
 		goto out;
 	}
 	/* mldedup.conf beside it: commands run in the build directory use the build's store */

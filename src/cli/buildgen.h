@@ -21,16 +21,16 @@ typedef struct bg_job {
 } bg_job;
 
 typedef struct bg_plan {
-	const char *out;    /* the build file, as given */
-	const char *base;   /* prefix of every build product (Make: the build file's directory) */
-	char *dir;          /* the export directory, absolute */
-	char *self;         /* this mldedup, absolute */
-	char *store;        /* --store made absolute, or NULL: the build's own */
-	bg_pkg *pkgs;       /* sorted by path */
+	const char *out;  /* the build file, as given */
+	const char *base; /* prefix of every build product (Make: the build file's directory) */
+	char *dir;        /* the export directory, absolute */
+	char *self;       /* this mldedup, absolute */
+	char *store;      /* --store made absolute, or NULL: the build's own */
+	bg_pkg *pkgs;     /* sorted by path */
 	size_t n_pkgs;
-	bg_job *jobs;       /* sorted by stem */
+	bg_job *jobs; /* sorted by stem */
 	size_t n_jobs;
-	char **dirs;        /* DIR and every directory holding a package: their listings decide the plan */
+	char **dirs; /* DIR and every directory holding a package: their listings decide the plan */
 	size_t n_dirs;
 	mld_anemll_job *all;
 	size_t n_all;

@@ -12,17 +12,28 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum { OPT_OUTPUT = 'o', OPT_ANCHOR = 1, OPT_STRICT, OPT_COS, OPT_MEAN_ABS, OPT_MAX_ABS, OPT_NO_STORE, OPT_JSON,
-       OPT_REPLACE };
+enum {
+	OPT_OUTPUT = 'o',
+	OPT_ANCHOR = 1,
+	OPT_STRICT,
+	OPT_COS,
+	OPT_MEAN_ABS,
+	OPT_MAX_ABS,
+	OPT_NO_STORE,
+	OPT_JSON,
+	OPT_REPLACE
+};
 
 static const cli_opt align_opts[] = {
 	{OPT_ANCHOR, "anchor", 0, "PKG[:FUNC]", "the anchor: its weights are the ones shared (required)"},
-	{OPT_OUTPUT, "output", 'o', "OUT", "one PKG: the rewritten .mlpackage; several: a directory (created) holding"
-	                                   " STEM.mlpackage for each PKG (STEM.FUNC.mlpackage when FUNC is given)"},
+	{OPT_OUTPUT, "output", 'o', "OUT",
+         "one PKG: the rewritten .mlpackage; several: a directory (created) holding"
+         " STEM.mlpackage for each PKG (STEM.FUNC.mlpackage when FUNC is given)"},
 	{OPT_STRICT, "strict", 0, NULL, "near-copies must also satisfy max |d| <= 0.01"},
 	{OPT_COS, "cos-min", 0, "X", "share a near-copy only with cosine >= X (default 0.9999)"},
 	{OPT_MEAN_ABS, "mean-abs-max", 0, "X", "share a near-copy only with mean |d| <= X (default 0.001)"},
-	{OPT_MAX_ABS, "max-abs-max", 0, "X", "share a near-copy only with max |d| <= X (default: no bound, 0.01 with --strict)"},
+	{OPT_MAX_ABS, "max-abs-max", 0, "X",
+         "share a near-copy only with max |d| <= X (default: no bound, 0.01 with --strict)"},
 	{OPT_REPLACE, "replace", 0, NULL, "replace outputs that exist (default: refuse)"},
 	{OPT_NO_STORE, "no-store", 0, NULL, "use no store: compute digests here, keep no decisions"},
 	{OPT_JSON, "json", 0, NULL, "print what was written as JSON on stdout"},
@@ -157,7 +168,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		}
 	}
 	if (!one && mkdir(out, 0777) != 0 && errno != EEXIST) {
-		fprintf(stderr, "mldedup align: %s: cannot create the output directory: %s\n", cli_esc(out), strerror(errno));
+		fprintf(stderr, "mldedup align: %s: cannot create the output directory: %s\n", cli_esc(out),
+		        strerror(errno));
 		rc = EXIT_FAIL;
 		goto done;
 	}
@@ -169,7 +181,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		goto done;
 	}
 	if (!no_store && mld_store_open(&store, spath)) {
-		fprintf(stderr, "mldedup align: warning: no store (%s); digests are computed here\n", cli_esc(mld_error_last()));
+		fprintf(stderr, "mldedup align: warning: no store (%s); digests are computed here\n",
+		        cli_esc(mld_error_last()));
 		store = NULL;
 	}
 	o.store = store;
@@ -178,13 +191,16 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 	if (!rew)
 		rc = EXIT_FAIL;
 	else if (mld_align(&s, rew, specs, ns, (const char *const *)outs, &o))
-		rc = mld_error_code() == MLD_EUSAGE || mld_error_code() == MLD_EOVERLAP ? cli_usage_error(cmd, "%s", mld_error_last()) : cli_fail(cmd);
+		rc = mld_error_code() == MLD_EUSAGE || mld_error_code() == MLD_EOVERLAP
+		             ? cli_usage_error(cmd, "%s", mld_error_last())
+		             : cli_fail(cmd);
 	if (rc == EXIT_OK) {
 		if (!cli_quiet && outs[0])
 			fprintf(stderr, "wrote %s: the anchor in the iOS18 form\n", cli_esc(outs[0]));
 		if (!cli_quiet)
 			for (size_t i = 1; i < ns; i++)
-				fprintf(stderr, "wrote %s: %llu weights given the shared bytes\n", cli_esc(outs[i]), (unsigned long long)rew[i]);
+				fprintf(stderr, "wrote %s: %llu weights given the shared bytes\n", cli_esc(outs[i]),
+				        (unsigned long long)rew[i]);
 		if (json) {
 			json_t *doc = cli_json_doc(), *arr = json_array();
 			json_object_update_new(doc, cli_combine_stats_json(NULL, &s, false));
@@ -193,8 +209,9 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			json_object_set_new(doc, "anchor", json_string(specs[0].path));
 			json_object_set_new(doc, "anchor_output", outs[0] ? json_string(outs[0]) : json_null());
 			for (size_t i = 1; i < ns && arr; i++)
-				json_array_append_new(arr, json_pack("{s:s, s:s?, s:s, s:I}", "source", specs[i].path, "function",
-				                                     specs[i].function, "output", outs[i], "rewritten", (json_int_t)rew[i]));
+				json_array_append_new(arr, json_pack("{s:s, s:s?, s:s, s:I}", "source", specs[i].path,
+				                                     "function", specs[i].function, "output", outs[i],
+				                                     "rewritten", (json_int_t)rew[i]));
 			json_object_set_new(doc, "outputs", arr);
 			cli_json_emit(doc, NULL);
 		}
@@ -214,7 +231,8 @@ done:
 }
 
 const cli_cmd cmd_align = {
-	"align", "--anchor A[:FUNC] -o OUT PKG[:FUNC]...",
+	"align",
+	"--anchor A[:FUNC] -o OUT PKG[:FUNC]...",
 	"Rewrite packages so that every weight combine would share carries the anchor's exact bytes.",
 	"The same plan as 'mldedup combine' over A, PKG... (A is the anchor; every weight is checked against\n"
 	"everything placed before it). Instead of one combined package, each PKG is written as a single-function\n"
@@ -224,4 +242,5 @@ const cli_cmd cmd_align = {
 	"weights) is kept; 'mldedup verify OUT x=PKG' checks the values against the source.\n"
 	"iOS16-form packages (specification < 9) come out in the iOS18 form, as combine writes them; with a\n"
 	"directory OUT, such an anchor is written there too (--json: anchor_output).\n",
-	align_opts, run};
+	align_opts,
+	run};

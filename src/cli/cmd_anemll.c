@@ -13,26 +13,47 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-enum { OPT_LUT = 1, OPT_CHUNK, OPT_MONOLITHIC, OPT_GEMMA3, OPT_ROTATE, OPT_SPLIT_ROTATE, OPT_INPUT, OPT_OUTPUT, OPT_PREFIX,
-       OPT_DEDUP, OPT_SKIP_DEDUP, OPT_NO_STORE, OPT_JSON };
+enum {
+	OPT_LUT = 1,
+	OPT_CHUNK,
+	OPT_MONOLITHIC,
+	OPT_GEMMA3,
+	OPT_ROTATE,
+	OPT_SPLIT_ROTATE,
+	OPT_INPUT,
+	OPT_OUTPUT,
+	OPT_PREFIX,
+	OPT_DEDUP,
+	OPT_SKIP_DEDUP,
+	OPT_NO_STORE,
+	OPT_JSON
+};
 
 static const cli_opt anemll_opts[] = {
-	{OPT_LUT, "lut", 0, "BITS[,PER_CHANNEL]", "LUT bits of the exports: names carry _lutBITS (PER_CHANNEL is accepted"
-	                                          " and does not name files; \"none\" = no LUT)"},
-	{OPT_CHUNK, "chunk", 0, "N", "number of chunks: chunks 1..N, each an FFN and a prefill (required unless --monolithic)"},
-	{OPT_MONOLITHIC, "monolithic", 0, NULL, "combine {prefix}_monolithic{_lutN} and {prefix}_monolithic_prefill{_lutN}"
-	                                        " into {prefix}_monolithic_full{_lutN}"},
-	{OPT_GEMMA3, "gemma3", 0, NULL, "4 functions per chunk: infer, infer_rotate, prefill, prefill_rotate (as --rotate)"},
+	{OPT_LUT, "lut", 0, "BITS[,PER_CHANNEL]",
+         "LUT bits of the exports: names carry _lutBITS (PER_CHANNEL is accepted"
+         " and does not name files; \"none\" = no LUT)"},
+	{OPT_CHUNK, "chunk", 0, "N",
+         "number of chunks: chunks 1..N, each an FFN and a prefill (required unless --monolithic)"},
+	{OPT_MONOLITHIC, "monolithic", 0, NULL,
+         "combine {prefix}_monolithic{_lutN} and {prefix}_monolithic_prefill{_lutN}"
+         " into {prefix}_monolithic_full{_lutN}"},
+	{OPT_GEMMA3, "gemma3", 0, NULL,
+         "4 functions per chunk: infer, infer_rotate, prefill, prefill_rotate (as --rotate)"},
 	{OPT_ROTATE, "rotate", 0, NULL, "4 functions: also the _rotate exports (infer_rotate, prefill_rotate)"},
-	{OPT_SPLIT_ROTATE, "split-rotate", 0, NULL, "2 outputs per chunk: ..._chunk_NNofMM (infer, prefill) and"
-	                                            " ..._chunk_NNofMM_rot (infer_rotate, prefill_rotate)"},
+	{OPT_SPLIT_ROTATE, "split-rotate", 0, NULL,
+         "2 outputs per chunk: ..._chunk_NNofMM (infer, prefill) and"
+         " ..._chunk_NNofMM_rot (infer_rotate, prefill_rotate)"},
 	{OPT_INPUT, "input", 0, "DIR", "directory holding the exports (default: .)"},
-	{OPT_OUTPUT, "output", 0, "DIR", "directory for the combined packages, created if missing (default: the input)"},
+	{OPT_OUTPUT, "output", 0, "DIR",
+         "directory for the combined packages, created if missing (default: the input)"},
 	{OPT_PREFIX, "prefix", 0, "PREFIX", "model name prefix (default: llama)"},
-	{OPT_DEDUP, "anemll-dedup", 0, NULL, "share identical, permuted and verified near-identical weights (the default)"},
+	{OPT_DEDUP, "anemll-dedup", 0, NULL,
+         "share identical, permuted and verified near-identical weights (the default)"},
 	{OPT_SKIP_DEDUP, "skip-anemll-dedup", 0, NULL, "share only byte-identical blobs, as coremltools alone does"},
 	{OPT_NO_STORE, "no-store", 0, NULL, "use no store: compute digests here, keep no decisions"},
-	{OPT_JSON, "json", 0, NULL, "print one JSON document: every output with its statistics, what was left as it is"},
+	{OPT_JSON, "json", 0, NULL,
+         "print one JSON document: every output with its statistics, what was left as it is"},
 	{0},
 };
 
@@ -77,12 +98,14 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			if (!strcasecmp(bits, "none") && !comma)
 				ao.lut_bits = 0;
 			else if (!parse_int(bits, &ao.lut_bits) || ao.lut_bits == 0)
-				return cli_usage_error(cmd, "--lut %s: expected BITS or BITS,PER_CHANNEL (e.g. 6 or 6,4)", st.arg);
+				return cli_usage_error(
+					cmd, "--lut %s: expected BITS or BITS,PER_CHANNEL (e.g. 6 or 6,4)", st.arg);
 			break;
 		}
 		case OPT_CHUNK:
 			if (!parse_int(st.arg, &ao.chunks) || ao.chunks == 0)
-				return cli_usage_error(cmd, "--chunk %s: expected a number of chunks from 1 to 99", st.arg);
+				return cli_usage_error(cmd, "--chunk %s: expected a number of chunks from 1 to 99",
+				                       st.arg);
 			chunk_given = true;
 			break;
 		case OPT_MONOLITHIC: ao.monolithic = 1; break;
@@ -117,7 +140,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (outdir && mkdir(outdir, 0777) != 0 && errno != EEXIST) {
-		fprintf(stderr, "mldedup anemll: %s: cannot create the output directory: %s\n", cli_esc(outdir), strerror(errno));
+		fprintf(stderr, "mldedup anemll: %s: cannot create the output directory: %s\n", cli_esc(outdir),
+		        strerror(errno));
 		mld_anemll_layout_free(&L);
 		return EXIT_FAIL;
 	}
@@ -129,7 +153,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (!no_store && mld_store_open(&store, spath)) {
-		fprintf(stderr, "mldedup anemll: warning: no store (%s); digests are computed here\n", cli_esc(mld_error_last()));
+		fprintf(stderr, "mldedup anemll: warning: no store (%s); digests are computed here\n",
+		        cli_esc(mld_error_last()));
 		store = NULL;
 	}
 	o.store = store;
@@ -139,7 +164,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		if (cli_verbose) {
 			fprintf(stderr, "%s:", cli_esc(L.jobs[j].output));
 			for (size_t k = 0; k < L.jobs[j].n_sources; k++)
-				fprintf(stderr, " %s=%s", cli_esc(L.jobs[j].sources[k].name), cli_esc(L.jobs[j].sources[k].path));
+				fprintf(stderr, " %s=%s", cli_esc(L.jobs[j].sources[k].name),
+				        cli_esc(L.jobs[j].sources[k].path));
 			fprintf(stderr, "\n");
 		}
 		if (mld_combine(&s, L.jobs[j].sources, L.jobs[j].n_sources, L.jobs[j].output, &o)) {
@@ -165,8 +191,9 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		for (size_t i = 0; i < L.n_other; i++)
 			json_array_append_new(left, json_string(L.other[i]));
 		json_t *doc = cli_json_doc();
-		json_object_update_new(doc, json_pack("{s:s, s:s, s:b, s:o, s:o}", "input", in, "output", outdir ? outdir : in,
-		                                      "anemll_dedup", !o.identical_only, "outputs", outputs, "left_as_is", left));
+		json_object_update_new(doc, json_pack("{s:s, s:s, s:b, s:o, s:o}", "input", in, "output",
+		                                      outdir ? outdir : in, "anemll_dedup", !o.identical_only,
+		                                      "outputs", outputs, "left_as_is", left));
 		outputs = NULL;
 		cli_json_emit(doc, NULL);
 	}
@@ -178,7 +205,9 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 }
 
 const cli_cmd cmd_anemll = {
-	"anemll", "[--lut BITS] [--chunk N | --monolithic] [--rotate|--gemma3] [--split-rotate] [--input DIR] [--output DIR] [--prefix P]",
+	"anemll",
+	"[--lut BITS] [--chunk N | --monolithic] [--rotate|--gemma3] [--split-rotate] [--input DIR] [--output DIR] "
+	"[--prefix P]",
 	"ANEMLL's combine step (combine_models.py) with mldedup's sharing: the same flags, the same file names.",
 	"In convert_model.sh, replace\n"
 	"  python3 anemll/utils/combine_models.py ARGS...\n"
@@ -194,4 +223,5 @@ const cli_cmd cmd_anemll = {
 	"The combined metadata merges every source's (com.anemll.* keys and the rest; the first non-empty\n"
 	"value wins) and the short description is ANEMLL's \"Anemll Model: Multifunction FFN+Prefill\".\n"
 	"Other entries of the input (embeddings, LM head, ...) are listed as left as they are.\n",
-	anemll_opts, run};
+	anemll_opts,
+	run};

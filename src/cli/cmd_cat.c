@@ -36,16 +36,18 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		rc = EXIT_FAIL;
 	}
 	if (cli_verbose)
-		fprintf(stderr, "%s %s: %s, %llu elements, %zu bytes\n", cli_esc(argv[i + 1]), cli_esc(argv[i + 2]), mld_dtype_name(t->dtype),
-		        (unsigned long long)t->count, t->nbytes);
+		fprintf(stderr, "%s %s: %s, %llu elements, %zu bytes\n", cli_esc(argv[i + 1]), cli_esc(argv[i + 2]),
+		        mld_dtype_name(t->dtype), (unsigned long long)t->count, t->nbytes);
 	mld_tensor_free(t);
 	mld_package_free(pkg);
 	return rc;
 }
 
 const cli_cmd cmd_cat = {
-	"cat", "PKG FUNCTION NAME",
+	"cat",
+	"PKG FUNCTION NAME",
 	"Write a weight's dense values to stdout: little-endian, row-major, in its output dtype.",
 	"Sub-byte types are written one element per byte (int4 sign-extended). Compare with another tool:\n"
 	"  mldedup cat model.mlpackage main layers_0_mlp_up_proj_weight | sha256sum\n",
-	NULL, run};
+	NULL,
+	run};

@@ -13,23 +13,41 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { OPT_OUTPUT = 'o', OPT_DEFAULT = 1, OPT_STRICT, OPT_DRY_RUN, OPT_REPORT, OPT_NO_PREFLIGHT, OPT_ALLOW_LARGE,
-       OPT_ZIP, OPT_ANEMLL, OPT_NO_STORE, OPT_JSON, OPT_STAMP, OPT_ALLOW_INCOMPLETE };
+enum {
+	OPT_OUTPUT = 'o',
+	OPT_DEFAULT = 1,
+	OPT_STRICT,
+	OPT_DRY_RUN,
+	OPT_REPORT,
+	OPT_NO_PREFLIGHT,
+	OPT_ALLOW_LARGE,
+	OPT_ZIP,
+	OPT_ANEMLL,
+	OPT_NO_STORE,
+	OPT_JSON,
+	OPT_STAMP,
+	OPT_ALLOW_INCOMPLETE
+};
 
 static const cli_opt combine_opts[] = {
-	{OPT_OUTPUT, "output", 'o', "OUT", "output .mlpackage (with --anemll: output directory, created if missing; default DIR)"},
+	{OPT_OUTPUT, "output", 'o', "OUT",
+         "output .mlpackage (with --anemll: output directory, created if missing; default DIR)"},
 	{OPT_DEFAULT, "default", 0, "NAME", "default function (default: the first source, the anchor)"},
 	{OPT_STRICT, "strict", 0, NULL, "near-copies must also satisfy max |d| <= 0.01"},
 	{OPT_DRY_RUN, "dry-run", 0, NULL, "plan and report only; write no package"},
-	{OPT_REPORT, "report", 0, "FILE", "write every decision with its metrics (.json or .csv); several --anemll outputs: one each, STEM.OUTPUT.EXT"},
+	{OPT_REPORT, "report", 0, "FILE",
+         "write every decision with its metrics (.json or .csv); several --anemll outputs: one each, STEM.OUTPUT.EXT"},
 	{OPT_NO_PREFLIGHT, "no-preflight", 0, NULL, "skip the state/input/palette compatibility checks"},
 	{OPT_ALLOW_LARGE, "allow-large", 0, NULL, "write a weight file above 2 GB"},
 	{OPT_ZIP, "zip", 0, NULL, "write OUT.zip holding OUT.mlpackage (zipped, as models are shipped)"},
-	{OPT_ANEMLL, "anemll", 0, "DIR", "combine every ANEMLL export found in DIR, named as ANEMLL names them;"
-	                                 " a group that lacks an export (a chunk, an FFN, a prefill) fails, naming it"},
-	{OPT_ALLOW_INCOMPLETE, "allow-incomplete", 0, NULL, "with --anemll: warn about missing exports and combine what is there"},
+	{OPT_ANEMLL, "anemll", 0, "DIR",
+         "combine every ANEMLL export found in DIR, named as ANEMLL names them;"
+         " a group that lacks an export (a chunk, an FFN, a prefill) fails, naming it"},
+	{OPT_ALLOW_INCOMPLETE, "allow-incomplete", 0, NULL,
+         "with --anemll: warn about missing exports and combine what is there"},
 	{OPT_NO_STORE, "no-store", 0, NULL, "use no store: compute digests here, keep no decisions"},
-	{OPT_JSON, "json", 0, NULL, "print the statistics as one JSON object on stdout (--anemll: {format, outputs: [...]})"},
+	{OPT_JSON, "json", 0, NULL,
+         "print the statistics as one JSON object on stdout (--anemll: {format, outputs: [...]})"},
 	{OPT_STAMP, "stamp", 0, "FILE", "build step: write OUT's digests to FILE, only if they changed (Ninja restat)"},
 	{0},
 };
@@ -61,14 +79,15 @@ void cli_combine_summary(const char *out, const mld_combine_stats *s, bool dry)
 	cli_human_bytes(b, (double)s->bytes_after);
 	cli_human_bytes(c, (double)(s->bytes_before > s->bytes_after ? s->bytes_before - s->bytes_after : 0));
 	cli_human_bytes(d, (double)s->bytes_optimum);
-	fprintf(stderr, "%s %s: %u functions, %llu weights\n", dry ? "would write" : "wrote", cli_esc(out), s->functions,
-	        (unsigned long long)s->weights);
+	fprintf(stderr, "%s %s: %u functions, %llu weights\n", dry ? "would write" : "wrote", cli_esc(out),
+	        s->functions, (unsigned long long)s->weights);
 	fprintf(stderr, "  shared:");
 	for (int r = 0; r < MLD_R_COUNT; r++)
 		if (s->by_reason[r])
-			fprintf(stderr, " %s %llu", mld_reason_name((mld_reason)r), (unsigned long long)s->by_reason[r]);
-	fprintf(stderr, "\n  weight bytes: before %s, after %s, saved %s (%.1f%%); optimum %s, after/optimum %.3f\n", a, b, c,
-	        s->bytes_before ? 100.0 * (1.0 - (double)s->bytes_after / (double)s->bytes_before) : 0.0, d,
+			fprintf(stderr, " %s %llu", mld_reason_name((mld_reason)r),
+			        (unsigned long long)s->by_reason[r]);
+	fprintf(stderr, "\n  weight bytes: before %s, after %s, saved %s (%.1f%%); optimum %s, after/optimum %.3f\n", a,
+	        b, c, s->bytes_before ? 100.0 * (1.0 - (double)s->bytes_after / (double)s->bytes_before) : 0.0, d,
 	        s->bytes_optimum ? (double)s->bytes_after / (double)s->bytes_optimum : 1.0);
 	fprintf(stderr, "  decisions: %llu computed, %llu reused; %llu weights dequantized\n",
 	        (unsigned long long)s->decisions_computed, (unsigned long long)s->decisions_reused,
@@ -128,11 +147,16 @@ static bool anemll_overlap(const cli_cmd *cmd, const mld_anemll_job *jobs, size_
 		for (size_t k = 0; out && k < nj; k++)
 			for (size_t s = 0; s < jobs[k].n_sources; s++) {
 				char *src = realpath(jobs[k].sources[s].path, NULL);
-				const char *how = !src ? NULL : mld__path_within(out, src) ? "lies inside"
-				                                : mld__path_within(src, out) ? "holds" : NULL;
+				const char *how = !src                         ? NULL
+				                  : mld__path_within(out, src) ? "lies inside"
+				                  : mld__path_within(src, out) ? "holds"
+				                                               : NULL;
 				if (how)
-					fprintf(stderr, "mldedup %s: %s: the output %s the source %s; it would overwrite it (choose another -o)\n",
-					        cmd->name, cli_esc(jobs[j].output), how, cli_esc(jobs[k].sources[s].path));
+					fprintf(stderr,
+					        "mldedup %s: %s: the output %s the source %s; it would overwrite it "
+					        "(choose another -o)\n",
+					        cmd->name, cli_esc(jobs[j].output), how,
+					        cli_esc(jobs[k].sources[s].path));
 				free(src);
 				if (how) {
 					free(out);
@@ -200,7 +224,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		}
 		/* a store problem never stops a combine: warn and go on without it */
 		if (mld_store_open(&store, spath)) {
-			fprintf(stderr, "mldedup combine: warning: no store (%s); digests are computed here\n", cli_esc(mld_error_last()));
+			fprintf(stderr, "mldedup combine: warning: no store (%s); digests are computed here\n",
+			        cli_esc(mld_error_last()));
 			store = NULL;
 		}
 	}
@@ -215,10 +240,12 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			no_dir = true;
 		} else if (L.n_missing) { /* a broken export fails the build, unless asked */
 			for (size_t i = 0; i < L.n_missing; i++)
-				fprintf(stderr, "mldedup combine: %s: %s\n", allow_incomplete ? "warning: missing" : "missing", cli_esc(L.missing[i]));
+				fprintf(stderr, "mldedup combine: %s: %s\n",
+				        allow_incomplete ? "warning: missing" : "missing", cli_esc(L.missing[i]));
 			if (!allow_incomplete) {
-				fprintf(stderr, "mldedup combine: %zu expected export%s missing; nothing written"
-				                " (--allow-incomplete combines what is there)\n",
+				fprintf(stderr,
+				        "mldedup combine: %zu expected export%s missing; nothing written"
+				        " (--allow-incomplete combines what is there)\n",
 				        L.n_missing, L.n_missing == 1 ? " is" : "s are");
 				rc = EXIT_FAIL;
 				no_dir = true;
@@ -231,7 +258,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			no_dir = true;
 		}
 		if (!no_dir && out && !o.dry_run && mkdir(out, 0777) != 0 && errno != EEXIST) {
-			fprintf(stderr, "mldedup combine: %s: cannot create the output directory: %s\n", cli_esc(out), strerror(errno));
+			fprintf(stderr, "mldedup combine: %s: cannot create the output directory: %s\n", cli_esc(out),
+			        strerror(errno));
 			rc = EXIT_FAIL;
 			no_dir = true;
 		}
@@ -241,12 +269,16 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			if (cli_verbose) {
 				fprintf(stderr, "%s:", cli_esc(jobs[j].output));
 				for (size_t k = 0; k < jobs[j].n_sources; k++)
-					fprintf(stderr, " %s=%s%s%s", cli_esc(jobs[j].sources[k].name), cli_esc(jobs[j].sources[k].path),
-					        jobs[j].sources[k].function ? ":" : "", jobs[j].sources[k].function ? cli_esc(jobs[j].sources[k].function) : "");
+					fprintf(stderr, " %s=%s%s%s", cli_esc(jobs[j].sources[k].name),
+					        cli_esc(jobs[j].sources[k].path),
+					        jobs[j].sources[k].function ? ":" : "",
+					        jobs[j].sources[k].function ? cli_esc(jobs[j].sources[k].function)
+					                                    : "");
 				fprintf(stderr, "\n");
 			}
 			if (jobs[j].n_sources < 2) {
-				fprintf(stderr, "mldedup combine: %s: only one source found, skipped\n", cli_esc(jobs[j].output));
+				fprintf(stderr, "mldedup combine: %s: only one source found, skipped\n",
+				        cli_esc(jobs[j].output));
 				continue;
 			}
 			char *jr = report && nj > 1 ? job_report(report, jobs[j].output) : NULL;
@@ -301,7 +333,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 }
 
 const cli_cmd cmd_combine = {
-	"combine", "-o OUT.mlpackage NAME=PKG[:FUNC] ... | --anemll DIR",
+	"combine",
+	"-o OUT.mlpackage NAME=PKG[:FUNC] ... | --anemll DIR",
 	"Combine functions of several packages into one multifunction package, each shareable weight stored once.",
 	"The first source is the anchor. For every other weight, against everything already placed:\n"
 	"  identical       same encoding, bytes equal: the blobs are shared;\n"
@@ -311,4 +344,5 @@ const cli_cmd cmd_combine = {
 	"  rejected_*      compared but kept its own (threshold, shape or layout).\n"
 	"FUNC defaults to the package's only function, or main. Decisions are kept in the store and reused.\n"
 	"iOS16-form constexpr ops are rewritten into the iOS18 form with bit-identical values.\n",
-	combine_opts, run};
+	combine_opts,
+	run};

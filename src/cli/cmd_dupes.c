@@ -33,25 +33,29 @@ static int print_groups(json_t *r, mld_store *st, out_style style, void *ctx)
 	char b[32];
 	size_t i, j;
 	json_t *g, *w;
-	printf("duplicate contents: %zu groups; one copy each would save %s\n", json_array_size(json_object_get(r, "groups")),
+	printf("duplicate contents: %zu groups; one copy each would save %s\n",
+	       json_array_size(json_object_get(r, "groups")),
 	       out_bytes(b, json_integer_value(json_object_get(r, "savings"))));
-	json_array_foreach(json_object_get(r, "groups"), i, g) {
+	json_array_foreach(json_object_get(r, "groups"), i, g)
+	{
 		printf("%10s  %" JSON_INTEGER_FORMAT " weights, %" JSON_INTEGER_FORMAT " encoding%s  %s %s  %s\n",
 		       out_bytes(b, json_integer_value(json_object_get(g, "savings"))),
-		       json_integer_value(json_object_get(g, "occurrences")), json_integer_value(json_object_get(g, "encodings")),
+		       json_integer_value(json_object_get(g, "occurrences")),
+		       json_integer_value(json_object_get(g, "encodings")),
 		       json_integer_value(json_object_get(g, "encodings")) == 1 ? "" : "s",
 		       json_string_value(json_object_get(g, "dtype")), json_string_value(json_object_get(g, "shape")),
 		       json_string_value(json_object_get(g, "digest")));
 		json_array_foreach(json_object_get(g, "weights"), j, w)
 			printf("            %s:%s:%s\n", cli_esc(json_string_value(json_object_get(w, "package"))),
-			       cli_esc(json_string_value(json_object_get(w, "function"))),
-			       cli_esc(json_string_value(json_object_get(w, "name"))));
+		               cli_esc(json_string_value(json_object_get(w, "function"))),
+		               cli_esc(json_string_value(json_object_get(w, "name"))));
 	}
 	json_t *near = json_object_get(r, "near");
 	printf("\nnear-duplicates accepted by verification (deq_close): %zu pairs; sharing them would save %s\n",
 	       json_array_size(near), out_bytes(b, json_integer_value(json_object_get(r, "near_savings"))));
 	if (json_array_size(near)) {
-		json_t *cols = json_pack("[s,s,s,s,s,s]", "savings", "cos", "mean_abs", "max_abs", "a_weight", "b_weight");
+		json_t *cols =
+			json_pack("[s,s,s,s,s,s]", "savings", "cos", "mean_abs", "max_abs", "a_weight", "b_weight");
 		out_rows(near, cols, OUT_TEXT, 2);
 		json_decref(cols);
 	}
@@ -69,8 +73,9 @@ static int option(const cli_cmd *cmd, int id, const char *arg, void *ctx)
 	dupes_args *a = ctx;
 	if (id == OPT_MIN_BYTES)
 		return parse_bytes(&a->min_bytes, arg)
-		           ? cli_usage_error(cmd, "--min-bytes takes a byte count such as 4096 or 64k, not '%s'", arg)
-		           : EXIT_OK;
+		               ? cli_usage_error(cmd, "--min-bytes takes a byte count such as 4096 or 64k, not '%s'",
+		                                 arg)
+		               : EXIT_OK;
 	for (a->across = 0; a->across < 3; a->across++)
 		if (!strcmp(arg, across_names[a->across]))
 			return EXIT_OK;
@@ -91,7 +96,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 }
 
 const cli_cmd cmd_dupes = {
-	"dupes", "",
+	"dupes",
+	"",
 	"List groups of weights with the same content, largest savings first, and verified near-duplicates.",
 	"A group is every indexed weight with one content digest (equal dtype, shape and dense values,\n"
 	"whatever the encoding); its savings are the stored bytes of all its weights less one smallest copy.\n"
@@ -99,4 +105,5 @@ const cli_cmd cmd_dupes = {
 	"(package): what a combine of those can share. Near-duplicates are the pairs of contents a combine\n"
 	"verified within its thresholds (decisions with outcome deq_close: a placed, b the candidate); their\n"
 	"savings are one stored copy of b. Weights are named PKG:FUNC:NAME, as 'mldedup show' takes them.\n",
-	dupes_opts, run};
+	dupes_opts,
+	run};

@@ -40,7 +40,8 @@ static int print_text(json_t *r, mld_store *st, out_style style, void *ctx)
 	       str(r, "source_function"));
 	printf("  %-10s %s: %s\n", "reason", str(r, "reason"), str(r, "description"));
 	if (shared) /* str() is valid for a few calls: not kept */
-		printf("  %-10s uses the encoding of %s:%s\n", "shared", str(r, "shared_function"), str(r, "shared_name"));
+		printf("  %-10s uses the encoding of %s:%s\n", "shared", str(r, "shared_function"),
+		       str(r, "shared_name"));
 	else
 		printf("  %-10s its own encoding, %s\n", "stored",
 		       out_bytes(b, json_integer_value(json_object_get(r, "encoded_bytes"))));
@@ -65,9 +66,11 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 }
 
 const cli_cmd cmd_explain = {
-	"explain", "OUT FUNC NAME",
+	"explain",
+	"OUT FUNC NAME",
 	"Say why weight NAME of function FUNC in combined package OUT was or was not shared.",
 	"From the record the last combine that wrote OUT left in the store: the reason (anchor, own,\n"
 	"identical, deq_identical, deq_close, rejected_threshold, rejected_shape, unsupported), whose\n"
 	"encoding it uses, what it was compared with, the metrics and the thresholds in force.\n",
-	explain_opts, run};
+	explain_opts,
+	run};

@@ -29,10 +29,10 @@ static int print(json_t *r, mld_store *st, out_style style, void *ctx)
 		out_json(r);
 	else
 		json_array_foreach(problems, i, p) printf("%s: %s\n", json_string_value(json_object_get(p, "check")),
-		                                         cli_esc(json_string_value(json_object_get(p, "message"))));
-	json_array_foreach(json_object_get(r, "skipped"), i, p) if (!cli_quiet) fprintf(
-		stderr, "mldedup fsck: not re-read (%s): %s\n", json_string_value(json_object_get(p, "status")),
-		cli_esc(json_string_value(json_object_get(p, "path"))));
+		                                          cli_esc(json_string_value(json_object_get(p, "message"))));
+	json_array_foreach(json_object_get(r, "skipped"), i, p) if (!cli_quiet)
+		fprintf(stderr, "mldedup fsck: not re-read (%s): %s\n", json_string_value(json_object_get(p, "status")),
+	                cli_esc(json_string_value(json_object_get(p, "path"))));
 	if (n)
 		fprintf(stderr, "mldedup fsck: %zu problem%s\n", n, n == 1 ? "" : "s");
 	else if (cli_verbose)
@@ -48,11 +48,13 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 }
 
 const cli_cmd cmd_fsck = {
-	"fsck", "",
+	"fsck",
+	"",
 	"Check the store: SQLite integrity, its schema, and its invariants; --deep re-checks digests.",
 	"Invariants: every function and weight has its package and function; every weight's content and\n"
 	"encoding digest has a row, and the encoding decodes to the weight's content; dtypes and shapes\n"
 	"agree; decisions name known contents. --deep re-reads each indexed package whose files still match\n"
 	"(stale and missing ones are listed on stderr and skipped) and recomputes every weight's digests.\n"
 	"Problems go to stdout, one per line; the exit status is 1 when there is any.\n",
-	fsck_opts, run};
+	fsck_opts,
+	run};

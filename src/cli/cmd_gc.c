@@ -9,7 +9,7 @@ enum { OPT_DRY_RUN = OPT_OWN, OPT_OLDER_THAN, OPT_MISSING };
 static const cli_opt gc_opts[] = {
 	{OPT_MISSING, "missing", 0, NULL, "forget packages and combined outputs that no longer exist"},
 	{OPT_OLDER_THAN, "older-than", 0, "DURATION",
-	 "forget packages not indexed or seen for DURATION (30d, 12h, 90m, 1w2d)"},
+         "forget packages not indexed or seen for DURATION (30d, 12h, 90m, 1w2d)"},
 	{OPT_DRY_RUN, "dry-run", 'n', NULL, "count what would go, change nothing"},
 	{OPT_JSON, "json", 0, NULL, "print {dry_run, packages, outputs, removed} as JSON"},
 	{0},
@@ -59,7 +59,8 @@ static int print(json_t *r, mld_store *st, out_style style, void *ctx)
 	json_t *p;
 	for (int k = 0; k < 2; k++)
 		json_array_foreach(json_object_get(r, kinds[k]), i, p)
-			printf("%s %s\n", dry ? "would forget" : "forgot", cli_esc(json_string_value(json_object_get(p, "path"))));
+			printf("%s %s\n", dry ? "would forget" : "forgot",
+		               cli_esc(json_string_value(json_object_get(p, "path"))));
 	printf("%s:\n", dry ? "would remove (dry run)" : "removed");
 	out_stats(json_object_get(r, "removed"), OUT_TEXT, false);
 	return EXIT_OK;
@@ -73,11 +74,13 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 }
 
 const cli_cmd cmd_gc = {
-	"gc", "",
+	"gc",
+	"",
 	"Forget packages that are gone (--missing) or old (--older-than), and every row only they used.",
 	"Then contents, encodings and decisions that no weight references any more are removed too (that\n"
 	"alone is what a plain 'mldedup gc' does). It all happens in one exclusive transaction: other\n"
 	"writers (index, combine, another gc) wait for it, and readers see the store before or after.\n"
 	"--older-than counts from the last time 'mldedup index' (or a combine) met the package, read or\n"
 	"found unchanged. Freed pages stay in the store file for reuse.\n",
-	gc_opts, run};
+	gc_opts,
+	run};

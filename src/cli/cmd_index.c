@@ -55,8 +55,8 @@ static void on_progress(void *ctx, const char *what, uint64_t done, uint64_t tot
 	if (!p->tty || (t - p->last < 0.1 && done < total))
 		return;
 	p->last = t;
-	fprintf(stderr, "\r\033[Kindexing %s: %3.0f%% of %.1f MB", cli_esc(what), total ? 100.0 * (double)done / (double)total : 100.0,
-	        (double)total / 1e6);
+	fprintf(stderr, "\r\033[Kindexing %s: %3.0f%% of %.1f MB", cli_esc(what),
+	        total ? 100.0 * (double)done / (double)total : 100.0, (double)total / 1e6);
 	if (done >= total)
 		fprintf(stderr, "\r\033[K");
 }
@@ -87,8 +87,8 @@ static bool overlaps_package(const cli_cmd *cmd, const char *file, const char *w
 	                  : mld__path_within(src, out) ? "holds"
 	                                               : NULL;
 	if (how)
-		cli_usage_error(cmd, "%s: the %s %s the package %s; it would overwrite it (choose another path)", cli_esc(file),
-		                what, how, cli_esc(pkg));
+		cli_usage_error(cmd, "%s: the %s %s the package %s; it would overwrite it (choose another path)",
+		                cli_esc(file), what, how, cli_esc(pkg));
 	free(out);
 	free(src);
 	return how != NULL;
@@ -134,7 +134,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			free(path);
 			return cli_fail(cmd);
 		}
-		fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n", cli_esc(mld_error_last()));
+		fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n",
+		        cli_esc(mld_error_last()));
 		int rc = write_stamp(NULL, argv[first], stamp, depfile, target) ? cli_fail(cmd) : EXIT_OK;
 		free(path);
 		return rc;
@@ -150,7 +151,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			if (prog.tty)
 				fprintf(stderr, "\r\033[K");
 			if (stamp && mld_error_code() == MLD_ESTORE) { /* as above: the build goes on */
-				fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n", cli_esc(mld_error_last()));
+				fprintf(stderr, "mldedup index: warning: %s; writing the stamp without the store\n",
+				        cli_esc(mld_error_last()));
 				if (write_stamp(NULL, argv[i], stamp, depfile, target))
 					rc = cli_fail(cmd);
 				continue;
@@ -169,7 +171,9 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			        s.packages_unchanged ? "unchanged, not read" : "indexed", (unsigned long long)s.weights,
 			        (unsigned long long)s.weights_decoded, (unsigned long long)s.bytes_read);
 		if (s.unsupported)
-			fprintf(stderr, "mldedup index: %s: %llu weight(s) in a form mldedup cannot decode (see 'mldedup ls')\n",
+			fprintf(stderr,
+			        "mldedup index: %s: %llu weight(s) in a form mldedup cannot decode (see 'mldedup "
+			        "ls')\n",
 			        cli_esc(argv[i]), (unsigned long long)s.unsupported);
 		total.packages_indexed += s.packages_indexed;
 		total.packages_unchanged += s.packages_unchanged;
@@ -197,7 +201,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 }
 
 const cli_cmd cmd_index = {
-	"index", "PKG...",
+	"index",
+	"PKG...",
 	"Record every weight of each package (content and encoding digests) in the store.",
 	"A package whose files have the same size, mtime and inode as when it was last indexed is not read\n"
 	"again (-v says so). Hashing and reading happen outside the store's transactions, so many index\n"
@@ -206,4 +211,5 @@ const cli_cmd cmd_index = {
 	"model and weight digests and each weight's digests, only when they changed, so a re-exported\n"
 	"package with the same content rebuilds nothing downstream (Ninja: restat = 1), and OUT.d, the\n"
 	"files read, for Ninja's depfile or Make's include (a package is a directory, which neither watches).\n",
-	index_opts, run};
+	index_opts,
+	run};

@@ -23,7 +23,8 @@ static void shape_str(char *buf, size_t n, const mld_weight *w)
 	size_t k = 0;
 	buf[0] = 0;
 	for (unsigned d = 0; d < mld_weight_rank(w) && k < n; d++)
-		k += (size_t)snprintf(buf + k, n - k, "%s%llu", d ? "x" : "", (unsigned long long)mld_weight_shape(w)[d]);
+		k += (size_t)snprintf(buf + k, n - k, "%s%llu", d ? "x" : "",
+		                      (unsigned long long)mld_weight_shape(w)[d]);
 	if (!mld_weight_rank(w))
 		snprintf(buf, n, "scalar");
 }
@@ -32,7 +33,10 @@ static void shape_str(char *buf, size_t n, const mld_weight *w)
 static int list_forms(const cli_cmd *cmd, mld_package *pkg, bool json, bool header)
 {
 	enum { MAX_FORMS = 64 };
-	struct form { const char *chain; uint64_t n, ok, bad, bytes; } f[MAX_FORMS];
+	struct form {
+		const char *chain;
+		uint64_t n, ok, bad, bytes;
+	} f[MAX_FORMS];
 	size_t nf = 0;
 	int rc = EXIT_OK;
 	for (size_t k = 0; k < mld_package_weight_count(pkg); k++) {
@@ -60,9 +64,10 @@ static int list_forms(const cli_cmd *cmd, mld_package *pkg, bool json, bool head
 	if (json) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < nf; i++)
-			json_array_append_new(arr, json_pack("{s:s,s:I,s:I,s:I,s:I}", "chain", f[i].chain, "weights", (json_int_t)f[i].n,
-			                                     "decoded", (json_int_t)f[i].ok, "unsupported", (json_int_t)f[i].bad,
-			                                     "encoded_bytes", (json_int_t)f[i].bytes));
+			json_array_append_new(arr, json_pack("{s:s,s:I,s:I,s:I,s:I}", "chain", f[i].chain, "weights",
+			                                     (json_int_t)f[i].n, "decoded", (json_int_t)f[i].ok,
+			                                     "unsupported", (json_int_t)f[i].bad, "encoded_bytes",
+			                                     (json_int_t)f[i].bytes));
 		json_t *doc = cli_json_doc();
 		json_object_set_new(doc, "package", json_string(mld_package_path(pkg)));
 		json_object_set_new(doc, "forms", arr);
@@ -71,8 +76,9 @@ static int list_forms(const cli_cmd *cmd, mld_package *pkg, bool json, bool head
 		if (header)
 			printf("chain\tweights\tdecoded\tunsupported\tencoded_bytes\n");
 		for (size_t i = 0; i < nf; i++)
-			printf("%s\t%llu\t%llu\t%llu\t%llu\n", f[i].chain, (unsigned long long)f[i].n, (unsigned long long)f[i].ok,
-			       (unsigned long long)f[i].bad, (unsigned long long)f[i].bytes);
+			printf("%s\t%llu\t%llu\t%llu\t%llu\n", f[i].chain, (unsigned long long)f[i].n,
+			       (unsigned long long)f[i].ok, (unsigned long long)f[i].bad,
+			       (unsigned long long)f[i].bytes);
 	}
 	for (size_t i = 0; i < nf; i++)
 		if (f[i].bad)
@@ -128,8 +134,9 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		}
 		shape_str(shape, sizeof shape, w);
 		if (!json) {
-			printf("%s\t%s\t%s\t%s\t%s\t%llu\t%s\n", cli_esc(mld_weight_function(w)), cli_esc(mld_weight_name(w)), mld_weight_chain(w),
-			       mld_dtype_name(mld_weight_dtype(w)), shape, (unsigned long long)mld_weight_encoded_bytes(w), hex);
+			printf("%s\t%s\t%s\t%s\t%s\t%llu\t%s\n", cli_esc(mld_weight_function(w)),
+			       cli_esc(mld_weight_name(w)), mld_weight_chain(w), mld_dtype_name(mld_weight_dtype(w)),
+			       shape, (unsigned long long)mld_weight_encoded_bytes(w), hex);
 			continue;
 		}
 		json_t *o = json_object(), *sh = json_array(), *blobs = json_array();
@@ -137,10 +144,11 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 			json_array_append_new(sh, json_integer((json_int_t)mld_weight_shape(w)[d]));
 		for (size_t b = 0; b < mld_weight_blob_count(w); b++) {
 			const mld_blob_ref *r = mld_weight_blob(w, b);
-			json_array_append_new(blobs, json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:i}", "op", r->op, "param", r->param,
-			                                       "file", r->file, "offset", (json_int_t)r->offset, "data_offset",
-			                                       (json_int_t)r->data_offset, "size", (json_int_t)r->size, "dtype",
-			                                       mld_dtype_name(r->dtype), "padding_bits", (int)r->padding_bits));
+			json_array_append_new(
+				blobs, json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:i}", "op", r->op, "param", r->param,
+			                         "file", r->file, "offset", (json_int_t)r->offset, "data_offset",
+			                         (json_int_t)r->data_offset, "size", (json_int_t)r->size, "dtype",
+			                         mld_dtype_name(r->dtype), "padding_bits", (int)r->padding_bits));
 		}
 		json_object_set_new(o, "function", json_string(mld_weight_function(w)));
 		json_object_set_new(o, "name", json_string(mld_weight_name(w)));
@@ -169,8 +177,11 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 }
 
 const cli_cmd cmd_ls = {
-	"ls", "PKG", "List every weight of a package: function, name, op chain, dtype, shape, encoded bytes, content digest.",
+	"ls",
+	"PKG",
+	"List every weight of a package: function, name, op chain, dtype, shape, encoded bytes, content digest.",
 	"PKG is an .mlpackage directory or a .zip holding one. The table is tab-separated with a header row;\n"
 	"--json prints {format, package, weights: [...]} and adds every blob's offset, data offset, size, dtype\n"
 	"and padding (with --forms: {format, package, forms: [...]}).\n",
-	ls_opts, run};
+	ls_opts,
+	run};

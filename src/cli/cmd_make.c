@@ -39,8 +39,10 @@ static void phony(FILE *f, const bg_plan *p, const char *name, const char *ext)
 static void emit(FILE *f, const bg_plan *p)
 {
 	const char *b = p->base;
-	fprintf(f, "# Included by ninja/mldedup.mk, which holds the recipes. A step whose stamp may come out\n"
-	        "# unchanged also touches STAMP.ran: Make has no restat.\n\n%s:", p->out);
+	fprintf(f,
+	        "# Included by ninja/mldedup.mk, which holds the recipes. A step whose stamp may come out\n"
+	        "# unchanged also touches STAMP.ran: Make has no restat.\n\n%s:",
+	        p->out);
 	for (size_t i = 0; i < p->n_dirs; i++)
 		fprintf(f, " %s", p->dirs[i]);
 	fputs("\n\n# ---- one index per package ----\n", f);
@@ -81,7 +83,8 @@ static void emit(FILE *f, const bg_plan *p)
 static int run(const cli_cmd *cmd, int argc, char **argv) { return bg_run(cmd, argc, argv, true, emit); }
 
 const cli_cmd cmd_make = {
-	"make", "[--anemll] DIR -o FILE.mk",
+	"make",
+	"[--anemll] DIR -o FILE.mk",
 	"Write GNU Make rules that index, combine and verify the ANEMLL exports in DIR, redoing only what changed.",
 	"The rules are for ninja/mldedup.mk, which writes FILE.mk with this command, includes it and holds\n"
 	"the recipes; see its header. Paths in FILE.mk are as seen from the directory make runs in: run this\n"
@@ -91,4 +94,5 @@ const cli_cmd cmd_make = {
 	"(verify them), and one per output. Each package's files are targets of its combine: one missing\n"
 	"runs the combine again, and a changed one runs its verify again. A package FILE.mk builds from\n"
 	"that is gone fails the build, naming it.\n",
-	bg_opts, run};
+	bg_opts,
+	run};

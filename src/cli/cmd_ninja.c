@@ -54,7 +54,8 @@ static void emit(FILE *f, const bg_plan *p)
 {
 	const char *slash = strrchr(p->out, '/'), *self = slash ? slash + 1 : p->out;
 	fputs("# Run ninja in this directory: `ninja` combines, `ninja check` verifies, `ninja NAME` builds\n"
-	      "# one output (NAME.mlpackage).\n\nninja_required_version = 1.7\n\nmldedup = ", f);
+	      "# one output (NAME.mlpackage).\n\nninja_required_version = 1.7\n\nmldedup = ",
+	      f);
 	bf_shell_word(f, p->self);
 	fputs("\nstore = ", f);
 	bf_shell_word(f, p->store ? p->store : "mldedup-store.db");
@@ -116,7 +117,8 @@ static void emit(FILE *f, const bg_plan *p)
 static int run(const cli_cmd *cmd, int argc, char **argv) { return bg_run(cmd, argc, argv, false, emit); }
 
 const cli_cmd cmd_ninja = {
-	"ninja", "[--anemll] DIR -o build.ninja",
+	"ninja",
+	"[--anemll] DIR -o build.ninja",
 	"Write a build.ninja that indexes, combines and verifies the ANEMLL exports in DIR, redoing only what changed.",
 	"One index edge per package (its stamp changes only when its weights do), one combine edge per output\n"
 	"(inputs: its sources' stamps; outputs: a stamp of the combined package, so an unchanged result stops\n"
@@ -124,7 +126,9 @@ const cli_cmd cmd_ninja = {
 	"verify edge per output under 'check' (inputs: the package's files too), a phony target per output\n"
 	"and 'all'. Paths may hold '$', ':' and spaces, not a newline, a tab or '|'. Run ninja in\n"
 	"the directory of the file: outputs, stamps/ and the build's store (mldedup-store.db, or --store)\n"
-	"go there, and an mldedup.conf naming that store, so mldedup commands run there use it. The file regenerates itself when a package is added to DIR or its ctxN folders; when a\n"
+	"go there, and an mldedup.conf naming that store, so mldedup commands run there use it. The file regenerates "
+	"itself when a package is added to DIR or its ctxN folders; when a\n"
 	"package it builds from is gone, the build fails naming it. Combines run at most 2 at a time\n"
 	"(pool mldedup_combine_pool). The rules are those of ninja/mldedup.ninja.\n",
-	bg_opts, run};
+	bg_opts,
+	run};

@@ -31,17 +31,21 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 }
 
 const cli_cmd cmd_packages = {
-	"packages", "",
+	"packages",
+	"",
 	"List the indexed packages: where from, when, their counts, and whether they still match the disk.",
 	"Columns: id, path, kind (dir or zip), spec_version, functions, weights, weight_bytes (stored bytes of\n"
 	"every weight), weight_file_bytes, indexed (UTC), status: ok; stale (a file changed since it was\n"
 	"indexed: 'mldedup index' it again); missing (gone: 'mldedup gc --missing' forgets it); unreadable.\n",
-	list_opts, run};
+	list_opts,
+	run};
 
 const cli_cmd cmd_functions = {
-	"functions", "[PKG]",
+	"functions",
+	"[PKG]",
 	"List the functions of an indexed package (default: of every package) with their counts.",
 	"PKG is a package id (see 'mldedup packages'), its path, or a unique ending of its path\n"
 	"(\"toy_FFN_chunk_01of02.mlpackage\", \"ctx512/toy_FFN_lut6_chunk_01of01.mlpackage\").\n"
 	"Columns: package, function, weights, weight_bytes, contents (distinct), unsupported.\n",
-	list_opts, run};
+	list_opts,
+	run};

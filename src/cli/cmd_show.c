@@ -18,7 +18,8 @@ static int print(json_t *r, mld_store *st, out_style style, void *ctx)
 	                                       {"decisions", "decisions (verification against other contents)"},
 	                                       {"outputs", "written to combined packages"}};
 	char b[32];
-	printf("content      %s\ndtype        %s\nshape        %s\nelements     %" JSON_INTEGER_FORMAT "\ndense bytes  %s\n",
+	printf("content      %s\ndtype        %s\nshape        %s\nelements     %" JSON_INTEGER_FORMAT
+	       "\ndense bytes  %s\n",
 	       json_string_value(json_object_get(r, "digest")), json_string_value(json_object_get(r, "dtype")),
 	       json_string_value(json_object_get(r, "shape")), json_integer_value(json_object_get(r, "elements")),
 	       out_bytes(b, json_integer_value(json_object_get(r, "dense_bytes"))));
@@ -38,9 +39,11 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 }
 
 const cli_cmd cmd_show = {
-	"show", "DIGEST|PKG:FUNC:NAME",
+	"show",
+	"DIGEST|PKG:FUNC:NAME",
 	"Show one content: dtype, shape, every weight that has it, its encodings, decisions and outputs.",
 	"DIGEST is a content digest (as 'mldedup ls' prints it) or an encoding digest, or a unique prefix\n"
 	"of either with at least 8 hex digits. PKG:FUNC:NAME names a weight of an indexed package (PKG as\n"
 	"'mldedup functions' takes it) and shows its content.\n",
-	show_opts, run};
+	show_opts,
+	run};

@@ -11,8 +11,8 @@ static const cli_opt sql_opts[] = {
 
 static int query(json_t **out, mld_store *st, char **args, int n, void *ctx)
 {
-	static const char views[] =
-		"SELECT name AS view, sql FROM sqlite_schema WHERE type = 'view' AND name GLOB 'q[0-9]*_*' ORDER BY name";
+	static const char views[] = "SELECT name AS view, sql FROM sqlite_schema WHERE type = 'view' AND name GLOB "
+				    "'q[0-9]*_*' ORDER BY name";
 	json_t *cols, *rows;
 	if (mld_query_sql(&cols, &rows, st, n ? args[0] : views))
 		return -1;
@@ -43,7 +43,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 }
 
 const cli_cmd cmd_sql = {
-	"sql", "[QUERY]",
+	"sql",
+	"[QUERY]",
 	"Run one read-only SQL query over the store's views; without QUERY, print the views.",
 	"The views q1_packages, q1_functions, q1_weights, q1_contents, q1_encodings, q1_decisions,\n"
 	"q1_outputs, q1_output_functions and q1_output_weights are the documented interface (run\n"
@@ -52,4 +53,5 @@ const cli_cmd cmd_sql = {
 	"below them are internal and may change with any release. Digests are lowercase hex, times unix\n"
 	"seconds, sizes bytes. The store is opened read-only: statements that write are refused.\n"
 	"Output: tab-separated with a header row (tabs, newlines and backslashes escaped as \\t, \\n, \\\\).\n",
-	sql_opts, run};
+	sql_opts,
+	run};

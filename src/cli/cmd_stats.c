@@ -35,18 +35,24 @@ static int print(json_t *stats, mld_store *st, out_style style, void *ctx)
 
 static int run(const cli_cmd *cmd, int argc, char **argv)
 {
-	static const out_cmd c = {.mode = STORE_READ, .option = option, .query = query, .print = print,
-	                          .print_json = true, .json_key = "stats"};
+	static const out_cmd c = {.mode = STORE_READ,
+	                          .option = option,
+	                          .query = query,
+	                          .print = print,
+	                          .print_json = true,
+	                          .json_key = "stats"};
 	bool rows = false;
 	return out_run(cmd, argc, argv, &c, &rows);
 }
 
 const cli_cmd cmd_stats = {
-	"stats", "",
+	"stats",
+	"",
 	"Count what the store holds and how many bytes one copy per content would save.",
 	"The weight bytes are the stored (encoded) bytes of every weight occurrence; \"one copy per content\"\n"
 	"keeps the smallest encoding of each distinct dense tensor, \"one copy per encoding\" each distinct\n"
 	"stored form (what CoreML's own blob sharing achieves). -v adds a row per package (as 'mldedup\n"
 	"packages' prints them). The same table drives the text and --json (an object keyed by id; --rows\n"
 	"keeps each row's label and unit); ids are stable.\n",
-	stats_opts, run};
+	stats_opts,
+	run};

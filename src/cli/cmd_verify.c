@@ -73,17 +73,21 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		cli_json_emit(doc, NULL);
 	}
 	if (!cli_quiet)
-		fprintf(stderr, "%s: %s: %u functions, %llu weights checked (%llu exact, %llu within thresholds), %llu failures\n",
+		fprintf(stderr,
+		        "%s: %s: %u functions, %llu weights checked (%llu exact, %llu within thresholds), %llu "
+		        "failures\n",
 		        cli_esc(argv[first]), s.failures ? "FAILED" : "ok", s.functions, (unsigned long long)s.weights,
 		        (unsigned long long)s.exact, (unsigned long long)s.close, (unsigned long long)s.failures);
 	return s.failures ? EXIT_FAIL : EXIT_OK;
 }
 
 const cli_cmd cmd_verify = {
-	"verify", "OUT.mlpackage [NAME=PKG[:FUNC] ...]",
+	"verify",
+	"OUT.mlpackage [NAME=PKG[:FUNC] ...]",
 	"Check a combined package: structure, and every weight against its source's dense values.",
 	"Without sources, checks the manifest, the functions and descriptions, that every blob offset is a\n"
 	"valid blob of the canonically packed weight file, and that every weight decodes. With sources, every\n"
 	"weight of function NAME must equal the source's exactly or lie within the thresholds; a source\n"
 	"function that does not exist, a weight on one side only, or nothing compared at all is a failure.\n",
-	verify_opts, run};
+	verify_opts,
+	run};

@@ -17,7 +17,7 @@ static cli_setting settings[] = {
 };
 #define N_SETTINGS (sizeof settings / sizeof *settings)
 
-static int resolved = -1; /* the result of the one resolution */
+static int resolved = -1;          /* the result of the one resolution */
 static char *dir_file, *user_file; /* the files looked at (NULL: none) */
 static bool dir_found, user_found;
 
@@ -75,8 +75,8 @@ static int read_file(const cli_cmd *cmd, const char *path, cli_origin origin, bo
 		if (!*s || *s == '#')
 			continue;
 		if (!eq) {
-			fprintf(stderr, "mldedup %s: %s:%u: expected 'key = value', got '%s'\n", cmd->name, cli_esc(path), no,
-			        cli_esc(s));
+			fprintf(stderr, "mldedup %s: %s:%u: expected 'key = value', got '%s'\n", cmd->name,
+			        cli_esc(path), no, cli_esc(s));
 			rc = EXIT_FAIL;
 			break;
 		}
@@ -84,11 +84,12 @@ static int read_file(const cli_cmd *cmd, const char *path, cli_origin origin, bo
 		char *key = trim(s), *value = trim(eq + 1);
 		cli_setting *st = find(key);
 		if (!*key || !*value) {
-			fprintf(stderr, "mldedup %s: %s:%u: expected 'key = value', with a key and a value\n", cmd->name,
-			        cli_esc(path), no);
+			fprintf(stderr, "mldedup %s: %s:%u: expected 'key = value', with a key and a value\n",
+			        cmd->name, cli_esc(path), no);
 			rc = EXIT_FAIL;
 		} else if (!st) {
-			fprintf(stderr, "mldedup %s: %s:%u: unknown key '%s' (known:", cmd->name, cli_esc(path), no, cli_esc(key));
+			fprintf(stderr, "mldedup %s: %s:%u: unknown key '%s' (known:", cmd->name, cli_esc(path), no,
+			        cli_esc(key));
 			for (size_t i = 0; i < N_SETTINGS; i++)
 				fprintf(stderr, " %s", settings[i].key);
 			fprintf(stderr, ")\n");
@@ -179,7 +180,8 @@ int cli_store_path(const cli_cmd *cmd, char **out)
 		return EXIT_FAIL;
 	const cli_setting *s = find("store");
 	if (!s->value || !*s->value) {
-		fprintf(stderr, "mldedup %s: no store location: pass --store, set MLDEDUP_STORE or HOME, or name one in %s\n",
+		fprintf(stderr,
+		        "mldedup %s: no store location: pass --store, set MLDEDUP_STORE or HOME, or name one in %s\n",
 		        cmd->name, CLI_CONF_NAME);
 		return EXIT_FAIL;
 	}
@@ -196,7 +198,8 @@ int cli_config_write_build(const char *dir, const char *store, const char *by)
 	FILE *f = bf_open(&t);
 	if (!f)
 		return -1;
-	fprintf(f, "# %s: written by 'mldedup %s' for the build in this directory. mldedup commands\n"
+	fprintf(f,
+	        "# %s: written by 'mldedup %s' for the build in this directory. mldedup commands\n"
 	        "# run here or below (stats, explain, ...) use this build's store; see 'mldedup config'.\n"
 	        "store = %s\n",
 	        CLI_CONF_NAME, by, store);
@@ -257,8 +260,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		json_t *doc = cli_json_doc(), *arr = json_array(), *files = json_array();
 		for (size_t i = 0; i < N_SETTINGS; i++) {
 			const cli_setting *s = &settings[i];
-			json_t *o = json_pack("{s:s,s:s,s:s}", "key", s->key, "value", s->value ? s->value : "", "origin",
-			                      origin_name(s->origin));
+			json_t *o = json_pack("{s:s,s:s,s:s}", "key", s->key, "value", s->value ? s->value : "",
+			                      "origin", origin_name(s->origin));
 			json_object_set_new(o, "file", s->file ? json_string(s->file) : json_null());
 			json_object_set_new(o, "line", s->file ? json_integer(s->line) : json_null());
 			json_array_append_new(arr, o);
@@ -268,8 +271,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		bool found[2] = {dir_found, user_found};
 		for (int k = 0; k < 2; k++)
 			if (paths[k])
-				json_array_append_new(files, json_pack("{s:s,s:s,s:b}", "kind", kinds[k], "path", paths[k], "exists",
-				                                       found[k]));
+				json_array_append_new(files, json_pack("{s:s,s:s,s:b}", "kind", kinds[k], "path",
+				                                       paths[k], "exists", found[k]));
 		json_object_set_new(doc, "settings", arr);
 		json_object_set_new(doc, "files", files);
 		cli_json_emit(doc, NULL);
@@ -277,7 +280,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 		for (size_t i = 0; i < N_SETTINGS; i++) {
 			char origin[PATH_MAX + 32];
 			origin_text(origin, sizeof origin, &settings[i]);
-			printf("(%s) %s = %s\n", origin, settings[i].key, cli_esc(settings[i].value ? settings[i].value : ""));
+			printf("(%s) %s = %s\n", origin, settings[i].key,
+			       cli_esc(settings[i].value ? settings[i].value : ""));
 		}
 		if (cli_verbose) {
 			fprintf(stderr, "directory file: %s\n", dir_file ? cli_esc(dir_file) : "(none)");
@@ -293,7 +297,8 @@ static int run(const cli_cmd *cmd, int argc, char **argv)
 }
 
 const cli_cmd cmd_config = {
-	"config", "",
+	"config",
+	"",
 	"Show each setting, its value and where it came from (option, environment, config file, default).",
 	"Precedence, highest first: the option (--store), the environment (MLDEDUP_STORE), the nearest\n"
 	"mldedup.conf in the current directory or a parent (mldedup ninja and make write one in their build\n"
@@ -302,4 +307,5 @@ const cli_cmd cmd_config = {
 	"~/.cache/mldedup/store.db). A config file holds 'key = value' lines ('#' starts a comment line); a\n"
 	"relative path is relative to the file's directory; an unknown key or a bad line is an error naming\n"
 	"the file and line. Keys: store. -v also names the files looked at.\n",
-	config_opts, run};
+	config_opts,
+	run};

@@ -26,9 +26,9 @@ typedef struct cli_setting {
 	const char *env;    /* environment variable, or NULL */
 	const char *option; /* command-line option, or NULL */
 	const char *help;
-	char *value;        /* resolved; NULL before cli_config_resolve */
+	char *value; /* resolved; NULL before cli_config_resolve */
 	cli_origin origin;
-	char *file;         /* the config file it came from, or NULL */
+	char *file; /* the config file it came from, or NULL */
 	unsigned line;
 } cli_setting;
 

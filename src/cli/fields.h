@@ -17,14 +17,16 @@ typedef struct cli_field {
 	const char *id;    /* JSON key: stable */
 	const char *label; /* human label */
 	cli_unit unit;
-	size_t offset;     /* of the member in its struct */
-	unsigned size;     /* of the member: 4 or 8 bytes, an unsigned integer */
-	int verbose;       /* listed by the human output only with -v */
+	size_t offset; /* of the member in its struct */
+	unsigned size; /* of the member: 4 or 8 bytes, an unsigned integer */
+	int verbose;   /* listed by the human output only with -v */
 } cli_field;
 
 /* A field for an unsigned integer member of `type`. */
-#define CLI_FIELD(type, member, label, unit, verbose)                                                  \
-	{ #member, label, unit, offsetof(type, member), sizeof(((type *)0)->member), verbose }
+#define CLI_FIELD(type, member, label, unit, verbose)                                                                  \
+	{                                                                                                              \
+#member, label, unit, offsetof(type, member), sizeof(((type *)0)->member), verbose                     \
+	}
 
 /* Value of field f of the struct at s. */
 unsigned long long cli_field_value(const cli_field *f, const void *s);

@@ -11,11 +11,14 @@
 #include <string.h>
 
 extern const cli_cmd cmd_index, cmd_ls, cmd_cat, cmd_combine, cmd_anemll, cmd_align, cmd_verify, cmd_ninja, cmd_make;
-extern const cli_cmd cmd_stats, cmd_packages, cmd_functions, cmd_show, cmd_dupes, cmd_explain, cmd_gc, cmd_fsck, cmd_sql;
+extern const cli_cmd cmd_stats, cmd_packages, cmd_functions, cmd_show, cmd_dupes, cmd_explain, cmd_gc, cmd_fsck,
+	cmd_sql;
 extern const cli_cmd cmd_config;
 
-static const cli_cmd *const commands[] = {&cmd_index, &cmd_ls, &cmd_cat, &cmd_combine, &cmd_anemll, &cmd_align, &cmd_verify, &cmd_ninja, &cmd_make,
-	&cmd_stats, &cmd_packages, &cmd_functions, &cmd_show, &cmd_dupes, &cmd_explain, &cmd_gc, &cmd_fsck, &cmd_sql, &cmd_config};
+static const cli_cmd *const commands[] = {&cmd_index,    &cmd_ls,        &cmd_cat,   &cmd_combine, &cmd_anemll,
+                                          &cmd_align,    &cmd_verify,    &cmd_ninja, &cmd_make,    &cmd_stats,
+                                          &cmd_packages, &cmd_functions, &cmd_show,  &cmd_dupes,   &cmd_explain,
+                                          &cmd_gc,       &cmd_fsck,      &cmd_sql,   &cmd_config};
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *out)

@@ -13,8 +13,9 @@ bool cli_quiet;
 const char *cli_store_opt;
 
 const cli_opt common_opts[] = {
-	{OPT_STORE, "store", 0, "PATH", "SQLite store (default: $MLDEDUP_STORE, else the nearest mldedup.conf's, else "
-	                                "$XDG_CACHE_HOME/mldedup/store.db; see 'mldedup config')"},
+	{OPT_STORE, "store", 0, "PATH",
+         "SQLite store (default: $MLDEDUP_STORE, else the nearest mldedup.conf's, else "
+         "$XDG_CACHE_HOME/mldedup/store.db; see 'mldedup config')"},
 	{OPT_VERBOSE, "verbose", 'v', NULL, "say more (repeat for more)"},
 	{OPT_QUIET, "quiet", 'q', NULL, "no progress or summary, only errors"},
 	{OPT_HELP, "help", 'h', NULL, "show this help"},
@@ -34,7 +35,8 @@ void cli_opts_init(cli_optstate *st, const cli_cmd *cmd, int argc, char **argv)
 	for (int l = 0; l < 2; l++)
 		for (const cli_opt *o = lists[l]; o && o->name && n < 63; o++) {
 			table[n] = o;
-			longopts[n] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL, 0x2000 + (int)n};
+			longopts[n] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL,
+			                              0x2000 + (int)n};
 			n++;
 			if (o->short_name && s < sizeof shortopts - 3) {
 				shortopts[s++] = o->short_name;
@@ -77,20 +79,11 @@ int cli_opts_next(cli_optstate *st)
 			return '?';
 		}
 		switch (o->id) {
-		case OPT_HELP:
-			cli_cmd_help(st->cmd, stdout);
-			exit(EXIT_OK);
-		case OPT_STORE:
-			cli_store_opt = optarg;
-			continue;
-		case OPT_VERBOSE:
-			cli_verbose++;
-			continue;
-		case OPT_QUIET:
-			cli_quiet = true;
-			continue;
-		default:
-			return o->id;
+		case OPT_HELP: cli_cmd_help(st->cmd, stdout); exit(EXIT_OK);
+		case OPT_STORE: cli_store_opt = optarg; continue;
+		case OPT_VERBOSE: cli_verbose++; continue;
+		case OPT_QUIET: cli_quiet = true; continue;
+		default: return o->id;
 		}
 	}
 }
@@ -101,8 +94,9 @@ static void print_opts(const cli_opt *o, FILE *out)
 {
 	for (; o && o->name; o++) {
 		char left[64];
-		snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "", o->short_name ? o->short_name : ' ',
-		         o->short_name ? ", " : "  ", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "",
+		         o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name, o->arg ? " " : "",
+		         o->arg ? o->arg : "");
 		fprintf(out, "  %-28s %s\n", o->short_name ? left : left + 1, o->help);
 	}
 }

@@ -11,19 +11,19 @@
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 typedef struct cli_opt {
-	int id;             /* returned by cli_opts_next; use a char for short options */
-	const char *name;   /* long name, without dashes */
-	char short_name;    /* 0 if none */
-	const char *arg;    /* argument placeholder, NULL for a flag */
+	int id;           /* returned by cli_opts_next; use a char for short options */
+	const char *name; /* long name, without dashes */
+	char short_name;  /* 0 if none */
+	const char *arg;  /* argument placeholder, NULL for a flag */
 	const char *help;
 } cli_opt;
 
 typedef struct cli_cmd {
 	const char *name;
-	const char *args;     /* positional usage, e.g. "PKG..." */
-	const char *summary;  /* one line */
-	const char *details;  /* paragraphs after the options, or NULL */
-	const cli_opt *opts;  /* terminated by {0} */
+	const char *args;    /* positional usage, e.g. "PKG..." */
+	const char *summary; /* one line */
+	const char *details; /* paragraphs after the options, or NULL */
+	const cli_opt *opts; /* terminated by {0} */
 	int (*run)(const struct cli_cmd *cmd, int argc, char **argv);
 } cli_cmd;
 
@@ -78,8 +78,8 @@ struct json_t *cli_combine_stats_json(const char *out, const mld_combine_stats *
 void cli_split_function(char *arg, const char **path, const char **function);
 
 /* Shared settings of the global options. */
-extern int cli_verbose;  /* -v count */
-extern bool cli_quiet;   /* -q */
+extern int cli_verbose; /* -v count */
+extern bool cli_quiet;  /* -q */
 extern const char *cli_store_opt;
 
 #endif

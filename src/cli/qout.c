@@ -48,8 +48,7 @@ static char *cell(json_t *v, out_style style, bool bytes)
 {
 	char b[64];
 	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return strdup(json_string_value(v));
+	case JSON_STRING: return strdup(json_string_value(v));
 	case JSON_INTEGER:
 		if (bytes && style == OUT_TEXT)
 			return strdup(out_bytes(b, json_integer_value(v)));
@@ -60,10 +59,8 @@ static char *cell(json_t *v, out_style style, bool bytes)
 		if (style != OUT_TEXT && strtod(b, NULL) != json_real_value(v))
 			snprintf(b, sizeof b, "%.17g", json_real_value(v));
 		return strdup(b);
-	case JSON_NULL:
-		return strdup(style == OUT_TEXT ? "-" : "");
-	default:
-		return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	case JSON_NULL: return strdup(style == OUT_TEXT ? "-" : "");
+	default: return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	}
 }
 
@@ -151,8 +148,8 @@ void out_stats(json_t *stats, out_style style, bool rows)
 		json_t *doc = cli_json_doc();
 		size_t i;
 		json_t *s;
-		json_array_foreach(stats, i, s) json_object_set(doc, json_string_value(json_object_get(s, "id")),
-		                                                json_object_get(s, "value"));
+		json_array_foreach(stats, i, s)
+			json_object_set(doc, json_string_value(json_object_get(s, "id")), json_object_get(s, "value"));
 		cli_json_emit(doc, NULL);
 		return;
 	}
@@ -160,7 +157,8 @@ void out_stats(json_t *stats, out_style style, bool rows)
 	json_t *s;
 	json_array_foreach(stats, i, s) if (strlen(json_string_value(json_object_get(s, "label"))) > w) w =
 		strlen(json_string_value(json_object_get(s, "label")));
-	json_array_foreach(stats, i, s) {
+	json_array_foreach(stats, i, s)
+	{
 		const char *unit = json_string_value(json_object_get(s, "unit"));
 		json_t *v = json_object_get(s, "value");
 		char b[32];

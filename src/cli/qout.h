@@ -29,7 +29,7 @@ typedef struct out_cmd {
 	/* Prints the result (for --json too when print_json); returns the exit status. */
 	int (*print)(json_t *result, mld_store *st, out_style style, void *ctx);
 	bool print_json;
-	out_style style; /* without --json */
+	out_style style;      /* without --json */
 	const char *json_key; /* a result array goes under this key of the --json document (NULL: the command's name) */
 } out_cmd;
 /* Parse, open the store, query, print: a whole query command. */

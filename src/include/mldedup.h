@@ -50,18 +50,18 @@ const char *mld_version(int *major, int *minor, int *patch);
 
 enum {
 	MLD_OK = 0,
-	MLD_ERROR = -1,       /* generic failure */
-	MLD_ENOTFOUND = -2,   /* a file, function or weight that does not exist */
-	MLD_EFORMAT = -3,     /* malformed input: bad JSON, protobuf, blob file, shape */
-	MLD_EIO = -4,         /* an operating-system I/O error */
-	MLD_EUNSUPPORTED = -5,/* well-formed input in a form mldedup cannot decode */
+	MLD_ERROR = -1,        /* generic failure */
+	MLD_ENOTFOUND = -2,    /* a file, function or weight that does not exist */
+	MLD_EFORMAT = -3,      /* malformed input: bad JSON, protobuf, blob file, shape */
+	MLD_EIO = -4,          /* an operating-system I/O error */
+	MLD_EUNSUPPORTED = -5, /* well-formed input in a form mldedup cannot decode */
 	MLD_ENOMEM = -6,
-	MLD_ESTORE = -7,      /* the SQLite store failed or is corrupt */
-	MLD_EUSAGE = -8,      /* bad arguments from the caller */
-	MLD_EEXISTS = -9,     /* an output exists and was not to be replaced */
-	MLD_EBUSY = -10,      /* the store stayed locked by other writers past the busy timeout */
-	MLD_EREFUSED = -11,   /* valid input that cannot be done as asked (preflight, size limit) */
-	MLD_EOVERLAP = -12    /* an output that is, holds or lies inside an input: writing it would destroy the input */
+	MLD_ESTORE = -7,    /* the SQLite store failed or is corrupt */
+	MLD_EUSAGE = -8,    /* bad arguments from the caller */
+	MLD_EEXISTS = -9,   /* an output exists and was not to be replaced */
+	MLD_EBUSY = -10,    /* the store stayed locked by other writers past the busy timeout */
+	MLD_EREFUSED = -11, /* valid input that cannot be done as asked (preflight, size limit) */
+	MLD_EOVERLAP = -12  /* an output that is, holds or lies inside an input: writing it would destroy the input */
 };
 
 /* Message of the last error on this thread ("" when none). */
@@ -129,12 +129,12 @@ typedef struct mld_weight mld_weight;
 
 /* A blob a weight is built from. */
 typedef struct mld_blob_ref {
-	const char *param;     /* op parameter ("val", "indices", "lut", ...) */
-	const char *op;        /* op type that holds it */
-	const char *file;      /* fileName as written in the model */
-	uint64_t offset;       /* metadata offset (the BlobFileValue.offset) */
-	uint64_t data_offset;  /* where its bytes start */
-	uint64_t size;         /* sizeInBytes */
+	const char *param;    /* op parameter ("val", "indices", "lut", ...) */
+	const char *op;       /* op type that holds it */
+	const char *file;     /* fileName as written in the model */
+	uint64_t offset;      /* metadata offset (the BlobFileValue.offset) */
+	uint64_t data_offset; /* where its bytes start */
+	uint64_t size;        /* sizeInBytes */
 	uint32_t padding_bits;
 	mld_dtype dtype;
 } mld_blob_ref;
@@ -151,8 +151,7 @@ const char *mld_package_function_name(const mld_package *pkg, size_t i);
 size_t mld_package_weight_count(const mld_package *pkg);
 const mld_weight *mld_package_weight(const mld_package *pkg, size_t i);
 /* MLD_ENOTFOUND when the function or the weight does not exist. */
-int mld_package_find_weight(const mld_weight **out, const mld_package *pkg,
-                            const char *function, const char *name);
+int mld_package_find_weight(const mld_weight **out, const mld_package *pkg, const char *function, const char *name);
 
 const char *mld_weight_function(const mld_weight *w);
 const char *mld_weight_name(const mld_weight *w);
@@ -174,8 +173,8 @@ typedef struct mld_tensor {
 	mld_dtype dtype;
 	unsigned rank;
 	uint64_t shape[MLD_MAX_RANK];
-	uint64_t count;  /* elements */
-	size_t nbytes;   /* count * dense width */
+	uint64_t count; /* elements */
+	size_t nbytes;  /* count * dense width */
 	void *data;
 } mld_tensor;
 
@@ -258,8 +257,8 @@ typedef void (*mld_progress_fn)(void *ctx, const char *what, uint64_t done, uint
 /* Index one package: skip if its files are unchanged since the last index,
  * else read, digest every weight (outside any transaction) and record it all in
  * one short BEGIN IMMEDIATE transaction. Stats are accumulated into *stats. */
-int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats,
-                    mld_progress_fn progress, void *progress_ctx);
+int mld_store_index(mld_store *st, const char *pkg_path, mld_index_stats *stats, mld_progress_fn progress,
+                    void *progress_ctx);
 
 /* ---- combine ----------------------------------------------------------------------------- */
 
@@ -291,10 +290,10 @@ typedef struct mld_combine_opts {
 	int strict;               /* also require max |d| <= 0.01 */
 	int dry_run;              /* plan and report only */
 	int no_preflight;
-	int allow_large;          /* allow a weight file above 2 GB */
-	int zip;                  /* write OUT as a .zip holding the .mlpackage */
-	const char *report_path;  /* .json or .csv; NULL = none */
-	mld_store *store;         /* NULL = no store: digests computed here, decisions not kept */
+	int allow_large;         /* allow a weight file above 2 GB */
+	int zip;                 /* write OUT as a .zip holding the .mlpackage */
+	const char *report_path; /* .json or .csv; NULL = none */
+	mld_store *store;        /* NULL = no store: digests computed here, decisions not kept */
 	mld_progress_fn progress;
 	void *progress_ctx;
 	/* Non-fatal problems (the store is unusable, ...); may be NULL. */
@@ -320,20 +319,23 @@ typedef struct mld_combine_opts {
 	 * back. NULL = none. Not with dry_run. */
 	const char *stamp_path;
 } mld_combine_opts;
-#define MLD_COMBINE_OPTS_INIT {.version = MLD_COMBINE_OPTS_VERSION}
+#define MLD_COMBINE_OPTS_INIT                                                                                          \
+	{                                                                                                              \
+		.version = MLD_COMBINE_OPTS_VERSION                                                                    \
+	}
 
 typedef struct mld_combine_stats {
 	unsigned functions;
 	uint64_t weights;
 	uint64_t by_reason[MLD_R_COUNT];
-	uint64_t bytes_before;   /* sum of the sources' weight files (each package once) */
-	uint64_t bytes_after;    /* the combined weight.bin */
-	uint64_t bytes_optimum;  /* one copy of each distinct content (after accepted sharing) */
+	uint64_t bytes_before;  /* sum of the sources' weight files (each package once) */
+	uint64_t bytes_after;   /* the combined weight.bin */
+	uint64_t bytes_optimum; /* one copy of each distinct content (after accepted sharing) */
 	uint64_t decisions_computed;
 	uint64_t decisions_reused;
 	uint64_t weights_dequantized;
 	uint64_t packages_indexed;
-	int large_warning;       /* the weight file exceeds 1 GB */
+	int large_warning; /* the weight file exceeds 1 GB */
 } mld_combine_stats;
 
 /* Combine the sources (the first is the anchor) into one multifunction package at
@@ -363,18 +365,21 @@ int mld_align(mld_combine_stats *stats, uint64_t *rewritten, const mld_source_sp
 typedef struct mld_verify_stats {
 	unsigned functions;
 	uint64_t weights;
-	uint64_t exact;    /* bit-identical to the source */
-	uint64_t close;    /* within the thresholds */
+	uint64_t exact; /* bit-identical to the source */
+	uint64_t close; /* within the thresholds */
 	uint64_t failures;
 } mld_verify_stats;
 #define MLD_VERIFY_OPTS_VERSION 1
 typedef struct mld_verify_opts {
-	unsigned version; /* MLD_VERIFY_OPTS_VERSION (0: a zeroed struct, the defaults) */
-	int strict;       /* also require max |d| <= 0.01 */
+	unsigned version;                            /* MLD_VERIFY_OPTS_VERSION (0: a zeroed struct, the defaults) */
+	int strict;                                  /* also require max |d| <= 0.01 */
 	void (*problem)(void *ctx, const char *msg); /* each problem found; may be NULL */
 	void *problem_ctx;
 } mld_verify_opts;
-#define MLD_VERIFY_OPTS_INIT {.version = MLD_VERIFY_OPTS_VERSION}
+#define MLD_VERIFY_OPTS_INIT                                                                                           \
+	{                                                                                                              \
+		.version = MLD_VERIFY_OPTS_VERSION                                                                     \
+	}
 /* `opts` may be NULL (the defaults). */
 int mld_verify(mld_verify_stats *stats, const char *pkg_path, const mld_source_spec *sources, size_t n_sources,
                const mld_verify_opts *opts);
@@ -399,9 +404,9 @@ void mld_anemll_jobs_free(mld_anemll_job *jobs, size_t n_jobs);
 typedef struct mld_anemll_layout {
 	mld_anemll_job *jobs;
 	size_t n_jobs;
-	char **missing;  /* paths of expected sources that do not exist */
+	char **missing; /* paths of expected sources that do not exist */
 	size_t n_missing;
-	char **other;    /* paths left as they are */
+	char **other; /* paths left as they are */
 	size_t n_other;
 } mld_anemll_layout;
 /* Free what a layout holds (NULL-safe) and zero it. */

@@ -39,8 +39,7 @@ typedef enum mld_across { MLD_ACROSS_WEIGHTS, MLD_ACROSS_FUNCTIONS, MLD_ACROSS_P
 int mld_query_dupes(json_t **out, mld_store *st, mld_across across, uint64_t min_bytes);
 /* Why weight `function`:`name` of the combined package `output` has its encoding,
  * as recorded by the last combine that wrote it. */
-int mld_query_explain(json_t **out, mld_store *st, const char *output, const char *function,
-                      const char *name);
+int mld_query_explain(json_t **out, mld_store *st, const char *output, const char *function, const char *name);
 /* Run one read-only SQL statement: its column names and rows. */
 int mld_query_sql(json_t **columns, json_t **rows, mld_store *st, const char *sql);
 
@@ -53,7 +52,10 @@ typedef struct mld_gc_opts {
 	int64_t older_than; /* seconds (>= 0), used only with forget_old */
 } mld_gc_opts;
 /* The defaults forget no package: gc then removes only rows that nothing uses. */
-#define MLD_GC_OPTS_INIT {.version = MLD_GC_OPTS_VERSION}
+#define MLD_GC_OPTS_INIT                                                                                               \
+	{                                                                                                              \
+		.version = MLD_GC_OPTS_VERSION                                                                         \
+	}
 /* Forget packages (and outputs) as asked, then every content, encoding and decision no
  * weight references, in one exclusive transaction on a store from mld_store_open
  * (`opts` may be NULL: the defaults):

@@ -35,7 +35,6 @@
 
 static int failures;
 
-
 /* ---- finding the answer files ---------------------------------------------------- */
 
 static char **refs;
@@ -178,7 +177,8 @@ static void check_forms(const char *mldedup, const char *pkgpath, size_t n_ref)
 	json_int_t weights = 0, decoded = 0, unsupported = 0;
 	size_t i;
 	json_t *row;
-	json_array_foreach(arr, i, row) {
+	json_array_foreach(arr, i, row)
+	{
 		weights += json_integer_value(json_object_get(row, "weights"));
 		decoded += json_integer_value(json_object_get(row, "decoded"));
 		unsupported += json_integer_value(json_object_get(row, "unsupported"));
@@ -219,7 +219,8 @@ static void check_ls(const char *mldedup, const char *pkgpath, json_t *ref_fns, 
 		fail("%s: mldedup ls lists %zu weights, the answer file %zu", pkgpath, json_array_size(arr), n_ref);
 	size_t i;
 	json_t *row;
-	json_array_foreach(arr, i, row) {
+	json_array_foreach(arr, i, row)
+	{
 		const char *fn = json_string_value(json_object_get(row, "function"));
 		const char *name = json_string_value(json_object_get(row, "name"));
 		const char *dt = json_string_value(json_object_get(row, "dtype"));
@@ -227,7 +228,8 @@ static void check_ls(const char *mldedup, const char *pkgpath, json_t *ref_fns, 
 		json_t *rw = NULL, *ws = json_object_get(json_object_get(ref_fns, fn ? fn : ""), "weights");
 		size_t k;
 		json_t *x;
-		json_array_foreach(ws, k, x) if (name && !strcmp(json_string_value(json_object_get(x, "name")), name)) rw = x;
+		json_array_foreach(ws, k, x) if (name && !strcmp(json_string_value(json_object_get(x, "name")), name))
+			rw = x;
 		if (!rw) {
 			fail("%s: mldedup ls lists %s:%s, which the answer file does not have", pkgpath, fn ? fn : "?",
 			     name ? name : "?");
@@ -277,7 +279,8 @@ static void check_cat(const char *mldedup, const char *pkgpath, const char *fn, 
 		char hex[65];
 		sha256_hex(hex, out, len);
 		if (strcmp(hex, want))
-			fail("%s: mldedup cat %s %s: sha256 %s (%zu bytes), answer %s", pkgpath, fn, name, hex, len, want);
+			fail("%s: mldedup cat %s %s: sha256 %s (%zu bytes), answer %s", pkgpath, fn, name, hex, len,
+			     want);
 		else
 			c->cat_checked++;
 	}
@@ -304,10 +307,12 @@ static void decode_package(const char *ref, const char *mldedup, mld_store *stor
 	bool *seen = calloc(n_lib ? n_lib : 1, 1);
 	const char *fname;
 	json_t *fobj;
-	json_object_foreach(fns, fname, fobj) {
+	json_object_foreach(fns, fname, fobj)
+	{
 		size_t i;
 		json_t *rw;
-		json_array_foreach(json_object_get(fobj, "weights"), i, rw) {
+		json_array_foreach(json_object_get(fobj, "weights"), i, rw)
+		{
 			const char *name = json_string_value(json_object_get(rw, "name"));
 			const char *rdt = json_string_value(json_object_get(rw, "dtype"));
 			json_t *rshape = json_object_get(rw, "shape");
@@ -325,12 +330,13 @@ static void decode_package(const char *ref, const char *mldedup, mld_store *stor
 					seen[k] = true;
 				}
 			if (!rdt || strcmp(mld_dtype_name(mld_weight_dtype(w)), rdt))
-				fail("%s: %s:%s dtype %s, answer %s", pkgpath, fname, name, mld_dtype_name(mld_weight_dtype(w)),
-				     rdt ? rdt : "?");
+				fail("%s: %s:%s dtype %s, answer %s", pkgpath, fname, name,
+				     mld_dtype_name(mld_weight_dtype(w)), rdt ? rdt : "?");
 			if (!shape_eq(rshape, mld_weight_rank(w), mld_weight_shape(w))) {
 				char s[256];
 				shape_text(s, sizeof s, rshape);
-				fail("%s: %s:%s has rank %u shape, answer %s", pkgpath, fname, name, mld_weight_rank(w), s);
+				fail("%s: %s:%s has rank %u shape, answer %s", pkgpath, fname, name, mld_weight_rank(w),
+				     s);
 			}
 			mld_tensor *t;
 			if (mld_weight_decode(&t, pkg, w)) {
@@ -345,8 +351,8 @@ static void decode_package(const char *ref, const char *mldedup, mld_store *stor
 				fail("%s: %s:%s: the answer file has no hash for %s values", pkgpath, fname, name,
 				     mld_dtype_name(t->dtype));
 			else if (strcmp(hex, want))
-				fail("%s: %s:%s (%s): dense sha256 %s, answer %s", pkgpath, fname, name, mld_weight_chain(w), hex,
-				     want);
+				fail("%s: %s:%s (%s): dense sha256 %s, answer %s", pkgpath, fname, name,
+				     mld_weight_chain(w), hex, want);
 			mld_tensor_free(t);
 			if (want && mldedup)
 				check_cat(mldedup, pkgpath, fname, name, want, c);
@@ -366,8 +372,8 @@ static void decode_package(const char *ref, const char *mldedup, mld_store *stor
 		if (mld_store_index(store, pkgpath, &s, NULL, NULL))
 			fail("%s: index: %s", pkgpath, mld_error_last());
 		else if (s.unsupported || s.weights != n_lib || s.weights_decoded != n_lib)
-			fail("%s: index recorded %llu weights, decoded %llu, %llu unsupported (expected %zu, %zu, 0)", pkgpath,
-			     (unsigned long long)s.weights, (unsigned long long)s.weights_decoded,
+			fail("%s: index recorded %llu weights, decoded %llu, %llu unsupported (expected %zu, %zu, 0)",
+			     pkgpath, (unsigned long long)s.weights, (unsigned long long)s.weights_decoded,
 			     (unsigned long long)s.unsupported, n_lib, n_lib);
 	}
 	mld_package_free(pkg);
@@ -412,7 +418,8 @@ static void roundtrip_package(const char *ref, const char *tmp, counts *c)
 		goto out;
 	}
 	c->packages++;
-	static const char *files[] = {"Data/com.apple.CoreML/weights/weight.bin", "Data/com.apple.CoreML/model.mlmodel"};
+	static const char *files[] = {"Data/com.apple.CoreML/weights/weight.bin",
+	                              "Data/com.apple.CoreML/model.mlmodel"};
 	for (int i = 0; i < 2; i++) {
 		if (asprintf(&a, "%s/%s", src, files[i]) < 0 || asprintf(&b, "%s/%s", dst, files[i]) < 0)
 			abort();
@@ -425,7 +432,8 @@ static void roundtrip_package(const char *ref, const char *tmp, counts *c)
 		goto out;
 	}
 	if (mld_package_weight_count(p1) != mld_package_weight_count(p2)) {
-		fail("%s: %zu weights, its rewrite %zu", src, mld_package_weight_count(p1), mld_package_weight_count(p2));
+		fail("%s: %zu weights, its rewrite %zu", src, mld_package_weight_count(p1),
+		     mld_package_weight_count(p2));
 		goto out;
 	}
 	for (size_t i = 0; i < mld_package_weight_count(p1); i++) {
@@ -503,7 +511,8 @@ int main(int argc, char **argv)
 		mld_store_free(store);
 		free(store_path);
 		printf("fixtures_decode: %u packages, %u weights: dense values of %u checked through `mldedup cat`, "
-		       "%u rows of `mldedup ls` checked\n", c.packages, c.weights, c.cat_checked, c.ls_checked);
+		       "%u rows of `mldedup ls` checked\n",
+		       c.packages, c.weights, c.cat_checked, c.ls_checked);
 	} else {
 		for (size_t i = 0; i < n_refs; i++)
 			roundtrip_package(refs[i], tmp, &c);

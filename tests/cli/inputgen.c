@@ -324,7 +324,8 @@ int ig_mkdeep(int argc, char **argv)
 	pb x = {0}, block;
 	if (!strcmp(kind, "block")) { /* Block{operations: Operation{type, blocks: Block{...}}} */
 		for (long i = 0; i < depth; i++)
-			x = pb_wrapf(3, pb_cat(pb_str(1, "cond"), pb_wrapf(4, x))); /* Block.operations(3) > Operation.blocks(4) */
+			x = pb_wrapf(3, pb_cat(pb_str(1, "cond"),
+			                       pb_wrapf(4, x))); /* Block.operations(3) > Operation.blocks(4) */
 		block = x;
 	} else {
 		/* ValueType{listType: ListType{type: ValueType{...}}} or
@@ -362,7 +363,8 @@ int ig_mkdeep(int argc, char **argv)
 
 static void print_value(const mil_value *v)
 {
-	const mil_tensor_value *tv = v && v->value_case == MIL_VALUE_IMMEDIATE && v->immediatevalue ? v->immediatevalue->tensor : NULL;
+	const mil_tensor_value *tv =
+		v && v->value_case == MIL_VALUE_IMMEDIATE && v->immediatevalue ? v->immediatevalue->tensor : NULL;
 	if (v && v->value_case == MIL_VALUE_BLOB) {
 		printf("blob");
 	} else if (tv && tv->value_case == CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_INTS && tv->ints) {
@@ -370,8 +372,8 @@ static void print_value(const mil_value *v)
 		for (size_t i = 0; i < tv->ints->n_values; i++)
 			printf("%s%d", i ? "," : "", tv->ints->values[i]);
 		printf("]");
-	} else if (tv && tv->value_case == CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_STRINGS && tv->strings &&
-	           tv->strings->n_values == 1) {
+	} else if (tv && tv->value_case == CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_STRINGS &&
+	           tv->strings && tv->strings->n_values == 1) {
 		printf("\"%s\"", tv->strings->values[0]);
 	} else {
 		printf("imm");

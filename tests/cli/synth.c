@@ -48,13 +48,13 @@ static void afree(void)
 }
 
 /* Append to a protobuf-c repeated field (n_x, x); arrays are reallocated by copy. */
-#define PUSH(n, arr, item)                                                       \
-	do {                                                                         \
-		void *grown_ = anew(((n) + 1) * sizeof *(arr));                          \
-		if (n)                                                                   \
-			memcpy(grown_, (arr), (n) * sizeof *(arr));                          \
-		(arr) = grown_;                                                          \
-		(arr)[(n)++] = (item);                                                   \
+#define PUSH(n, arr, item)                                                                                             \
+	do {                                                                                                           \
+		void *grown_ = anew(((n) + 1) * sizeof *(arr));                                                        \
+		if (n)                                                                                                 \
+			memcpy(grown_, (arr), (n) * sizeof *(arr));                                                    \
+		(arr) = grown_;                                                                                        \
+		(arr)[(n)++] = (item);                                                                                 \
 	} while (0)
 
 /* ---- deterministic values --------------------------------------------------------- */
@@ -311,7 +311,8 @@ static uint8_t *rnd_mask(size_t n, size_t *len, uint32_t *pad, uint64_t *ones)
  * expected-output test. Shapes are small: [4, 8] outputs. */
 static void add_all_ops(mil_block *blk)
 {
-	static const uint64_t d48[] = {4, 8}, d4[] = {4}, d2[] = {2}, d16[] = {16}, lut4[] = {1, 1, 4, 1}, d41[] = {4, 1};
+	static const uint64_t d48[] = {4, 8}, d4[] = {4}, d2[] = {2}, d16[] = {16}, lut4[] = {1, 1, 4, 1},
+			      d41[] = {4, 1};
 	size_t len;
 	uint32_t pad;
 	uint64_t k, dk[1];
@@ -381,15 +382,17 @@ static mil_function *build_function(const synth_opts *o, bool second, shared *sh
 	mil_block *blk = anew(sizeof *blk);
 	core_ml__specification__milspec__block__init(blk);
 	static const uint64_t d88[] = {8, 8}, d16[] = {16}, lutg[] = {2, 1, 16, 1}, d82[] = {8, 2}, d68[] = {6, 8},
-	                      d12[] = {12}, d4[] = {4}, d2[] = {2}, d53[] = {5, 3}, lut8[] = {1, 1, 8, 1}, d18[] = {1, 8},
-	                      huge[] = {UINT64_C(1) << 40, UINT64_C(1) << 40}, dhuge[] = {UINT64_C(1) << 39};
+			      d12[] = {12}, d4[] = {4}, d2[] = {2}, d53[] = {5, 3}, lut8[] = {1, 1, 8, 1},
+			      d18[] = {1, 8}, huge[] = {UINT64_C(1) << 40, UINT64_C(1) << 40},
+			      dhuge[] = {UINT64_C(1) << 39};
 	size_t len;
 	uint32_t pad;
 
 	/* w_dense: fp16 const; w_dense_copy: a second const on the same blob */
 	if (!second) {
 		const_op(blk, "w_dense", v_blob(MLD_DT_FP16, 2, d88, rnd_halves(64), 128, 0, 0, &sh->dense));
-		const_op(blk, "w_dense_copy", v_blob(MLD_DT_FP16, 2, d88, IT.v[IT.n - 1].data, 128, 0, sh->dense, NULL));
+		const_op(blk, "w_dense_copy",
+		         v_blob(MLD_DT_FP16, 2, d88, IT.v[IT.n - 1].data, 128, 0, sh->dense, NULL));
 	} else {
 		const_op(blk, "w_dense", v_blob(MLD_DT_FP16, 2, d88, IT.v[0].data, 128, 0, sh->dense, NULL));
 	}
@@ -405,8 +408,8 @@ static mil_function *build_function(const synth_opts *o, bool second, shared *sh
 		for (size_t i = 0; i < IT.n; i++)
 			if (IT.v[i].key_lo == sh->lut_idx)
 				ix = &IT.v[i];
-		op_input(lut, "indices", v_blob(MLD_DT_UINT4, 2, d88, ix->data, ix->size, ix->padding_bits, sh->lut_idx, NULL),
-		         NULL);
+		op_input(lut, "indices",
+		         v_blob(MLD_DT_UINT4, 2, d88, ix->data, ix->size, ix->padding_bits, sh->lut_idx, NULL), NULL);
 		op_input(lut, "lut", v_blob(MLD_DT_FP16, 4, lutg, rnd_halves(32), 64, 0, 0, NULL), NULL);
 	}
 
@@ -531,11 +534,11 @@ unsigned synth_ios16_case(const char *name)
 	static const struct {
 		const char *name;
 		unsigned bit;
-	} cases[] = {{"crop_resize", SYNTH_IOS16_CROP_RESIZE}, {"nms", SYNTH_IOS16_NMS}, {"clip_equal", SYNTH_IOS16_CLIP_EQUAL},
-	             {"idx_const_pos", SYNTH_IOS16_IDX_CONST_POS}, {"idx_const_neg", SYNTH_IOS16_IDX_CONST_NEG},
-	             {"idx_uint16", SYNTH_IOS16_IDX_UINT16}, {"idx_int16", SYNTH_IOS16_IDX_INT16},
-	             {"idx_symbolic", SYNTH_IOS16_IDX_SYMBOLIC}, {"untyped_mask", SYNTH_IOS16_UNTYPED_MASK},
-	             {"shape_mismatch", SYNTH_IOS16_SHAPE_MISMATCH}};
+	} cases[] = {{"crop_resize", SYNTH_IOS16_CROP_RESIZE},     {"nms", SYNTH_IOS16_NMS},
+	             {"clip_equal", SYNTH_IOS16_CLIP_EQUAL},       {"idx_const_pos", SYNTH_IOS16_IDX_CONST_POS},
+	             {"idx_const_neg", SYNTH_IOS16_IDX_CONST_NEG}, {"idx_uint16", SYNTH_IOS16_IDX_UINT16},
+	             {"idx_int16", SYNTH_IOS16_IDX_INT16},         {"idx_symbolic", SYNTH_IOS16_IDX_SYMBOLIC},
+	             {"untyped_mask", SYNTH_IOS16_UNTYPED_MASK},   {"shape_mismatch", SYNTH_IOS16_SHAPE_MISMATCH}};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
 		if (!strcmp(name, cases[i].name))
 			return cases[i].bit;
@@ -551,7 +554,7 @@ static mil_function *build_ios16_function(const synth_opts *o)
 	mil_function *fn = anew(sizeof *fn);
 	core_ml__specification__milspec__function__init(fn);
 	static const uint64_t d88[] = {8, 8}, d68[] = {6, 8}, d12[] = {12}, d4[] = {4}, d2[] = {2}, d18[] = {1, 8},
-	                      d16[] = {16}, d64[] = {6, 4}, d24[] = {2, 4}, d21[] = {2, 1}, d16x[] = {1, 6};
+			      d16[] = {16}, d64[] = {6, 4}, d24[] = {2, 4}, d21[] = {2, 1}, d16x[] = {1, 6};
 	uint64_t k, dk[1];
 	size_t len;
 	uint32_t pad;
@@ -566,7 +569,8 @@ static mil_function *build_ios16_function(const synth_opts *o)
 	op_attr(l16, "lut", v_bytes(MLD_DT_FP16, 1, d4, rnd_halves(4), 8));
 	static const uint8_t shape68[] = {6, 0, 0, 0, 8, 0, 0, 0}, shape48[] = {4, 0, 0, 0, 8, 0, 0, 0};
 	op_attr(l16, "shape", v_bytes(MLD_DT_UINT32, 1, d2, shape68, 8));
-	mil_op *s16 = op_new(blk, "constexpr_sparse_to_dense", "w_sparse16", ttype(MLD_DT_FP16, 2, (const uint64_t[]){4, 8}));
+	mil_op *s16 =
+		op_new(blk, "constexpr_sparse_to_dense", "w_sparse16", ttype(MLD_DT_FP16, 2, (const uint64_t[]){4, 8}));
 	uint8_t *mask = rnd_mask(32, &len, &pad, &k);
 	dk[0] = k;
 	op_attr(s16, "nonzero_data", v_blob(MLD_DT_FP16, 1, dk, rnd_halves(k), 2 * k, 0, 0, NULL));
@@ -578,8 +582,10 @@ static mil_function *build_ios16_function(const synth_opts *o)
 		op_attr(s16, "mask", v_blob(MLD_DT_UINT8, 1, d4, mask, 4, 0, 0, NULL));
 	}
 	static const uint8_t shape4k[] = {4, 0, 0, 0, 0, 16, 0, 0};
-	op_attr(s16, "shape", v_bytes(MLD_DT_UINT32, 1, d2, o->ios16_cases & SYNTH_IOS16_SHAPE_MISMATCH ? shape4k : shape48, 8));
-	mil_op *af = op_new(blk, "constexpr_affine_dequantize", "w_affine", ttype(MLD_DT_FP16, 2, (const uint64_t[]){4, 8}));
+	op_attr(s16, "shape",
+	        v_bytes(MLD_DT_UINT32, 1, d2, o->ios16_cases & SYNTH_IOS16_SHAPE_MISMATCH ? shape4k : shape48, 8));
+	mil_op *af =
+		op_new(blk, "constexpr_affine_dequantize", "w_affine", ttype(MLD_DT_FP16, 2, (const uint64_t[]){4, 8}));
 	op_attr(af, "quantized_data", v_blob(MLD_DT_UINT8, 2, (const uint64_t[]){4, 8}, rnd_bytes(32), 32, 0, 0, NULL));
 	op_attr(af, "zero_point", v_bytes(MLD_DT_UINT8, 1, d4, rnd_bytes(4), 4));
 	op_attr(af, "scale", v_bytes(MLD_DT_FP16, 1, d4, rnd_halves(4), 8));
@@ -641,7 +647,8 @@ static mil_function *build_ios16_function(const synth_opts *o)
 		PUSH(blk->n_outputs, blk->outputs, astr("gc"));
 	}
 	if (o->ios16_cases & (SYNTH_IOS16_IDX_UINT16 | SYNTH_IOS16_IDX_INT16)) {
-		fn_input(fn, "ids16", ttype(o->ios16_cases & SYNTH_IOS16_IDX_INT16 ? MLD_DT_INT16 : MLD_DT_UINT16, 1, d2));
+		fn_input(fn, "ids16",
+		         ttype(o->ios16_cases & SYNTH_IOS16_IDX_INT16 ? MLD_DT_INT16 : MLD_DT_UINT16, 1, d2));
 		mil_op *c = op_new(blk, "gather", "g16", ttype(MLD_DT_FP16, 2, d24));
 		op_input(c, "x", NULL, "w_table");
 		op_input(c, "indices", NULL, "ids16");
@@ -656,13 +663,15 @@ static mil_function *build_ios16_function(const synth_opts *o)
 	}
 	if (o->ios16_cases & SYNTH_IOS16_CROP_RESIZE) {
 		fn_input(fn, "roi", ttype(MLD_DT_FP16, 5, (const uint64_t[]){1, 1, 5, 1, 1}));
-		mil_op *c = op_new(blk, "crop_resize", "crop", ttype(MLD_DT_FP16, 5, (const uint64_t[]){1, 1, 1, 2, 2}));
+		mil_op *c =
+			op_new(blk, "crop_resize", "crop", ttype(MLD_DT_FP16, 5, (const uint64_t[]){1, 1, 1, 2, 2}));
 		op_input(c, "x", NULL, "x");
 		op_input(c, "roi", NULL, "roi");
 		PUSH(blk->n_outputs, blk->outputs, astr("crop"));
 	}
 	if (o->ios16_cases & SYNTH_IOS16_NMS) {
-		mil_op *c = op_new(blk, "non_maximum_suppression", "nms", ttype(MLD_DT_FP16, 3, (const uint64_t[]){1, 2, 4}));
+		mil_op *c = op_new(blk, "non_maximum_suppression", "nms",
+		                   ttype(MLD_DT_FP16, 3, (const uint64_t[]){1, 2, 4}));
 		op_input(c, "boxes", NULL, "x");
 		op_input(c, "scores", NULL, "x");
 		op_input(c, "iou_threshold", v_fp16(0.5f), NULL);

@@ -49,7 +49,6 @@
 #include <unistd.h>
 #include <zip.h>
 
-
 static char *xsprintf(const char *fmt, ...)
 {
 	va_list ap;
@@ -82,7 +81,6 @@ static long long file_size(const char *p)
 	return stat(p, &st) == 0 ? (long long)st.st_size : -1;
 }
 
-
 static int skip_if_absent(const char *fixdir)
 {
 	if (!is_dir(fixdir)) {
@@ -100,13 +98,13 @@ typedef struct member {
 	const char *function;
 	char *package;
 	const char *source_function;
-	json_t *ref;      /* the package's ref.json */
-	json_t *logical;  /* object: logical_weight -> weight name */
+	json_t *ref;     /* the package's ref.json */
+	json_t *logical; /* object: logical_weight -> weight name */
 } member;
 
 typedef struct group {
 	const char *set, *name, *anchor;
-	json_t *g;        /* the group object of expected.json */
+	json_t *g; /* the group object of expected.json */
 	member *m;
 	size_t n;
 	long long correct_min;
@@ -119,7 +117,8 @@ static int load_group(group *G, const char *fixdir, const char *set, json_t *g)
 	G->g = g;
 	G->name = json_string_value(json_object_get(g, "group"));
 	G->anchor = json_string_value(json_object_get(g, "anchor_function"));
-	G->correct_min = json_integer_value(json_object_get(json_object_get(g, "weight_bin_prediction"), "correct_min"));
+	G->correct_min =
+		json_integer_value(json_object_get(json_object_get(g, "weight_bin_prediction"), "correct_min"));
 	json_t *ms = json_object_get(g, "members");
 	if (!G->name || !G->anchor || !json_is_array(ms) || json_array_size(ms) < 2 || G->correct_min <= 0) {
 		fail("%s/expected.json: a group lacks group/anchor_function/members/correct_min", set);
@@ -139,13 +138,15 @@ static int load_group(group *G, const char *fixdir, const char *set, json_t *g)
 		}
 		m->package = xsprintf("%s/%s/%s", fixdir, set, pkg);
 		size_t n = strlen(m->package);
-		char *ref = n > 10 && !strcmp(m->package + n - 10, ".mlpackage") ? xsprintf("%.*s.ref.json", (int)(n - 10), m->package)
-		                                                                  : xsprintf("%s.ref.json", m->package);
+		char *ref = n > 10 && !strcmp(m->package + n - 10, ".mlpackage")
+		                    ? xsprintf("%.*s.ref.json", (int)(n - 10), m->package)
+		                    : xsprintf("%s.ref.json", m->package);
 		m->ref = load_json(ref);
 		free(ref);
 		m->logical = json_object();
-		json_t *ws = m->ref ? json_object_get(json_object_get(json_object_get(m->ref, "functions"), m->source_function),
-		                                      "weights")
+		json_t *ws = m->ref ? json_object_get(
+					      json_object_get(json_object_get(m->ref, "functions"), m->source_function),
+					      "weights")
 		                    : NULL;
 		size_t k;
 		json_t *w;
@@ -153,7 +154,8 @@ static int load_group(group *G, const char *fixdir, const char *set, json_t *g)
 		{
 			const char *lw = json_string_value(json_object_get(w, "logical_weight"));
 			json_t *nm = json_object_get(w, "name");
-			if (lw && nm && !json_object_get(m->logical, lw)) /* the first op that produces it: the weight itself */
+			if (lw && nm &&
+			    !json_object_get(m->logical, lw)) /* the first op that produces it: the weight itself */
 				json_object_set(m->logical, lw, nm);
 		}
 		if (json_object_size(m->logical) == 0) {
@@ -235,7 +237,8 @@ static json_t *decision(json_t *report, const char *fn, const char *name)
 	json_t *d;
 	json_array_foreach(json_object_get(report, "decisions"), i, d)
 	{
-		const char *f = json_string_value(json_object_get(d, "function")), *w = json_string_value(json_object_get(d, "weight"));
+		const char *f = json_string_value(json_object_get(d, "function")),
+			   *w = json_string_value(json_object_get(d, "weight"));
 		if (f && w && !strcmp(f, fn) && !strcmp(w, name))
 			return d;
 	}
@@ -253,10 +256,7 @@ static bool shared_reason(const char *r)
 	return !strcmp(r, "identical") || !strcmp(r, "deq_identical") || !strcmp(r, "deq_close");
 }
 
-static void on_problem(void *ctx, const char *msg)
-{
-	fprintf(stderr, "  verify %s: %s\n", (const char *)ctx, msg);
-}
+static void on_problem(void *ctx, const char *msg) { fprintf(stderr, "  verify %s: %s\n", (const char *)ctx, msg); }
 
 static mld_source_spec *specs_of(const group *G)
 {
@@ -309,12 +309,15 @@ static void check_group(const group *G, const char *tmp)
 	/* verify against the sources: every weight exact or within the thresholds */
 	mld_source_spec *specs = specs_of(G);
 	mld_verify_stats vs;
-	if (mld_verify(&vs, out_path, specs, G->n, &(mld_verify_opts){MLD_VERIFY_OPTS_VERSION, 0, on_problem, (void *)G->name}))
+	if (mld_verify(&vs, out_path, specs, G->n,
+	               &(mld_verify_opts){MLD_VERIFY_OPTS_VERSION, 0, on_problem, (void *)G->name}))
 		fail("%s/%s: verify could not check the output: %s", G->set, G->name, mld_error_last());
 	else if (vs.failures || vs.exact + vs.close != vs.weights || vs.weights != st.weights || vs.functions != G->n)
-		fail("%s/%s: verify: %llu failures, %llu exact + %llu close of %llu weights (combine: %llu), %u functions", G->set,
-		     G->name, (unsigned long long)vs.failures, (unsigned long long)vs.exact, (unsigned long long)vs.close,
-		     (unsigned long long)vs.weights, (unsigned long long)st.weights, vs.functions);
+		fail("%s/%s: verify: %llu failures, %llu exact + %llu close of %llu weights (combine: %llu), %u "
+		     "functions",
+		     G->set, G->name, (unsigned long long)vs.failures, (unsigned long long)vs.exact,
+		     (unsigned long long)vs.close, (unsigned long long)vs.weights, (unsigned long long)st.weights,
+		     vs.functions);
 	free(specs);
 
 	/* weight.bin within 1% of correct_min */
@@ -326,15 +329,16 @@ static void check_group(const group *G, const char *tmp)
 	if (size < 0)
 		fail("%s: missing", wbin);
 	else if (fabs(ratio - 1.0) > 0.01)
-		fail("%s/%s: weight.bin is %lld bytes, not within 1%% of correct_min %lld", G->set, G->name, size, G->correct_min);
+		fail("%s/%s: weight.bin is %lld bytes, not within 1%% of correct_min %lld", G->set, G->name, size,
+		     G->correct_min);
 	/* real ANEMLL exports: no larger than ANEMLL's own combine_models.py output */
 	json_t *anemll = json_object_get(json_object_get(G->g, "weight_bin_prediction"), "anemll_combined");
 	if (anemll && size > json_integer_value(anemll))
-		fail("%s/%s: weight.bin is %lld bytes, larger than ANEMLL's own combined output (%lld)", G->set, G->name, size,
-		     (long long)json_integer_value(anemll));
+		fail("%s/%s: weight.bin is %lld bytes, larger than ANEMLL's own combined output (%lld)", G->set,
+		     G->name, size, (long long)json_integer_value(anemll));
 	if (size >= 0 && (unsigned long long)size != st.bytes_after)
-		fail("%s/%s: bytes_after %llu but weight.bin has %lld bytes", G->set, G->name, (unsigned long long)st.bytes_after,
-		     size);
+		fail("%s/%s: bytes_after %llu but weight.bin has %lld bytes", G->set, G->name,
+		     (unsigned long long)st.bytes_after, size);
 	free(wbin);
 
 	json_t *report = load_json(report_path);
@@ -348,7 +352,8 @@ static void check_group(const group *G, const char *tmp)
 		return;
 	}
 	if (mld_package_function_count(out) != G->n)
-		fail("%s/%s: %zu functions in the output, %zu members", G->set, G->name, mld_package_function_count(out), G->n);
+		fail("%s/%s: %zu functions in the output, %zu members", G->set, G->name,
+		     mld_package_function_count(out), G->n);
 
 	unsigned n_must = 0, n_never = 0, n_near = 0, n_sets = 0, n_declared = 0;
 	const char *key;
@@ -368,33 +373,40 @@ static void check_group(const group *G, const char *tmp)
 				continue;
 			json_t *d = decision(report, fn, mld_weight_name(mw));
 			const char *reason = reason_of(d);
-			const char *with = d ? json_string_value(json_object_get(json_object_get(d, "shared_with"), "function")) : NULL;
+			const char *with =
+				d ? json_string_value(json_object_get(json_object_get(d, "shared_with"), "function"))
+				  : NULL;
 			bool blobs = same_blobs(aw, mw);
 			if (!strcmp(req, "must_share")) {
 				n_must++;
 				const char *want = !strcmp(relation, "exact") ? "identical" : "deq_identical";
 				if (strcmp(reason, want) || !blobs || !with || strcmp(with, G->anchor))
-					fail("%s/%s: must_share %s:%s (%s): reason %s (want %s), shared with %s, %s the anchor's blobs",
-					     G->set, G->name, fn, key, relation, reason, want, with ? with : "-", blobs ? "uses" : "does NOT use");
+					fail("%s/%s: must_share %s:%s (%s): reason %s (want %s), shared with %s, %s "
+					     "the anchor's blobs",
+					     G->set, G->name, fn, key, relation, reason, want, with ? with : "-",
+					     blobs ? "uses" : "does NOT use");
 			} else if (!strcmp(req, "must_not_share") || !strcmp(req, "must_never_share")) {
 				n_never++;
 				/* never the anchor's copy; sharing another function's identical copy (the RoPE
 				 * tables of infer_ctxN and prefill_ctxN) is fine: verify checks the values */
 				bool to_anchor = shared_reason(reason) && with && !strcmp(with, G->anchor);
-				const char *want = !strcmp(relation, "shape_mismatch") ? "rejected_shape" : "rejected_threshold";
+				const char *want =
+					!strcmp(relation, "shape_mismatch") ? "rejected_shape" : "rejected_threshold";
 				if (blobs || to_anchor)
-					fail("%s/%s: must_not_share %s:%s (%s) IS shared with the anchor (reason %s)", G->set, G->name, fn,
-					     key, relation, reason);
+					fail("%s/%s: must_not_share %s:%s (%s) IS shared with the anchor (reason %s)",
+					     G->set, G->name, fn, key, relation, reason);
 				else if (!shared_reason(reason) && strcmp(reason, want))
-					fail("%s/%s: must_not_share %s:%s (%s): reason %s, want %s", G->set, G->name, fn, key, relation,
-					     reason, want);
+					fail("%s/%s: must_not_share %s:%s (%s): reason %s, want %s", G->set, G->name,
+					     fn, key, relation, reason, want);
 			} else if (!strcmp(req, "may_share_after_verification")) {
 				n_near++;
 				/* relaxed mode, within both thresholds: verified and shared with the anchor */
 				if (strcmp(reason, "deq_close") || !blobs)
-					fail("%s/%s: near %s:%s (cos %.7f, mean %.3g): reason %s, %s the anchor's blobs", G->set, G->name,
-					     fn, key, json_number_value(json_object_get(rel, "cos")),
-					     json_number_value(json_object_get(rel, "mean_abs")), reason, blobs ? "uses" : "does not use");
+					fail("%s/%s: near %s:%s (cos %.7f, mean %.3g): reason %s, %s the anchor's "
+					     "blobs",
+					     G->set, G->name, fn, key, json_number_value(json_object_get(rel, "cos")),
+					     json_number_value(json_object_get(rel, "mean_abs")), reason,
+					     blobs ? "uses" : "does not use");
 			} else {
 				fail("%s/%s: %s:%s: unknown requirement \"%s\"", G->set, G->name, fn, key, req);
 			}
@@ -419,8 +431,9 @@ static void check_group(const group *G, const char *tmp)
 						first = w;
 						first_fn = fname;
 					} else if (!same_blobs(first, w)) {
-						fail("%s/%s: %s: %s:%s and %s:%s are in %s but are stored twice", G->set, G->name, key, first_fn,
-						     mld_weight_name(first), fname, mld_weight_name(w), set_kinds[k]);
+						fail("%s/%s: %s: %s:%s and %s:%s are in %s but are stored twice",
+						     G->set, G->name, key, first_fn, mld_weight_name(first), fname,
+						     mld_weight_name(w), set_kinds[k]);
 					}
 				}
 			}
@@ -557,7 +570,8 @@ static void strict_group(const group *G, const char *tmp, void *ctx)
 			const char *relation = json_string_value(json_object_get(rel, "relation"));
 			if (!relation || strcmp(relation, "near"))
 				continue;
-			double cos = json_number_value(json_object_get(rel, "cos")), mean = json_number_value(json_object_get(rel, "mean_abs")),
+			double cos = json_number_value(json_object_get(rel, "cos")),
+			       mean = json_number_value(json_object_get(rel, "mean_abs")),
 			       max = json_number_value(json_object_get(rel, "max_abs"));
 			if (cos >= MLD_COS_MIN && mean <= MLD_MEAN_ABS_MAX && max <= MLD_MAX_ABS_MAX_STRICT)
 				near_ok++;
@@ -597,17 +611,21 @@ static void strict_group(const group *G, const char *tmp, void *ctx)
 			json_t *d = name ? decision(report, fn, name) : NULL;
 			const char *want = max <= MLD_MAX_ABS_MAX_STRICT ? "deq_close" : "rejected_threshold";
 			if (strcmp(reason_of(d), want))
-				fail("%s/%s: --strict: near %s:%s (max |d| %.6g): reason %s, want %s", G->set, G->name, fn, key, max,
-				     reason_of(d), want);
-			double got = d ? json_number_value(json_object_get(json_object_get(d, "metrics"), "max_abs")) : -1;
+				fail("%s/%s: --strict: near %s:%s (max |d| %.6g): reason %s, want %s", G->set, G->name,
+				     fn, key, max, reason_of(d), want);
+			double got =
+				d ? json_number_value(json_object_get(json_object_get(d, "metrics"), "max_abs")) : -1;
 			if (d && fabs(got - max) > 1e-6)
-				fail("%s/%s: %s:%s: report max_abs %.9g, answer key %.9g", G->set, G->name, fn, key, got, max);
+				fail("%s/%s: %s:%s: report max_abs %.9g, answer key %.9g", G->set, G->name, fn, key,
+				     got, max);
 		}
 	}
 	/* verify --strict: the strict output passes; the relaxed one fails exactly for the near > 0.01 pairs */
 	mld_source_spec *specs = specs_of(G);
 	mld_verify_stats vs;
-	if (mld_verify(&vs, out_path, specs, G->n, &(mld_verify_opts){MLD_VERIFY_OPTS_VERSION, 1, on_problem, (void *)G->name}) || vs.failures)
+	if (mld_verify(&vs, out_path, specs, G->n,
+	               &(mld_verify_opts){MLD_VERIFY_OPTS_VERSION, 1, on_problem, (void *)G->name}) ||
+	    vs.failures)
 		fail("%s/%s: verify --strict of the --strict output: %llu failures (%s)", G->set, G->name,
 		     (unsigned long long)vs.failures, mld_error_last());
 	char *relaxed = xsprintf("%s/%s_%s.mlpackage", tmp, G->set, G->name);
@@ -616,12 +634,16 @@ static void strict_group(const group *G, const char *tmp, void *ctx)
 	ro.replace = 1;
 	if (mld_combine(&rs, specs, G->n, relaxed, &ro))
 		fail("%s/%s: relaxed combine failed: %s", G->set, G->name, mld_error_last());
-	else if (mld_verify(&vs, relaxed, specs, G->n, &(mld_verify_opts){MLD_VERIFY_OPTS_VERSION, 1, NULL, NULL}) || vs.failures != near_over)
-		fail("%s/%s: verify --strict of the relaxed output: %llu failures, want %u (the near pairs with max |d| > 0.01)",
+	else if (mld_verify(&vs, relaxed, specs, G->n, &(mld_verify_opts){MLD_VERIFY_OPTS_VERSION, 1, NULL, NULL}) ||
+	         vs.failures != near_over)
+		fail("%s/%s: verify --strict of the relaxed output: %llu failures, want %u (the near pairs with max "
+		     "|d| > 0.01)",
 		     G->set, G->name, (unsigned long long)vs.failures, near_over);
-	printf("%-10s %-22s --strict: deq_close %llu (near within 0.01: %u), rejected_threshold %llu (near over 0.01: %u)%s\n",
+	printf("%-10s %-22s --strict: deq_close %llu (near within 0.01: %u), rejected_threshold %llu (near over 0.01: "
+	       "%u)%s\n",
 	       G->set, G->name, (unsigned long long)st.by_reason[MLD_R_DEQ_CLOSE], near_ok,
-	       (unsigned long long)st.by_reason[MLD_R_REJECTED_THRESHOLD], near_over, failures > before ? "  <-- FAILED" : "");
+	       (unsigned long long)st.by_reason[MLD_R_REJECTED_THRESHOLD], near_over,
+	       failures > before ? "  <-- FAILED" : "");
 	free(relaxed);
 	free(specs);
 	mld_package_free(out);
@@ -735,8 +757,9 @@ static int cmd_report(int argc, char **argv)
 	if (!rep || !stats)
 		return 1;
 	json_t *sum = json_object_get(rep, "summary");
-	static const char *const keys[] = {"weights", "bytes_before", "bytes_after", "bytes_optimum", "decisions_computed",
-	                                   "decisions_reused", "weights_dequantized"};
+	static const char *const keys[] = {
+		"weights",          "bytes_before",       "bytes_after", "bytes_optimum", "decisions_computed",
+		"decisions_reused", "weights_dequantized"};
 	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
 		json_t *a = json_object_get(sum, keys[k]), *b = json_object_get(stats, keys[k]);
 		if (!json_is_integer(a) || !json_is_integer(b) || json_integer_value(a) != json_integer_value(b))
@@ -745,8 +768,8 @@ static int cmd_report(int argc, char **argv)
 	}
 	json_t *ra = json_object_get(sum, "by_reason"), *rb = json_object_get(stats, "by_reason");
 	if (json_object_size(ra) != MLD_R_COUNT || json_object_size(rb) != MLD_R_COUNT)
-		fail("by_reason: %zu reasons in the report, %zu in --json, want %d", json_object_size(ra), json_object_size(rb),
-		     MLD_R_COUNT);
+		fail("by_reason: %zu reasons in the report, %zu in --json, want %d", json_object_size(ra),
+		     json_object_size(rb), MLD_R_COUNT);
 	json_t *decisions = json_object_get(rep, "decisions");
 	long long total = json_integer_value(json_object_get(stats, "weights"));
 	if ((long long)json_array_size(decisions) != total || total <= 0)
@@ -757,7 +780,8 @@ static int cmd_report(int argc, char **argv)
 		size_t i;
 		json_t *d;
 		json_array_foreach(decisions, i, d) tally += !strcmp(reason_of(d), name);
-		long long want_a = json_integer_value(json_object_get(ra, name)), want_b = json_integer_value(json_object_get(rb, name));
+		long long want_a = json_integer_value(json_object_get(ra, name)),
+			  want_b = json_integer_value(json_object_get(rb, name));
 		if (tally != want_a || tally != want_b)
 			fail("reason %s: %lld decisions, summary %lld, --json %lld", name, tally, want_a, want_b);
 	}
@@ -776,12 +800,13 @@ static int cmd_report(int argc, char **argv)
 				fail("%s: no header row", argv[2]);
 			while (fgets(line, sizeof line, f)) {
 				json_t *d = json_array_get(decisions, row++);
-				char *want = d ? xsprintf("%s,%s,%s,", json_string_value(json_object_get(d, "function")),
-				                          json_string_value(json_object_get(d, "weight")), reason_of(d))
-				               : NULL;
+				char *want =
+					d ? xsprintf("%s,%s,%s,", json_string_value(json_object_get(d, "function")),
+				                     json_string_value(json_object_get(d, "weight")), reason_of(d))
+					  : NULL;
 				if (!want || strncmp(line, want, strlen(want)))
-					fail("%s row %zu: \"%.*s\" does not start with \"%s\"", argv[2], row, (int)strcspn(line, "\n"), line,
-					     want ? want : "(no such decision)");
+					fail("%s row %zu: \"%.*s\" does not start with \"%s\"", argv[2], row,
+					     (int)strcspn(line, "\n"), line, want ? want : "(no such decision)");
 				free(want);
 			}
 			if (row != json_array_size(decisions))
@@ -800,7 +825,8 @@ static int cmd_ls_blobs(int argc, char **argv)
 {
 	if (argc != 1)
 		return 2;
-	json_t *doc = load_json(argv[0]), *a = json_object_get(doc, "weights"); /* ls --json: {format, package, weights} */
+	json_t *doc = load_json(argv[0]),
+	       *a = json_object_get(doc, "weights"); /* ls --json: {format, package, weights} */
 	if (!json_is_array(a))
 		return 1;
 	size_t i, k;
@@ -810,8 +836,10 @@ static int cmd_ls_blobs(int argc, char **argv)
 		json_array_foreach(json_object_get(w, "blobs"), k, b)
 		{
 			printf("%s\t%s\t%s\t%s\t%s\t%lld\n", json_string_value(json_object_get(w, "function")),
-			       json_string_value(json_object_get(w, "name")), json_string_value(json_object_get(w, "chain")),
-			       json_string_value(json_object_get(b, "param")), json_string_value(json_object_get(b, "dtype")),
+			       json_string_value(json_object_get(w, "name")),
+			       json_string_value(json_object_get(w, "chain")),
+			       json_string_value(json_object_get(b, "param")),
+			       json_string_value(json_object_get(b, "dtype")),
 			       (long long)json_integer_value(json_object_get(b, "size")));
 		}
 	}
@@ -835,7 +863,9 @@ static int cmd_zip_ls(int argc, char **argv)
 		if (zip_stat_index(z, (zip_uint64_t)i, 0, &st) != 0)
 			continue;
 		printf("%s\t%llu\t%s\n", st.name, (unsigned long long)st.size,
-		       st.comp_method == ZIP_CM_STORE ? "store" : st.comp_method == ZIP_CM_DEFLATE ? "deflate" : "other");
+		       st.comp_method == ZIP_CM_STORE     ? "store"
+		       : st.comp_method == ZIP_CM_DEFLATE ? "deflate"
+		                                          : "other");
 	}
 	zip_discard(z);
 	return 0;
@@ -877,7 +907,8 @@ static int cmd_pkg(int argc, char **argv)
 	}
 	const mil_model_desc *d = p->model->description;
 	printf("spec\t%d\n", mld_package_spec_version(p));
-	printf("default\t%s\n", d && d->defaultfunctionname && d->defaultfunctionname[0] ? d->defaultfunctionname : "-");
+	printf("default\t%s\n",
+	       d && d->defaultfunctionname && d->defaultfunctionname[0] ? d->defaultfunctionname : "-");
 	for (size_t i = 0; i < mld_package_function_count(p); i++)
 		printf("function\t%s\n", mld_package_function_name(p, i));
 	const CoreML__Specification__Metadata *m = d ? d->metadata : NULL;
@@ -995,15 +1026,18 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
-	} cmds[] = {{"fixtures", cmd_fixtures}, {"strict", cmd_strict}, {"json", cmd_json},     {"report", cmd_report},
-	            {"ls-blobs", cmd_ls_blobs}, {"zip-ls", cmd_zip_ls}, {"zip-cat", cmd_zip_cat}, {"pkg", cmd_pkg},
-	            {"stamps", cmd_stamps}};
+	} cmds[] = {{"fixtures", cmd_fixtures}, {"strict", cmd_strict},     {"json", cmd_json},
+	            {"report", cmd_report},     {"ls-blobs", cmd_ls_blobs}, {"zip-ls", cmd_zip_ls},
+	            {"zip-cat", cmd_zip_cat},   {"pkg", cmd_pkg},           {"stamps", cmd_stamps}};
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (size_t i = 0; argc >= 2 && i < sizeof cmds / sizeof *cmds; i++)
 		if (!strcmp(argv[1], cmds[i].name)) {
 			int rc = cmds[i].fn(argc - 2, argv + 2);
 			if (rc == 2)
-				fprintf(stderr, "combine_check %s: wrong arguments (see the comment at the top of combine_check.c)\n", argv[1]);
+				fprintf(stderr,
+				        "combine_check %s: wrong arguments (see the comment at the top of "
+				        "combine_check.c)\n",
+				        argv[1]);
 			return rc;
 		}
 	fprintf(stderr, "usage: combine_check fixtures|strict|json|report|ls-blobs|zip-ls|zip-cat|pkg|stamps ...\n");

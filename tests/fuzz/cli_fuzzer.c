@@ -16,19 +16,18 @@
 
 /* the command table of src/cli/main.c */
 extern const cli_cmd cmd_index, cmd_ls, cmd_cat, cmd_combine, cmd_anemll, cmd_align, cmd_verify, cmd_ninja, cmd_make;
-extern const cli_cmd cmd_stats, cmd_packages, cmd_functions, cmd_show, cmd_dupes, cmd_explain, cmd_gc, cmd_fsck, cmd_sql;
+extern const cli_cmd cmd_stats, cmd_packages, cmd_functions, cmd_show, cmd_dupes, cmd_explain, cmd_gc, cmd_fsck,
+	cmd_sql;
 extern const cli_cmd cmd_config;
 
-static const cli_cmd *const commands[] = {&cmd_index, &cmd_ls, &cmd_cat, &cmd_combine, &cmd_anemll, &cmd_align, &cmd_verify,
-	&cmd_ninja, &cmd_make, &cmd_stats, &cmd_packages, &cmd_functions, &cmd_show, &cmd_dupes, &cmd_explain, &cmd_gc,
-	&cmd_fsck, &cmd_sql, &cmd_config};
+static const cli_cmd *const commands[] = {&cmd_index,    &cmd_ls,        &cmd_cat,   &cmd_combine, &cmd_anemll,
+                                          &cmd_align,    &cmd_verify,    &cmd_ninja, &cmd_make,    &cmd_stats,
+                                          &cmd_packages, &cmd_functions, &cmd_show,  &cmd_dupes,   &cmd_explain,
+                                          &cmd_gc,       &cmd_fsck,      &cmd_sql,   &cmd_config};
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 /* Would getopt_long take this as --help or -h (which exit)? */
-static bool asks_help(const char *a)
-{
-	return !strncmp(a, "--h", 3) || (a[0] == '-' && a[1] != '-' && strchr(a, 'h'));
-}
+static bool asks_help(const char *a) { return !strncmp(a, "--h", 3) || (a[0] == '-' && a[1] != '-' && strchr(a, 'h')); }
 
 typedef struct result {
 	int ids[64];
@@ -86,7 +85,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_ASSERT(a.n == b.n && a.rest == b.rest, "%s: a second parse of the same arguments differs (%zu/%d vs %zu/%d)",
 	          cmd->name, a.n, a.rest, b.n, b.rest);
 	for (size_t i = 0; i < a.n; i++)
-		FZ_ASSERT(a.ids[i] == b.ids[i] && (!a.args[i]) == (!b.args[i]) && (!a.args[i] || !strcmp(a.args[i], b.args[i])),
+		FZ_ASSERT(a.ids[i] == b.ids[i] && (!a.args[i]) == (!b.args[i]) &&
+		                  (!a.args[i] || !strcmp(a.args[i], b.args[i])),
 		          "%s: option %zu differs on a second parse", cmd->name, i);
 	/* the positionals, as combine and verify read sources */
 	for (int i = a.rest > 0 ? a.rest : argc; i < argc; i++) {

@@ -22,9 +22,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_register(paths[p], p, (size_t)p < n && lens[p] ? FZ_MODEL : -1, (size_t)p < n ? parts[p] : NULL,
 		            (size_t)p < n ? lens[p] : 0);
 	static const mld_source_spec sets[4][3] = {
-		{{"a", "/fz/all.mlpackage", NULL}, {"b", "/fz/twofn.mlpackage", "main"}, {"c", "/fz/twofn.mlpackage", "prefill"}},
+		{{"a", "/fz/all.mlpackage", NULL},
+	         {"b", "/fz/twofn.mlpackage", "main"},
+	         {"c", "/fz/twofn.mlpackage", "prefill"}},
 		{{"a", "/fz/ios16.mlpackage", NULL}, {"b", "/fz/all.mlpackage", NULL}},
-		{{"a", "/fz/all.mlpackage", NULL}, {"b", "/fz/ios16.mlpackage", NULL}, {"c", "/fz/twofn.mlpackage", "prefill"}},
+		{{"a", "/fz/all.mlpackage", NULL},
+	         {"b", "/fz/ios16.mlpackage", NULL},
+	         {"c", "/fz/twofn.mlpackage", "prefill"}},
 		{{"infer", "/fz/twofn.mlpackage", "main"}, {"prefill", "/fz/twofn.mlpackage", "prefill"}},
 	};
 	static const size_t counts[4] = {3, 2, 3, 2};

@@ -63,11 +63,11 @@ void fz_check_error(int rc, const char *must_name);
 void fz_package_input(int which, int kind, const uint8_t *data, size_t len, bool roundtrip);
 
 /* Abort with a message: a finding. */
-#define FZ_ASSERT(cond, ...)                                                                 \
-	do {                                                                                     \
-		if (!(cond)) {                                                                       \
-			fz_fail(__FILE__, __LINE__, __VA_ARGS__);                                        \
-		}                                                                                    \
+#define FZ_ASSERT(cond, ...)                                                                                           \
+	do {                                                                                                           \
+		if (!(cond)) {                                                                                         \
+			fz_fail(__FILE__, __LINE__, __VA_ARGS__);                                                      \
+		}                                                                                                      \
 	} while (0)
 _Noreturn void fz_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const fz_rel[FZ_N_FILES] = {"Data/com.apple.CoreML/model.mlmodel", "Data/com.apple.CoreML/weights/weight.bin",
-                                        "Manifest.json"};
+const char *const fz_rel[FZ_N_FILES] = {"Data/com.apple.CoreML/model.mlmodel",
+                                        "Data/com.apple.CoreML/weights/weight.bin", "Manifest.json"};
 
 void fz_fail(const char *file, int line, const char *fmt, ...)
 {
@@ -114,23 +114,27 @@ void fz_check_package(mld_package *p)
 		/* the streaming digest (what index records) must agree with the full decode */
 		int src = mld_weight_content_digest(&ds, sks, &dense, p, w);
 		if (drc == 0) {
-			FZ_ASSERT(t->nbytes == t->count * mld_dtype_dense_width(t->dtype), "%s: %zu bytes for %llu elements",
-			          mld_weight_name(w), t->nbytes, (unsigned long long)t->count);
+			FZ_ASSERT(t->nbytes == t->count * mld_dtype_dense_width(t->dtype),
+			          "%s: %zu bytes for %llu elements", mld_weight_name(w), t->nbytes,
+			          (unsigned long long)t->count);
 			mld_tensor_digest(&d, t);
 			mld_tensor_sketch(sk, t);
-			FZ_ASSERT(src == 0, "%s: the streaming digest fails where the decode succeeds: %s", mld_weight_name(w),
-			          mld_error_last());
-			FZ_ASSERT(!memcmp(&d, &ds, sizeof d), "%s: the streaming content digest disagrees with the full decode",
+			FZ_ASSERT(src == 0, "%s: the streaming digest fails where the decode succeeds: %s",
+			          mld_weight_name(w), mld_error_last());
+			FZ_ASSERT(!memcmp(&d, &ds, sizeof d),
+			          "%s: the streaming content digest disagrees with the full decode",
 			          mld_weight_name(w));
-			FZ_ASSERT(dense == t->nbytes, "%s: the streaming decode counts %llu dense bytes, the full one %zu",
+			FZ_ASSERT(dense == t->nbytes,
+			          "%s: the streaming decode counts %llu dense bytes, the full one %zu",
 			          mld_weight_name(w), (unsigned long long)dense, t->nbytes);
 			for (int k = 0; k < MLD_SKETCH_LEN; k++)
-				FZ_ASSERT(!memcmp(&sk[k], &sks[k], sizeof sk[k]), "%s: sketch[%d] is %g streaming, %g in full",
-				          mld_weight_name(w), k, (double)sks[k], (double)sk[k]);
+				FZ_ASSERT(!memcmp(&sk[k], &sks[k], sizeof sk[k]),
+				          "%s: sketch[%d] is %g streaming, %g in full", mld_weight_name(w), k,
+				          (double)sks[k], (double)sk[k]);
 			mld_tensor_free(t);
 		} else {
-			FZ_ASSERT(src != 0, "%s: the streaming digest succeeds where the decode fails (%s)", mld_weight_name(w),
-			          derr);
+			FZ_ASSERT(src != 0, "%s: the streaming digest succeeds where the decode fails (%s)",
+			          mld_weight_name(w), derr);
 			fz_check_error(src, NULL);
 		}
 		int erc = mld_weight_encoding_digest(&e1, p, w);

@@ -132,7 +132,8 @@ static void relabel(mil_model *m)
 		if (!active)
 			continue; /* a package with it does not open */
 		for (size_t i = 0; i < fn->n_block_specializations; i++) {
-			CoreML__Specification__MILSpec__Function__BlockSpecializationsEntry *e = fn->block_specializations[i];
+			CoreML__Specification__MILSpec__Function__BlockSpecializationsEntry *e =
+				fn->block_specializations[i];
 			if (e->value != active)
 				continue;
 			char *k = strdup("CoreML8");
@@ -173,7 +174,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		          mld_error_last());
 		FZ_ASSERT(!upgrade(again), "upgrading the upgraded model fails: %s", mld_error_last());
 		uint8_t *b2 = pack(again, &l2);
-		FZ_ASSERT(l1 == l2 && !memcmp(b1, b2, l1), "a second upgrade changes the model (%zu -> %zu bytes)", l1, l2);
+		FZ_ASSERT(l1 == l2 && !memcmp(b1, b2, l1), "a second upgrade changes the model (%zu -> %zu bytes)", l1,
+		          l2);
 		core_ml__specification__model__free_unpacked(again, NULL);
 		free(b2);
 		/* the same values before and after */
@@ -190,7 +192,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					j++;
 				FZ_ASSERT(j < nb, "%s is gone after the upgrade", a[i].key);
 				FZ_ASSERT(a[i].rc || (!b[j].rc && !memcmp(&a[i].d, &b[j].d, sizeof a[i].d)),
-				          "%s: the upgrade changed its values (%s)", a[i].key, b[j].rc ? mld_error_last() : "differ");
+				          "%s: the upgrade changed its values (%s)", a[i].key,
+				          b[j].rc ? mld_error_last() : "differ");
 			}
 		}
 		free(a);

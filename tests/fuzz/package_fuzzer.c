@@ -10,6 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	unsigned sel = size ? data[0] : 0;
 	int kind = (int)(sel & 3), which = (int)(sel >> 2 & 3);
-	fz_package_input(which == 3 ? FZ_BASE_ALL : which, kind, size ? data + 1 : data, size ? size - 1 : 0, sel & 0x80);
+	fz_package_input(which == 3 ? FZ_BASE_ALL : which, kind, size ? data + 1 : data, size ? size - 1 : 0,
+	                 sel & 0x80);
 	return 0;
 }

@@ -106,7 +106,8 @@ static bool ninja_depfile(const char *text, names *targets, names *ins)
 					in = s + k + 1;
 					continue;
 				}
-				if (c == ':' && (s[k + 1] == 0 || strchr(" \r\n\t", s[k + 1]))) { /* text, then the end */
+				if (c == ':' &&
+				    (s[k + 1] == 0 || strchr(" \r\n\t", s[k + 1]))) { /* text, then the end */
 					memcpy(buf + out, s, k + 1), out += k + 1;
 					in = s + k + 2;
 					if (!s[k + 1])
@@ -237,8 +238,8 @@ static void check_paths(const char *path)
 	char *nt = text_of(emit_ninja, path, NULL), *back = NULL;
 	bool ok = ninja_path(nt, &back);
 	if (!bf_ninja_unnameable(path))
-		FZ_ASSERT(ok && !strcmp(back, path), "Ninja reads the path \"%s\" written as \"%s\" as \"%s\"", path, nt,
-		          ok ? back : "(an error)");
+		FZ_ASSERT(ok && !strcmp(back, path), "Ninja reads the path \"%s\" written as \"%s\" as \"%s\"", path,
+		          nt, ok ? back : "(an error)");
 	free(back);
 	free(nt);
 	/* a shell word in a Ninja variable */
@@ -252,7 +253,7 @@ static void check_paths(const char *path)
 	if (bf_make_plain(path))
 		for (const char *p = path; *p; p++)
 			FZ_ASSERT(strchr("._/+=@~-", *p) || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			              (*p >= '0' && *p <= '9'),
+			                  (*p >= '0' && *p <= '9'),
 			          "bf_make_plain accepts \"%s\"", path);
 }
 
@@ -269,11 +270,13 @@ static void check_depfile(const char *target, const char *files)
 		representable &= !bf_depfile_unsafe(want.v[i], false);
 	if (representable) {
 		FZ_ASSERT(ok, "Ninja refuses the depfile for target \"%s\": %s", target, text);
-		FZ_ASSERT(targets.n == 1 && !strcmp(targets.v[0], target), "the depfile's target \"%s\" reads as \"%s\" (%zu targets): %s",
-		          target, targets.n ? targets.v[0] : "", targets.n, text);
+		FZ_ASSERT(targets.n == 1 && !strcmp(targets.v[0], target),
+		          "the depfile's target \"%s\" reads as \"%s\" (%zu targets): %s", target,
+		          targets.n ? targets.v[0] : "", targets.n, text);
 		FZ_ASSERT(ins.n == want.n, "the depfile names %zu files, Ninja reads %zu: %s", want.n, ins.n, text);
 		for (size_t i = 0; i < want.n; i++)
-			FZ_ASSERT(!strcmp(ins.v[i], want.v[i]), "the depfile's file \"%s\" reads as \"%s\"", want.v[i], ins.v[i]);
+			FZ_ASSERT(!strcmp(ins.v[i], want.v[i]), "the depfile's file \"%s\" reads as \"%s\"", want.v[i],
+			          ins.v[i]);
 	}
 	names_free(&targets);
 	names_free(&ins);
@@ -299,9 +302,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc) {
 		fz_check_error(rc, path);
 	} else {
-		FZ_ASSERT(!mld_package_stamp(&again, NULL, path, NULL) && !strcmp(stamp, again), "the stamp is not deterministic");
-		FZ_ASSERT(!strncmp(stamp, "mldedup stamp 2\nmodel ", 22) && strstr(stamp, "\nweights "), "a malformed stamp: %s",
-		          stamp);
+		FZ_ASSERT(!mld_package_stamp(&again, NULL, path, NULL) && !strcmp(stamp, again),
+		          "the stamp is not deterministic");
+		FZ_ASSERT(!strncmp(stamp, "mldedup stamp 2\nmodel ", 22) && strstr(stamp, "\nweights "),
+		          "a malformed stamp: %s", stamp);
 		size_t root = strlen(path); /* the list names files under the path without its trailing slashes */
 		while (root > 1 && path[root - 1] == '/')
 			root--;

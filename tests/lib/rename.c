@@ -32,7 +32,8 @@ static void rename_block(mil_block *b, const char *old, const char *new_name)
 				if (op->inputs[k]->value->arguments[j]->binding_case == MIL_BINDING_NAME)
 					swap_name(&op->inputs[k]->value->arguments[j]->name, old, new_name);
 		const mil_value *nv = mil_op_attr(op, "name");
-		if (mine && nv && nv->immediatevalue && nv->immediatevalue->tensor && nv->immediatevalue->tensor->strings)
+		if (mine && nv && nv->immediatevalue && nv->immediatevalue->tensor &&
+		    nv->immediatevalue->tensor->strings)
 			swap_name(&nv->immediatevalue->tensor->strings->values[0], old, new_name);
 		for (size_t k = 0; k < op->n_blocks; k++)
 			rename_block(op->blocks[k], old, new_name);
@@ -69,7 +70,8 @@ int main(int argc, char **argv)
 		if (mld__package_blobfile(pkg, vals[i]->blobfilevalue->filename, &map, &len, NULL) ||
 		    mld__blobfile_read(&bv, map, len, vals[i]->blobfilevalue->offset, MLD_DT_INVALID, "weight.bin"))
 			return 1;
-		items[i] = (mld__blob_item){vals[i], 0, vals[i]->blobfilevalue->offset, bv.data, bv.size, bv.padding_bits, bv.dtype};
+		items[i] = (mld__blob_item){vals[i],         0,       vals[i]->blobfilevalue->offset, bv.data, bv.size,
+		                            bv.padding_bits, bv.dtype};
 	}
 	int rc = mld__write_package(m, items, n, argv[2], MLD_WRITE_REPLACE);
 	if (rc)

@@ -43,12 +43,13 @@ int main(int argc, char **argv)
 		snprintf(out, sizeof out, "%s/rt%d.mlpackage", argv[1], a);
 		mld_package *p, *q;
 		mld_digest *dp, *dq;
-		if (mld_package_open(&p, argv[a]) || mld_package_write(p, out, MLD_WRITE_REPLACE) || mld_package_open(&q, out) ||
-		    digests(&dp, p) || digests(&dq, q)) {
+		if (mld_package_open(&p, argv[a]) || mld_package_write(p, out, MLD_WRITE_REPLACE) ||
+		    mld_package_open(&q, out) || digests(&dp, p) || digests(&dq, q)) {
 			fprintf(stderr, "%s: %s\n", argv[a], mld_error_last());
 			return 1;
 		}
-		static const char *const files[] = {"Data/com.apple.CoreML/weights/weight.bin", "Data/com.apple.CoreML/model.mlmodel"};
+		static const char *const files[] = {"Data/com.apple.CoreML/weights/weight.bin",
+		                                    "Data/com.apple.CoreML/model.mlmodel"};
 		for (int f = 0; f < 2; f++) {
 			snprintf(x, sizeof x, "%s/%s", argv[a], files[f]);
 			snprintf(y, sizeof y, "%s/%s", out, files[f]);

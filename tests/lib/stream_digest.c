@@ -21,14 +21,17 @@ int main(int argc, char **argv)
 			mld_digest full, streamed;
 			float sk_full[MLD_SKETCH_LEN], sk_stream[MLD_SKETCH_LEN];
 			uint64_t dense = 0;
-			if (mld_weight_decode(&t, pkg, w) || mld_weight_content_digest(&streamed, sk_stream, &dense, pkg, w)) {
+			if (mld_weight_decode(&t, pkg, w) ||
+			    mld_weight_content_digest(&streamed, sk_stream, &dense, pkg, w)) {
 				fprintf(stderr, "%s\n", mld_error_last());
 				return 1;
 			}
 			mld_tensor_digest(&full, t);
 			mld_tensor_sketch(sk_full, t);
-			if (memcmp(&full, &streamed, sizeof full) || memcmp(sk_full, sk_stream, sizeof sk_full) || dense != t->nbytes) {
-				fprintf(stderr, "MISMATCH %s %s %s\n", argv[a], mld_weight_function(w), mld_weight_name(w));
+			if (memcmp(&full, &streamed, sizeof full) || memcmp(sk_full, sk_stream, sizeof sk_full) ||
+			    dense != t->nbytes) {
+				fprintf(stderr, "MISMATCH %s %s %s\n", argv[a], mld_weight_function(w),
+				        mld_weight_name(w));
 				bad++;
 			}
 			mld_tensor_free(t);

@@ -57,7 +57,8 @@ static json_t *step(json_t *v, const char *st)
 	if (sscanf(st, "[%255[^=]=%1023[^]]]", key, val) == 2) {
 		size_t i;
 		json_t *e;
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			json_t *k = json_object_get(e, key);
 			char *t = json_is_string(k) ? strdup(json_string_value(k)) : json_dumps(k, JSON_ENCODE_ANY);
 			int hit = t && !strcmp(t, val);
@@ -131,7 +132,8 @@ static void encoding_key(json_t *w)
 	json_array_foreach(json_object_get(w, "blobs"), i, b) if (n < 16)
 	{
 		char *bs = json_dumps(json_object_get(b, "shape"), JSON_COMPACT);
-		size_t len = strlen(s(b, "param")) + strlen(s(b, "mil_dtype")) + strlen(s(b, "sha256_stored")) + strlen(bs) + 8;
+		size_t len = strlen(s(b, "param")) + strlen(s(b, "mil_dtype")) + strlen(s(b, "sha256_stored")) +
+		             strlen(bs) + 8;
 		blobs[n] = malloc(len);
 		snprintf(blobs[n++], len, "%s/%s/%s/%s", s(b, "param"), s(b, "mil_dtype"), bs, s(b, "sha256_stored"));
 		free(bs);
@@ -155,12 +157,14 @@ static int ref(const char *kind, char **files, int n)
 		size_t i;
 		total += json_integer_value(json_object_get(json_object_get(r, "weight_bin"), "size"));
 		json_t *fns = json_object_get(r, "functions");
-		json_object_foreach(fns, name, fn) json_array_foreach(json_object_get(fn, "weights"), i, w) {
+		json_object_foreach(fns, name, fn) json_array_foreach(json_object_get(fn, "weights"), i, w)
+		{
 			if (!strcmp(kind, "encoding")) {
 				encoding_key(w);
 			} else if (!strcmp(kind, "content")) {
 				char *shape = json_dumps(json_object_get(w, "shape"), JSON_COMPACT);
-				printf("%s %s %s%s\n", s(w, "dtype"), shape, s(w, "sha256_fp16"), s(w, "sha256_values"));
+				printf("%s %s %s%s\n", s(w, "dtype"), shape, s(w, "sha256_fp16"),
+				       s(w, "sha256_values"));
 				free(shape);
 			}
 		}
@@ -181,9 +185,8 @@ static const char *op_name(json_t *refs, const char *dir, const char *pkg, const
 		json_object_set_new(refs, pkg, r = load(path));
 	}
 	size_t i;
-	json_array_foreach(json_object_get(json_object_get(json_object_get(r, "functions"), "main"), "weights"), i, w)
-		if (!strcmp(s(w, "logical_weight"), logical))
-			return s(w, "name");
+	json_array_foreach(json_object_get(json_object_get(json_object_get(r, "functions"), "main"), "weights"), i,
+	                   w) if (!strcmp(s(w, "logical_weight"), logical)) return s(w, "name");
 	return logical;
 }
 
@@ -205,10 +208,11 @@ static int pairs(const char *file)
 				anchor = s(mem, "package");
 		}
 		json_t *weights = json_object_get(g, "weights");
-		json_object_foreach(weights, logical, w) json_object_foreach(json_object_get(w, "members"), fn, m) {
+		json_object_foreach(weights, logical, w) json_object_foreach(json_object_get(w, "members"), fn, m)
+		{
 			const char *pkg = s(pkgs, fn), *name = op_name(refs, dir, pkg, logical);
-			printf("%s\t%s\t%s\t%s\t%s/%s:main:%s\t%s/%s:main:%s\n", s(m, "relation"), s(g, "group"), fn, name, dir,
-			       anchor, op_name(refs, dir, anchor, logical), dir, pkg, name);
+			printf("%s\t%s\t%s\t%s\t%s/%s:main:%s\t%s/%s:main:%s\n", s(m, "relation"), s(g, "group"), fn,
+			       name, dir, anchor, op_name(refs, dir, anchor, logical), dir, pkg, name);
 		}
 		json_decref(pkgs);
 	}

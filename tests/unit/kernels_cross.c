@@ -31,8 +31,10 @@ static int failures;
 static void check(const mld__lutkern *k, int f, size_t n, unsigned entries, size_t off)
 {
 	mld__lut_fn fn = f == 0 ? k->u4 : f == 1 ? k->u6 : f == 2 ? k->u8 : k->b64;
-	mld__lut_fn ref = f == 0 ? mld__lutkern_scalar.u4 : f == 1 ? mld__lutkern_scalar.u6 : f == 2 ? mld__lutkern_scalar.u8
-	                                                                                         : mld__lutkern_scalar.b64;
+	mld__lut_fn ref = f == 0   ? mld__lutkern_scalar.u4
+	                  : f == 1 ? mld__lutkern_scalar.u6
+	                  : f == 2 ? mld__lutkern_scalar.u8
+	                           : mld__lutkern_scalar.b64;
 	size_t nb = f == 0 ? n / 2 : f == 1 ? n / 4 * 3 : n;
 	uint16_t pal[256] = {0};
 	for (unsigned e = 0; e < entries; e++)

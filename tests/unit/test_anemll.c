@@ -94,11 +94,13 @@ static void test_expect_rotate_forms(void **state)
 	(void)state;
 	char *d = tu_tempdir();
 	mld_anemll_layout L;
-	mld_anemll_opts o = {.version = MLD_ANEMLL_OPTS_VERSION, .prefix = "gemma3", .lut_bits = 4, .chunks = 1, .rotate = 1};
+	mld_anemll_opts o = {
+		.version = MLD_ANEMLL_OPTS_VERSION, .prefix = "gemma3", .lut_bits = 4, .chunks = 1, .rotate = 1};
 	assert_ok(mld_anemll_expect(&L, d, NULL, &o));
 	assert_int_equal(L.n_jobs, 1);
 	assert_job(&L.jobs[0], "gemma3_FFN_PF_lut4_chunk_01of01.mlpackage",
-	           "infer=gemma3_FFN_lut4_chunk_01of01.mlpackage infer_rotate=gemma3_FFN_rotate_lut4_chunk_01of01.mlpackage"
+	           "infer=gemma3_FFN_lut4_chunk_01of01.mlpackage "
+	           "infer_rotate=gemma3_FFN_rotate_lut4_chunk_01of01.mlpackage"
 	           " prefill=gemma3_prefill_lut4_chunk_01of01.mlpackage"
 	           " prefill_rotate=gemma3_prefill_rotate_lut4_chunk_01of01.mlpackage");
 	assert_int_equal(L.n_missing, 4);
@@ -123,7 +125,8 @@ static void test_expect_rotate_forms(void **state)
 	assert_ok(mld_anemll_expect(&L, d, NULL, &m));
 	assert_job(&L.jobs[0], "gemma3_monolithic_full.mlpackage",
 	           "infer=gemma3_monolithic.mlpackage infer_rotate=gemma3_monolithic_rotate.mlpackage"
-	           " prefill=gemma3_monolithic_prefill.mlpackage prefill_rotate=gemma3_monolithic_prefill_rotate.mlpackage");
+	           " prefill=gemma3_monolithic_prefill.mlpackage "
+	           "prefill_rotate=gemma3_monolithic_prefill_rotate.mlpackage");
 	mld_anemll_layout_free(&L);
 	tu_rmtree(d);
 	free(d);
@@ -153,7 +156,7 @@ static void test_scan_missing(void **state)
 	mk(d, "toy_FFN_lut6_chunk_01of03.mlpackage");
 	mk(d, "toy_prefill_lut6_chunk_01of03.mlpackage");
 	mk(d, "toy_prefill_lut6_chunk_02of03.mlpackage"); /* chunk 2 lacks its FFN, chunk 3 everything */
-	mk(d, "toy_monolithic_lut6.mlpackage");            /* no monolithic prefill */
+	mk(d, "toy_monolithic_lut6.mlpackage");           /* no monolithic prefill */
 	mk(d, "toy_lm_head_lut6.mlpackage");
 	char *notes = tu_fmt("%s/notes.txt", d);
 	tu_write_file(notes, "x", 1);

@@ -58,8 +58,9 @@ static void test_version(void **state)
 static void test_error_names(void **state)
 {
 	(void)state;
-	static const int codes[] = {MLD_OK,      MLD_ERROR,  MLD_ENOTFOUND, MLD_EFORMAT, MLD_EIO,    MLD_EUNSUPPORTED,
-	                            MLD_ENOMEM,  MLD_ESTORE, MLD_EUSAGE,    MLD_EEXISTS, MLD_EBUSY, MLD_EREFUSED, MLD_EOVERLAP};
+	static const int codes[] = {MLD_OK,           MLD_ERROR,    MLD_ENOTFOUND, MLD_EFORMAT, MLD_EIO,
+	                            MLD_EUNSUPPORTED, MLD_ENOMEM,   MLD_ESTORE,    MLD_EUSAGE,  MLD_EEXISTS,
+	                            MLD_EBUSY,        MLD_EREFUSED, MLD_EOVERLAP};
 	for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
 		assert_string_not_equal(mld_error_name(codes[i]), "?");
 		for (size_t j = 0; j < i; j++) /* distinct codes, distinct names */
@@ -95,14 +96,20 @@ static void test_zeroed_combine_opts_replace_nothing(void **state)
 	init.version = MLD_COMBINE_OPTS_VERSION + 1;
 	assert_mld_err(mld_combine(&st, src, 2, out, &init), MLD_EUSAGE, "newer");
 	/* a version-1 struct (it ends at `replace`) is read as one */
-	struct { mld_combine_opts o; char poison[64]; } v1;
+	struct {
+		mld_combine_opts o;
+		char poison[64];
+	} v1;
 	memset(&v1, 0x7f, sizeof v1);
 	memset(&v1.o, 0, offsetof(mld_combine_opts, replace) + sizeof v1.o.replace);
 	v1.o.version = 1;
 	v1.o.replace = 1;
 	assert_ok(mld_combine(&st, src, 2, out, &v1.o));
 	/* a version-2 struct (it ends at `max_abs_max`) too: whatever follows is not read */
-	struct { mld_combine_opts o; char poison[64]; } v2;
+	struct {
+		mld_combine_opts o;
+		char poison[64];
+	} v2;
 	memset(&v2, 0x7f, sizeof v2);
 	memset(&v2.o, 0, offsetof(mld_combine_opts, max_abs_max) + sizeof v2.o.max_abs_max);
 	v2.o.version = 2;

@@ -323,8 +323,8 @@ static void test_signal_cleanup(void **state)
 			mld_cleanup_on_signals();
 			mld__afile *f;
 			mld__adir *d;
-			if (mld__afile_open(&f, file, 0) || mld__afile_write(f, "partial", 7) || mld__adir_open(&d, tree) ||
-			    mld__adir_mkdirs(d, "Data/com.apple.CoreML") ||
+			if (mld__afile_open(&f, file, 0) || mld__afile_write(f, "partial", 7) ||
+			    mld__adir_open(&d, tree) || mld__adir_mkdirs(d, "Data/com.apple.CoreML") ||
 			    mld__adir_write_file(d, "Data/com.apple.CoreML/model.mlmodel", "m", 1))
 				_exit(3);
 			raise(sigs[i]);
@@ -399,10 +399,15 @@ static void test_platform(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_afile_commit_and_discard), cmocka_unit_test(test_afile_every_failure),
-		cmocka_unit_test(test_afile_mkdirs_and_missing_dir), cmocka_unit_test(test_adir_replace_and_fallback),
-		cmocka_unit_test(test_adir_every_failure), cmocka_unit_test(test_zip_every_failure),
-		cmocka_unit_test(test_stale_temps), cmocka_unit_test(test_signal_cleanup), cmocka_unit_test(test_platform),
+		cmocka_unit_test(test_afile_commit_and_discard),
+		cmocka_unit_test(test_afile_every_failure),
+		cmocka_unit_test(test_afile_mkdirs_and_missing_dir),
+		cmocka_unit_test(test_adir_replace_and_fallback),
+		cmocka_unit_test(test_adir_every_failure),
+		cmocka_unit_test(test_zip_every_failure),
+		cmocka_unit_test(test_stale_temps),
+		cmocka_unit_test(test_signal_cleanup),
+		cmocka_unit_test(test_platform),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

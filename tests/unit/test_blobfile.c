@@ -52,28 +52,28 @@ static void test_writer_reproduces_worked_example(void **state)
 	assert_int_equal(len, 259); /* no trailing padding after the last blob */
 
 	/* every field, as the §3.7 dump lists it */
-	assert_int_equal(mld__rd32(f + 0x00), 2);           /* header.count */
-	assert_int_equal(mld__rd32(f + 0x04), 2);           /* header.version */
+	assert_int_equal(mld__rd32(f + 0x00), 2); /* header.count */
+	assert_int_equal(mld__rd32(f + 0x04), 2); /* header.version */
 	for (int i = 0x08; i < 0x40; i++)
 		assert_int_equal(f[i], 0);                 /* header reserved */
-	assert_int_equal(mld__rd32(f + 0x40), 0xDEADBEEF);  /* A: sentinel */
+	assert_int_equal(mld__rd32(f + 0x40), 0xDEADBEEF); /* A: sentinel */
 	assert_memory_equal(f + 0x40, "\xEF\xBE\xAD\xDE", 4);
-	assert_int_equal(mld__rd32(f + 0x44), 1);           /* A: dtype Float16 */
-	assert_int_equal(mld__rd64(f + 0x48), 8);           /* A: sizeInBytes */
-	assert_int_equal(mld__rd64(f + 0x50), 128);         /* A: data offset */
-	assert_int_equal(mld__rd64(f + 0x58), 0);           /* A: padding bits */
+	assert_int_equal(mld__rd32(f + 0x44), 1);   /* A: dtype Float16 */
+	assert_int_equal(mld__rd64(f + 0x48), 8);   /* A: sizeInBytes */
+	assert_int_equal(mld__rd64(f + 0x50), 128); /* A: data offset */
+	assert_int_equal(mld__rd64(f + 0x58), 0);   /* A: padding bits */
 	for (int i = 0x60; i < 0x80; i++)
-		assert_int_equal(f[i], 0);                 /* A: reserved */
+		assert_int_equal(f[i], 0); /* A: reserved */
 	assert_memory_equal(f + 0x80, "\x00\x3C\x00\x40\x00\xB8\x00\x00", 8);
 	for (int i = 0x88; i < 0xC0; i++)
 		assert_int_equal(f[i], 0);                 /* zero fill up to 192 */
-	assert_int_equal(mld__rd32(f + 0xC0), 0xDEADBEEF);  /* B: sentinel */
-	assert_int_equal(mld__rd32(f + 0xC4), 11);          /* B: dtype UInt4 */
-	assert_int_equal(mld__rd64(f + 0xC8), 3);           /* B: sizeInBytes */
-	assert_int_equal(mld__rd64(f + 0xD0), 256);         /* B: data offset */
-	assert_int_equal(mld__rd64(f + 0xD8), 4);           /* B: padding bits */
+	assert_int_equal(mld__rd32(f + 0xC0), 0xDEADBEEF); /* B: sentinel */
+	assert_int_equal(mld__rd32(f + 0xC4), 11);         /* B: dtype UInt4 */
+	assert_int_equal(mld__rd64(f + 0xC8), 3);          /* B: sizeInBytes */
+	assert_int_equal(mld__rd64(f + 0xD0), 256);        /* B: data offset */
+	assert_int_equal(mld__rd64(f + 0xD8), 4);          /* B: padding bits */
 	for (int i = 0xE0; i < 0x100; i++)
-		assert_int_equal(f[i], 0);                 /* B: reserved */
+		assert_int_equal(f[i], 0); /* B: reserved */
 	assert_memory_equal(f + 0x100, "\x21\xF3\x07", 3);
 
 	/* and the whole file against the literal dump */
@@ -528,10 +528,10 @@ static void test_unknown_dtype_code(void **state)
 	static const struct {
 		uint32_t code;
 		mld_dtype dt;
-	} map[] = {{1, MLD_DT_FP16},    {2, MLD_DT_FP32},     {3, MLD_DT_UINT8},    {4, MLD_DT_INT8},
-	           {5, MLD_DT_BF16},    {6, MLD_DT_INT16},    {7, MLD_DT_UINT16},   {8, MLD_DT_INT4},
-	           {9, MLD_DT_UINT1},   {10, MLD_DT_UINT2},   {11, MLD_DT_UINT4},   {12, MLD_DT_UINT3},
-	           {13, MLD_DT_UINT6},  {14, MLD_DT_INT32},   {15, MLD_DT_UINT32},  {16, MLD_DT_FP8E4M3},
+	} map[] = {{1, MLD_DT_FP16},    {2, MLD_DT_FP32},   {3, MLD_DT_UINT8},   {4, MLD_DT_INT8},
+	           {5, MLD_DT_BF16},    {6, MLD_DT_INT16},  {7, MLD_DT_UINT16},  {8, MLD_DT_INT4},
+	           {9, MLD_DT_UINT1},   {10, MLD_DT_UINT2}, {11, MLD_DT_UINT4},  {12, MLD_DT_UINT3},
+	           {13, MLD_DT_UINT6},  {14, MLD_DT_INT32}, {15, MLD_DT_UINT32}, {16, MLD_DT_FP8E4M3},
 	           {17, MLD_DT_FP8E5M2}};
 	for (size_t i = 0; i < sizeof map / sizeof *map; i++) {
 		assert_int_equal(mld__dtype_from_blob(map[i].code), map[i].dt);
@@ -557,9 +557,9 @@ static void test_reserved_fields_ignored(void **state)
 {
 	(void)state;
 	uint8_t *f = example_copy();
-	memset(f + 8, 0xA5, 56);      /* header reserved */
-	memset(f + 0x60, 0x5A, 32);   /* A reserved */
-	memset(f + 0xE0, 0xFF, 32);   /* B reserved */
+	memset(f + 8, 0xA5, 56);    /* header reserved */
+	memset(f + 0x60, 0x5A, 32); /* A reserved */
+	memset(f + 0xE0, 0xFF, 32); /* B reserved */
 	uint32_t count;
 	assert_ok(mld__blobfile_check_header(f, 259, &count, NAME));
 	assert_int_equal(count, 2);

@@ -4,7 +4,8 @@
 
 #include "write/pkgwrite.h"
 
-#define DIMS(...) (unsigned)(sizeof((uint64_t[]){__VA_ARGS__}) / sizeof(uint64_t)), (const uint64_t[]){__VA_ARGS__}
+#define DIMS(...)                                                                                                      \
+	(unsigned)(sizeof((uint64_t[]){__VA_ARGS__}) / sizeof(uint64_t)), (const uint64_t[]) { __VA_ARGS__ }
 #define WEIGHT_FILE "@model_path/weights/weight.bin"
 
 static char *tmpdir;
@@ -50,8 +51,13 @@ static mld_package *write_open(mil_op **ops, size_t n_ops, const blobspec *blobs
 	assert_int_equal(nv, n_blobs);
 	mld__blob_item items[8];
 	for (size_t i = 0; i < nv; i++)
-		items[i] = (mld__blob_item){vals[i], 0, i, blobs[i].data, blobs[i].size, blobs[i].padding,
-		                           (mld_dtype)vals[i]->type->tensortype->datatype};
+		items[i] = (mld__blob_item){vals[i],
+		                            0,
+		                            i,
+		                            blobs[i].data,
+		                            blobs[i].size,
+		                            blobs[i].padding,
+		                            (mld_dtype)vals[i]->type->tensortype->datatype};
 	static int seq;
 	char *path = tu_fmt("%s/m%d.mlpackage", tmpdir, seq++);
 	assert_ok(mld__write_package(m, items, nv, path, 0));
@@ -173,16 +179,18 @@ static void test_immediate_ints_out_of_range(void **state)
 		mld_dtype dt;
 		int32_t bad, good;
 	} cases[] = {
-		{MLD_DT_UINT1, 2, 1},    {MLD_DT_UINT2, 4, 3},     {MLD_DT_UINT3, 8, 7},       {MLD_DT_UINT4, 16, 15},
-		{MLD_DT_UINT6, 64, 63},  {MLD_DT_UINT4, -1, 0},    {MLD_DT_INT4, 8, 7},        {MLD_DT_INT4, -9, -8},
-		{MLD_DT_INT8, 128, -128}, {MLD_DT_UINT8, 256, 255}, {MLD_DT_UINT8, -1, 0},      {MLD_DT_INT16, 32768, -32768},
+		{MLD_DT_UINT1, 2, 1},          {MLD_DT_UINT2, 4, 3},   {MLD_DT_UINT3, 8, 7},
+		{MLD_DT_UINT4, 16, 15},        {MLD_DT_UINT6, 64, 63}, {MLD_DT_UINT4, -1, 0},
+		{MLD_DT_INT4, 8, 7},           {MLD_DT_INT4, -9, -8},  {MLD_DT_INT8, 128, -128},
+		{MLD_DT_UINT8, 256, 255},      {MLD_DT_UINT8, -1, 0},  {MLD_DT_INT16, 32768, -32768},
 		{MLD_DT_UINT16, 65536, 65535}, {MLD_DT_UINT16, -1, 0},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		int rc = mld__value_decode(&t, NULL, tu_imm_ints(cases[i].dt, DIMS(2), (int32_t[]){cases[i].good, cases[i].bad}, 2),
-		                          "p");
+		int rc = mld__value_decode(
+			&t, NULL, tu_imm_ints(cases[i].dt, DIMS(2), (int32_t[]){cases[i].good, cases[i].bad}, 2), "p");
 		if (rc != MLD_EFORMAT)
-			fail_msg("%s value %d: rc %d, expected MLD_EFORMAT", mld_dtype_name(cases[i].dt), cases[i].bad, rc);
+			fail_msg("%s value %d: rc %d, expected MLD_EFORMAT", mld_dtype_name(cases[i].dt), cases[i].bad,
+			         rc);
 		assert_null(t);
 		assert_ok(mld__value_decode(&t, NULL, tu_imm_ints(cases[i].dt, DIMS(1), &cases[i].good, 1), "p"));
 		tu_assert_values(t, (double[]){cases[i].good}, 1);
@@ -296,7 +304,8 @@ static void test_ios16_attribute_form(void **state)
 	(void)state;
 	/* constexpr_affine_dequantize: every parameter an attribute */
 	mil_op *aq = op1("constexpr_affine_dequantize", "w", tu_tensor_type(MLD_DT_FP32, DIMS(2, 3)));
-	tu_op_attr(aq, "quantized_data", tu_imm_bytes(MLD_DT_UINT8, DIMS(2, 3), (uint8_t[]){0, 128, 255, 10, 20, 30}, 6));
+	tu_op_attr(aq, "quantized_data",
+	           tu_imm_bytes(MLD_DT_UINT8, DIMS(2, 3), (uint8_t[]){0, 128, 255, 10, 20, 30}, 6));
 	tu_op_attr(aq, "zero_point", tu_imm_bytes(MLD_DT_UINT8, DIMS(2), (uint8_t[]){128, 10}, 2));
 	tu_op_attr(aq, "scale", tu_imm_floats(MLD_DT_FP32, DIMS(2), (float[]){0.5f, 2}, 2));
 	tu_op_attr(aq, "axis", tu_imm_ints(MLD_DT_INT32, 0, NULL, (int32_t[]){0}, 1));

@@ -1,7 +1,8 @@
 /* The constexpr evaluators (format reference §4), against hand-computed tensors. */
 #include "testutil.h"
 
-#define DIMS(...) (unsigned)(sizeof((uint64_t[]){__VA_ARGS__}) / sizeof(uint64_t)), (const uint64_t[]){__VA_ARGS__}
+#define DIMS(...)                                                                                                      \
+	(unsigned)(sizeof((uint64_t[]){__VA_ARGS__}) / sizeof(uint64_t)), (const uint64_t[]) { __VA_ARGS__ }
 #define VALS(...) (const double[]){__VA_ARGS__}, sizeof((double[]){__VA_ARGS__}) / sizeof(double)
 #define F32(...) ((const float[]){__VA_ARGS__})
 
@@ -285,8 +286,8 @@ static void test_shift_scale_uint8_offset(void **state)
 	mld_tensor *o22 = T(MLD_DT_UINT8, DIMS(2, 2), (uint8_t[]){0, 1, 2, 3});
 	assert_ok(mld__deq_shift_scale(&out, d44, s22, o22));
 	keep(out);
-	tu_assert_values(out, VALS(0, 1, 10, 20,        /* row 0: block (0,0), (0,1) */
-	                           4, 5, 50, 60,        /* row 1 */
+	tu_assert_values(out, VALS(0, 1, 10, 20,         /* row 0: block (0,0), (0,1) */
+	                           4, 5, 50, 60,         /* row 1 */
 	                           600, 700, 7000, 8000, /* row 2: block (1,0), (1,1) */
 	                           1000, 1100, 11000, 12000));
 }
@@ -732,8 +733,8 @@ static void test_lut18_matches_definition(void **state)
 		mld_tensor *want = keep(ref_lut(idx, lut, vaxis));
 		tu_assert_shape(out, want->dtype, want->rank, want->shape);
 		if (memcmp(out->data, want->data, want->nbytes))
-			fail_msg("iteration %d: indices %s rank %u, lut %s, VS %llu, vector_axis %lld: values differ", iter,
-			         mld_dtype_name(idx->dtype), idx->rank, mld_dtype_name(lut->dtype),
+			fail_msg("iteration %d: indices %s rank %u, lut %s, VS %llu, vector_axis %lld: values differ",
+			         iter, mld_dtype_name(idx->dtype), idx->rank, mld_dtype_name(lut->dtype),
 			         (unsigned long long)lut->shape[idx->rank + 1], (long long)vaxis);
 		teardown(NULL);
 	}
@@ -791,7 +792,10 @@ static void test_lut_to_sparse_matches_definition(void **state)
 	}
 }
 
-static float round_as(mld_dtype dt, float v) { return dt == MLD_DT_FP16 ? mld__half_to_float(mld__float_to_half(v)) : v; }
+static float round_as(mld_dtype dt, float v)
+{
+	return dt == MLD_DT_FP16 ? mld__half_to_float(mld__float_to_half(v)) : v;
+}
 
 /* A random value valid for dtype dt, written at element i. */
 static void put_random(mld_tensor *t, uint64_t i)
@@ -800,9 +804,14 @@ static void put_random(mld_tensor *t, uint64_t i)
 	switch (t->dtype) {
 	case MLD_DT_INT4: p[i] = (uint8_t)(int8_t)((int)(rnd() % 16) - 8); break;
 	case MLD_DT_UINT4: p[i] = (uint8_t)(rnd() % 16); break;
-	case MLD_DT_INT8: case MLD_DT_UINT8: p[i] = (uint8_t)rnd(); break;
+	case MLD_DT_INT8:
+	case MLD_DT_UINT8: p[i] = (uint8_t)rnd(); break;
 	case MLD_DT_FP16: mld__wr16(p + 2 * i, mld__float_to_half(((float)(rnd() % 4001) - 2000) / 64)); break;
-	case MLD_DT_FP32: { float f = ((float)(rnd() % 200001) - 100000) / 1024; memcpy(p + 4 * i, &f, 4); break; }
+	case MLD_DT_FP32: {
+		float f = ((float)(rnd() % 200001) - 100000) / 1024;
+		memcpy(p + 4 * i, &f, 4);
+		break;
+	}
 	default: fail_msg("test bug: dtype %s", mld_dtype_name(t->dtype));
 	}
 }
@@ -810,7 +819,8 @@ static void put_random(mld_tensor *t, uint64_t i)
 static void test_shift_scale_matches_definition(void **state)
 {
 	(void)state;
-	static const mld_dtype data_dts[] = {MLD_DT_INT4, MLD_DT_UINT4, MLD_DT_INT8, MLD_DT_UINT8, MLD_DT_FP16, MLD_DT_FP32};
+	static const mld_dtype data_dts[] = {MLD_DT_INT4,  MLD_DT_UINT4, MLD_DT_INT8,
+	                                     MLD_DT_UINT8, MLD_DT_FP16,  MLD_DT_FP32};
 	for (int iter = 0; iter < 400; iter++) {
 		unsigned R = 1 + rnd() % 3;
 		uint64_t dshape[MLD_MAX_RANK], sshape[MLD_MAX_RANK];
@@ -849,7 +859,8 @@ static void test_shift_scale_matches_definition(void **state)
 			uint64_t b = flat_of(c, sshape, R);
 			float x = round_as(sdt, (float)mld__dense_get(ddt, data->data, f));
 			if (offset)
-				x = round_as(sdt, x - round_as(sdt, (float)mld__dense_get(offset->dtype, offset->data, b)));
+				x = round_as(sdt,
+				             x - round_as(sdt, (float)mld__dense_get(offset->dtype, offset->data, b)));
 			float want = round_as(sdt, x * (float)mld__dense_get(sdt, scale->data, b));
 			double got = mld__dense_get(sdt, out->data, f);
 			if (got != (double)want)

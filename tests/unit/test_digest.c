@@ -173,10 +173,8 @@ static void test_hex_rejects_bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_digest_equal_for_equal_tensors),
-		cmocka_unit_test(test_digest_differs),
-		cmocka_unit_test(test_digest_format_is_stable),
-		cmocka_unit_test(test_hex_round_trip),
+		cmocka_unit_test(test_digest_equal_for_equal_tensors), cmocka_unit_test(test_digest_differs),
+		cmocka_unit_test(test_digest_format_is_stable),        cmocka_unit_test(test_hex_round_trip),
 		cmocka_unit_test(test_hex_rejects_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,12 +18,12 @@ static uint32_t float_to_bits(float f)
 	return u;
 }
 
-#define assert_half(f, expect)                                                                        \
-	do {                                                                                          \
-		float f_ = (f);                                                                       \
-		uint16_t got_ = mld__float_to_half(f_), want_ = (uint16_t)(expect);                    \
-		if (got_ != want_)                                                                    \
-			fail_msg("float_to_half(%s = %.10g) = 0x%04X, expected 0x%04X", #f, (double)f_, got_, want_); \
+#define assert_half(f, expect)                                                                                         \
+	do {                                                                                                           \
+		float f_ = (f);                                                                                        \
+		uint16_t got_ = mld__float_to_half(f_), want_ = (uint16_t)(expect);                                    \
+		if (got_ != want_)                                                                                     \
+			fail_msg("float_to_half(%s = %.10g) = 0x%04X, expected 0x%04X", #f, (double)f_, got_, want_);  \
 	} while (0)
 
 static void test_exact_values(void **state)
@@ -49,13 +49,13 @@ static void test_exact_values(void **state)
 		{0x6801, 2050.0},
 		{0x7BFF, 65504.0},
 		{0xFBFF, -65504.0},
-		{0x0400, 6.103515625e-05},          /* smallest normal, 2^-14 */
-		{0x03FF, 6.097555160522461e-05},    /* largest subnormal, 1023 * 2^-24 */
-		{0x0200, 3.0517578125e-05},         /* 2^-15 */
-		{0x0001, 5.960464477539063e-08},    /* smallest subnormal, 2^-24 */
+		{0x0400, 6.103515625e-05},       /* smallest normal, 2^-14 */
+		{0x03FF, 6.097555160522461e-05}, /* largest subnormal, 1023 * 2^-24 */
+		{0x0200, 3.0517578125e-05},      /* 2^-15 */
+		{0x0001, 5.960464477539063e-08}, /* smallest subnormal, 2^-24 */
 		{0x8001, -5.960464477539063e-08},
-		{0x3BFF, 0.99951171875},            /* 1 - 2^-11 */
-		{0x3C01, 1.0009765625},             /* 1 + 2^-10 */
+		{0x3BFF, 0.99951171875}, /* 1 - 2^-11 */
+		{0x3C01, 1.0009765625},  /* 1 + 2^-10 */
 	};
 	for (size_t i = 0; i < sizeof exact / sizeof *exact; i++) {
 		float f = mld__half_to_float(exact[i].h);
@@ -79,27 +79,27 @@ static void test_rounding_ties_to_even(void **state)
 {
 	(void)state;
 	/* normal range: ulp of [1,2) is 2^-10 */
-	assert_half(1.0f + 0x1p-11f, 0x3C00);                  /* tie, 0x3C00 is even */
-	assert_half(1.0f + 3 * 0x1p-11f, 0x3C02);              /* tie, 0x3C01 is odd -> up */
-	assert_half(1.0f + 0x1p-11f + 0x1p-20f, 0x3C01);       /* just above the tie */
-	assert_half(1.0f + 0x1p-11f - 0x1p-20f, 0x3C00);       /* just below the tie */
+	assert_half(1.0f + 0x1p-11f, 0x3C00);            /* tie, 0x3C00 is even */
+	assert_half(1.0f + 3 * 0x1p-11f, 0x3C02);        /* tie, 0x3C01 is odd -> up */
+	assert_half(1.0f + 0x1p-11f + 0x1p-20f, 0x3C01); /* just above the tie */
+	assert_half(1.0f + 0x1p-11f - 0x1p-20f, 0x3C00); /* just below the tie */
 	assert_half(-(1.0f + 3 * 0x1p-11f), 0xBC02);
-	assert_half(2049.0f, 0x6800);                          /* tie between 2048 and 2050 */
-	assert_half(2051.0f, 0x6802);                          /* tie between 2050 and 2052 */
-	assert_half(2047.5f, 0x6800);                          /* tie, carries into the exponent */
+	assert_half(2049.0f, 0x6800); /* tie between 2048 and 2050 */
+	assert_half(2051.0f, 0x6802); /* tie between 2050 and 2052 */
+	assert_half(2047.5f, 0x6800); /* tie, carries into the exponent */
 	assert_half(0.1f, 0x2E66);
 	assert_half(1.0f / 3.0f, 0x3555);
-	assert_half(1000.25f, 0x63D0);                         /* 1000.25 -> 1000 (even) */
-	assert_half(1000.75f, 0x63D2);                         /* 1000.75 -> 1001 (even) */
+	assert_half(1000.25f, 0x63D0); /* 1000.25 -> 1000 (even) */
+	assert_half(1000.75f, 0x63D2); /* 1000.75 -> 1001 (even) */
 	/* subnormal range: ulp is 2^-24 */
-	assert_half(0x1p-25f, 0x0000);                         /* half the smallest: tie -> 0 */
+	assert_half(0x1p-25f, 0x0000); /* half the smallest: tie -> 0 */
 	assert_half(-0x1p-25f, 0x8000);
-	assert_half(0x1p-25f + 0x1p-40f, 0x0001);              /* above the tie */
+	assert_half(0x1p-25f + 0x1p-40f, 0x0001); /* above the tie */
 	assert_half(1.5f * 0x1p-25f, 0x0001);
-	assert_half(3 * 0x1p-25f, 0x0002);                     /* 1.5 ulp: tie -> 2 */
-	assert_half(5 * 0x1p-25f, 0x0002);                     /* 2.5 ulp: tie -> 2 */
-	assert_half(7 * 0x1p-25f, 0x0004);                     /* 3.5 ulp: tie -> 4 */
-	assert_half(0x1p-14f - 0x1p-25f, 0x0400);              /* 1023.5 ulp: tie -> smallest normal */
+	assert_half(3 * 0x1p-25f, 0x0002);        /* 1.5 ulp: tie -> 2 */
+	assert_half(5 * 0x1p-25f, 0x0002);        /* 2.5 ulp: tie -> 2 */
+	assert_half(7 * 0x1p-25f, 0x0004);        /* 3.5 ulp: tie -> 4 */
+	assert_half(0x1p-14f - 0x1p-25f, 0x0400); /* 1023.5 ulp: tie -> smallest normal */
 	assert_half(0x1p-14f - 0x1p-24f, 0x03FF);
 	assert_half(0x1p-26f, 0x0000);
 	assert_half(1e-30f, 0x0000);
@@ -214,7 +214,8 @@ static void test_float_to_half_matches_reference(void **state)
 				float f = bits_to_float(u);
 				uint16_t got = mld__float_to_half(f), want = ref_float_to_half(f);
 				if (got != want)
-					fail_msg("float 0x%08X (%.10g): 0x%04X, reference 0x%04X", u, (double)f, got, want);
+					fail_msg("float 0x%08X (%.10g): 0x%04X, reference 0x%04X", u, (double)f, got,
+					         want);
 				checked++;
 			}
 		}
@@ -225,7 +226,8 @@ static void test_float_to_half_matches_reference(void **state)
 				float f = bits_to_float(u);
 				uint16_t got = mld__float_to_half(f), want = ref_float_to_half(f);
 				if (got != want)
-					fail_msg("float 0x%08X (%.10g): 0x%04X, reference 0x%04X", u, (double)f, got, want);
+					fail_msg("float 0x%08X (%.10g): 0x%04X, reference 0x%04X", u, (double)f, got,
+					         want);
 				checked++;
 			}
 		}
@@ -237,7 +239,8 @@ static void test_float_to_half_matches_reference(void **state)
 			continue;
 		uint16_t got = mld__float_to_half(f), want = ref_float_to_half(f);
 		if (got != want)
-			fail_msg("float 0x%08X (%.10g): 0x%04X, reference 0x%04X", float_to_bits(f), (double)f, got, want);
+			fail_msg("float 0x%08X (%.10g): 0x%04X, reference 0x%04X", float_to_bits(f), (double)f, got,
+			         want);
 		checked++;
 	}
 #ifdef __FLT16_MAX__

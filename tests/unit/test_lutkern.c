@@ -88,7 +88,8 @@ static void check_one(const mld__lutkern *k, int f, size_t n, unsigned entries, 
 			fail_msg("%s %s: n=%zu wrote before its output", k->name, form_name[f], n);
 	for (size_t i = n + dst_off; i < n + dst_off + CANARY; i++)
 		if (out[i] != 0xA5A5)
-			fail_msg("%s %s: n=%zu wrote element %zu past its output", k->name, form_name[f], n, i - dst_off);
+			fail_msg("%s %s: n=%zu wrote element %zu past its output", k->name, form_name[f], n,
+			         i - dst_off);
 	free(ref);
 	free(out);
 	guarded_free(&g);
@@ -118,7 +119,7 @@ static void check_kernel(const mld__lutkern *k)
 }
 
 static const mld__lutkern *const tables[MLD_ISA_COUNT] = {&mld__lutkern_scalar, &mld__lutkern_neon, &mld__lutkern_avx2,
-                                                         &mld__lutkern_avx512};
+                                                          &mld__lutkern_avx512};
 
 static void test_every_path_equals_scalar(void **state)
 {
@@ -230,7 +231,8 @@ static void test_cmpkern_paths_equal_scalar(void **state)
 			feed_split(&x, &mld__cmpkern_scalar, a, b, n);
 			feed_split(&y, ks[k], a, b, n);
 			if (!same_sums(&x, &y))
-				fail_msg("cmpkern %s: %zu values: the sums differ from the scalar path's", ks[k]->name, n);
+				fail_msg("cmpkern %s: %zu values: the sums differ from the scalar path's", ks[k]->name,
+				         n);
 		}
 		print_message("cmpkern %s: equal to scalar\n", ks[k]->name);
 		ran++;
@@ -313,7 +315,8 @@ static void test_dispatch_choice(void **state)
 			 * exec this binary itself */
 			const char *emu = getenv("MLD_TEST_EMULATOR");
 			if (emu && *emu)
-				execl("/bin/sh", "sh", "-c", "exec $MLD_TEST_EMULATOR \"$0\" --dispatch", self, (char *)NULL);
+				execl("/bin/sh", "sh", "-c", "exec $MLD_TEST_EMULATOR \"$0\" --dispatch", self,
+				      (char *)NULL);
 			else
 				execl(self, self, "--dispatch", (char *)NULL);
 			_exit(127);
@@ -335,10 +338,8 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "--dispatch"))
 		return (int)mld__lutkern_get()->isa | (int)mld__hash_active()->isa << 4;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scalar_is_the_definition),
-		cmocka_unit_test(test_every_path_equals_scalar),
-		cmocka_unit_test(test_dispatch_choice),
-		cmocka_unit_test(test_cmpkern_paths_equal_scalar),
+		cmocka_unit_test(test_scalar_is_the_definition),  cmocka_unit_test(test_every_path_equals_scalar),
+		cmocka_unit_test(test_dispatch_choice),           cmocka_unit_test(test_cmpkern_paths_equal_scalar),
 		cmocka_unit_test(test_cmpkern_is_the_definition),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

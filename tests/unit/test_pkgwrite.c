@@ -65,7 +65,8 @@ static void make_items(fixture *f, mld_dtype bad_dtype)
 		if (dt == MLD_DT_FP16)
 			f->items[i] = (mld__blob_item){v, 0, 1, tu_example_fp16_data, 8, 0, MLD_DT_FP16};
 		else
-			f->items[i] = (mld__blob_item){v, 0, 2, tu_example_uint4_data, 3, 4, bad_dtype ? bad_dtype : dt};
+			f->items[i] =
+				(mld__blob_item){v, 0, 2, tu_example_uint4_data, 3, 4, bad_dtype ? bad_dtype : dt};
 	}
 }
 
@@ -118,21 +119,24 @@ static void check_manifest(const char *pkg)
 	const char *key;
 	json_t *it;
 	int seen_model = 0, seen_weights = 0;
-	json_object_foreach(items, key, it) {
+	json_object_foreach(items, key, it)
+	{
 		assert_int_equal(strlen(key), 36); /* UUID-shaped */
 		assert_string_equal(json_string_value(json_object_get(it, "author")), "com.apple.CoreML");
 		const char *name = json_string_value(json_object_get(it, "name"));
 		if (!strcmp(name, "model.mlmodel")) {
 			seen_model++;
 			assert_string_equal(key, root_id);
-			assert_string_equal(json_string_value(json_object_get(it, "path")), "com.apple.CoreML/model.mlmodel");
+			assert_string_equal(json_string_value(json_object_get(it, "path")),
+			                    "com.apple.CoreML/model.mlmodel");
 			assert_string_equal(json_string_value(json_object_get(it, "description")),
 			                    "CoreML Model Specification");
 		} else if (!strcmp(name, "weights")) {
 			seen_weights++;
 			assert_string_not_equal(key, root_id);
 			assert_string_equal(json_string_value(json_object_get(it, "path")), "com.apple.CoreML/weights");
-			assert_string_equal(json_string_value(json_object_get(it, "description")), "CoreML Model Weights");
+			assert_string_equal(json_string_value(json_object_get(it, "description")),
+			                    "CoreML Model Weights");
 		} else {
 			fail_msg("unexpected manifest item \"%s\"", name);
 		}
@@ -430,7 +434,8 @@ static void test_index_identity_sees_every_byte(void **state)
 		index_identity(ids[k + 1], f->dir, out, (int)k + 1);
 		for (size_t j = 0; j <= k; j++)
 			if (!memcmp(ids[k + 1], ids[j], 16))
-				fail_msg("flipping byte %#zx of weight.bin left the identity as in case %zu", flips[k], j);
+				fail_msg("flipping byte %#zx of weight.bin left the identity as in case %zu", flips[k],
+				         j);
 	}
 	tu_write_file(wbin, tu_example_blobfile, sizeof tu_example_blobfile);
 	index_identity(ids[N + 1], f->dir, out, N + 1);

@@ -25,13 +25,14 @@ static uint8_t *pack_model(const mil_model *m, size_t *len)
 static void test_wire_example_value(void **state)
 {
 	(void)state;
-	static const uint8_t want[50] = {
-		0x12, 0x0C, 0x0A, 0x0A, 0x08, 0x0A, 0x10, 0x01, 0x1A, 0x04, 0x0A, 0x02, 0x08, 0x04, /* type */
-		0x2A, 0x22, 0x0A, 0x1E,                                                             /* blobFileValue, fileName */
-		'@', 'm', 'o', 'd', 'e', 'l', '_', 'p', 'a', 't', 'h', '/', 'w', 'e', 'i', 'g', 'h', 't', 's', '/',
-		'w', 'e', 'i', 'g', 'h', 't', '.', 'b', 'i', 'n',
-		0x10, 0x40, /* offset = 64 */
-	};
+	static const uint8_t want[50] =
+		{
+			0x12, 0x0C, 0x0A, 0x0A, 0x08, 0x0A, 0x10, 0x01, 0x1A, 0x04, 0x0A, 0x02, 0x08, 0x04, /* type */
+			0x2A, 0x22, 0x0A, 0x1E, /* blobFileValue, fileName */
+			'@',  'm',  'o',  'd',  'e',  'l',  '_',  'p',  'a',  't',  'h',  '/',  'w',  'e',
+			'i',  'g',  'h',  't',  's',  '/',  'w',  'e',  'i',  'g',  'h',  't',  '.',  'b',
+			'i',  'n',  0x10, 0x40, /* offset = 64 */
+		};
 	mil_value *v = tu_blob_value(MLD_DT_FP16, 1, (uint64_t[]){4}, WEIGHT_FILE, 64);
 	size_t n = core_ml__specification__milspec__value__get_packed_size(v);
 	assert_int_equal(n, 50);
@@ -100,7 +101,10 @@ static void test_model_unknown_fields_survive(void **state)
 	assert_int_equal(u[1].wire_type, PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED);
 	/* protobuf-c keeps the length prefix with the payload */
 	assert_int_equal(u[1].len, 4);
-	assert_memory_equal(u[1].data, "\x03" "abc", 4);
+	assert_memory_equal(u[1].data,
+	                    "\x03"
+	                    "abc",
+	                    4);
 	/* the known part decoded normally */
 	const mil_op *op = first_op(m);
 	assert_string_equal(op->type, "const");
@@ -271,22 +275,28 @@ static void test_depth_limit(void **state)
 	size_t len;
 	/* a ValueType nested n deep: the root plus 2(n-1) sub-messages */
 	uint8_t *ok = nested_types(51, &len); /* 100 levels below the root */
-	assert_int_equal(mil_proto_depth(&core_ml__specification__milspec__value_type__descriptor, ok, len, 100, &depth), 0);
+	assert_int_equal(
+		mil_proto_depth(&core_ml__specification__milspec__value_type__descriptor, ok, len, 100, &depth), 0);
 	assert_int_equal(depth, 100);
 	ProtobufCMessage *m;
-	assert_int_equal(mil_unpack(&m, &core_ml__specification__milspec__value_type__descriptor, ok, len, "t", NULL), 0);
+	assert_int_equal(mil_unpack(&m, &core_ml__specification__milspec__value_type__descriptor, ok, len, "t", NULL),
+	                 0);
 	protobuf_c_message_free_unpacked(m, NULL);
 	free(ok);
 	uint8_t *deep = nested_types(52, &len); /* 102 */
-	assert_int_equal(mil_proto_depth(&core_ml__specification__milspec__value_type__descriptor, deep, len, 100, &depth), 1);
-	assert_int_equal(mil_unpack(&m, &core_ml__specification__milspec__value_type__descriptor, deep, len, "deep.bin",
-	                            NULL), MLD_EFORMAT);
+	assert_int_equal(
+		mil_proto_depth(&core_ml__specification__milspec__value_type__descriptor, deep, len, 100, &depth), 1);
+	assert_int_equal(
+		mil_unpack(&m, &core_ml__specification__milspec__value_type__descriptor, deep, len, "deep.bin", NULL),
+		MLD_EFORMAT);
 	assert_non_null(strstr(mld_error_last(), "deep.bin: protobuf messages nested more than 100 deep"));
 	free(deep);
 	/* unknown fields are opaque: not descended into */
-	static const uint8_t unknown[] = {0x7A, 0x04, 0x12, 0x02, 0x0A, 0x00}; /* field 15 holding "listType{type{}}" bytes */
-	assert_int_equal(mil_proto_depth(&core_ml__specification__milspec__value_type__descriptor, unknown, sizeof unknown, 0,
-	                                 &depth), 0);
+	static const uint8_t unknown[] = {0x7A, 0x04, 0x12,
+	                                  0x02, 0x0A, 0x00}; /* field 15 holding "listType{type{}}" bytes */
+	assert_int_equal(mil_proto_depth(&core_ml__specification__milspec__value_type__descriptor, unknown,
+	                                 sizeof unknown, 0, &depth),
+	                 0);
 	assert_int_equal(depth, 0);
 }
 
@@ -297,7 +307,8 @@ static void test_field_zero(void **state)
 	(void)state;
 	static const uint8_t zero2[] = {0x08, 0x09, 0x80, 0x00, 0x66}; /* spec 9; field 0 (tag 80 00) = 102 */
 	unsigned depth;
-	assert_int_equal(mil_proto_depth(&core_ml__specification__model__descriptor, zero2, sizeof zero2, 100, &depth), -1);
+	assert_int_equal(mil_proto_depth(&core_ml__specification__model__descriptor, zero2, sizeof zero2, 100, &depth),
+	                 -1);
 	mil_model *m = NULL;
 	assert_int_equal(mil_model_unpack(&m, zero2, sizeof zero2, "zero.mlmodel"), MLD_EFORMAT);
 	assert_non_null(strstr(mld_error_last(), "zero.mlmodel: corrupt protobuf"));

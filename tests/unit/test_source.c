@@ -140,7 +140,8 @@ static void test_zip_source(void **state)
 	char *dir = tu_tempdir();
 	char *zpath = tu_fmt("%s/model.zip", dir);
 	const char *names[] = {"__MACOSX/X.mlpackage/Manifest.json", "out/X.mlpackage/Manifest.json",
-	                       "out/X.mlpackage/Data/w/weight.bin", "out/X.mlpackage/Data/w/inner.mlpackage/Manifest.json"};
+	                       "out/X.mlpackage/Data/w/weight.bin",
+	                       "out/X.mlpackage/Data/w/inner.mlpackage/Manifest.json"};
 	const char *contents[] = {"shadow", "{}", "WEIGHTS", "nested"};
 	make_zip(zpath, names, contents, 4);
 

@@ -166,8 +166,9 @@ static void test_round_trip_property(void **state)
 				mld__pack(packed, noisy, count, bits);
 				ref_pack(ref, src, count, bits);
 				if (nbytes && memcmp(packed, ref, nbytes))
-					fail_msg("width %u, %zu elements: packing differs from the bit-by-bit reference", bits,
-					         count);
+					fail_msg(
+						"width %u, %zu elements: packing differs from the bit-by-bit reference",
+						bits, count);
 				if (bits < 8 && (count * bits) % 8)
 					assert_int_equal(packed[nbytes - 1] >> ((count * bits) % 8), 0);
 				mld__unpack(back, packed, count, bits, false);
@@ -197,10 +198,8 @@ static void test_round_trip_property(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table_rows),
-		cmocka_unit_test(test_int4_sign_extension_full_range),
-		cmocka_unit_test(test_uint2_bit_order),
-		cmocka_unit_test(test_packed_size),
+		cmocka_unit_test(test_table_rows),          cmocka_unit_test(test_int4_sign_extension_full_range),
+		cmocka_unit_test(test_uint2_bit_order),     cmocka_unit_test(test_packed_size),
 		cmocka_unit_test(test_round_trip_property),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

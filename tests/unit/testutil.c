@@ -90,24 +90,93 @@ char *tu_fmt(const char *fmt, ...)
 /* ---- §3.7: the two-blob file, byte for byte as documented ------------------------- */
 
 const uint8_t tu_example_blobfile[259] = {
-	[0x000] = 0x02, 0x00, 0x00, 0x00,                         /* header.count = 2 */
-	[0x004] = 0x02, 0x00, 0x00, 0x00,                         /* header.version = 2 */
-	                                                          /* 0x008: 56 reserved zeros */
-	[0x040] = 0xEF, 0xBE, 0xAD, 0xDE,                         /* A: sentinel */
-	[0x044] = 0x01, 0x00, 0x00, 0x00,                         /* A: dtype 1 (Float16) */
-	[0x048] = 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* A: sizeInBytes = 8 */
-	[0x050] = 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* A: data offset = 128 */
-	[0x058] = 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* A: padding bits = 0 */
-	                                                          /* 0x060: 32 reserved zeros */
-	[0x080] = 0x00, 0x3C, 0x00, 0x40, 0x00, 0xB8, 0x00, 0x00, /* A: data (LE fp16) */
-	                                                          /* 0x088: zero fill to 192 */
-	[0x0C0] = 0xEF, 0xBE, 0xAD, 0xDE,                         /* B: sentinel */
-	[0x0C4] = 0x0B, 0x00, 0x00, 0x00,                         /* B: dtype 11 (UInt4) */
-	[0x0C8] = 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* B: sizeInBytes = 3 */
-	[0x0D0] = 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* B: data offset = 256 */
-	[0x0D8] = 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* B: padding bits = 4 */
-	                                                          /* 0x0E0: 32 reserved zeros */
-	[0x100] = 0x21, 0xF3, 0x07,                               /* B: data; EOF at 259 */
+	[0x000] = 0x02,
+	0x00,
+	0x00,
+	0x00, /* header.count = 2 */
+	[0x004] = 0x02,
+	0x00,
+	0x00,
+	0x00, /* header.version = 2 */
+	      /* 0x008: 56 reserved zeros */
+	[0x040] = 0xEF,
+	0xBE,
+	0xAD,
+	0xDE, /* A: sentinel */
+	[0x044] = 0x01,
+	0x00,
+	0x00,
+	0x00, /* A: dtype 1 (Float16) */
+	[0x048] = 0x08,
+	0x00,
+	0x00,
+	0x00,
+	0x00,
+	0x00,
+	0x00,
+	0x00, /* A: sizeInBytes = 8 */
+	[0x050] = 0x80,
+	0x00,
+	0x00,
+	0x00,
+	0x00,
+	0x00,
+	0x00,
+	0x00, /* A: data offset = 128 */
+	[0x058] = 0x00,
+	0x00,
+	0x00,
+	0x00,
+	0x00,
+	0x00,
+	0x00,
+	0x00, /* A: padding bits = 0 */
+	      /* 0x060: 32 reserved zeros */
+	[0x080] = 0x00,
+	0x3C,
+	0x00,
+	0x40,
+	0x00,
+	0xB8,
+	0x00,
+	0x00, /* A: data (LE fp16) */
+	      /* 0x088: zero fill to 192 */
+	[0x0C0] = 0xEF,
+	0xBE,
+	0xAD,
+	0xDE, /* B: sentinel */
+	[0x0C4] = 0x0B,
+	0x00,
+	0x00,
+	0x00, /* B: dtype 11 (UInt4) */
+	[0x0C8] = 0x03,
+	0x00,
+	0x00,
+	0x00,
+	0x00,
+	0x00,
+	0x00,
+	0x00, /* B: sizeInBytes = 3 */
+	[0x0D0] = 0x00,
+	0x01,
+	0x00,
+	0x00,
+	0x00,
+	0x00,
+	0x00,
+	0x00, /* B: data offset = 256 */
+	[0x0D8] = 0x04,
+	0x00,
+	0x00,
+	0x00,
+	0x00,
+	0x00,
+	0x00,
+	0x00, /* B: padding bits = 4 */
+	      /* 0x0E0: 32 reserved zeros */
+	[0x100] = 0x21,
+	0xF3,
+	0x07, /* B: data; EOF at 259 */
 };
 const uint8_t tu_example_fp16_data[8] = {0x00, 0x3C, 0x00, 0x40, 0x00, 0xB8, 0x00, 0x00};
 const uint8_t tu_example_uint4_data[3] = {0x21, 0xF3, 0x07};
@@ -202,7 +271,13 @@ void tu_arena_free(void)
 	arena_n = arena_cap = 0;
 }
 
-#define NEW(T, INIT) ({ T *p_ = tu_alloc(sizeof(T)); T v_ = INIT; *p_ = v_; p_; })
+#define NEW(T, INIT)                                                                                                   \
+	({                                                                                                             \
+		T *p_ = tu_alloc(sizeof(T));                                                                           \
+		T v_ = INIT;                                                                                           \
+		*p_ = v_;                                                                                              \
+		p_;                                                                                                    \
+	})
 
 mil_value_type *tu_tensor_type(mld_dtype dt, unsigned rank, const uint64_t *shape)
 {
@@ -212,8 +287,8 @@ mil_value_type *tu_tensor_type(mld_dtype dt, unsigned rank, const uint64_t *shap
 	tt->n_dimensions = rank;
 	tt->dimensions = tu_alloc(rank * sizeof *tt->dimensions);
 	for (unsigned d = 0; d < rank; d++) {
-		CoreML__Specification__MILSpec__Dimension *dim =
-		    NEW(CoreML__Specification__MILSpec__Dimension, CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__INIT);
+		CoreML__Specification__MILSpec__Dimension *dim = NEW(CoreML__Specification__MILSpec__Dimension,
+		                                                     CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__INIT);
 		dim->dimension_case = MIL_DIM_CONSTANT;
 		dim->constant = NEW(CoreML__Specification__MILSpec__Dimension__ConstantDimension,
 		                    CORE_ML__SPECIFICATION__MILSPEC__DIMENSION__CONSTANT_DIMENSION__INIT);
@@ -328,8 +403,8 @@ static void add_input(mil_op *op, const char *key, mil_binding *b)
 	a->arguments = tu_alloc(sizeof *a->arguments);
 	a->arguments[0] = b;
 	CoreML__Specification__MILSpec__Operation__InputsEntry *e =
-	    NEW(CoreML__Specification__MILSpec__Operation__InputsEntry,
-	        CORE_ML__SPECIFICATION__MILSPEC__OPERATION__INPUTS_ENTRY__INIT);
+		NEW(CoreML__Specification__MILSpec__Operation__InputsEntry,
+	            CORE_ML__SPECIFICATION__MILSPEC__OPERATION__INPUTS_ENTRY__INIT);
 	e->key = tu_str(key);
 	e->value = a;
 	CoreML__Specification__MILSpec__Operation__InputsEntry **in = tu_alloc((op->n_inputs + 1) * sizeof *in);
@@ -358,8 +433,8 @@ void tu_op_input_name(mil_op *op, const char *key, const char *name)
 void tu_op_attr(mil_op *op, const char *key, mil_value *v)
 {
 	CoreML__Specification__MILSpec__Operation__AttributesEntry *e =
-	    NEW(CoreML__Specification__MILSpec__Operation__AttributesEntry,
-	        CORE_ML__SPECIFICATION__MILSPEC__OPERATION__ATTRIBUTES_ENTRY__INIT);
+		NEW(CoreML__Specification__MILSpec__Operation__AttributesEntry,
+	            CORE_ML__SPECIFICATION__MILSPEC__OPERATION__ATTRIBUTES_ENTRY__INIT);
 	e->key = tu_str(key);
 	e->value = v;
 	CoreML__Specification__MILSpec__Operation__AttributesEntry **at = tu_alloc((op->n_attributes + 1) * sizeof *at);
@@ -379,8 +454,8 @@ mil_op *tu_const_op(const char *name, mil_value *val)
 	mil_value *vals[2] = {tu_string_value(name), val};
 	for (int i = 0; i < 2; i++) {
 		CoreML__Specification__MILSpec__Operation__AttributesEntry *e =
-		    NEW(CoreML__Specification__MILSpec__Operation__AttributesEntry,
-		        CORE_ML__SPECIFICATION__MILSPEC__OPERATION__ATTRIBUTES_ENTRY__INIT);
+			NEW(CoreML__Specification__MILSpec__Operation__AttributesEntry,
+		            CORE_ML__SPECIFICATION__MILSPEC__OPERATION__ATTRIBUTES_ENTRY__INIT);
 		e->key = tu_str(keys[i]);
 		e->value = vals[i];
 		op->attributes[i] = e;
@@ -415,8 +490,8 @@ mil_function *tu_function(const char *opset, mil_block *blk)
 	f->n_block_specializations = 1;
 	f->block_specializations = tu_alloc(sizeof *f->block_specializations);
 	CoreML__Specification__MILSpec__Function__BlockSpecializationsEntry *e =
-	    NEW(CoreML__Specification__MILSpec__Function__BlockSpecializationsEntry,
-	        CORE_ML__SPECIFICATION__MILSPEC__FUNCTION__BLOCK_SPECIALIZATIONS_ENTRY__INIT);
+		NEW(CoreML__Specification__MILSpec__Function__BlockSpecializationsEntry,
+	            CORE_ML__SPECIFICATION__MILSPEC__FUNCTION__BLOCK_SPECIALIZATIONS_ENTRY__INIT);
 	e->key = tu_str(opset);
 	e->value = blk;
 	f->block_specializations[0] = e;
@@ -431,8 +506,8 @@ mil_model *tu_ml_program(int spec, size_t n, const char *const *names, mil_funct
 	p->functions = tu_alloc(n * sizeof *p->functions);
 	for (size_t i = 0; i < n; i++) {
 		CoreML__Specification__MILSpec__Program__FunctionsEntry *e =
-		    NEW(CoreML__Specification__MILSpec__Program__FunctionsEntry,
-		        CORE_ML__SPECIFICATION__MILSPEC__PROGRAM__FUNCTIONS_ENTRY__INIT);
+			NEW(CoreML__Specification__MILSpec__Program__FunctionsEntry,
+		            CORE_ML__SPECIFICATION__MILSPEC__PROGRAM__FUNCTIONS_ENTRY__INIT);
 		e->key = tu_str(names[i]);
 		e->value = fns[i];
 		p->functions[i] = e;

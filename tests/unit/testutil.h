@@ -22,32 +22,32 @@
 
 /* ---- assertions --------------------------------------------------------------- */
 
-#define assert_ok(expr)                                                                              \
-	do {                                                                                         \
-		int rc_ = (expr);                                                                    \
-		if (rc_ != 0)                                                                        \
-			fail_msg("%s failed with %d: %s", #expr, rc_, mld_error_last());             \
+#define assert_ok(expr)                                                                                                \
+	do {                                                                                                           \
+		int rc_ = (expr);                                                                                      \
+		if (rc_ != 0)                                                                                          \
+			fail_msg("%s failed with %d: %s", #expr, rc_, mld_error_last());                               \
 	} while (0)
 
 /* `expr` must return `code`, and the last error message must contain `needle`
  * (when not NULL). */
-#define assert_mld_err(expr, code, needle)                                                           \
-	do {                                                                                         \
-		int rc_ = (expr);                                                                    \
-		const char *needle_ = (needle);                                                      \
-		if (rc_ != (code))                                                           \
-			fail_msg("%s returned %d, expected %d (message: \"%s\")", #expr, rc_, (int)(code), \
-			         mld_error_last());                                                  \
-		if (needle_ && !strstr(mld_error_last(), needle_))                                   \
-			fail_msg("%s: message \"%s\" does not contain \"%s\"", #expr, mld_error_last(), needle_); \
+#define assert_mld_err(expr, code, needle)                                                                             \
+	do {                                                                                                           \
+		int rc_ = (expr);                                                                                      \
+		const char *needle_ = (needle);                                                                        \
+		if (rc_ != (code))                                                                                     \
+			fail_msg("%s returned %d, expected %d (message: \"%s\")", #expr, rc_, (int)(code),             \
+			         mld_error_last());                                                                    \
+		if (needle_ && !strstr(mld_error_last(), needle_))                                                     \
+			fail_msg("%s: message \"%s\" does not contain \"%s\"", #expr, mld_error_last(), needle_);      \
 	} while (0)
 
 /* Exact float equality (bit-level for NaN-free values), with the values printed. */
-#define assert_feq(a, b)                                                                             \
-	do {                                                                                         \
-		double a_ = (a), b_ = (b);                                                           \
-		if (!(a_ == b_) || !signbit(a_) != !signbit(b_))                                       \
-			fail_msg("%s = %.9g, expected %.9g", #a, a_, b_);                                   \
+#define assert_feq(a, b)                                                                                               \
+	do {                                                                                                           \
+		double a_ = (a), b_ = (b);                                                                             \
+		if (!(a_ == b_) || !signbit(a_) != !signbit(b_))                                                       \
+			fail_msg("%s = %.9g, expected %.9g", #a, a_, b_);                                              \
 	} while (0)
 
 /* ---- files -------------------------------------------------------------------- */
@@ -68,7 +68,7 @@ char *tu_fmt(const char *fmt, ...) MLD_PRINTF(1, 2);
 /* ---- the §3.7 worked example ----------------------------------------------------- */
 
 extern const uint8_t tu_example_blobfile[259];
-extern const uint8_t tu_example_fp16_data[8]; /* {1.0, 2.0, -0.5, 0.0} */
+extern const uint8_t tu_example_fp16_data[8];  /* {1.0, 2.0, -0.5, 0.0} */
 extern const uint8_t tu_example_uint4_data[3]; /* {1, 2, 3, 15, 7} packed */
 
 /* ---- tensors ------------------------------------------------------------------- */
@@ -100,9 +100,9 @@ mil_value *tu_imm_floats(mld_dtype dt, unsigned rank, const uint64_t *shape, con
 mil_value *tu_imm_ints(mld_dtype dt, unsigned rank, const uint64_t *shape, const int32_t *v, size_t n);
 /* An op of `type` with `n_out` outputs (names/types); parameters added below. */
 mil_op *tu_op(const char *type, size_t n_out, const char *const *out_names, mil_value_type *const *out_types);
-void tu_op_input_value(mil_op *op, const char *key, mil_value *v); /* iOS18 form: Binding.value */
+void tu_op_input_value(mil_op *op, const char *key, mil_value *v);    /* iOS18 form: Binding.value */
 void tu_op_input_name(mil_op *op, const char *key, const char *name); /* Binding.name (a producer) */
-void tu_op_attr(mil_op *op, const char *key, mil_value *v);          /* iOS16 form: attribute */
+void tu_op_attr(mil_op *op, const char *key, mil_value *v);           /* iOS16 form: attribute */
 mil_block *tu_block(mil_op **ops, size_t n_ops, const char *output);
 mil_function *tu_function(const char *opset, mil_block *blk);
 /* An ML Program Model of `n` functions (multifunction description when n > 1). */

@@ -16,7 +16,8 @@ bool cb_valid_identifier(const char *s)
 	if (!s || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
 		return false;
 	for (s++; *s; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '@'))
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+		      *s == '@'))
 			return false;
 	return true;
 }
@@ -48,7 +49,7 @@ static uint64_t weight_files_size(const mld_package *pkg)
  * every core before the sources are checked in order; the errors come out as the
  * sequential open gives them. */
 typedef struct pre_open {
-	const char *path;   /* as given, the first time its real path is met */
+	const char *path; /* as given, the first time its real path is met */
 	char *real;
 	mld_package *pkg;
 	int rc;
@@ -135,8 +136,9 @@ static int open_sources_in_order(cb_ctx *cb, const mld_source_spec *specs, size_
 		s->name = sp->name;
 		s->alias_of = -1;
 		if (!cb_valid_identifier(sp->name))
-			return mld__err(MLD_EUSAGE, "function name \"%s\" is not a valid MIL identifier ([A-Za-z_][A-Za-z0-9_@]*)",
-			               sp->name ? sp->name : "");
+			return mld__err(MLD_EUSAGE,
+			                "function name \"%s\" is not a valid MIL identifier ([A-Za-z_][A-Za-z0-9_@]*)",
+			                sp->name ? sp->name : "");
 		for (size_t k = 0; k < i; k++)
 			if (!strcmp(specs[k].name, sp->name))
 				return mld__err(MLD_EUSAGE, "function name \"%s\" is given twice", sp->name);
@@ -280,20 +282,21 @@ static int check_not_a_source(const char *path, const char *what, const mld_sour
 		char *src = sources[i].path ? realpath(sources[i].path, NULL) : NULL;
 		if (!src)
 			continue; /* a missing source fails when it is opened */
-		const char *how = !strcmp(out, src)               ? "is"
-		                  : mld__path_within(out, src)    ? "lies inside"
-		                  : mld__path_within(src, out)    ? "holds"
-		                                                  : NULL;
+		const char *how = !strcmp(out, src)            ? "is"
+		                  : mld__path_within(out, src) ? "lies inside"
+		                  : mld__path_within(src, out) ? "holds"
+		                                               : NULL;
 		if (how)
-			rc = mld__err(MLD_EOVERLAP, "%s: the %s %s the source %s=%s%s%s; it would overwrite it (choose another path)",
+			rc = mld__err(MLD_EOVERLAP,
+			              "%s: the %s %s the source %s=%s%s%s; it would overwrite it (choose another path)",
 			              path, what, how, sources[i].name ? sources[i].name : "", sources[i].path,
-			              strcmp(src, sources[i].path) ? " -> " : "", strcmp(src, sources[i].path) ? src : "");
+			              strcmp(src, sources[i].path) ? " -> " : "",
+			              strcmp(src, sources[i].path) ? src : "");
 		free(src);
 	}
 	free(out);
 	return rc;
 }
-
 
 /* Digests come from the store: index the sources (unchanged ones are not re-read);
  * then the weights, their facts and the plan. */
@@ -376,15 +379,18 @@ static int check_output(const cb_ctx *cb, const char *out_path)
 	while (n > 1 && abs[n - 1] == '/')
 		abs[--n] = 0;
 	slash = strrchr(abs, '/');
-	char *dir = slash ? (slash == abs ? mld__strdup("/") : mld__sprintf("%.*s", (int)(slash - abs), abs)) : mld__strdup(".");
+	char *dir = slash ? (slash == abs ? mld__strdup("/") : mld__sprintf("%.*s", (int)(slash - abs), abs))
+	                  : mld__strdup(".");
 	char *rdir = dir ? realpath(dir, NULL) : NULL;
 	char *full = rdir ? mld__sprintf("%s/%s", strcmp(rdir, "/") ? rdir : "", slash ? slash + 1 : abs) : NULL;
 	int rc = 0;
 	for (size_t p = 0; full && p < cb->n_pkgs && !rc; p++) {
 		const char *sp = cb->pkg_paths[p];
 		size_t a = strlen(full), b = strlen(sp);
-		if ((a <= b && !strncmp(sp, full, a) && (sp[a] == 0 || sp[a] == '/')) || (b < a && !strncmp(full, sp, b) && full[b] == '/'))
-			rc = mld__err(MLD_EUSAGE, "%s: the output would replace, hold or lie inside the source %s", out_path, sp);
+		if ((a <= b && !strncmp(sp, full, a) && (sp[a] == 0 || sp[a] == '/')) ||
+		    (b < a && !strncmp(full, sp, b) && full[b] == '/'))
+			rc = mld__err(MLD_EUSAGE, "%s: the output would replace, hold or lie inside the source %s",
+			              out_path, sp);
 	}
 	free(abs);
 	free(dir);
@@ -401,8 +407,8 @@ static int take_opts(mld_combine_opts *o, const mld_combine_opts *opts)
 	mld_combine_opts d = MLD_COMBINE_OPTS_INIT;
 	*o = d;
 	if (opts && opts->version > MLD_COMBINE_OPTS_VERSION)
-		return mld__err(MLD_EUSAGE, "mld_combine_opts version %u is newer than this library's %d", opts->version,
-		                MLD_COMBINE_OPTS_VERSION);
+		return mld__err(MLD_EUSAGE, "mld_combine_opts version %u is newer than this library's %d",
+		                opts->version, MLD_COMBINE_OPTS_VERSION);
 	if (opts && opts->version == 1)
 		memcpy(o, opts, offsetof(mld_combine_opts, replace) + sizeof opts->replace);
 	else if (opts && opts->version == 2)
@@ -440,7 +446,8 @@ int mld_combine(mld_combine_stats *stats, const mld_source_spec *sources, size_t
 	if (o.stamp_path && o.dry_run)
 		return mld__err(MLD_EUSAGE, "a stamp goes with a written output, not with a dry run");
 	if (!o.dry_run && !has_suffix(out_path, o.zip ? ".zip" : ".mlpackage", false))
-		return mld__err(MLD_EUSAGE, "%s: the output must end in %s", out_path, o.zip ? ".zip (--zip)" : ".mlpackage");
+		return mld__err(MLD_EUSAGE, "%s: the output must end in %s", out_path,
+		                o.zip ? ".zip (--zip)" : ".mlpackage");
 	if ((!o.dry_run && (rc = check_not_a_source(out_path, "output", sources, n_sources))) ||
 	    (o.report_path && (rc = check_not_a_source(o.report_path, "report", sources, n_sources))) ||
 	    (o.stamp_path && (rc = check_not_a_source(o.stamp_path, "stamp", sources, n_sources))))
@@ -487,8 +494,8 @@ int mld_align(mld_combine_stats *stats, uint64_t *rewritten, const mld_source_sp
 	if (rc)
 		return rc;
 	if (o.dry_run || o.zip || o.report_path || o.default_name || o.no_preflight || o.stamp_path)
-		return mld__err(MLD_EUSAGE,
-		                "align writes packages only: no dry run, zip, report, stamp, default function or preflight option");
+		return mld__err(MLD_EUSAGE, "align writes packages only: no dry run, zip, report, stamp, default "
+		                            "function or preflight option");
 	if (!out_paths)
 		return mld__err(MLD_EUSAGE, "no output paths given");
 	for (size_t i = 0; i < n_sources; i++) {
@@ -500,7 +507,8 @@ int mld_align(mld_combine_stats *stats, uint64_t *rewritten, const mld_source_sp
 			return rc;
 		struct stat ost;
 		if (!o.replace && lstat(out_paths[i], &ost) == 0)
-			return mld__err(MLD_EEXISTS, "%s: already exists (not replaced without the replace option)", out_paths[i]);
+			return mld__err(MLD_EEXISTS, "%s: already exists (not replaced without the replace option)",
+			                out_paths[i]);
 		for (size_t k = 0; k < i; k++)
 			if (out_paths[k] && !strcmp(out_paths[k], out_paths[i]))
 				return mld__err(MLD_EUSAGE, "%s: the output of two sources", out_paths[i]);

@@ -229,7 +229,7 @@ struct mld__afile {
 	live l;
 	int fd;
 	uint64_t pos;
-	int err;        /* first failure, sticky */
+	int err; /* first failure, sticky */
 	char *err_msg;
 	bool committed;
 	unsigned flags;
@@ -276,8 +276,8 @@ int mld__afile_open(mld__afile **out, const char *path, unsigned flags)
 		live_add(&f->l);
 	release_signals(&held);
 	if (f->fd < 0) {
-		rc = mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: cannot create a file in %s: %s", path, f->dir,
-		              strerror(errno));
+		rc = mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: cannot create a file in %s: %s", path,
+		              f->dir, strerror(errno));
 		goto fail;
 	}
 	fchmod(f->fd, 0666 & ~umask_value()); /* mkstemp makes 0600 */
@@ -396,8 +396,8 @@ int mld__adir_open(mld__adir **out, const char *path)
 		live_add(&d->l);
 	release_signals(&held);
 	if (!made) {
-		rc = mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: cannot create a directory in %s: %s", path, d->dir,
-		              strerror(errno));
+		rc = mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: cannot create a directory in %s: %s",
+		              path, d->dir, strerror(errno));
 		free(d->l.root);
 		d->l.root = NULL;
 		goto fail;
@@ -476,8 +476,8 @@ int mld__adir_write_file(mld__adir *d, const char *rel, const void *data, size_t
 	if (rc)
 		return rc;
 	const char *what = mld__pwrite_all(fd, data, len, 0) != 0 ? "write failed"
-	                   : mld__sys.fsync(fd) != 0                 ? "cannot flush to disk"
-	                                                              : NULL;
+	                   : mld__sys.fsync(fd) != 0              ? "cannot flush to disk"
+	                                                          : NULL;
 	if (what)
 		rc = mld__err(MLD_EIO, "%s/%s: %s: %s", d->target, rel, what, strerror(errno));
 	if (close(fd) != 0 && !rc)

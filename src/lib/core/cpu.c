@@ -26,19 +26,15 @@ static bool x86_has(mld__isa isa)
 bool mld__cpu_has(mld__isa isa)
 {
 	switch (isa) {
-	case MLD_ISA_SCALAR:
-		return true;
+	case MLD_ISA_SCALAR: return true;
 #if defined(__aarch64__)
-	case MLD_ISA_NEON:
-		return true;
+	case MLD_ISA_NEON: return true;
 #endif
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 	case MLD_ISA_AVX2:
-	case MLD_ISA_AVX512:
-		return x86_has(isa);
+	case MLD_ISA_AVX512: return x86_has(isa);
 #endif
-	default:
-		return false;
+	default: return false;
 	}
 }
 

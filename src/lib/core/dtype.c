@@ -9,17 +9,14 @@ static const struct {
 	unsigned bits;
 	uint32_t blob; /* blob storage v2 code, 0 = none */
 } dtypes[] = {
-	{MLD_DT_BOOL, "bool", 8, 0},       {MLD_DT_STRING, "string", 0, 0},
-	{MLD_DT_FP16, "fp16", 16, 1},      {MLD_DT_FP32, "fp32", 32, 2},
-	{MLD_DT_FP64, "fp64", 64, 0},      {MLD_DT_BF16, "bf16", 16, 5},
-	{MLD_DT_INT8, "int8", 8, 4},       {MLD_DT_INT16, "int16", 16, 6},
-	{MLD_DT_INT32, "int32", 32, 14},   {MLD_DT_INT64, "int64", 64, 0},
-	{MLD_DT_INT4, "int4", 4, 8},       {MLD_DT_UINT8, "uint8", 8, 3},
-	{MLD_DT_UINT16, "uint16", 16, 7},  {MLD_DT_UINT32, "uint32", 32, 15},
-	{MLD_DT_UINT64, "uint64", 64, 0},  {MLD_DT_UINT4, "uint4", 4, 11},
-	{MLD_DT_UINT2, "uint2", 2, 10},    {MLD_DT_UINT1, "uint1", 1, 9},
-	{MLD_DT_UINT6, "uint6", 6, 13},    {MLD_DT_UINT3, "uint3", 3, 12},
-	{MLD_DT_FP8E4M3, "fp8e4m3fn", 8, 16}, {MLD_DT_FP8E5M2, "fp8e5m2", 8, 17},
+	{MLD_DT_BOOL, "bool", 8, 0},        {MLD_DT_STRING, "string", 0, 0},   {MLD_DT_FP16, "fp16", 16, 1},
+	{MLD_DT_FP32, "fp32", 32, 2},       {MLD_DT_FP64, "fp64", 64, 0},      {MLD_DT_BF16, "bf16", 16, 5},
+	{MLD_DT_INT8, "int8", 8, 4},        {MLD_DT_INT16, "int16", 16, 6},    {MLD_DT_INT32, "int32", 32, 14},
+	{MLD_DT_INT64, "int64", 64, 0},     {MLD_DT_INT4, "int4", 4, 8},       {MLD_DT_UINT8, "uint8", 8, 3},
+	{MLD_DT_UINT16, "uint16", 16, 7},   {MLD_DT_UINT32, "uint32", 32, 15}, {MLD_DT_UINT64, "uint64", 64, 0},
+	{MLD_DT_UINT4, "uint4", 4, 11},     {MLD_DT_UINT2, "uint2", 2, 10},    {MLD_DT_UINT1, "uint1", 1, 9},
+	{MLD_DT_UINT6, "uint6", 6, 13},     {MLD_DT_UINT3, "uint3", 3, 12},    {MLD_DT_FP8E4M3, "fp8e4m3fn", 8, 16},
+	{MLD_DT_FP8E5M2, "fp8e5m2", 8, 17},
 };
 #define N_DTYPES (sizeof dtypes / sizeof dtypes[0])
 
@@ -83,8 +80,7 @@ bool mld__dtype_is_float(mld_dtype dt)
 
 bool mld__dtype_is_signed_int(mld_dtype dt)
 {
-	return dt == MLD_DT_INT4 || dt == MLD_DT_INT8 || dt == MLD_DT_INT16 || dt == MLD_DT_INT32 ||
-	       dt == MLD_DT_INT64;
+	return dt == MLD_DT_INT4 || dt == MLD_DT_INT8 || dt == MLD_DT_INT16 || dt == MLD_DT_INT32 || dt == MLD_DT_INT64;
 }
 
 float mld__half_to_float(uint16_t h)
@@ -145,17 +141,33 @@ double mld__dense_get(mld_dtype dt, const void *data, uint64_t i)
 	switch (dt) {
 	case MLD_DT_FP16: return mld__half_to_float(mld__rd16(p + 2 * i));
 	case MLD_DT_BF16: return mld__bf16_to_float(mld__rd16(p + 2 * i));
-	case MLD_DT_FP32: { uint32_t u = mld__rd32(p + 4 * i); float f; memcpy(&f, &u, 4); return f; }
-	case MLD_DT_FP64: { uint64_t u = mld__rd64(p + 8 * i); double d; memcpy(&d, &u, 8); return d; }
-	case MLD_DT_INT4: case MLD_DT_INT8: return (int8_t)p[i];
+	case MLD_DT_FP32: {
+		uint32_t u = mld__rd32(p + 4 * i);
+		float f;
+		memcpy(&f, &u, 4);
+		return f;
+	}
+	case MLD_DT_FP64: {
+		uint64_t u = mld__rd64(p + 8 * i);
+		double d;
+		memcpy(&d, &u, 8);
+		return d;
+	}
+	case MLD_DT_INT4:
+	case MLD_DT_INT8: return (int8_t)p[i];
 	case MLD_DT_INT16: return (int16_t)mld__rd16(p + 2 * i);
 	case MLD_DT_INT32: return (int32_t)mld__rd32(p + 4 * i);
 	case MLD_DT_INT64: return (double)(int64_t)mld__rd64(p + 8 * i);
 	case MLD_DT_UINT16: return mld__rd16(p + 2 * i);
 	case MLD_DT_UINT32: return mld__rd32(p + 4 * i);
 	case MLD_DT_UINT64: return (double)mld__rd64(p + 8 * i);
-	case MLD_DT_BOOL: case MLD_DT_UINT8: case MLD_DT_UINT1: case MLD_DT_UINT2:
-	case MLD_DT_UINT3: case MLD_DT_UINT4: case MLD_DT_UINT6: return p[i];
+	case MLD_DT_BOOL:
+	case MLD_DT_UINT8:
+	case MLD_DT_UINT1:
+	case MLD_DT_UINT2:
+	case MLD_DT_UINT3:
+	case MLD_DT_UINT4:
+	case MLD_DT_UINT6: return p[i];
 	default: return NAN;
 	}
 }

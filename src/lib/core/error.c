@@ -23,12 +23,17 @@ const char *mld_version(int *major, int *minor, int *patch)
 
 const char *mld_error_name(int code)
 {
-	static const char *const names[] = {"OK",     "ERROR",  "ENOTFOUND", "EFORMAT", "EIO",    "EUNSUPPORTED",
-	                                    "ENOMEM", "ESTORE", "EUSAGE",    "EEXISTS", "EBUSY", "EREFUSED", "EOVERLAP"};
+	static const char *const names[] = {"OK",           "ERROR",    "ENOTFOUND", "EFORMAT", "EIO",
+	                                    "EUNSUPPORTED", "ENOMEM",   "ESTORE",    "EUSAGE",  "EEXISTS",
+	                                    "EBUSY",        "EREFUSED", "EOVERLAP"};
 	return code <= 0 && -code < (int)(sizeof names / sizeof *names) ? names[-code] : "?";
 }
 int mld_error_code(void) { return err_code; }
-void mld__err_clear(void) { err_msg[0] = 0; err_code = 0; }
+void mld__err_clear(void)
+{
+	err_msg[0] = 0;
+	err_code = 0;
+}
 
 int mld__err(int code, const char *fmt, ...)
 {

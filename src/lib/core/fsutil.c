@@ -65,7 +65,7 @@ char *mld__path_canonical(const char *path)
 	if (real)
 		return real;
 	char cwd[PATH_MAX];
-	char *abs = path[0] == '/' ? mld__strdup(path)
+	char *abs = path[0] == '/'            ? mld__strdup(path)
 	            : getcwd(cwd, sizeof cwd) ? mld__sprintf("%s/%s", cwd, path)
 	                                      : NULL;
 	if (!abs)

@@ -92,7 +92,7 @@ int mld__fsync_durable(int fd)
 #if defined(__APPLE__) && defined(F_FULLFSYNC)
 	if (!mld__platform_fallback() && fcntl(fd, F_FULLFSYNC) == 0)
 		return 0;
-	/* not every file system supports it (network, FAT): fsync is the best there is */
+		/* not every file system supports it (network, FAT): fsync is the best there is */
 #endif
 	if (fsync(fd) == 0 || errno == EINVAL)
 		return 0;
@@ -131,7 +131,8 @@ void mld__mem_release(const void *addr, size_t len)
 	}
 	if (!addr || !len)
 		return;
-	uintptr_t lo = (uintptr_t)addr & ~(uintptr_t)(page - 1), hi = ((uintptr_t)addr + len + page - 1) & ~(uintptr_t)(page - 1);
+	uintptr_t lo = (uintptr_t)addr & ~(uintptr_t)(page - 1),
+		  hi = ((uintptr_t)addr + len + page - 1) & ~(uintptr_t)(page - 1);
 #if defined(__linux__) && defined(MADV_DONTNEED)
 	if (!mld__platform_fallback()) {
 		madvise((void *)lo, hi - lo, MADV_DONTNEED);
@@ -153,8 +154,10 @@ int mld__open_regular(int *out, struct stat *st, const char *path)
 		return rc;
 	}
 	if (!S_ISREG(st->st_mode)) {
-		const char *what = S_ISDIR(st->st_mode) ? "a directory" : S_ISFIFO(st->st_mode) ? "a FIFO" :
-		                   S_ISSOCK(st->st_mode) ? "a socket" : "a device or special file";
+		const char *what = S_ISDIR(st->st_mode)    ? "a directory"
+		                   : S_ISFIFO(st->st_mode) ? "a FIFO"
+		                   : S_ISSOCK(st->st_mode) ? "a socket"
+		                                           : "a device or special file";
 		close(fd);
 		return mld__err(MLD_EFORMAT, "%s: is %s, not a regular file", path, what);
 	}
@@ -165,4 +168,3 @@ int mld__open_regular(int *out, struct stat *st, const char *path)
 	*out = fd;
 	return 0;
 }
-

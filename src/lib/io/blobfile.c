@@ -14,56 +14,60 @@
 int mld__blobfile_check_header(const uint8_t *map, uint64_t len, uint32_t *count_out, const char *name)
 {
 	if (len < 64)
-		return mld__err(MLD_EFORMAT, "%s: truncated blob file: %llu bytes, header needs 64",
-		               name, (unsigned long long)len);
+		return mld__err(MLD_EFORMAT, "%s: truncated blob file: %llu bytes, header needs 64", name,
+		                (unsigned long long)len);
 	uint32_t count = mld__rd32(map), version = mld__rd32(map + 4);
 	if (version != MLD_BLOB_VERSION)
-		return mld__err(MLD_EFORMAT, "%s: blob storage version %u, only version 2 is supported%s",
-		               name, version, version == 1 ? " (version 1 is the old Espresso format)" : "");
+		return mld__err(MLD_EFORMAT, "%s: blob storage version %u, only version 2 is supported%s", name,
+		                version, version == 1 ? " (version 1 is the old Espresso format)" : "");
 	if (count_out)
 		*count_out = count;
 	return 0;
 }
 
-int mld__blobfile_read(mld__blob_view *out, const uint8_t *map, uint64_t len, uint64_t offset,
-                      mld_dtype expect, const char *name)
+int mld__blobfile_read(mld__blob_view *out, const uint8_t *map, uint64_t len, uint64_t offset, mld_dtype expect,
+                       const char *name)
 {
 	uint64_t end;
 	if (offset < 64 || !mld__add_u64(offset, 64, &end) || end > len)
 		return mld__err(MLD_EFORMAT, "%s: blob offset %llu is outside the file (%llu bytes)", name,
-		               (unsigned long long)offset, (unsigned long long)len);
+		                (unsigned long long)offset, (unsigned long long)len);
 	const uint8_t *m = map + offset;
 	uint32_t sentinel = mld__rd32(m), code = mld__rd32(m + 4);
 	if (sentinel != MLD_BLOB_SENTINEL)
-		return mld__err(MLD_EFORMAT, "%s: no blob metadata at offset %llu (sentinel 0x%08X, expected 0xDEADBEEF)",
-		               name, (unsigned long long)offset, sentinel);
+		return mld__err(MLD_EFORMAT,
+		                "%s: no blob metadata at offset %llu (sentinel 0x%08X, expected 0xDEADBEEF)", name,
+		                (unsigned long long)offset, sentinel);
 	mld_dtype dt = mld__dtype_from_blob(code);
 	if (dt == MLD_DT_INVALID)
 		return mld__err(MLD_EFORMAT, "%s: blob at offset %llu has unknown dtype code %u", name,
-		               (unsigned long long)offset, code);
+		                (unsigned long long)offset, code);
 	if (expect != MLD_DT_INVALID && dt != expect)
 		return mld__err(MLD_EFORMAT, "%s: blob at offset %llu holds %s but the model declares %s", name,
-		               (unsigned long long)offset, mld_dtype_name(dt), mld_dtype_name(expect));
+		                (unsigned long long)offset, mld_dtype_name(dt), mld_dtype_name(expect));
 	uint64_t size = mld__rd64(m + 8), data_off = mld__rd64(m + 16), pad = mld__rd64(m + 24);
 	uint64_t data_end;
 	if (!mld__add_u64(data_off, size, &data_end) || data_end > len || data_off < end)
-		return mld__err(MLD_EFORMAT, "%s: blob at offset %llu: data [%llu, +%llu) lies outside the file (%llu bytes)",
-		               name, (unsigned long long)offset, (unsigned long long)data_off,
-		               (unsigned long long)size, (unsigned long long)len);
+		return mld__err(MLD_EFORMAT,
+		                "%s: blob at offset %llu: data [%llu, +%llu) lies outside the file (%llu bytes)", name,
+		                (unsigned long long)offset, (unsigned long long)data_off, (unsigned long long)size,
+		                (unsigned long long)len);
 	unsigned bits = mld_dtype_bits(dt);
 	uint64_t count;
 	if (bits < 8) {
-		if (pad >= 8 || (bits != 3 && bits != 6 && pad % bits) || size == 0 ||
-		    (size * 8 - pad) % bits)
-			return mld__err(MLD_EFORMAT, "%s: blob at offset %llu: invalid padding of %llu bits for %s data of %llu bytes",
-			               name, (unsigned long long)offset, (unsigned long long)pad, mld_dtype_name(dt),
-			               (unsigned long long)size);
+		if (pad >= 8 || (bits != 3 && bits != 6 && pad % bits) || size == 0 || (size * 8 - pad) % bits)
+			return mld__err(
+				MLD_EFORMAT,
+				"%s: blob at offset %llu: invalid padding of %llu bits for %s data of %llu bytes", name,
+				(unsigned long long)offset, (unsigned long long)pad, mld_dtype_name(dt),
+				(unsigned long long)size);
 		count = (size * 8 - pad) / bits;
 	} else {
 		pad = 0; /* a former reserved slot: ignored for whole-byte types */
 		if (size % (bits / 8))
-			return mld__err(MLD_EFORMAT, "%s: blob at offset %llu: %llu bytes is not a whole number of %s elements",
-			               name, (unsigned long long)offset, (unsigned long long)size, mld_dtype_name(dt));
+			return mld__err(MLD_EFORMAT,
+			                "%s: blob at offset %llu: %llu bytes is not a whole number of %s elements",
+			                name, (unsigned long long)offset, (unsigned long long)size, mld_dtype_name(dt));
 		count = size / (bits / 8);
 	}
 	out->data = map + data_off;
@@ -75,8 +79,8 @@ int mld__blobfile_read(mld__blob_view *out, const uint8_t *map, uint64_t len, ui
 	return 0;
 }
 
-int mld__blobfile_enumerate(uint64_t **offsets_out, uint32_t *count_out, const uint8_t *map,
-                           uint64_t len, const char *name)
+int mld__blobfile_enumerate(uint64_t **offsets_out, uint32_t *count_out, const uint8_t *map, uint64_t len,
+                            const char *name)
 {
 	uint32_t count;
 	int rc = mld__blobfile_check_header(map, len, &count, name);
@@ -150,7 +154,8 @@ static int write_all(mld__blobwriter *w, const void *p, size_t n, uint64_t at)
 		if (at > w->mem->len) { /* writes are at the end or inside, never past it */
 			static const uint8_t zeros[64];
 			while (w->mem->len < at)
-				if (mld__buf_append(w->mem, zeros, at - w->mem->len < 64 ? (size_t)(at - w->mem->len) : 64))
+				if (mld__buf_append(w->mem, zeros,
+				                    at - w->mem->len < 64 ? (size_t)(at - w->mem->len) : 64))
 					return MLD_ENOMEM;
 		}
 		size_t inside = at + n <= w->mem->len ? n : (size_t)(w->mem->len - at);
@@ -184,8 +189,8 @@ int mld__blobwriter_open(mld__blobwriter **out, int fd, const char *name)
 	return 0;
 }
 
-int mld__blobwriter_add(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data,
-                       uint64_t size, uint32_t padding_bits)
+int mld__blobwriter_add(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data, uint64_t size,
+                        uint32_t padding_bits)
 {
 	uint64_t moff = mld__align64(w->end);
 	uint8_t meta[64];

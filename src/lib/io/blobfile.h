@@ -9,12 +9,12 @@
 #define MLD_BLOB_VERSION 2u
 
 typedef struct mld__blob_view {
-	const uint8_t *data;   /* points into the mapped file */
-	uint64_t size;         /* sizeInBytes */
+	const uint8_t *data; /* points into the mapped file */
+	uint64_t size;       /* sizeInBytes */
 	uint64_t data_offset;
 	uint32_t padding_bits; /* meaningful for sub-byte dtypes only, else 0 */
 	mld_dtype dtype;
-	uint64_t count;        /* elements, derived from size and padding */
+	uint64_t count; /* elements, derived from size and padding */
 } mld__blob_view;
 
 /* Validate the 64-byte file header (version 2). `name` is used in messages. */
@@ -23,13 +23,13 @@ int mld__blobfile_check_header(const uint8_t *map, uint64_t len, uint32_t *count
 /* Read the blob whose metadata is at `offset`, performing every check of the
  * reference reader: sentinel, dtype equal to `expect` (MLD_DT_INVALID = any),
  * data range inside the file, sub-byte padding rules. */
-int mld__blobfile_read(mld__blob_view *out, const uint8_t *map, uint64_t len, uint64_t offset,
-                      mld_dtype expect, const char *name);
+int mld__blobfile_read(mld__blob_view *out, const uint8_t *map, uint64_t len, uint64_t offset, mld_dtype expect,
+                       const char *name);
 
 /* Offsets of every metadata record, enumerated by the canonical packing
  * (first at 64, next at align64(data_offset + size)), `count` times. */
-int mld__blobfile_enumerate(uint64_t **offsets_out, uint32_t *count_out, const uint8_t *map,
-                           uint64_t len, const char *name);
+int mld__blobfile_enumerate(uint64_t **offsets_out, uint32_t *count_out, const uint8_t *map, uint64_t len,
+                            const char *name);
 
 /* The bytes the canonical writer puts in a file: the 64-byte header of a file of
  * `count` blobs, and the metadata record of a blob whose data starts at data_offset
@@ -46,8 +46,8 @@ int mld__blobwriter_open(mld__blobwriter **out, int fd, const char *name);
  * hands the file's bytes over in *mem. */
 int mld__blobwriter_open_mem(mld__blobwriter **out, mld__buf *mem, const char *name);
 /* Append one blob; *meta_off gets the offset to store in BlobFileValue.offset. */
-int mld__blobwriter_add(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data,
-                       uint64_t size, uint32_t padding_bits);
+int mld__blobwriter_add(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data, uint64_t size,
+                        uint32_t padding_bits);
 /* The same, writing the data a piece at a time and hashing each piece (XXH3-128) just
  * before it is written, while it is in cache: *digest gets the data's digest. */
 int mld__blobwriter_add_hashed(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data, uint64_t size,

@@ -32,7 +32,7 @@ int mld__manifest_load(mld_package *pkg)
 	int rc = mld__source_read(pkg->src, "Manifest.json", &data, &len);
 	if (rc)
 		return rc == MLD_ENOTFOUND ? mld__err(MLD_EFORMAT, "%s: not a CoreML package: Manifest.json is missing",
-		                                     mld__source_path(pkg->src))
+		                                      mld__source_path(pkg->src))
 		                           : rc;
 	char *disp = mld__source_display(pkg->src, "Manifest.json");
 	json_error_t je;
@@ -52,7 +52,8 @@ int mld__manifest_load(mld_package *pkg)
 		goto out;
 	}
 	if (!version_ok(ver)) {
-		rc = mld__err(MLD_EUNSUPPORTED, "%s: fileFormatVersion \"%s\" is not supported (expected 1.0.0)", disp, ver);
+		rc = mld__err(MLD_EUNSUPPORTED, "%s: fileFormatVersion \"%s\" is not supported (expected 1.0.0)", disp,
+		              ver);
 		goto out;
 	}
 	json_t *items = json_object_get(root, "itemInfoEntries");
@@ -62,17 +63,20 @@ int mld__manifest_load(mld_package *pkg)
 	}
 	const char *key;
 	json_t *item;
-	json_object_foreach(items, key, item) {
+	json_object_foreach(items, key, item)
+	{
 		static const char *need[] = {"path", "name", "author", "description"};
 		for (int i = 0; i < 4; i++)
 			if (!json_is_string(json_object_get(item, need[i]))) {
-				rc = mld__err(MLD_EFORMAT, "%s: item \"%s\" lacks the string key \"%s\"", disp, key, need[i]);
+				rc = mld__err(MLD_EFORMAT, "%s: item \"%s\" lacks the string key \"%s\"", disp, key,
+				              need[i]);
 				goto out;
 			}
 		const char *path = json_string_value(json_object_get(item, "path"));
 		if (path[0] == '/') {
-			rc = mld__err(MLD_EFORMAT, "%s: item \"%s\" has the absolute path \"%s\" (paths are relative to Data/)",
-			             disp, key, path);
+			rc = mld__err(MLD_EFORMAT,
+			              "%s: item \"%s\" has the absolute path \"%s\" (paths are relative to Data/)",
+			              disp, key, path);
 			goto out;
 		}
 		char *rel = mld__sprintf("Data/%s", path);
@@ -92,12 +96,14 @@ int mld__manifest_load(mld_package *pkg)
 			goto out;
 		}
 		if (!exists) {
-			rc = mld__err(MLD_EFORMAT, "%s: item \"%s\" names Data/%s, which does not exist", disp, key, path);
+			rc = mld__err(MLD_EFORMAT, "%s: item \"%s\" names Data/%s, which does not exist", disp, key,
+			              path);
 			free(rel);
 			goto out;
 		}
 		if (!strcmp(json_string_value(json_object_get(item, "name")), "weights") &&
-		    !strcmp(json_string_value(json_object_get(item, "author")), "com.apple.CoreML") && !pkg->weights_rel)
+		    !strcmp(json_string_value(json_object_get(item, "author")), "com.apple.CoreML") &&
+		    !pkg->weights_rel)
 			pkg->weights_rel = rel;
 		else
 			free(rel);

@@ -69,7 +69,9 @@ int mil_proto_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, 
 				break;
 			}
 			const ProtobufCFieldDescriptor *f =
-				st[top].desc ? protobuf_c_message_descriptor_get_field(st[top].desc, (unsigned)(tag >> 3)) : NULL;
+				st[top].desc
+					? protobuf_c_message_descriptor_get_field(st[top].desc, (unsigned)(tag >> 3))
+					: NULL;
 			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && n > 0) {
 				if (top + 1 > max_depth) {
 					rc = 1;
@@ -86,8 +88,7 @@ int mil_proto_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, 
 			}
 			break;
 		}
-		default: /* groups: protobuf-c refuses them */
-			rc = -1;
+		default: /* groups: protobuf-c refuses them */ rc = -1;
 		}
 		if (rc)
 			break;
@@ -110,15 +111,17 @@ int mil_unpack_with(ProtobufCMessage **out, const ProtobufCMessageDescriptor *de
 	unsigned depth;
 	int scan = mil_proto_depth(desc, buf, len, MLD_PROTO_MAX_DEPTH, &depth);
 	if (scan == 1)
-		return mld__err(MLD_EFORMAT, "%s: protobuf messages nested more than %d deep (refused before parsing:"
-		               " no CoreML model nests that deep)", what, MLD_PROTO_MAX_DEPTH);
+		return mld__err(MLD_EFORMAT,
+		                "%s: protobuf messages nested more than %d deep (refused before parsing:"
+		                " no CoreML model nests that deep)",
+		                what, MLD_PROTO_MAX_DEPTH);
 	/* Not a wire stream. protobuf-c would refuse it too, except a field number 0 (or
 	 * above 2^29) in a non-minimal tag, which it keeps as an unknown field and then
 	 * writes in a form it refuses to read back. */
 	*out = scan ? NULL : protobuf_c_message_unpack(desc, al, len, buf);
 	if (!*out)
 		return mld__err(MLD_EFORMAT, "%s: corrupt protobuf: not a %s message (%zu bytes)", what,
-		               kind ? kind : desc->name, len);
+		                kind ? kind : desc->name, len);
 	return 0;
 }
 
@@ -170,18 +173,18 @@ bool mil_op_param(const mil_op *op, const char *key, const mil_value **value, co
 	return *value != NULL;
 }
 
-int mil_tensor_shape(const mil_value_type *vt, mld_dtype *dt, unsigned *rank, uint64_t *shape,
-                     uint64_t *count, const char *what)
+int mil_tensor_shape(const mil_value_type *vt, mld_dtype *dt, unsigned *rank, uint64_t *shape, uint64_t *count,
+                     const char *what)
 {
 	if (!vt || vt->type_case != MIL_TYPE_TENSOR || !vt->tensortype)
 		return mld__err(MLD_EUNSUPPORTED, "%s: not a tensor type", what);
 	const mil_tensor_type *tt = vt->tensortype;
 	if (tt->rank < 0 || (size_t)tt->rank != tt->n_dimensions)
 		return mld__err(MLD_EFORMAT, "%s: rank %lld does not match its %zu dimensions", what,
-		               (long long)tt->rank, tt->n_dimensions);
+		                (long long)tt->rank, tt->n_dimensions);
 	if (tt->n_dimensions > MLD_MAX_RANK)
-		return mld__err(MLD_EUNSUPPORTED, "%s: rank %zu exceeds the supported %d", what,
-		               tt->n_dimensions, MLD_MAX_RANK);
+		return mld__err(MLD_EUNSUPPORTED, "%s: rank %zu exceeds the supported %d", what, tt->n_dimensions,
+		                MLD_MAX_RANK);
 	uint64_t n = 1;
 	for (size_t d = 0; d < tt->n_dimensions; d++) {
 		const CoreML__Specification__MILSpec__Dimension *dim = tt->dimensions[d];

@@ -68,7 +68,7 @@ const mil_binding *mil_op_input(const mil_op *op, const char *key);
 bool mil_op_param(const mil_op *op, const char *key, const mil_value **value, const char **name);
 
 /* Tensor dtype and a fully known shape from a ValueType. Errors name `what`. */
-int mil_tensor_shape(const mil_value_type *vt, mld_dtype *dt, unsigned *rank, uint64_t *shape,
-                     uint64_t *count, const char *what);
+int mil_tensor_shape(const mil_value_type *vt, mld_dtype *dt, unsigned *rank, uint64_t *shape, uint64_t *count,
+                     const char *what);
 
 #endif

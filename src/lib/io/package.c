@@ -27,8 +27,10 @@ static int parse_model(mld_package *pkg)
 	int rc = mil_unpack_with((ProtobufCMessage **)&pkg->model, &core_ml__specification__model__descriptor, &al,
 	                         pkg->model_bytes, pkg->model_len, disp, "CoreML Model");
 	if (!rc && (pkg->model->type_case != CORE_ML__SPECIFICATION__MODEL__TYPE_ML_PROGRAM || !pkg->model->mlprogram))
-		rc = mld__err(MLD_EUNSUPPORTED, "%s: not an ML Program (specification version %d); only mlProgram models hold weight blobs",
-		             disp, pkg->model->specificationversion);
+		rc = mld__err(
+			MLD_EUNSUPPORTED,
+			"%s: not an ML Program (specification version %d); only mlProgram models hold weight blobs",
+			disp, pkg->model->specificationversion);
 	free(disp);
 	return rc;
 }
@@ -49,14 +51,15 @@ static int load_functions(mld_package *pkg)
 		const CoreML__Specification__MILSpec__Program__FunctionsEntry *e = prog->functions[i];
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(prog->functions[j]->key, e->key))
-				return mld__err(MLD_EFORMAT, "%s: function \"%s\" is defined twice", mld__source_path(pkg->src), e->key);
+				return mld__err(MLD_EFORMAT, "%s: function \"%s\" is defined twice",
+				                mld__source_path(pkg->src), e->key);
 		mld__function *f = &pkg->fns[pkg->n_fns++];
 		if (!(f->name = mld__strdup(e->key)))
 			return MLD_ENOMEM;
 		f->fn = e->value;
 		if (!f->fn || !(f->block = mil_function_block(f->fn)))
 			return mld__err(MLD_EFORMAT, "%s: function \"%s\" has no block for its opset \"%s\"",
-			               mld__source_path(pkg->src), e->key, f->fn ? f->fn->opset : "?");
+			                mld__source_path(pkg->src), e->key, f->fn ? f->fn->opset : "?");
 	}
 	return 0;
 }
@@ -121,9 +124,15 @@ void mld_package_free(mld_package *pkg)
 const char *mld_package_path(const mld_package *pkg) { return mld__source_path(pkg->src); }
 int mld_package_spec_version(const mld_package *pkg) { return pkg->model->specificationversion; }
 size_t mld_package_function_count(const mld_package *pkg) { return pkg->n_fns; }
-const char *mld_package_function_name(const mld_package *pkg, size_t i) { return i < pkg->n_fns ? pkg->fns[i].name : NULL; }
+const char *mld_package_function_name(const mld_package *pkg, size_t i)
+{
+	return i < pkg->n_fns ? pkg->fns[i].name : NULL;
+}
 size_t mld_package_weight_count(const mld_package *pkg) { return pkg->n_weights; }
-const mld_weight *mld_package_weight(const mld_package *pkg, size_t i) { return i < pkg->n_weights ? &pkg->weights[i] : NULL; }
+const mld_weight *mld_package_weight(const mld_package *pkg, size_t i)
+{
+	return i < pkg->n_weights ? &pkg->weights[i] : NULL;
+}
 
 int mld_package_find_weight(const mld_weight **out, const mld_package *pkg, const char *function, const char *name)
 {
@@ -138,8 +147,8 @@ int mld_package_find_weight(const mld_weight **out, const mld_package *pkg, cons
 			mld__buf_append(&names, pkg->fns[i].name, strlen(pkg->fns[i].name));
 		}
 		mld__buf_append(&names, "", 1);
-		int rc = mld__err(MLD_ENOTFOUND, "%s: no function \"%s\" (functions: %s)", mld_package_path(pkg), function,
-		                 names.data ? (char *)names.data : "");
+		int rc = mld__err(MLD_ENOTFOUND, "%s: no function \"%s\" (functions: %s)", mld_package_path(pkg),
+		                  function, names.data ? (char *)names.data : "");
 		mld__buf_free(&names);
 		return rc;
 	}
@@ -148,7 +157,8 @@ int mld_package_find_weight(const mld_weight **out, const mld_package *pkg, cons
 			*out = &pkg->weights[i];
 			return 0;
 		}
-	return mld__err(MLD_ENOTFOUND, "%s: function \"%s\" has no weight \"%s\"", mld_package_path(pkg), function, name);
+	return mld__err(MLD_ENOTFOUND, "%s: function \"%s\" has no weight \"%s\"", mld_package_path(pkg), function,
+	                name);
 }
 
 const char *mld_weight_function(const mld_weight *w) { return w->function; }
@@ -167,7 +177,7 @@ int mld__package_blob_rel(const mld_package *pkg, const char *file_name, char **
 	static const char prefix[] = "@model_path/";
 	if (strncmp(file_name, prefix, sizeof prefix - 1))
 		return mld__err(MLD_EUNSUPPORTED, "%s: blob file name \"%s\" does not start with @model_path/",
-		               mld_package_path(pkg), file_name);
+		                mld_package_path(pkg), file_name);
 	*rel = mld__sprintf("%s/%s", pkg->model_dir, file_name + sizeof prefix - 1);
 	if (!*rel)
 		return MLD_ENOMEM;
@@ -180,7 +190,7 @@ int mld__package_blob_rel(const mld_package *pkg, const char *file_name, char **
 }
 
 int mld__package_blobfile(const mld_package *pkg, const char *file_name, const uint8_t **data, uint64_t *len,
-                         char **display)
+                          char **display)
 {
 	char *rel = NULL;
 	int rc = mld__package_blob_rel(pkg, file_name, &rel);

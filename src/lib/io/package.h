@@ -29,15 +29,15 @@ typedef struct mld__producer {
 struct mld_weight {
 	size_t fn_index;
 	const char *function;
-	const char *name;      /* borrowed from the op's output */
-	char *chain;           /* op types, producers first, '+'-joined */
+	const char *name; /* borrowed from the op's output */
+	char *chain;      /* op types, producers first, '+'-joined */
 	mld_dtype dtype;
 	unsigned rank;
 	uint64_t shape[MLD_MAX_RANK];
 	uint64_t count;
-	const mil_op *op;      /* the final op */
+	const mil_op *op; /* the final op */
 	unsigned out_index;
-	const mil_op **ops;    /* the chain in evaluation order */
+	const mil_op **ops; /* the chain in evaluation order */
 	size_t n_ops;
 	mld_blob_ref *blobs;
 	size_t n_blobs;
@@ -46,12 +46,12 @@ struct mld_weight {
 
 struct mld_package {
 	mld__source *src;
-	char *model_rel;  /* root model, relative to the package root ("Data/...") */
-	char *model_dir;  /* its directory: what @model_path stands for */
-	char *weights_rel;/* the weights item directory, if the manifest has one */
+	char *model_rel;   /* root model, relative to the package root ("Data/...") */
+	char *model_dir;   /* its directory: what @model_path stands for */
+	char *weights_rel; /* the weights item directory, if the manifest has one */
 	uint8_t *model_bytes;
 	size_t model_len;
-	mil_model *model;           /* read-only; its memory is model_arena's, freed at once */
+	mil_model *model; /* read-only; its memory is model_arena's, freed at once */
 	struct mld__arena *model_arena;
 	mld__function *fns;
 	size_t n_fns;
@@ -63,8 +63,8 @@ struct mld_package {
 };
 
 /* Map the blob file named by a BlobFileValue.fileName. Messages name it. */
-int mld__package_blobfile(const mld_package *pkg, const char *file_name, const uint8_t **data,
-                         uint64_t *len, char **display);
+int mld__package_blobfile(const mld_package *pkg, const char *file_name, const uint8_t **data, uint64_t *len,
+                          char **display);
 /* Hash bytes of a mapped blob file into h, MLD_HASH_PIECE at a time, letting each
  * piece's pages leave memory once hashed (mld__source_release): hashing a file of
  * any size keeps the resident size bounded. */

@@ -29,7 +29,7 @@ typedef struct memfile {
 
 typedef struct mempkg {
 	char *path;
-	bool zip;       /* a zip held in memory: files[0] is the archive */
+	bool zip; /* a zip held in memory: files[0] is the archive */
 	memfile *files;
 	size_t n_files;
 } mempkg;
@@ -122,8 +122,8 @@ char *mld__source_realpath(const char *path)
 /* ---- sources ------------------------------------------------------------------------------ */
 
 struct mld__source {
-	char *path;     /* as given */
-	char *root;     /* directory: realpath of the package; zip: entry prefix "X.mlpackage/" */
+	char *path; /* as given */
+	char *root; /* directory: realpath of the package; zip: entry prefix "X.mlpackage/" */
 	zip_t *zip;
 	const mempkg *mem; /* an in-memory package (zip: the archive is mem->files[0]) */
 	mapping *maps;
@@ -174,7 +174,8 @@ static int zip_find_root(mld__source *src)
 	}
 	if (nfound == 0) {
 		free(found);
-		return mld__err(MLD_EFORMAT, "%s: zip holds no .mlpackage (no <name>.mlpackage/Manifest.json entry)", src->path);
+		return mld__err(MLD_EFORMAT, "%s: zip holds no .mlpackage (no <name>.mlpackage/Manifest.json entry)",
+		                src->path);
 	}
 	if (nfound > 1) {
 		int rc = mld__err(MLD_EFORMAT, "%s: zip holds %d .mlpackage folders, expected one", src->path, nfound);
@@ -200,7 +201,7 @@ static int zip_open_file(mld__source *src, const char *path)
 		zip_error_t ze;
 		zip_error_init_with_code(&ze, zerr);
 		rc = mld__err(MLD_EFORMAT, "%s: not an .mlpackage directory and not a readable zip: %s", path,
-		             zip_error_strerror(&ze));
+		              zip_error_strerror(&ze));
 		zip_error_fini(&ze);
 	}
 	return rc;
@@ -217,7 +218,7 @@ static int zip_open_memory(mld__source *src, const mempkg *m)
 	int rc = 0;
 	if (!src->zip)
 		rc = mld__err(MLD_EFORMAT, "%s: not an .mlpackage directory and not a readable zip: %s", m->path,
-		             zip_error_strerror(&ze));
+		              zip_error_strerror(&ze));
 	zip_error_fini(&ze);
 	return rc;
 }
@@ -310,7 +311,7 @@ static int dir_resolve(mld__source *src, const char *rel, char **out)
 	if (!real) {
 		char *disp = mld__source_display(src, rel);
 		rc = mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", disp ? disp : rel,
-		             errno == ENOENT ? "missing" : strerror(errno));
+		              errno == ENOENT ? "missing" : strerror(errno));
 		free(disp);
 		free(joined);
 		return rc;
@@ -356,8 +357,9 @@ static int mem_get(mld__source *src, const char *rel, const memfile **out)
 	if ((*out = mem_file(src->mem, rel)))
 		return 0;
 	char *disp = mld__source_display(src, rel);
-	rc = mem_is_dir(src->mem, rel) ? mld__err(MLD_EFORMAT, "%s: is a directory, not a regular file", disp ? disp : rel)
-	                               : mld__err(MLD_ENOTFOUND, "%s: missing", disp ? disp : rel);
+	rc = mem_is_dir(src->mem, rel)
+	             ? mld__err(MLD_EFORMAT, "%s: is a directory, not a regular file", disp ? disp : rel)
+	             : mld__err(MLD_ENOTFOUND, "%s: missing", disp ? disp : rel);
 	free(disp);
 	return rc;
 }
@@ -420,7 +422,7 @@ static int zip_locate(mld__source *src, const char *rel, zip_uint64_t *idx, zip_
 	*idx = (zip_uint64_t)i;
 	if (zip_stat_index(src->zip, *idx, 0, zs) != 0)
 		return mld__err(MLD_EFORMAT, "%s: cannot stat zip entry for %s: %s", src->path, rel,
-		               zip_strerror(src->zip));
+		                zip_strerror(src->zip));
 	return 0;
 }
 
@@ -462,17 +464,19 @@ static int zip_extract(mld__source *src, const char *rel, uint8_t **buf, int fd,
 	char *disp = mld__source_display(src, rel);
 	if (!disp)
 		return MLD_ENOMEM;
-	uint64_t want = (zs.valid & ZIP_STAT_SIZE) ? zs.size : 0, packed = (zs.valid & ZIP_STAT_COMP_SIZE) ? zs.comp_size : 0;
+	uint64_t want = (zs.valid & ZIP_STAT_SIZE) ? zs.size : 0,
+		 packed = (zs.valid & ZIP_STAT_COMP_SIZE) ? zs.comp_size : 0;
 	if (dir) /* not "truncated: 0 bytes" */
 		rc = mld__err(MLD_EFORMAT, "%s: is a directory in the zip, not a file", disp);
 	else if (want > MLD_ZIP_FREE_BYTES && want / MLD_ZIP_MAX_RATIO > packed)
-		rc = mld__err(MLD_EFORMAT,
-		             "%s: zip entry inflates to %llu bytes from %llu, more than %d:1: refused as a likely zip bomb"
-		             " (unzip the package and pass the directory if it is genuine)",
-		             disp, (unsigned long long)want, (unsigned long long)packed, MLD_ZIP_MAX_RATIO);
+		rc = mld__err(
+			MLD_EFORMAT,
+			"%s: zip entry inflates to %llu bytes from %llu, more than %d:1: refused as a likely zip bomb"
+			" (unzip the package and pass the directory if it is genuine)",
+			disp, (unsigned long long)want, (unsigned long long)packed, MLD_ZIP_MAX_RATIO);
 	else if (buf && want > MLD_READ_MAX_BYTES)
 		rc = mld__err(MLD_EFORMAT, "%s: %llu bytes, more than the %llu mldedup reads into memory", disp,
-		             (unsigned long long)want, (unsigned long long)MLD_READ_MAX_BYTES);
+		              (unsigned long long)want, (unsigned long long)MLD_READ_MAX_BYTES);
 	if (rc) {
 		free(disp);
 		return rc;
@@ -525,7 +529,7 @@ static int zip_extract(mld__source *src, const char *rel, uint8_t **buf, int fd,
 	}
 	if (got != want) {
 		rc = mld__err(MLD_EFORMAT, "%s: zip entry is truncated (%llu of %llu bytes)", disp,
-		             (unsigned long long)got, (unsigned long long)want);
+		              (unsigned long long)got, (unsigned long long)want);
 		goto out;
 	}
 	*len = got;
@@ -585,7 +589,7 @@ int mld__source_read(mld__source *src, const char *rel, uint8_t **data, size_t *
 			rc = mld__err(MLD_EIO, "%s: read failed: %s", abs, strerror(errno));
 		else if (b.len + (uint64_t)k > MLD_READ_MAX_BYTES)
 			rc = mld__err(MLD_EFORMAT, "%s: more than the %llu bytes mldedup reads into memory", abs,
-			             (unsigned long long)MLD_READ_MAX_BYTES);
+			              (unsigned long long)MLD_READ_MAX_BYTES);
 		if (k <= 0 || rc || (rc = mld__buf_append(&b, chunk, (size_t)k)))
 			break;
 	}
@@ -671,7 +675,8 @@ int mld__source_map(mld__source *src, const char *rel, const uint8_t **data, uin
 			return MLD_ENOMEM;
 		fd = mkstemp(name);
 		if (fd < 0) {
-			rc = mld__err(MLD_EIO, "%s: cannot create temp file to extract %s: %s", name, rel, strerror(errno));
+			rc = mld__err(MLD_EIO, "%s: cannot create temp file to extract %s: %s", name, rel,
+			              strerror(errno));
 			goto out;
 		}
 		unlink(name);
@@ -708,7 +713,8 @@ void mld__source_release(mld__source *src, const void *p, uint64_t len)
 		const mapping *m = &src->maps[i];
 		if (!m->munmap || a + len <= m->data || a >= m->data + m->len)
 			continue;
-		const uint8_t *lo = a < m->data ? m->data : a, *hi = a + len > m->data + m->len ? m->data + m->len : a + len;
+		const uint8_t *lo = a < m->data ? m->data : a,
+			      *hi = a + len > m->data + m->len ? m->data + m->len : a + len;
 		mld__mem_release(lo, (size_t)(hi - lo));
 	}
 }

@@ -74,7 +74,10 @@ static void mark_uses(mld__function *fn, const mil_block *b)
 	}
 }
 
-static const char *op_label(const mil_op *op) { return op->n_outputs && op->outputs[0]->name ? op->outputs[0]->name : "?"; }
+static const char *op_label(const mil_op *op)
+{
+	return op->n_outputs && op->outputs[0]->name ? op->outputs[0]->name : "?";
+}
 
 /* Constexpr ops that consume their own output, directly or through other constexpr
  * ops, never evaluate; their weight would otherwise vanish quietly, as every output
@@ -147,10 +150,12 @@ static int check_cycles(mld_package *pkg, mld__function *fn)
 				free(part);
 			}
 			if (!rc && !(rc = mld__buf_append(&path, "", 1)))
-				rc = mld__err(MLD_EFORMAT,
-				             from == top ? "%s: function \"%s\": a constexpr op consumes its own output: %s"
-				                         : "%s: function \"%s\": constexpr ops consume each other's outputs in a cycle: %s",
-				             mld_package_path(pkg), fn->name, (char *)path.data);
+				rc = mld__err(
+					MLD_EFORMAT,
+					from == top ? "%s: function \"%s\": a constexpr op consumes its own output: %s"
+						    : "%s: function \"%s\": constexpr ops consume each other's outputs "
+						      "in a cycle: %s",
+					mld_package_path(pkg), fn->name, (char *)path.data);
 			mld__buf_free(&path);
 		}
 	}
@@ -168,8 +173,9 @@ static int chain_add(mld_weight *wt, const mld__function *fn, const mil_op *op, 
 		if (wt->ops[i] == op)
 			return 0;
 	if (depth > 64)
-		return mld__err(MLD_EFORMAT, "function \"%s\": constexpr chain of \"%s\" is deeper than 64 ops (a cycle?)",
-		               fn->name, wt->name);
+		return mld__err(MLD_EFORMAT,
+		                "function \"%s\": constexpr chain of \"%s\" is deeper than 64 ops (a cycle?)", fn->name,
+		                wt->name);
 	for (size_t k = 0; mil_is_constexpr(op) && k < op->n_inputs; k++) {
 		const mil_argument *a = op->inputs[k]->value;
 		for (size_t j = 0; a && j < a->n_arguments; j++) {
@@ -177,8 +183,10 @@ static int chain_add(mld_weight *wt, const mld__function *fn, const mil_op *op, 
 				continue;
 			mld__producer *p = mld__strmap_get(&fn->producers, a->arguments[j]->name);
 			if (!p)
-				return mld__err(MLD_EFORMAT, "function \"%s\": %s op feeding \"%s\" takes \"%s\", which is not a constant",
-				               fn->name, op->type, wt->name, a->arguments[j]->name);
+				return mld__err(
+					MLD_EFORMAT,
+					"function \"%s\": %s op feeding \"%s\" takes \"%s\", which is not a constant",
+					fn->name, op->type, wt->name, a->arguments[j]->name);
 			int rc = chain_add(wt, fn, p->op, depth + 1);
 			if (rc)
 				return rc;
@@ -255,8 +263,8 @@ static int add_params(mld_package *pkg, mld_weight *wt, const mil_op *op)
 		while (f < pkg->n_blob_files && strcmp(pkg->blob_files[f], b->file))
 			f++;
 		if (f == MLD_MAX_BLOB_FILES)
-			return mld__err(MLD_EUNSUPPORTED, "%s: weights use more than %d blob files", mld_package_path(pkg),
-			               MLD_MAX_BLOB_FILES);
+			return mld__err(MLD_EUNSUPPORTED, "%s: weights use more than %d blob files",
+			                mld_package_path(pkg), MLD_MAX_BLOB_FILES);
 		if (f == pkg->n_blob_files)
 			pkg->blob_files[pkg->n_blob_files++] = b->file;
 		b->offset = v->blobfilevalue->offset;
@@ -275,9 +283,10 @@ static int add_params(mld_package *pkg, mld_weight *wt, const mil_op *op)
 			if (!rc)
 				rc = mld__blobfile_read(&bv, map, len, b->offset, b->dtype, disp);
 			if (!rc && bv.count != count)
-				rc = mld__err(MLD_EFORMAT, "%s: blob at offset %llu holds %llu elements, the model declares %llu",
-				             disp, (unsigned long long)b->offset, (unsigned long long)bv.count,
-				             (unsigned long long)count);
+				rc = mld__err(MLD_EFORMAT,
+				              "%s: blob at offset %llu holds %llu elements, the model declares %llu",
+				              disp, (unsigned long long)b->offset, (unsigned long long)bv.count,
+				              (unsigned long long)count);
 			if (!rc) {
 				b->data_offset = bv.data_offset;
 				b->size = bv.size;
@@ -288,7 +297,7 @@ static int add_params(mld_package *pkg, mld_weight *wt, const mil_op *op)
 		free(disp);
 		if (rc)
 			return mld__err_prefix("function \"%s\", %s \"%s\", parameter \"%s\"", wt->function, op->type,
-			                      wt->name, names[i]);
+			                       wt->name, names[i]);
 	}
 	return 0;
 }
@@ -297,7 +306,8 @@ static int build_chain_name(mld_weight *wt)
 {
 	mld__buf b = {0};
 	for (size_t i = 0; i < wt->n_ops; i++) {
-		if ((i && mld__buf_append(&b, "+", 1)) || mld__buf_append(&b, wt->ops[i]->type, strlen(wt->ops[i]->type)))
+		if ((i && mld__buf_append(&b, "+", 1)) ||
+		    mld__buf_append(&b, wt->ops[i]->type, strlen(wt->ops[i]->type)))
 			goto oom;
 	}
 	if (mld__buf_append(&b, "", 1))
@@ -353,10 +363,10 @@ int mld__weights_discover(mld_package *pkg)
 			const mil_named_type *o = p->op->outputs[p->out_index];
 			if (!o->name || !o->name[0])
 				return mld__err(MLD_EFORMAT, "%s: function \"%s\": a %s op has an unnamed output",
-				               mld_package_path(pkg), fn->name, p->op->type);
+				                mld_package_path(pkg), fn->name, p->op->type);
 			if (mld__strmap_get(&fn->producers, o->name))
 				return mld__err(MLD_EFORMAT, "%s: function \"%s\": output name \"%s\" is defined twice",
-				               mld_package_path(pkg), fn->name, o->name);
+				                mld_package_path(pkg), fn->name, o->name);
 			if ((rc = mld__strmap_put(&fn->producers, o->name, p)))
 				return rc;
 		}

@@ -7,13 +7,13 @@
 #include <sys/stat.h>
 
 typedef struct entry {
-	char *path;   /* package path */
+	char *path;      /* package path */
 	const char *dir; /* the folder it is in (borrowed from the list) */
 	char *prefix;
-	char *lut;    /* "_lut6" or "" */
-	char kind[32];/* FFN, prefill, FFN_rotate, prefill_rotate, FFN_PF, mono, mono_prefill, ... */
+	char *lut;     /* "_lut6" or "" */
+	char kind[32]; /* FFN, prefill, FFN_rotate, prefill_rotate, FFN_PF, mono, mono_prefill, ... */
 	int chunk, of;
-	int ctx;      /* 0 when not in a ctxN folder */
+	int ctx; /* 0 when not in a ctxN folder */
 } entry;
 
 static bool strip_suffix(char *s, const char *suf)
@@ -49,8 +49,8 @@ static bool parse(entry *e, const char *stem)
 	size_t n = strlen(s);
 	/* chunked: ..._chunk_NNofMM */
 	if (n > 13 && !strncmp(s + n - 13, "_chunk_", 7) && isdigit((unsigned char)s[n - 6]) &&
-	    isdigit((unsigned char)s[n - 5]) && s[n - 4] == 'o' && s[n - 3] == 'f' && isdigit((unsigned char)s[n - 2]) &&
-	    isdigit((unsigned char)s[n - 1])) {
+	    isdigit((unsigned char)s[n - 5]) && s[n - 4] == 'o' && s[n - 3] == 'f' &&
+	    isdigit((unsigned char)s[n - 2]) && isdigit((unsigned char)s[n - 1])) {
 		e->chunk = atoi(s + n - 6);
 		e->of = atoi(s + n - 2);
 		s[n - 13] = 0;
@@ -223,9 +223,12 @@ static int plan_list(list *lp, mld_anemll_job **jobs_out, size_t *n_out, const c
 		if (used[i] || a->ctx || strncmp(a->kind, "mono_", 5) == 0 || strcmp(a->kind, "FFN"))
 			continue;
 		/* a chunk group: FFN is the anchor */
-		static const char *const order[][2] = {{"FFN", "infer"}, {"FFN_rotate", "infer_rotate"},
-		                                       {"prefill", "prefill"}, {"prefill_rotate", "prefill_rotate"}};
-		char *outp = mld__sprintf("%s/%s_FFN_PF%s_chunk_%02dof%02d.mlpackage", od, a->prefix, a->lut, a->chunk, a->of);
+		static const char *const order[][2] = {{"FFN", "infer"},
+		                                       {"FFN_rotate", "infer_rotate"},
+		                                       {"prefill", "prefill"},
+		                                       {"prefill_rotate", "prefill_rotate"}};
+		char *outp = mld__sprintf("%s/%s_FFN_PF%s_chunk_%02dof%02d.mlpackage", od, a->prefix, a->lut, a->chunk,
+		                          a->of);
 		if (!outp || (rc = add_job(&jobs, &nj, outp)))
 			break;
 		for (size_t k = 0; k < 4 && !rc; k++)
@@ -249,7 +252,8 @@ static int plan_list(list *lp, mld_anemll_job **jobs_out, size_t *n_out, const c
 		for (size_t k = 0; k < 4 && !rc; k++)
 			for (size_t m = 0; m < l.n && !rc; m++) {
 				entry *b = &l.e[m];
-				if (!b->ctx && !strcmp(b->kind + 5, order[k]) && !strcmp(b->prefix, a->prefix) && !strcmp(b->lut, a->lut)) {
+				if (!b->ctx && !strcmp(b->kind + 5, order[k]) && !strcmp(b->prefix, a->prefix) &&
+				    !strcmp(b->lut, a->lut)) {
 					used[m] = true;
 					rc = add_src(&jobs[nj - 1], order[k], b->path, NULL);
 				}
@@ -260,7 +264,8 @@ static int plan_list(list *lp, mld_anemll_job **jobs_out, size_t *n_out, const c
 		entry *a = &l.e[i];
 		if (used[i] || !a->ctx)
 			continue;
-		char *outp = mld__sprintf("%s/%s_FFN_PF_statex_chunk_%02dof%02d.mlpackage", od, a->prefix, a->chunk, a->of);
+		char *outp =
+			mld__sprintf("%s/%s_FFN_PF_statex_chunk_%02dof%02d.mlpackage", od, a->prefix, a->chunk, a->of);
 		if (!outp || (rc = add_job(&jobs, &nj, outp)))
 			break;
 		mld_anemll_job *j = &jobs[nj - 1];
@@ -268,7 +273,8 @@ static int plan_list(list *lp, mld_anemll_job **jobs_out, size_t *n_out, const c
 		const char *last_infer = NULL, *last_prefill = NULL, *li_fn = NULL, *lp_fn = NULL;
 		for (size_t m = i; m < l.n && !rc; m++) {
 			entry *b = &l.e[m];
-			if (!b->ctx || used[m] || strcmp(b->prefix, a->prefix) || b->chunk != a->chunk || b->of != a->of)
+			if (!b->ctx || used[m] || strcmp(b->prefix, a->prefix) || b->chunk != a->chunk ||
+			    b->of != a->of)
 				continue;
 			used[m] = true;
 			char name[64];
@@ -294,7 +300,10 @@ static int plan_list(list *lp, mld_anemll_job **jobs_out, size_t *n_out, const c
 	}
 	free(used);
 	if (!rc && nj == 0)
-		rc = mld__err(MLD_ENOTFOUND, "%s: no ANEMLL exports found (expected names like {prefix}_FFN_lut6_chunk_01of02.mlpackage)", dir);
+		rc = mld__err(
+			MLD_ENOTFOUND,
+			"%s: no ANEMLL exports found (expected names like {prefix}_FFN_lut6_chunk_01of02.mlpackage)",
+			dir);
 out:
 	*lp = l;
 	if (rc) {
@@ -430,8 +439,8 @@ static bool has_entry(const list *l, const entry *like, const char *kind, int ch
 {
 	for (size_t m = 0; m < l->n; m++) {
 		const entry *b = &l->e[m];
-		if (b->ctx == ctx && !strcmp(b->kind, kind) && !strcmp(b->prefix, like->prefix) && !strcmp(b->lut, like->lut) &&
-		    b->chunk == chunk && b->of == like->of)
+		if (b->ctx == ctx && !strcmp(b->kind, kind) && !strcmp(b->prefix, like->prefix) &&
+		    !strcmp(b->lut, like->lut) && b->chunk == chunk && b->of == like->of)
 			return true;
 	}
 	return false;
@@ -447,18 +456,22 @@ static int find_missing(mld_anemll_layout *L, const list *l)
 		if (!strncmp(a->kind, "mono_", 5)) {
 			bool rot = false;
 			for (size_t m = 0; m < l->n; m++)
-				rot |= !l->e[m].ctx && !strncmp(l->e[m].kind, "mono_", 5) && strstr(l->e[m].kind, "rotate") &&
-				       !strcmp(l->e[m].prefix, a->prefix) && !strcmp(l->e[m].lut, a->lut);
-			static const char *const need[][2] = {{"mono_infer", ""}, {"mono_prefill", "_prefill"},
-			                                      {"mono_infer_rotate", "_rotate"}, {"mono_prefill_rotate", "_prefill_rotate"}};
+				rot |= !l->e[m].ctx && !strncmp(l->e[m].kind, "mono_", 5) &&
+				       strstr(l->e[m].kind, "rotate") && !strcmp(l->e[m].prefix, a->prefix) &&
+				       !strcmp(l->e[m].lut, a->lut);
+			static const char *const need[][2] = {{"mono_infer", ""},
+			                                      {"mono_prefill", "_prefill"},
+			                                      {"mono_infer_rotate", "_rotate"},
+			                                      {"mono_prefill_rotate", "_prefill_rotate"}};
 			for (size_t k = 0; k < (rot ? 4u : 2u) && !rc; k++) {
 				bool found = false;
 				for (size_t m = 0; m < l->n && !found; m++)
-					found = !l->e[m].ctx && !strcmp(l->e[m].kind, need[k][0]) && !strcmp(l->e[m].prefix, a->prefix) &&
-					        !strcmp(l->e[m].lut, a->lut);
+					found = !l->e[m].ctx && !strcmp(l->e[m].kind, need[k][0]) &&
+					        !strcmp(l->e[m].prefix, a->prefix) && !strcmp(l->e[m].lut, a->lut);
 				if (found)
 					continue;
-				if (!(p = mld__sprintf("%s/%s_monolithic%s%s.mlpackage", a->dir, a->prefix, need[k][1], a->lut)))
+				if (!(p = mld__sprintf("%s/%s_monolithic%s%s.mlpackage", a->dir, a->prefix, need[k][1],
+				                       a->lut)))
 					rc = MLD_ENOMEM;
 				else if (strv_has(L->missing, L->n_missing, p))
 					free(p);
@@ -469,7 +482,7 @@ static int find_missing(mld_anemll_layout *L, const list *l)
 		}
 		if (!strcmp(a->kind, "FFN_PF") && !a->ctx)
 			continue; /* an earlier output */
-		if (a->ctx) { /* every chunk's infer in this context folder */
+		if (a->ctx) {     /* every chunk's infer in this context folder */
 			for (int c = 1; c <= a->of && !rc; c++) {
 				if (has_entry(l, a, "FFN", c, a->ctx) || has_entry(l, a, "FFN_PF", c, a->ctx))
 					continue;
@@ -485,8 +498,8 @@ static int find_missing(mld_anemll_layout *L, const list *l)
 		bool rot = false;
 		for (size_t m = 0; m < l->n; m++) {
 			const entry *b = &l->e[m];
-			rot |= !b->ctx && strstr(b->kind, "rotate") && !strcmp(b->prefix, a->prefix) && !strcmp(b->lut, a->lut) &&
-			       b->of == a->of;
+			rot |= !b->ctx && strstr(b->kind, "rotate") && !strcmp(b->prefix, a->prefix) &&
+			       !strcmp(b->lut, a->lut) && b->of == a->of;
 		}
 		static const char *const kinds[] = {"FFN", "prefill", "FFN_rotate", "prefill_rotate"};
 		for (int c = 1; c <= a->of && !rc; c++)
@@ -562,14 +575,19 @@ int mld_anemll_expect(mld_anemll_layout *out, const char *in_dir, const char *ou
 		if (!outp || (rc = add_job(&out->jobs, &out->n_jobs, outp)))
 			rc = MLD_ENOMEM;
 		mld_anemll_job *j = rc ? NULL : &out->jobs[0];
-		static const char *const f[][2] = {{"infer", ""}, {"infer_rotate", "_rotate"}, {"prefill", "_prefill"},
+		static const char *const f[][2] = {{"infer", ""},
+		                                   {"infer_rotate", "_rotate"},
+		                                   {"prefill", "_prefill"},
 		                                   {"prefill_rotate", "_prefill_rotate"}};
 		for (size_t k = 0; k < 4 && !rc; k++)
 			if (o.rotate || !strstr(f[k][0], "rotate"))
-				rc = add_expected(j, f[k][0], mld__sprintf("%s/%s_monolithic%s%s.mlpackage", in_dir, prefix, f[k][1], lut));
+				rc = add_expected(
+					j, f[k][0],
+					mld__sprintf("%s/%s_monolithic%s%s.mlpackage", in_dir, prefix, f[k][1], lut));
 	} else {
 		for (int c = 1; c <= o.chunks && !rc; c++) {
-			char *outp = mld__sprintf("%s/%s_FFN_PF%s_chunk_%02dof%02d.mlpackage", od, prefix, lut, c, o.chunks);
+			char *outp =
+				mld__sprintf("%s/%s_FFN_PF%s_chunk_%02dof%02d.mlpackage", od, prefix, lut, c, o.chunks);
 			if (!outp || (rc = add_job(&out->jobs, &out->n_jobs, outp))) {
 				rc = MLD_ENOMEM;
 				break;
@@ -577,28 +595,35 @@ int mld_anemll_expect(mld_anemll_layout *out, const char *in_dir, const char *ou
 			mld_anemll_job *j = &out->jobs[out->n_jobs - 1];
 			rc = add_expected(j, "infer", export_path(in_dir, prefix, "FFN", lut, c, o.chunks));
 			if (!rc && o.rotate && !o.split_rotate)
-				rc = add_expected(j, "infer_rotate", export_path(in_dir, prefix, "FFN_rotate", lut, c, o.chunks));
+				rc = add_expected(j, "infer_rotate",
+				                  export_path(in_dir, prefix, "FFN_rotate", lut, c, o.chunks));
 			if (!rc)
-				rc = add_expected(j, "prefill", export_path(in_dir, prefix, "prefill", lut, c, o.chunks));
+				rc = add_expected(j, "prefill",
+				                  export_path(in_dir, prefix, "prefill", lut, c, o.chunks));
 			if (!rc && o.rotate && !o.split_rotate)
-				rc = add_expected(j, "prefill_rotate", export_path(in_dir, prefix, "prefill_rotate", lut, c, o.chunks));
+				rc = add_expected(j, "prefill_rotate",
+				                  export_path(in_dir, prefix, "prefill_rotate", lut, c, o.chunks));
 			if (rc || !o.split_rotate)
 				continue;
-			outp = mld__sprintf("%s/%s_FFN_PF%s_chunk_%02dof%02d_rot.mlpackage", od, prefix, lut, c, o.chunks);
+			outp = mld__sprintf("%s/%s_FFN_PF%s_chunk_%02dof%02d_rot.mlpackage", od, prefix, lut, c,
+			                    o.chunks);
 			if (!outp || (rc = add_job(&out->jobs, &out->n_jobs, outp))) {
 				rc = MLD_ENOMEM;
 				break;
 			}
 			j = &out->jobs[out->n_jobs - 1];
-			rc = add_expected(j, "infer_rotate", export_path(in_dir, prefix, "FFN_rotate", lut, c, o.chunks));
+			rc = add_expected(j, "infer_rotate",
+			                  export_path(in_dir, prefix, "FFN_rotate", lut, c, o.chunks));
 			if (!rc)
-				rc = add_expected(j, "prefill_rotate", export_path(in_dir, prefix, "prefill_rotate", lut, c, o.chunks));
+				rc = add_expected(j, "prefill_rotate",
+				                  export_path(in_dir, prefix, "prefill_rotate", lut, c, o.chunks));
 		}
 	}
 	for (size_t j = 0; j < out->n_jobs && !rc; j++)
 		for (size_t k = 0; k < out->jobs[j].n_sources && !rc; k++)
 			if (!exists(out->jobs[j].sources[k].path))
-				rc = strv_add(&out->missing, &out->n_missing, mld__strdup(out->jobs[j].sources[k].path));
+				rc = strv_add(&out->missing, &out->n_missing,
+				              mld__strdup(out->jobs[j].sources[k].path));
 	if (!rc && exists(in_dir))
 		rc = list_other(out, in_dir);
 	if (rc)

@@ -19,7 +19,8 @@
 #include <time.h>
 
 static const char *const reason_names[MLD_R_COUNT] = {
-	"anchor", "own", "identical", "deq_identical", "deq_close", "rejected_threshold", "rejected_shape", "unsupported",
+	"anchor",         "own",         "identical", "deq_identical", "deq_close", "rejected_threshold",
+	"rejected_shape", "unsupported",
 };
 
 const char *mld_reason_name(mld_reason r) { return r < MLD_R_COUNT ? reason_names[r] : "?"; }
@@ -58,15 +59,15 @@ char *cb_layout(const mld_weight *w)
 				uint64_t shape[MLD_MAX_RANK], count;
 				if (mil_tensor_shape(v->type, &dt, &rank, shape, &count, ""))
 					mld__err_clear();
-				int len = snprintf(tmp, sizeof tmp, "%s=%c%s[", keys[k], v->value_case == MIL_VALUE_BLOB ? 'b' : 'i',
-				                   mld_dtype_name(dt));
+				int len = snprintf(tmp, sizeof tmp, "%s=%c%s[", keys[k],
+				                   v->value_case == MIL_VALUE_BLOB ? 'b' : 'i', mld_dtype_name(dt));
 				for (unsigned d = 0; d < rank && len < 200; d++)
 					len += snprintf(tmp + len, sizeof tmp - (size_t)len, "%s%llu", d ? "," : "",
 					                (unsigned long long)shape[d]);
 				snprintf(tmp + len, sizeof tmp - (size_t)len, "];");
 				/* small immediates (axes, output dtype) are part of the layout by value */
-				if (v->value_case == MIL_VALUE_IMMEDIATE && count <= 8 && !mld__dtype_is_float(dt) && v->immediatevalue &&
-				    v->immediatevalue->value_case == MIL_IMM_TENSOR) {
+				if (v->value_case == MIL_VALUE_IMMEDIATE && count <= 8 && !mld__dtype_is_float(dt) &&
+				    v->immediatevalue && v->immediatevalue->value_case == MIL_IMM_TENSOR) {
 					size_t n2 = protobuf_c_message_get_packed_size(&v->immediatevalue->base);
 					uint8_t buf[256];
 					if (n2 <= sizeof buf) {
@@ -163,10 +164,11 @@ static bool facts_from_store(cb_ctx *cb, cb_source *s)
 	const mld_package *pkg = cb->pkgs[s->pkg];
 	char *path = realpath(mld_package_path(pkg), NULL);
 	sqlite3_stmt *q = NULL;
-	if (!path || mld__store_prepare(st, &q,
-	                               "SELECT w.name, w.encoding_digest, w.content_digest, c.sketch FROM packages p"
-	                               " JOIN functions f ON f.package_id = p.id JOIN weights w ON w.function_id = f.id"
-	                               " LEFT JOIN contents c ON c.digest = w.content_digest WHERE p.path = ? AND f.name = ?")) {
+	if (!path || mld__store_prepare(
+			     st, &q,
+			     "SELECT w.name, w.encoding_digest, w.content_digest, c.sketch FROM packages p"
+			     " JOIN functions f ON f.package_id = p.id JOIN weights w ON w.function_id = f.id"
+			     " LEFT JOIN contents c ON c.digest = w.content_digest WHERE p.path = ? AND f.name = ?")) {
 		free(path);
 		mld__err_clear();
 		return false;
@@ -253,7 +255,8 @@ int cb_load_facts(cb_ctx *cb)
 		cb_source *s = &cb->srcs[i];
 		if (s->alias_of >= 0) {
 			for (size_t k = 0; k < s->n_weights; k++) {
-				cb_weight *cw = &cb->ws[s->first_weight + k], *o = &cb->ws[cb->srcs[s->alias_of].first_weight + k];
+				cb_weight *cw = &cb->ws[s->first_weight + k],
+					  *o = &cb->ws[cb->srcs[s->alias_of].first_weight + k];
 				cw->enc = o->enc;
 				cw->content = o->content;
 				cw->has_content = o->has_content;
@@ -283,8 +286,9 @@ static bool decision_get(cb_ctx *cb, const cb_weight *o, const cb_weight *cw, ml
 	mld_store *st = cb->opts->store;
 	bool tied = o->content_claimed || cw->content_claimed;
 	sqlite3_stmt *q;
-	if (!st || mld__store_prepare(st, &q, "SELECT cos, max_abs, mean_abs, a_enc, b_enc, a = ?1 FROM decisions"
-	                                     " WHERE (a = ?1 AND b = ?2) OR (a = ?2 AND b = ?1) LIMIT 1")) {
+	if (!st || mld__store_prepare(st, &q,
+	                              "SELECT cos, max_abs, mean_abs, a_enc, b_enc, a = ?1 FROM decisions"
+	                              " WHERE (a = ?1 AND b = ?2) OR (a = ?2 AND b = ?1) LIMIT 1")) {
 		mld__err_clear();
 		return false;
 	}
@@ -295,7 +299,8 @@ static bool decision_get(cb_ctx *cb, const cb_weight *o, const cb_weight *cw, ml
 		bool fwd = sqlite3_column_int(q, 5); /* which side the row calls a */
 		const mld_digest *ea = fwd ? &o->enc : &cw->enc, *eb = fwd ? &cw->enc : &o->enc;
 		found = sqlite3_column_bytes(q, 3) == 16 && sqlite3_column_bytes(q, 4) == 16 &&
-		        !memcmp(sqlite3_column_blob(q, 3), ea->bytes, 16) && !memcmp(sqlite3_column_blob(q, 4), eb->bytes, 16);
+		        !memcmp(sqlite3_column_blob(q, 3), ea->bytes, 16) &&
+		        !memcmp(sqlite3_column_blob(q, 4), eb->bytes, 16);
 	}
 	if (found) {
 		m->cos = sqlite3_column_double(q, 0);
@@ -315,8 +320,9 @@ static void decision_put(cb_ctx *cb, const cb_weight *o, const cb_weight *cw, co
 		mld__err_clear();
 		return;
 	}
-	if (mld__store_prepare(st, &q, "INSERT OR REPLACE INTO decisions(a, b, cos, max_abs, mean_abs, mode, outcome,"
-	                              " decided_at, a_enc, b_enc) VALUES (?,?,?,?,?,?,?,?,?,?)")) {
+	if (mld__store_prepare(st, &q,
+	                       "INSERT OR REPLACE INTO decisions(a, b, cos, max_abs, mean_abs, mode, outcome,"
+	                       " decided_at, a_enc, b_enc) VALUES (?,?,?,?,?,?,?,?,?,?)")) {
 		mld__store_rollback(st);
 		mld__err_clear();
 		return;
@@ -343,8 +349,9 @@ static void decision_put(cb_ctx *cb, const cb_weight *o, const cb_weight *cw, co
 static bool value_match_get(cb_ctx *cb, const mld_digest *a, const mld_digest *b)
 {
 	sqlite3_stmt *q;
-	if (!cb->opts->store || mld__store_prepare(cb->opts->store, &q, "SELECT 1 FROM value_matches WHERE (a = ?1 AND b = ?2)"
-	                                                               " OR (a = ?2 AND b = ?1)")) {
+	if (!cb->opts->store || mld__store_prepare(cb->opts->store, &q,
+	                                           "SELECT 1 FROM value_matches WHERE (a = ?1 AND b = ?2)"
+	                                           " OR (a = ?2 AND b = ?1)")) {
 		mld__err_clear();
 		return false;
 	}
@@ -397,8 +404,9 @@ static int content_holds(cb_ctx *cb, const cb_weight *x, bool *holds)
 		return rc;
 	*holds = !memcmp(d.bytes, x->content.bytes, 16);
 	if (!*holds) {
-		char *what = mld__sprintf("the store's content digest of function \"%s\", weight \"%s\" does not match its values",
-		                          cb->srcs[x->src].name, x->w->name);
+		char *what = mld__sprintf(
+			"the store's content digest of function \"%s\", weight \"%s\" does not match its values",
+			cb->srcs[x->src].name, x->w->name);
 		cb_claim_lied(cb, cb->srcs[x->src].pkg, what ? what : "a content digest does not match its values");
 		free(what);
 	}
@@ -430,7 +438,8 @@ static int content_share_holds(cb_ctx *cb, const cb_weight *o, const cb_weight *
 static mld_reason judge(const cb_ctx *cb, const mld_metrics *m)
 {
 	const mld_combine_opts *o = cb->opts; /* thresholds filled in by the driver */
-	bool ok = m->cos >= o->cos_min && m->mean_abs <= o->mean_abs_max && (o->max_abs_max <= 0 || m->max_abs <= o->max_abs_max);
+	bool ok = m->cos >= o->cos_min && m->mean_abs <= o->mean_abs_max &&
+	          (o->max_abs_max <= 0 || m->max_abs <= o->max_abs_max);
 	return ok ? MLD_R_DEQ_CLOSE : MLD_R_REJECTED_THRESHOLD;
 }
 
@@ -528,7 +537,8 @@ static int remember(cb_ctx *cb, index_maps *ix, long i)
 }
 
 static bool same_kind(const cb_weight *a, const cb_weight *b);
-static void find_candidate(const cb_ctx *cb, const index_maps *ix, const cb_weight *cw, long *cand_out, long *misfit_out);
+static void find_candidate(const cb_ctx *cb, const index_maps *ix, const cb_weight *cw, long *cand_out,
+                           long *misfit_out);
 
 static int verify_pair(cb_ctx *cb, cb_weight *cw, long cand)
 {
@@ -542,7 +552,8 @@ static int verify_pair(cb_ctx *cb, cb_weight *cw, long cand)
 		cb->stats->decisions_computed++;
 	} else {
 		mld__cmp_member mb = {cb->pkgs[cb->srcs[cw->src].pkg], cw->w, {0, 0, 0}};
-		int rc = mld__compare_group(cb->pkgs[cb->srcs[o->src].pkg], o->w, &mb, 1, &cb->stats->weights_dequantized);
+		int rc = mld__compare_group(cb->pkgs[cb->srcs[o->src].pkg], o->w, &mb, 1,
+		                            &cb->stats->weights_dequantized);
 		if (rc)
 			return rc;
 		cw->m = mb.m;
@@ -634,13 +645,15 @@ static int preverify(cb_ctx *cb)
 			char he[40], hc[40];
 			digest_key(he, &cw->enc);
 			digest_key(hc, &cw->content);
-			bool twin = mld__strmap_get(&seen_enc, he) || (cw->has_content && mld__strmap_get(&seen_content, hc));
-			if (!(keys[n_keys] = mld__strdup(he)) || mld__strmap_put(&seen_enc, keys[n_keys++], (void *)1)) {
+			bool twin = mld__strmap_get(&seen_enc, he) ||
+			            (cw->has_content && mld__strmap_get(&seen_content, hc));
+			if (!(keys[n_keys] = mld__strdup(he)) ||
+			    mld__strmap_put(&seen_enc, keys[n_keys++], (void *)1)) {
 				rc = MLD_ENOMEM;
 				break;
 			}
-			if (cw->has_content &&
-			    (!(keys[n_keys] = mld__strdup(hc)) || mld__strmap_put(&seen_content, keys[n_keys++], (void *)1))) {
+			if (cw->has_content && (!(keys[n_keys] = mld__strdup(hc)) ||
+			                        mld__strmap_put(&seen_content, keys[n_keys++], (void *)1))) {
 				rc = MLD_ENOMEM;
 				break;
 			}
@@ -720,7 +733,8 @@ static bool same_kind(const cb_weight *a, const cb_weight *b)
  * layout (misfit: one of another shape or layout); else, renamed, the oldest of the
  * same layout whose sketch is close. Candidates depend only on the weights of the
  * functions before, never on decisions: the parallel stage below finds them ahead. */
-static void find_candidate(const cb_ctx *cb, const index_maps *ix, const cb_weight *cw, long *cand_out, long *misfit_out)
+static void find_candidate(const cb_ctx *cb, const index_maps *ix, const cb_weight *cw, long *cand_out,
+                           long *misfit_out)
 {
 	long cand = -1, misfit = -1;
 	for (long k = map_get((mld__strmap *)&ix->by_stem, cw->stem); k >= 0; k = ix->next_stem[k]) {
@@ -733,8 +747,8 @@ static void find_candidate(const cb_ctx *cb, const index_maps *ix, const cb_weig
 	}
 	if (cand < 0) { /* renamed? same layout and a close sketch */
 		for (long k = map_get((mld__strmap *)&ix->by_layout, cw->layout); k >= 0; k = ix->next_layout[k])
-			if (cb->ws[k].src != cw->src && cb->ws[k].has_content && same_kind(&cb->ws[k], cw) && cw->has_sketch &&
-			    cb->ws[k].has_sketch && mld_sketch_close(cb->ws[k].sketch, cw->sketch))
+			if (cb->ws[k].src != cw->src && cb->ws[k].has_content && same_kind(&cb->ws[k], cw) &&
+			    cw->has_sketch && cb->ws[k].has_sketch && mld_sketch_close(cb->ws[k].sketch, cw->sketch))
 				cand = k;
 	}
 	*cand_out = cand;
@@ -781,7 +795,8 @@ static int decide(cb_ctx *cb, index_maps *ix, long i)
 		if (rc)
 			return rc;
 	}
-	if (m >= 0 && holds && (!strcmp(cb->ws[m].layout, cw->layout) || (cb->ws[m].w->n_ops == 1 && cw->w->n_ops == 1))) {
+	if (m >= 0 && holds &&
+	    (!strcmp(cb->ws[m].layout, cw->layout) || (cb->ws[m].w->n_ops == 1 && cw->w->n_ops == 1))) {
 		cw->reason = MLD_R_DEQ_IDENTICAL;
 		cw->placed = cb->ws[m].placed;
 		cw->candidate = m;

@@ -10,31 +10,31 @@
 #include "../store/store.h"
 
 typedef struct cb_source {
-	const char *name;     /* target function */
-	size_t pkg;           /* index into cb->pkgs */
-	size_t fn;            /* function index in that package */
-	int alias_of;         /* earlier source with the same package and function, or -1 */
-	size_t first_weight;  /* its weights are cb->ws[first_weight .. +n_weights) */
+	const char *name;    /* target function */
+	size_t pkg;          /* index into cb->pkgs */
+	size_t fn;           /* function index in that package */
+	int alias_of;        /* earlier source with the same package and function, or -1 */
+	size_t first_weight; /* its weights are cb->ws[first_weight .. +n_weights) */
 	size_t n_weights;
 } cb_source;
 
 typedef struct cb_weight {
 	size_t src;
 	const mld_weight *w;
-	char *layout;         /* op types and param dtype/shape/storage: equal => swappable */
-	char *stem;           /* name without the exporter's trailing _<digits> */
+	char *layout; /* op types and param dtype/shape/storage: equal => swappable */
+	char *stem;   /* name without the exporter's trailing _<digits> */
 	mld_digest enc, content;
 	bool has_content;
 	bool content_claimed; /* enc/content came from the store: a claim, checked before a share by value rests on it */
 	float sketch[MLD_SKETCH_LEN];
 	bool has_sketch;
 	mld_reason reason;
-	long placed;          /* weight whose encoding this one uses; itself when it is placed */
-	long candidate;       /* weight compared with (deq_close/rejected/...), or -1 */
+	long placed;    /* weight whose encoding this one uses; itself when it is placed */
+	long candidate; /* weight compared with (deq_close/rejected/...), or -1 */
 	mld_metrics m;
 	bool has_metrics, reused;
-	char *note;           /* why (errors of unsupported forms, shape mismatch details) */
-	long pre_cand;        /* verified ahead, in parallel, against this candidate: pre_m */
+	char *note;    /* why (errors of unsupported forms, shape mismatch details) */
+	long pre_cand; /* verified ahead, in parallel, against this candidate: pre_m */
 	mld_metrics pre_m;
 	bool has_pre;
 	mld_digest *blob_dig; /* each blob's own digest (w->blobs[] order), or NULL: unknown */
@@ -47,16 +47,16 @@ typedef struct cb_ctx {
 	const mld_combine_opts *opts;
 	mld_combine_stats *stats;
 	mld_package **pkgs;
-	char **pkg_paths;     /* as given */
+	char **pkg_paths; /* as given */
 	size_t n_pkgs;
 	cb_source *srcs;
 	size_t n_srcs;
 	cb_weight *ws;
 	size_t n_ws;
 	size_t default_src;
-	long long *pkg_ids;   /* per package: its id in the store, 0 if none */
-	bool no_claims;       /* deciding afresh: no store row about bytes is used */
-	bool lie;             /* a store row was found to lie: decide afresh (the driver does) */
+	long long *pkg_ids; /* per package: its id in the store, 0 if none */
+	bool no_claims;     /* deciding afresh: no store row about bytes is used */
+	bool lie;           /* a store row was found to lie: decide afresh (the driver does) */
 	cb_claims *cl;
 	bool models_edited;       /* the write applied the plan to the packages' models (combine_write.c) */
 	struct cb_copies *reaper; /* the write's private model copies, freed while the output is committed */

@@ -27,7 +27,8 @@ static void describe_feature(char *buf, size_t n, const feat *f)
 	const CoreML__Specification__ArrayFeatureType *a = NULL;
 	if (f->type && f->type->type_case == CORE_ML__SPECIFICATION__FEATURE_TYPE__TYPE_MULTI_ARRAY_TYPE)
 		a = f->type->multiarraytype;
-	else if (f->type && f->type->type_case == CORE_ML__SPECIFICATION__FEATURE_TYPE__TYPE_STATE_TYPE && f->type->statetype)
+	else if (f->type && f->type->type_case == CORE_ML__SPECIFICATION__FEATURE_TYPE__TYPE_STATE_TYPE &&
+	         f->type->statetype)
 		a = f->type->statetype->arraytype;
 	if (!a) {
 		snprintf(buf, n, "(non-array type)");
@@ -102,12 +103,18 @@ static int check_pair(cb_ctx *cb, size_t a, size_t b)
 			const feat *o = find_feat(q->state, q->n_state, p->state[i]->name);
 			describe_feature(x, sizeof x, p->state[i]);
 			if (!o)
-				return mld__err(MLD_ERROR, "preflight: function \"%s\" declares state \"%s\" %s, function \"%s\" has no such state"
-				               " (they share state)", np, p->state[i]->name, x, nq);
+				return mld__err(MLD_ERROR,
+				                "preflight: function \"%s\" declares state \"%s\" %s, function \"%s\" "
+				                "has no such state"
+				                " (they share state)",
+				                np, p->state[i]->name, x, nq);
 			describe_feature(y, sizeof y, o);
 			if (strcmp(x, y))
-				return mld__err(MLD_ERROR, "preflight: function \"%s\": state \"%s\" is %s, but function \"%s\" declares %s"
-				               " (they share state)", np, p->state[i]->name, x, nq, y);
+				return mld__err(MLD_ERROR,
+				                "preflight: function \"%s\": state \"%s\" is %s, but function \"%s\" "
+				                "declares %s"
+				                " (they share state)",
+				                np, p->state[i]->name, x, nq, y);
 		}
 	}
 	for (size_t i = 0; i < va.n_in; i++) {
@@ -117,15 +124,17 @@ static int check_pair(cb_ctx *cb, size_t a, size_t b)
 		kind_of(x, sizeof x, va.in[i]);
 		kind_of(y, sizeof y, o);
 		if (strcmp(x, y))
-			return mld__err(MLD_ERROR, "preflight: function \"%s\": input \"%s\" is %s, but function \"%s\" has %s", na,
-			               va.in[i]->name, x, nb, y);
+			return mld__err(MLD_ERROR,
+			                "preflight: function \"%s\": input \"%s\" is %s, but function \"%s\" has %s",
+			                na, va.in[i]->name, x, nb, y);
 	}
 	for (int pass = 0; pass < 2; pass++) {
 		fview *p = pass ? &vb : &va, *q = pass ? &va : &vb;
 		for (size_t i = 0; i < p->n_out; i++)
 			if (!find_feat(q->out, q->n_out, p->out[i]->name))
-				return mld__err(MLD_ERROR, "preflight: function \"%s\" outputs \"%s\", function \"%s\" does not",
-				               pass ? nb : na, p->out[i]->name, pass ? na : nb);
+				return mld__err(MLD_ERROR,
+				                "preflight: function \"%s\" outputs \"%s\", function \"%s\" does not",
+				                pass ? nb : na, p->out[i]->name, pass ? na : nb);
 	}
 	return 0;
 }
@@ -155,10 +164,14 @@ int cb_preflight(cb_ctx *cb)
 			const cb_weight *o = &cb->ws[anchor->first_weight + k];
 			if (strcmp(o->stem, w->stem) || !is_lut(o) || !strcmp(o->layout, w->layout))
 				continue;
-			if (o->w->rank == w->w->rank && !memcmp(o->w->shape, w->w->shape, o->w->rank * sizeof *o->w->shape))
-				return mld__err(MLD_ERROR, "preflight: function \"%s\": weight \"%s\" is palettized as %s, but function \"%s\""
-				               " uses %s (different palette configurations; --no-preflight to combine anyway)",
-				               cb->srcs[w->src].name, w->w->name, w->layout, anchor->name, o->layout);
+			if (o->w->rank == w->w->rank &&
+			    !memcmp(o->w->shape, w->w->shape, o->w->rank * sizeof *o->w->shape))
+				return mld__err(
+					MLD_ERROR,
+					"preflight: function \"%s\": weight \"%s\" is palettized as %s, but function "
+					"\"%s\""
+					" uses %s (different palette configurations; --no-preflight to combine anyway)",
+					cb->srcs[w->src].name, w->w->name, w->layout, anchor->name, o->layout);
 		}
 	}
 	return 0;

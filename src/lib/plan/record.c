@@ -25,15 +25,18 @@ int cb_record(cb_ctx *cb, const char *out_path)
 	sqlite3_stmt *del = NULL, *ins_o = NULL, *ins_f = NULL, *ins_w = NULL;
 	int rc;
 	if ((rc = mld__store_prepare(st, &del, "DELETE FROM outputs WHERE path = ?")) ||
-	    (rc = mld__store_prepare(st, &ins_o, "INSERT INTO outputs(path, mode, cos_min, mean_abs_max, max_abs_max,"
-	                                        " default_function, bytes_before, bytes_after, bytes_optimum, written_at)"
-	                                        " VALUES (?,?,?,?,?,?,?,?,?,?)")) ||
-	    (rc = mld__store_prepare(st, &ins_f, "INSERT INTO output_functions(output_id, name, source_package,"
-	                                        " source_function, alias_of) VALUES (?,?,?,?,?)")) ||
-	    (rc = mld__store_prepare(st, &ins_w, "INSERT OR REPLACE INTO output_weights(output_id, function, name, reason,"
-	                                        " shared_function, shared_name, compared_function, compared_name, cos,"
-	                                        " max_abs, mean_abs, content_digest, encoded_bytes)"
-	                                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")) ||
+	    (rc = mld__store_prepare(st, &ins_o,
+	                             "INSERT INTO outputs(path, mode, cos_min, mean_abs_max, max_abs_max,"
+	                             " default_function, bytes_before, bytes_after, bytes_optimum, written_at)"
+	                             " VALUES (?,?,?,?,?,?,?,?,?,?)")) ||
+	    (rc = mld__store_prepare(st, &ins_f,
+	                             "INSERT INTO output_functions(output_id, name, source_package,"
+	                             " source_function, alias_of) VALUES (?,?,?,?,?)")) ||
+	    (rc = mld__store_prepare(st, &ins_w,
+	                             "INSERT OR REPLACE INTO output_weights(output_id, function, name, reason,"
+	                             " shared_function, shared_name, compared_function, compared_name, cos,"
+	                             " max_abs, mean_abs, content_digest, encoded_bytes)"
+	                             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")) ||
 	    (rc = mld__store_begin(st)))
 		goto out;
 	sqlite3_bind_text(del, 1, abs, -1, SQLITE_STATIC);

@@ -50,7 +50,7 @@ int cb_report(cb_ctx *cb, const char *out_path)
 	json_t *rows = json_array();
 	if (csv) {
 		const char *hdr = "function,weight,reason,shared_with_function,shared_with_weight,compared_function,"
-		                  "compared_weight,cos,max_abs,mean_abs,decision_reused,encoded_bytes,chain\n";
+				  "compared_weight,cos,max_abs,mean_abs,decision_reused,encoded_bytes,chain\n";
 		mld__buf_append(&b, hdr, strlen(hdr));
 	}
 	for (size_t i = 0; i < cb->n_ws; i++) {
@@ -59,8 +59,9 @@ int cb_report(cb_ctx *cb, const char *out_path)
 		const cb_weight *c = w->candidate >= 0 ? &cb->ws[w->candidate] : NULL;
 		if (csv) {
 			char num[200];
-			const char *f[7] = {cb->srcs[w->src].name, w->w->name, mld_reason_name(w->reason),
-			                    p ? cb->srcs[p->src].name : "", p ? p->w->name : "", c ? cb->srcs[c->src].name : "",
+			const char *f[7] = {cb->srcs[w->src].name,      w->w->name,
+			                    mld_reason_name(w->reason), p ? cb->srcs[p->src].name : "",
+			                    p ? p->w->name : "",        c ? cb->srcs[c->src].name : "",
 			                    c ? c->w->name : ""};
 			for (int k = 0; k < 7; k++) {
 				csv_field(&b, f[k]);
@@ -78,16 +79,21 @@ int cb_report(cb_ctx *cb, const char *out_path)
 			mld__buf_append(&b, "\n", 1);
 			continue;
 		}
-		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I}", "function", cb->srcs[w->src].name, "weight", w->w->name, "reason",
-		                      mld_reason_name(w->reason), "chain", w->w->chain, "encoded_bytes",
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I}", "function", cb->srcs[w->src].name, "weight", w->w->name,
+		                      "reason", mld_reason_name(w->reason), "chain", w->w->chain, "encoded_bytes",
 		                      (json_int_t)w->w->encoded_bytes);
 		if (p)
-			json_object_set_new(o, "shared_with", json_pack("{s:s,s:s}", "function", cb->srcs[p->src].name, "weight", p->w->name));
+			json_object_set_new(
+				o, "shared_with",
+				json_pack("{s:s,s:s}", "function", cb->srcs[p->src].name, "weight", p->w->name));
 		if (c)
-			json_object_set_new(o, "compared_with", json_pack("{s:s,s:s}", "function", cb->srcs[c->src].name, "weight", c->w->name));
+			json_object_set_new(
+				o, "compared_with",
+				json_pack("{s:s,s:s}", "function", cb->srcs[c->src].name, "weight", c->w->name));
 		if (w->has_metrics)
-			json_object_set_new(o, "metrics", json_pack("{s:f,s:f,s:f,s:b}", "cos", w->m.cos, "max_abs", w->m.max_abs,
-			                                            "mean_abs", w->m.mean_abs, "decision_reused", w->reused));
+			json_object_set_new(o, "metrics",
+			                    json_pack("{s:f,s:f,s:f,s:b}", "cos", w->m.cos, "max_abs", w->m.max_abs,
+			                              "mean_abs", w->m.mean_abs, "decision_reused", w->reused));
 		json_array_append_new(rows, o);
 	}
 	int rc;
@@ -97,22 +103,24 @@ int cb_report(cb_ctx *cb, const char *out_path)
 		const mld_combine_stats *s = cb->stats;
 		json_t *reasons = json_object();
 		for (int r = 0; r < MLD_R_COUNT; r++)
-			json_object_set_new(reasons, mld_reason_name((mld_reason)r), json_integer((json_int_t)s->by_reason[r]));
+			json_object_set_new(reasons, mld_reason_name((mld_reason)r),
+			                    json_integer((json_int_t)s->by_reason[r]));
 		json_t *fns = json_array();
 		for (size_t k = 0; k < cb->n_srcs; k++) {
 			const cb_source *src = &cb->srcs[k];
-			json_array_append_new(fns, json_pack("{s:s,s:s,s:s,s:b}", "name", src->name, "package", cb->pkg_paths[src->pkg],
-			                                     "source_function", cb->pkgs[src->pkg]->fns[src->fn].name, "alias",
+			json_array_append_new(fns, json_pack("{s:s,s:s,s:s,s:b}", "name", src->name, "package",
+			                                     cb->pkg_paths[src->pkg], "source_function",
+			                                     cb->pkgs[src->pkg]->fns[src->fn].name, "alias",
 			                                     src->alias_of >= 0));
 		}
-		json_t *root = json_pack("{s:s,s:s,s:b,s:s,s:o,s:{s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I},s:o}", "output", out_path, "mode",
-		                         cb->opts->strict ? "strict" : "relaxed", "dry_run", cb->opts->dry_run, "default_function",
-		                         cb->srcs[cb->default_src].name, "functions", fns, "summary", "weights",
-		                         (json_int_t)s->weights, "by_reason", reasons, "bytes_before", (json_int_t)s->bytes_before,
-		                         "bytes_after", (json_int_t)s->bytes_after, "bytes_optimum", (json_int_t)s->bytes_optimum,
-		                         "decisions_computed", (json_int_t)s->decisions_computed, "decisions_reused",
-		                         (json_int_t)s->decisions_reused, "weights_dequantized",
-		                         (json_int_t)s->weights_dequantized, "decisions", rows);
+		json_t *root = json_pack(
+			"{s:s,s:s,s:b,s:s,s:o,s:{s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I},s:o}", "output", out_path, "mode",
+			cb->opts->strict ? "strict" : "relaxed", "dry_run", cb->opts->dry_run, "default_function",
+			cb->srcs[cb->default_src].name, "functions", fns, "summary", "weights", (json_int_t)s->weights,
+			"by_reason", reasons, "bytes_before", (json_int_t)s->bytes_before, "bytes_after",
+			(json_int_t)s->bytes_after, "bytes_optimum", (json_int_t)s->bytes_optimum, "decisions_computed",
+			(json_int_t)s->decisions_computed, "decisions_reused", (json_int_t)s->decisions_reused,
+			"weights_dequantized", (json_int_t)s->weights_dequantized, "decisions", rows);
 		rows = NULL;
 		char *text = root ? json_dumps(root, JSON_INDENT(1)) : NULL;
 		json_decref(root);

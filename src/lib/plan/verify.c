@@ -33,20 +33,23 @@ static void check_structure(vctx *v, const mld_package *pkg)
 	size_t nf = d ? d->n_functions : 0;
 	if (nf || (d && d->defaultfunctionname && d->defaultfunctionname[0])) {
 		if (m->specificationversion < 9)
-			fail(v, "%s: multifunction description needs specification version >= 9, found %d", path, m->specificationversion);
+			fail(v, "%s: multifunction description needs specification version >= 9, found %d", path,
+			     m->specificationversion);
 		if (d->n_input || d->n_output || d->n_state || d->n_traininginput)
 			fail(v, "%s: multifunction model also declares top-level inputs/outputs/states", path);
 		bool found = false;
 		for (size_t i = 0; i < nf; i++)
 			found |= !strcmp(d->functions[i]->name, d->defaultfunctionname);
 		if (!found)
-			fail(v, "%s: defaultFunctionName \"%s\" is not one of the described functions", path, d->defaultfunctionname);
+			fail(v, "%s: defaultFunctionName \"%s\" is not one of the described functions", path,
+			     d->defaultfunctionname);
 		for (size_t i = 0; i < nf; i++) {
 			size_t k = 0;
 			while (k < pkg->n_fns && strcmp(pkg->fns[k].name, d->functions[i]->name))
 				k++;
 			if (k == pkg->n_fns)
-				fail(v, "%s: described function \"%s\" is not in the program", path, d->functions[i]->name);
+				fail(v, "%s: described function \"%s\" is not in the program", path,
+				     d->functions[i]->name);
 		}
 		for (size_t k = 0; k < pkg->n_fns; k++) {
 			size_t i = 0;
@@ -66,7 +69,8 @@ static void check_structure(vctx *v, const mld_package *pkg)
 		uint64_t len, *offs = NULL;
 		uint32_t count;
 		char *disp = NULL;
-		if (mld__package_blobfile(pkg, files[k], &map, &len, &disp) || mld__blobfile_enumerate(&offs, &count, map, len, disp)) {
+		if (mld__package_blobfile(pkg, files[k], &map, &len, &disp) ||
+		    mld__blobfile_enumerate(&offs, &count, map, len, disp)) {
 			fail(v, "%s", mld_error_last());
 			free(disp);
 			continue;
@@ -89,8 +93,11 @@ static void check_structure(vctx *v, const mld_package *pkg)
 				for (uint32_t b = 0; b < count && !ok; b++)
 					ok = offs[b] == r->offset;
 				if (!ok)
-					fail(v, "%s: function \"%s\", weight \"%s\": offset %llu is not a blob of the enumerated file", disp,
-					     pkg->weights[i].function, pkg->weights[i].name, (unsigned long long)r->offset);
+					fail(v,
+					     "%s: function \"%s\", weight \"%s\": offset %llu is not a blob of the "
+					     "enumerated file",
+					     disp, pkg->weights[i].function, pkg->weights[i].name,
+					     (unsigned long long)r->offset);
 			}
 		free(offs);
 		free(disp);
@@ -120,7 +127,8 @@ static void compare_source(vctx *v, const mld_package *out, const mld_source_spe
 	for (size_t i = 0; i < out->n_weights; i++) {
 		const mld_weight *ow = &out->weights[i], *sw;
 		if (!strcmp(ow->function, sp->name) && mld_package_find_weight(&sw, src, fn, ow->name)) {
-			fail(v, "function \"%s\": weight \"%s\" is not in %s (function \"%s\")", sp->name, ow->name, sp->path, fn);
+			fail(v, "function \"%s\": weight \"%s\" is not in %s (function \"%s\")", sp->name, ow->name,
+			     sp->path, fn);
 			mld__err_clear();
 		}
 	}
@@ -136,17 +144,22 @@ static void compare_source(vctx *v, const mld_package *out, const mld_source_spe
 		if (mld_weight_decode(&a, src, sw) || mld_weight_decode(&b, out, ow)) {
 			fail(v, "function \"%s\", weight \"%s\": %s", sp->name, sw->name, mld_error_last());
 		} else if (a->dtype == b->dtype && a->nbytes == b->nbytes && a->rank == b->rank &&
-		           !memcmp(a->shape, b->shape, a->rank * sizeof *a->shape) && !memcmp(a->data, b->data, a->nbytes)) {
+		           !memcmp(a->shape, b->shape, a->rank * sizeof *a->shape) &&
+		           !memcmp(a->data, b->data, a->nbytes)) {
 			v->st->exact++;
 		} else {
 			mld_metrics m;
 			if (mld_tensor_compare(&m, a, b) || a->dtype != b->dtype) {
-				fail(v, "function \"%s\", weight \"%s\": %s %s in the source, %s in the output", sp->name, sw->name,
-				     mld_dtype_name(a->dtype), "of another shape or dtype", mld_dtype_name(b->dtype));
-			} else if (m.cos >= MLD_COS_MIN && m.mean_abs <= MLD_MEAN_ABS_MAX && (!strict || m.max_abs <= MLD_MAX_ABS_MAX_STRICT)) {
+				fail(v, "function \"%s\", weight \"%s\": %s %s in the source, %s in the output",
+				     sp->name, sw->name, mld_dtype_name(a->dtype), "of another shape or dtype",
+				     mld_dtype_name(b->dtype));
+			} else if (m.cos >= MLD_COS_MIN && m.mean_abs <= MLD_MEAN_ABS_MAX &&
+			           (!strict || m.max_abs <= MLD_MAX_ABS_MAX_STRICT)) {
 				v->st->close++;
 			} else {
-				fail(v, "function \"%s\", weight \"%s\": differs from %s beyond the thresholds (cos %.6f, max |d| %.4g, mean |d| %.4g)",
+				fail(v,
+				     "function \"%s\", weight \"%s\": differs from %s beyond the thresholds (cos %.6f, "
+				     "max |d| %.4g, mean |d| %.4g)",
 				     sp->name, sw->name, sp->path, m.cos, m.max_abs, m.mean_abs);
 			}
 		}

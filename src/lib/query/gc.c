@@ -18,8 +18,8 @@ static const q_stat measures[] = {
 	{"decisions", "decisions", "count", "SELECT count(*) FROM decisions"},
 	{"outputs", "combined packages recorded", "count", "SELECT count(*) FROM outputs"},
 	{"store_bytes", "store space in use (freed pages are reused)", "bytes",
-	 "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count, pragma_freelist_count,"
-	 " pragma_page_size"},
+         "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count, pragma_freelist_count,"
+         " pragma_page_size"},
 };
 #define N_MEASURES (sizeof measures / sizeof *measures)
 
@@ -45,12 +45,12 @@ int mld_store_gc(json_t **out, mld_store *st, const mld_gc_opts *o)
 	                " OR (?2 AND indexed_at < ?3) RETURNING path",
 	                "iii", (int64_t)o->missing, (int64_t)(o->forget_old != 0), cutoff)) ||
 	    (rc = q_all(&outs, st,
-	                "DELETE FROM outputs WHERE ?1 AND mld_package_status(path, NULL) = 'missing' RETURNING path", "i",
-	                (int64_t)o->missing)) ||
+	                "DELETE FROM outputs WHERE ?1 AND mld_package_status(path, NULL) = 'missing' RETURNING path",
+	                "i", (int64_t)o->missing)) ||
 	    (rc = mld__store_exec(st, "DELETE FROM encodings WHERE " Q_ORPHAN_ENCODINGS ";"
-	                             "DELETE FROM contents WHERE " Q_ORPHAN_CONTENTS ";"
-	                             "DELETE FROM decisions WHERE " Q_ORPHAN_DECISIONS ";"
-	                             "DELETE FROM value_matches WHERE " Q_ORPHAN_VALUE_MATCHES ";")) ||
+	                              "DELETE FROM contents WHERE " Q_ORPHAN_CONTENTS ";"
+	                              "DELETE FROM decisions WHERE " Q_ORPHAN_DECISIONS ";"
+	                              "DELETE FROM value_matches WHERE " Q_ORPHAN_VALUE_MATCHES ";")) ||
 	    (rc = q_measure(&after, st, measures, N_MEASURES)))
 		goto fail;
 	if (o->dry_run)
@@ -63,7 +63,8 @@ int mld_store_gc(json_t **out, mld_store *st, const mld_gc_opts *o)
 		json_object_set_new(json_array_get(before, i), "value",
 		                    json_integer(json_integer_value(b) - json_integer_value(a)));
 	}
-	*out = json_pack("{s:b,s:O,s:O,s:O}", "dry_run", o->dry_run, "packages", pkgs, "outputs", outs, "removed", before);
+	*out = json_pack("{s:b,s:O,s:O,s:O}", "dry_run", o->dry_run, "packages", pkgs, "outputs", outs, "removed",
+	                 before);
 	goto out;
 fail:
 	mld__store_rollback(st);

@@ -29,14 +29,12 @@ json_t *q_string(const char *s)
 json_t *q_value(sqlite3_stmt *s, int i)
 {
 	switch (sqlite3_column_type(s, i)) {
-	case SQLITE_INTEGER:
-		return json_integer(sqlite3_column_int64(s, i));
+	case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(s, i));
 	case SQLITE_FLOAT: {
 		double v = sqlite3_column_double(s, i);
 		return isfinite(v) ? json_real(v) : json_null();
 	}
-	case SQLITE_TEXT:
-		return q_string((const char *)sqlite3_column_text(s, i));
+	case SQLITE_TEXT: return q_string((const char *)sqlite3_column_text(s, i));
 	case SQLITE_BLOB: {
 		static const char hx[] = "0123456789abcdef";
 		const uint8_t *b = sqlite3_column_blob(s, i);
@@ -53,8 +51,7 @@ json_t *q_value(sqlite3_stmt *s, int i)
 		free(h);
 		return j;
 	}
-	default:
-		return json_null();
+	default: return json_null();
 	}
 }
 
@@ -146,7 +143,8 @@ int q_measure(json_t **out, mld_store *st, const q_stat *defs, size_t n)
 		bool derived = defs[i].sql[0] == '=';
 		oom |= cat(&outer, i ? ", " : "SELECT ", derived ? defs[i].sql + 1 : defs[i].id);
 		if (!derived)
-			oom |= cat(&inner, inner.len ? ", (" : " FROM (SELECT (", defs[i].sql) || cat(&inner, ") AS ", defs[i].id);
+			oom |= cat(&inner, inner.len ? ", (" : " FROM (SELECT (", defs[i].sql) ||
+			       cat(&inner, ") AS ", defs[i].id);
 	}
 	oom |= cat(&inner, ")", "") || mld__buf_append(&outer, inner.data, inner.len) || mld__buf_append(&outer, "", 1);
 	sqlite3_stmt *s = NULL;
@@ -156,8 +154,9 @@ int q_measure(json_t **out, mld_store *st, const q_stat *defs, size_t n)
 	if (!rc) {
 		*out = json_array();
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(*out, json_pack("{s:s,s:s,s:o,s:s}", "id", defs[i].id, "label", defs[i].label,
-			                                      "value", q_value(s, (int)i), "unit", defs[i].unit));
+			json_array_append_new(*out,
+			                      json_pack("{s:s,s:s,s:o,s:s}", "id", defs[i].id, "label", defs[i].label,
+			                                "value", q_value(s, (int)i), "unit", defs[i].unit));
 	}
 	sqlite3_finalize(s);
 	mld__buf_free(&outer);
@@ -221,7 +220,7 @@ int mld_store_open_readonly(mld_store **out, const char *path, int migrate)
 	struct stat sb;
 	if (stat(path, &sb) != 0)
 		return mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "store %s: %s%s", path, strerror(errno),
-		               errno == ENOENT ? " ('mldedup index' creates it)" : "");
+		                errno == ENOENT ? " ('mldedup index' creates it)" : "");
 	int rc0 = mld__store_check_files(path);
 	if (rc0)
 		return rc0;
@@ -246,10 +245,13 @@ int mld_store_open_readonly(mld_store **out, const char *path, int migrate)
 	}
 	if (v < 0 || v > MLD_STORE_SCHEMA_VERSION) {
 		rc = v < 0 && mld_error_code() ? MLD_ESTORE
-		   : v < 0 ? mld__err(MLD_ESTORE, "store %s: schema version %d is not one mldedup writes: not a usable mldedup store",
-		                     path, v)
-		           : mld__err(MLD_ESTORE, "store %s: schema version %d is newer than this mldedup understands (%d)",
-		                     path, v, MLD_STORE_SCHEMA_VERSION);
+		     : v < 0                   ? mld__err(MLD_ESTORE,
+		                                          "store %s: schema version %d is not one mldedup writes: not a usable mldedup "
+		                                                            "store",
+		                                          path, v)
+		                               : mld__err(MLD_ESTORE,
+		                                          "store %s: schema version %d is newer than this mldedup understands (%d)", path,
+		                                          v, MLD_STORE_SCHEMA_VERSION);
 	} else if (v < MLD_STORE_SCHEMA_VERSION && migrate) {
 		/* Older: a normal open migrates it; then read it again. */
 		mld_store_free(st);
@@ -271,37 +273,39 @@ int mld_store_open_readonly(mld_store **out, const char *path, int migrate)
 
 static const q_stat store_stats[] = {
 	{"store", "store", "text", "SELECT file FROM pragma_database_list WHERE name = 'main'"},
-	{"store_bytes", "store size", "bytes", "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size"},
+	{"store_bytes", "store size", "bytes",
+         "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size"},
 	{"schema_version", "schema version", "count", "SELECT user_version FROM pragma_user_version"},
 	{"packages", "packages", "count", "SELECT count(*) FROM packages"},
 	{"functions", "functions", "count", "SELECT count(*) FROM functions"},
 	{"weights", "weights", "count", "SELECT count(*) FROM weights"},
 	{"unsupported", "weights in a form mldedup cannot decode", "count",
-	 "SELECT count(*) FROM weights WHERE content_digest IS NULL"},
+         "SELECT count(*) FROM weights WHERE content_digest IS NULL"},
 	{"contents", "distinct contents", "count", "SELECT count(DISTINCT content_digest) FROM weights"},
 	{"encodings", "distinct encodings", "count", "SELECT count(DISTINCT encoding_digest) FROM weights"},
-	{"weight_file_bytes", "weight files of the sources", "bytes", "SELECT coalesce(sum(weights_size), 0) FROM packages"},
+	{"weight_file_bytes", "weight files of the sources", "bytes",
+         "SELECT coalesce(sum(weights_size), 0) FROM packages"},
 	{"weight_bytes", "weights as stored, every occurrence", "bytes",
-	 "SELECT coalesce(sum(encoded_bytes), 0) FROM weights"},
+         "SELECT coalesce(sum(encoded_bytes), 0) FROM weights"},
 	{"encoding_bytes", "one copy per encoding", "bytes",
-	 "SELECT coalesce(sum(b), 0) FROM (SELECT min(encoded_bytes) AS b FROM weights GROUP BY encoding_digest)"},
+         "SELECT coalesce(sum(b), 0) FROM (SELECT min(encoded_bytes) AS b FROM weights GROUP BY encoding_digest)"},
 	/* Undecodable weights count once per encoding. */
 	{"content_bytes", "one copy per content", "bytes",
-	 "SELECT coalesce(sum(b), 0) FROM (SELECT min(encoded_bytes) AS b FROM weights"
-	 " GROUP BY coalesce(content_digest, encoding_digest))"},
+         "SELECT coalesce(sum(b), 0) FROM (SELECT min(encoded_bytes) AS b FROM weights"
+         " GROUP BY coalesce(content_digest, encoding_digest))"},
 	{"savings", "dedup potential", "bytes", "=weight_bytes - content_bytes"},
 	{"savings_percent", "dedup potential, of every occurrence", "percent",
-	 "=round(100.0 * (weight_bytes - content_bytes) / max(weight_bytes, 1), 1)"},
+         "=round(100.0 * (weight_bytes - content_bytes) / max(weight_bytes, 1), 1)"},
 	{"decisions", "decisions", "count", "SELECT count(*) FROM decisions"},
 	{"decisions_deq_close", "decisions: deq_close (shared)", "count",
-	 "SELECT count(*) FROM decisions WHERE outcome = 'deq_close'"},
+         "SELECT count(*) FROM decisions WHERE outcome = 'deq_close'"},
 	{"decisions_rejected", "decisions: rejected_threshold", "count",
-	 "SELECT count(*) FROM decisions WHERE outcome = 'rejected_threshold'"},
+         "SELECT count(*) FROM decisions WHERE outcome = 'rejected_threshold'"},
 	{"outputs", "combined packages recorded", "count", "SELECT count(*) FROM outputs"},
 	{"unreferenced_contents", "contents no weight references (gc)", "count",
-	 "SELECT count(*) FROM contents WHERE " Q_ORPHAN_CONTENTS},
+         "SELECT count(*) FROM contents WHERE " Q_ORPHAN_CONTENTS},
 	{"unreferenced_encodings", "encodings no weight references (gc)", "count",
-	 "SELECT count(*) FROM encodings WHERE " Q_ORPHAN_ENCODINGS},
+         "SELECT count(*) FROM encodings WHERE " Q_ORPHAN_ENCODINGS},
 };
 
 int mld_query_stats(json_t **out, mld_store *st)
@@ -316,9 +320,10 @@ int mld_query_packages(json_t **out, mld_store *st)
 		return rc;
 	return q_all(out, st,
 	             "SELECT q.id, q.path, q.kind, q.spec_version, q.functions, q.weights, q.weight_bytes,"
-	             " q.weight_file_bytes, " Q_TIME("q.indexed_at") " AS indexed,"
-	             " mld_package_status(p.path, p.identity) AS status"
-	             " FROM q1_packages q JOIN packages p ON p.id = q.id ORDER BY q.path",
+	             " q.weight_file_bytes, " Q_TIME(
+			     "q.indexed_at") " AS indexed,"
+	                                     " mld_package_status(p.path, p.identity) AS status"
+	                                     " FROM q1_packages q JOIN packages p ON p.id = q.id ORDER BY q.path",
 	             NULL);
 }
 
@@ -331,7 +336,8 @@ int q_package(sqlite3_int64 *id, mld_store *st, const char *arg)
 	json_t *rows = NULL;
 	int rc = name ? q_all(&rows, st,
 	                      "SELECT id, path, path IN (?1, ?2) OR CAST(id AS TEXT) = ?1 AS exact FROM packages"
-	                      " WHERE exact OR substr(path, -length(?1) - 1) = '/' || ?1 ORDER BY exact DESC, path LIMIT 6",
+	                      " WHERE exact OR substr(path, -length(?1) - 1) = '/' || ?1 ORDER BY exact DESC, path "
+	                      "LIMIT 6",
 	                      "tt", name, abs)
 	              : MLD_ENOMEM;
 	size_t k = rows ? json_array_size(rows) : 0;
@@ -360,11 +366,12 @@ int mld_query_functions(json_t **out, mld_store *st, const char *pkg)
 	int rc = pkg ? q_package(&id, st, pkg) : 0;
 	if (rc)
 		return rc;
-	return q_all(out, st,
-	             "SELECT q.package, q.function, q.weights, q.weight_bytes, q.contents,"
-	             " (SELECT count(*) FROM weights w WHERE w.function_id = q.id AND w.content_digest IS NULL)"
-	             " AS unsupported FROM q1_functions q WHERE ?1 = 0 OR q.package_id = ?1 ORDER BY q.package, q.function",
-	             "i", (int64_t)id);
+	return q_all(
+		out, st,
+		"SELECT q.package, q.function, q.weights, q.weight_bytes, q.contents,"
+		" (SELECT count(*) FROM weights w WHERE w.function_id = q.id AND w.content_digest IS NULL)"
+		" AS unsupported FROM q1_functions q WHERE ?1 = 0 OR q.package_id = ?1 ORDER BY q.package, q.function",
+		"i", (int64_t)id);
 }
 
 int mld_query_sql(json_t **columns, json_t **rows, mld_store *st, const char *sql)

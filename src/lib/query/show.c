@@ -39,7 +39,8 @@ static int resolve_digest(mld_digest *out, mld_store *st, const char *hex)
 	lo_hex[32] = hi_hex[32] = 0;
 	mld_digest_from_hex(&lo, lo_hex);
 	mld_digest_from_hex(&hi, hi_hex);
-	int k, rc = range_match(out, &k, st, "SELECT digest FROM contents WHERE digest BETWEEN ?1 AND ?2 LIMIT 2", &lo, &hi);
+	int k, rc = range_match(out, &k, st, "SELECT digest FROM contents WHERE digest BETWEEN ?1 AND ?2 LIMIT 2", &lo,
+	                        &hi);
 	if (!rc && k == 0)
 		rc = range_match(out, &k, st,
 		                 "SELECT DISTINCT content_digest FROM encodings WHERE digest BETWEEN ?1 AND ?2"
@@ -66,10 +67,11 @@ static int resolve(mld_digest *out, mld_store *st, const char *what)
 	sqlite3_stmt *s = NULL;
 	int rc = !pkg || !func ? MLD_ENOMEM : q_package(&id, st, pkg);
 	if (!rc)
-		rc = q_prepare(&s, st,
-		               "SELECT w.content_digest, w.error FROM weights w JOIN functions f ON f.id = w.function_id"
-		               " WHERE f.package_id = ?1 AND f.name = ?2 AND w.name = ?3",
-		               "itt", (int64_t)id, func, name + 1);
+		rc = q_prepare(
+			&s, st,
+			"SELECT w.content_digest, w.error FROM weights w JOIN functions f ON f.id = w.function_id"
+			" WHERE f.package_id = ?1 AND f.name = ?2 AND w.name = ?3",
+			"itt", (int64_t)id, func, name + 1);
 	if (!rc) {
 		int step = sqlite3_step(s);
 		if (step == SQLITE_DONE)
@@ -77,7 +79,8 @@ static int resolve(mld_digest *out, mld_store *st, const char *what)
 		else if (step != SQLITE_ROW)
 			rc = mld__store_err(st, "look up weight");
 		else if (sqlite3_column_bytes(s, 0) != 16)
-			rc = mld__err(MLD_EUNSUPPORTED, "%s: no content: %s", what, (const char *)sqlite3_column_text(s, 1));
+			rc = mld__err(MLD_EUNSUPPORTED, "%s: no content: %s", what,
+			              (const char *)sqlite3_column_text(s, 1));
 		else
 			memcpy(out->bytes, sqlite3_column_blob(s, 0), 16);
 	}
@@ -96,21 +99,23 @@ int mld_query_show(json_t **out, mld_store *st, const char *what)
 		const char *key, *sql;
 	} parts[] = {
 		{"occurrences", "SELECT p.path AS package, f.name AS function, w.name, w.chain, w.encoded_bytes,"
-		                " w.encoding_digest" Q_WEIGHTS_FROM " WHERE w.content_digest = ?1 ORDER BY 1, 2, 3"},
+	                        " w.encoding_digest" Q_WEIGHTS_FROM " WHERE w.content_digest = ?1 ORDER BY 1, 2, 3"},
 		{"encodings", "SELECT encoding_digest AS digest, chain, encoded_bytes, count(*) AS weights FROM weights"
-		              " WHERE content_digest = ?1 GROUP BY encoding_digest ORDER BY encoded_bytes, 1"},
+	                      " WHERE content_digest = ?1 GROUP BY encoding_digest ORDER BY encoded_bytes, 1"},
 		{"decisions", "SELECT CASE WHEN a = ?1 THEN 'a' ELSE 'b' END AS role, " OTHER " AS other,"
-		              " " EXAMPLE_OF(OTHER) " AS other_weight, cos, max_abs, mean_abs, mode, outcome,"
-		              " " Q_TIME("decided_at") " AS decided"
-		              " FROM decisions WHERE a = ?1 OR b = ?1 ORDER BY decided_at, other"},
+	                      " " EXAMPLE_OF(OTHER) " AS other_weight, cos, max_abs, mean_abs, mode, outcome,"
+	                                            " " Q_TIME("decided_at") " AS decided"
+	                                                                     " FROM decisions WHERE a = ?1 OR b = ?1 "
+	                                                                     "ORDER BY decided_at, other"},
 		{"outputs", "SELECT o.path AS output, w.function, w.name, w.reason FROM output_weights w"
-		            " JOIN outputs o ON o.id = w.output_id WHERE w.content_digest = ?1 ORDER BY 1, 2, 3"},
+	                    " JOIN outputs o ON o.id = w.output_id WHERE w.content_digest = ?1 ORDER BY 1, 2, 3"},
 	};
 	mld_digest d;
 	json_t *rows = NULL;
 	int rc = resolve(&d, st, what);
 	if (!rc)
-		rc = q_all(&rows, st, "SELECT digest, dtype, shape, elements, dense_bytes FROM contents WHERE digest = ?1", "d",
+		rc = q_all(&rows, st,
+		           "SELECT digest, dtype, shape, elements, dense_bytes FROM contents WHERE digest = ?1", "d",
 		           &d);
 	if (!rc && !json_array_size(rows)) {
 		char hex[33];
@@ -141,7 +146,8 @@ int mld_query_dupes(json_t **out, mld_store *st, mld_across across, uint64_t min
 		" GROUP BY w.content_digest HAVING %s > 1 AND savings >= ?1)"
 		" SELECT g.d AS digest, c.dtype, c.shape, g.occurrences, g.encodings, g.functions, g.packages,"
 		" g.copy_bytes, g.savings, p.path AS package, f.name AS function, w.name, w.encoding_digest,"
-		" w.encoded_bytes FROM g JOIN weights w ON w.content_digest = g.d JOIN functions f ON f.id = w.function_id"
+		" w.encoded_bytes FROM g JOIN weights w ON w.content_digest = g.d JOIN functions f ON f.id = "
+		"w.function_id"
 		" JOIN packages p ON p.id = f.package_id LEFT JOIN contents c ON c.digest = g.d"
 		" ORDER BY g.savings DESC, g.d, p.path, f.name, w.name",
 		span[across]);
@@ -154,7 +160,8 @@ int mld_query_dupes(json_t **out, mld_store *st, mld_across across, uint64_t min
 	/* Columns 0-8 describe the group (repeated on each of its rows), 9-13 a weight. */
 	while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
 		if (sqlite3_column_bytes(s, 0) != 16) {
-			rc = mld__err(MLD_ESTORE, "store %s: a content digest is not 16 bytes (see 'mldedup fsck')", st->path);
+			rc = mld__err(MLD_ESTORE, "store %s: a content digest is not 16 bytes (see 'mldedup fsck')",
+			              st->path);
 			break;
 		}
 		if (!weights || memcmp(digest, sqlite3_column_blob(s, 0), 16)) {
@@ -173,16 +180,17 @@ int mld_query_dupes(json_t **out, mld_store *st, mld_across across, uint64_t min
 		rc = q_all(&near, st,
 		           "SELECT * FROM (SELECT a, b, cos, max_abs, mean_abs, mode,"
 		           " (SELECT min(encoded_bytes) FROM weights WHERE content_digest = d.b) AS savings,"
-		           " " EXAMPLE_OF("d.a") " AS a_weight, " EXAMPLE_OF("d.b") " AS b_weight"
-		           " FROM decisions d WHERE outcome = 'deq_close')"
-		           " WHERE a_weight IS NOT NULL AND savings >= ?1 ORDER BY savings DESC, a, b",
+		           " " EXAMPLE_OF("d.a") " AS a_weight, " EXAMPLE_OF(
+				   "d.b") " AS b_weight"
+		                          " FROM decisions d WHERE outcome = 'deq_close')"
+		                          " WHERE a_weight IS NOT NULL AND savings >= ?1 ORDER BY savings DESC, a, b",
 		           "i", (int64_t)min_bytes);
 	size_t i;
 	json_t *row;
 	json_array_foreach(near, i, row) near_savings += json_integer_value(json_object_get(row, "savings"));
 	if (!rc)
-		*out = json_pack("{s:o,s:O,s:I,s:I}", "groups", groups, "near", near, "savings", savings, "near_savings",
-		                 near_savings);
+		*out = json_pack("{s:o,s:O,s:I,s:I}", "groups", groups, "near", near, "savings", savings,
+		                 "near_savings", near_savings);
 	else
 		json_decref(groups);
 	json_decref(near);
@@ -212,32 +220,39 @@ int mld_query_explain(json_t **out, mld_store *st, const char *output, const cha
 {
 	char *abs = absolute(output);
 	json_t *rows = NULL;
-	int rc = abs ? q_all(&rows, st,
-	                     "SELECT o.path AS output, o.mode, o.cos_min, o.mean_abs_max, o.max_abs_max,"
-	                     " " Q_TIME("o.written_at") " AS written,"
-	                     " w.function, w.name, w.reason, w.shared_function, w.shared_name, w.compared_function,"
-	                     " w.compared_name, w.cos, w.max_abs, w.mean_abs, w.content_digest, w.encoded_bytes,"
-	                     " f.source_package, f.source_function,"
-	                     /* which thresholds the metrics fail */
-	                     " json_array(CASE WHEN w.cos < o.cos_min THEN 'cos' END,"
-	                     " CASE WHEN w.mean_abs > o.mean_abs_max THEN 'mean_abs' END,"
-	                     " CASE WHEN w.max_abs > o.max_abs_max THEN 'max_abs' END) AS failed"
-	                     " FROM outputs o LEFT JOIN output_weights w ON w.output_id = o.id AND w.function = ?2"
-	                     " AND w.name = ?3 LEFT JOIN output_functions f ON f.output_id = o.id AND f.name = ?2"
-	                     " WHERE o.path = ?1",
-	                     "ttt", abs, function, name)
-	                 : MLD_ENOMEM;
+	int rc =
+		abs ? q_all(&rows, st,
+	                    "SELECT o.path AS output, o.mode, o.cos_min, o.mean_abs_max, o.max_abs_max,"
+	                    " " Q_TIME(
+				    "o.written_at") " AS written,"
+	                                            " w.function, w.name, w.reason, w.shared_function, w.shared_name, "
+	                                            "w.compared_function,"
+	                                            " w.compared_name, w.cos, w.max_abs, w.mean_abs, w.content_digest, "
+	                                            "w.encoded_bytes,"
+	                                            " f.source_package, f.source_function,"
+	                                            /* which thresholds the metrics fail */
+	                                            " json_array(CASE WHEN w.cos < o.cos_min THEN 'cos' END,"
+	                                            " CASE WHEN w.mean_abs > o.mean_abs_max THEN 'mean_abs' END,"
+	                                            " CASE WHEN w.max_abs > o.max_abs_max THEN 'max_abs' END) AS failed"
+	                                            " FROM outputs o LEFT JOIN output_weights w ON w.output_id = o.id "
+	                                            "AND w.function = ?2"
+	                                            " AND w.name = ?3 LEFT JOIN output_functions f ON f.output_id = "
+	                                            "o.id AND f.name = ?2"
+	                                            " WHERE o.path = ?1",
+	                    "ttt", abs, function, name)
+		    : MLD_ENOMEM;
 	json_t *row = json_array_get(rows, 0);
 	if (rc) {
 	} else if (!row) {
 		rc = mld__err(MLD_ENOTFOUND, "no combine that wrote %s is recorded in store %s", abs, st->path);
 	} else if (json_is_null(json_object_get(row, "reason"))) {
 		rc = json_is_null(json_object_get(row, "source_package"))
-		         ? mld__err(MLD_ENOTFOUND, "%s has no function '%s'", abs, function)
-		         : mld__err(MLD_ENOTFOUND, "function '%s' of %s has no weight '%s'", function, abs, name);
+		             ? mld__err(MLD_ENOTFOUND, "%s has no function '%s'", abs, function)
+		             : mld__err(MLD_ENOTFOUND, "function '%s' of %s has no weight '%s'", function, abs, name);
 	} else {
 		/* json_array() of NULLs keeps them: drop the passing ones. */
-		json_t *failed = json_loads(json_string_value(json_object_get(row, "failed")), 0, NULL), *f = json_array();
+		json_t *failed = json_loads(json_string_value(json_object_get(row, "failed")), 0, NULL),
+		       *f = json_array();
 		size_t i;
 		json_t *v;
 		json_array_foreach(failed, i, v) if (json_is_string(v)) json_array_append(f, v);

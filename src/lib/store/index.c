@@ -50,9 +50,9 @@ static int identity_line(mld__buf *b, const char *root, const char *rel)
 	else {
 		char line[4200];
 		int n = snprintf(line, sizeof line, "%s\t%lld\t%lld\t%llu\n", rel, (long long)st.st_size,
-		                 (long long)mld__mtime_ns(&st),
-		                 (unsigned long long)st.st_ino);
-		rc = n > 0 && (size_t)n < sizeof line ? mld__buf_append(b, line, (size_t)n) : mld__err(MLD_EFORMAT, "%s: path too long", p);
+		                 (long long)mld__mtime_ns(&st), (unsigned long long)st.st_ino);
+		rc = n > 0 && (size_t)n < sizeof line ? mld__buf_append(b, line, (size_t)n)
+		                                      : mld__err(MLD_EFORMAT, "%s: path too long", p);
 	}
 	free(p);
 	return rc;
@@ -142,22 +142,28 @@ static int step_done(mld_store *st, sqlite3_stmt *s, const char *what)
 static int record(mld_store *st, const mld_package *pkg, const char *path, const char *identity,
                   const mld_digest *wdigest, uint64_t wsize, rec *recs, mld_index_stats *stats)
 {
-	sqlite3_stmt *del = NULL, *ins_pkg = NULL, *ins_fn = NULL, *ins_c = NULL, *ins_e = NULL, *ins_w = NULL, *ins_b = NULL;
+	sqlite3_stmt *del = NULL, *ins_pkg = NULL, *ins_fn = NULL, *ins_c = NULL, *ins_e = NULL, *ins_w = NULL,
+		     *ins_b = NULL;
 	int rc;
 	if ((rc = mld__store_prepare(st, &del, "DELETE FROM packages WHERE path = ?")) ||
-	    (rc = mld__store_prepare(st, &ins_pkg,
-	                            "INSERT INTO packages(path, kind, spec_version, model_size, model_mtime_ns, model_inode,"
-	                            " weights_size, weights_mtime_ns, weights_inode, weights_digest, identity, indexed_at)"
-	                            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")) ||
+	    (rc = mld__store_prepare(
+		     st, &ins_pkg,
+		     "INSERT INTO packages(path, kind, spec_version, model_size, model_mtime_ns, model_inode,"
+		     " weights_size, weights_mtime_ns, weights_inode, weights_digest, identity, indexed_at)"
+		     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")) ||
 	    (rc = mld__store_prepare(st, &ins_fn, "INSERT INTO functions(package_id, name) VALUES (?,?)")) ||
-	    (rc = mld__store_prepare(st, &ins_c, "INSERT OR IGNORE INTO contents(digest, dtype, shape, elements, dense_bytes,"
-	                                        " sketch) VALUES (?,?,?,?,?,?)")) ||
-	    (rc = mld__store_prepare(st, &ins_e, "INSERT OR IGNORE INTO encodings(digest, content_digest, chain, encoded_bytes)"
-	                                        " VALUES (?,?,?,?)")) ||
-	    (rc = mld__store_prepare(st, &ins_w, "INSERT INTO weights(function_id, name, chain, dtype, shape, encoded_bytes,"
-	                                        " encoding_digest, content_digest, error) VALUES (?,?,?,?,?,?,?,?,?)")) ||
-	    (rc = mld__store_prepare(st, &ins_b, "INSERT INTO weight_blobs(weight_id, seq, op, param, file, offset, dtype, size,"
-	                                        " digest) VALUES (?,?,?,?,?,?,?,?,?)")))
+	    (rc = mld__store_prepare(st, &ins_c,
+	                             "INSERT OR IGNORE INTO contents(digest, dtype, shape, elements, dense_bytes,"
+	                             " sketch) VALUES (?,?,?,?,?,?)")) ||
+	    (rc = mld__store_prepare(st, &ins_e,
+	                             "INSERT OR IGNORE INTO encodings(digest, content_digest, chain, encoded_bytes)"
+	                             " VALUES (?,?,?,?)")) ||
+	    (rc = mld__store_prepare(st, &ins_w,
+	                             "INSERT INTO weights(function_id, name, chain, dtype, shape, encoded_bytes,"
+	                             " encoding_digest, content_digest, error) VALUES (?,?,?,?,?,?,?,?,?)")) ||
+	    (rc = mld__store_prepare(st, &ins_b,
+	                             "INSERT INTO weight_blobs(weight_id, seq, op, param, file, offset, dtype, size,"
+	                             " digest) VALUES (?,?,?,?,?,?,?,?,?)")))
 		goto out;
 	mld__file_id mid = {0}, wid = {0};
 	mld__source_stat(pkg->src, pkg->model_rel, &mid);
@@ -328,8 +334,8 @@ static int digest_item(void *ctx, size_t i)
 	return 0;
 }
 
-static int digest_all(mld_package *pkg, rec *recs, mld_index_stats *stats, const char *what,
-                      mld_progress_fn progress, void *progress_ctx)
+static int digest_all(mld_package *pkg, rec *recs, mld_index_stats *stats, const char *what, mld_progress_fn progress,
+                      void *progress_ctx)
 {
 	work wk = {.pkg = pkg, .recs = recs, .what = what, .progress = progress, .progress_ctx = progress_ctx};
 	for (size_t i = 0; i < pkg->n_weights; i++) {

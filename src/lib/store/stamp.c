@@ -98,7 +98,8 @@ int mld__stamp_text(char **out, const mld_digest *model, const mld_digest *weigh
 		else
 			strcpy(con, "-");
 		mld__shape_text(shape, sizeof shape, l->rank, l->shape);
-		rc = putf(&b, "%s\t%s\t%s\t%s\t%s\t%s\n", l->function, l->name, mld_dtype_name(l->dtype), shape, enc, con);
+		rc = putf(&b, "%s\t%s\t%s\t%s\t%s\t%s\n", l->function, l->name, mld_dtype_name(l->dtype), shape, enc,
+		          con);
 	}
 	if (!rc)
 		rc = mld__buf_append(&b, "", 1);
@@ -139,11 +140,13 @@ static int from_store(mld__buf *b, mld__buf *files, mld_store *st, const mld_pac
 		return mld__err(errno == ENOENT ? MLD_ENOTFOUND : MLD_EIO, "%s: %s", pkg_path, strerror(errno));
 	sqlite3_stmt *p = NULL, *w = NULL;
 	int rc;
-	if ((rc = mld__store_prepare(st, &p, "SELECT identity, weights_digest, weights_size FROM packages WHERE path = ?")) ||
-	    (rc = mld__store_prepare(st, &w,
-	                            "SELECT f.name, w.name, w.dtype, w.shape, w.encoding_digest, w.content_digest"
-	                            " FROM packages p JOIN functions f ON f.package_id = p.id"
-	                            " JOIN weights w ON w.function_id = f.id WHERE p.path = ? ORDER BY f.name, w.name")))
+	if ((rc = mld__store_prepare(st, &p,
+	                             "SELECT identity, weights_digest, weights_size FROM packages WHERE path = ?")) ||
+	    (rc = mld__store_prepare(
+		     st, &w,
+		     "SELECT f.name, w.name, w.dtype, w.shape, w.encoding_digest, w.content_digest"
+		     " FROM packages p JOIN functions f ON f.package_id = p.id"
+		     " JOIN weights w ON w.function_id = f.id WHERE p.path = ? ORDER BY f.name, w.name")))
 		goto out;
 	sqlite3_bind_text(p, 1, real, -1, SQLITE_STATIC);
 	int step = sqlite3_step(p);
@@ -241,7 +244,8 @@ int mld_package_stamp(char **stamp, char **files, const char *pkg_path, mld_stor
 {
 	mld__err_clear();
 	if (files && strpbrk(pkg_path, "\n\r")) /* the list is one file a line */
-		return mld__err(MLD_EUSAGE, "%s: a package path with a line break cannot be listed among a build's files",
+		return mld__err(MLD_EUSAGE,
+		                "%s: a package path with a line break cannot be listed among a build's files",
 		                pkg_path);
 	mld_package *pkg;
 	int rc = mld_package_open(&pkg, pkg_path);

@@ -187,13 +187,14 @@ static int migrate(mld_store *st)
 	if ((rc = user_version(st, &v)))
 		goto fail;
 	if (v > MLD_STORE_SCHEMA_VERSION) {
-		rc = mld__err(MLD_ESTORE, "store %s: schema version %d is newer than this mldedup understands (%d)", st->path,
-		             v, MLD_STORE_SCHEMA_VERSION);
+		rc = mld__err(MLD_ESTORE, "store %s: schema version %d is newer than this mldedup understands (%d)",
+		              st->path, v, MLD_STORE_SCHEMA_VERSION);
 		goto fail;
 	}
 	if (v < 0) { /* user_version is any 32-bit integer: not a store mldedup wrote */
-		rc = mld__err(MLD_ESTORE, "store %s: schema version %d is not one mldedup writes: not a usable mldedup store",
-		             st->path, v);
+		rc = mld__err(MLD_ESTORE,
+		              "store %s: schema version %d is not one mldedup writes: not a usable mldedup store",
+		              st->path, v);
 		goto fail;
 	}
 	for (; v < MLD_STORE_SCHEMA_VERSION; v++) {
@@ -222,7 +223,9 @@ int mld__store_check_files(const char *path)
 		/* (a directory fails the open at once, and mld__store_err says why) */
 		if (p && stat(p, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
 			rc = mld__err(MLD_ESTORE, "store %s: is %s, not a regular file", p,
-			             S_ISFIFO(sb.st_mode) ? "a FIFO" : S_ISSOCK(sb.st_mode) ? "a socket" : "a device or special file");
+			              S_ISFIFO(sb.st_mode)   ? "a FIFO"
+			              : S_ISSOCK(sb.st_mode) ? "a socket"
+			                                     : "a device or special file");
 		free(p);
 		if (rc)
 			return rc;
@@ -249,7 +252,8 @@ static int create_store(const char *path)
 	if (rc)
 		return rc;
 	mld_store tmp = {NULL, (char *)path, 0};
-	if (sqlite3_open_v2(mld__afile_temp(f), &tmp.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(mld__afile_temp(f), &tmp.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
 		rc = tmp.db ? mld__store_err(&tmp, "create") : MLD_ENOMEM;
 	else {
 		sqlite3_extended_result_codes(tmp.db, 1);

@@ -18,9 +18,9 @@ static void f16_avx2(mld__cmpacc *acc, const uint16_t *a, const uint16_t *b, siz
 		__m256 fa = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i)));
 		__m256 fb = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + i)));
 		__m256d x0 = _mm256_cvtps_pd(_mm256_castps256_ps128(fa)),
-		        x1 = _mm256_cvtps_pd(_mm256_extractf128_ps(fa, 1));
+			x1 = _mm256_cvtps_pd(_mm256_extractf128_ps(fa, 1));
 		__m256d y0 = _mm256_cvtps_pd(_mm256_castps256_ps128(fb)),
-		        y1 = _mm256_cvtps_pd(_mm256_extractf128_ps(fb, 1));
+			y1 = _mm256_cvtps_pd(_mm256_extractf128_ps(fb, 1));
 		dot0 = _mm256_add_pd(dot0, _mm256_mul_pd(x0, y0));
 		dot1 = _mm256_add_pd(dot1, _mm256_mul_pd(x1, y1));
 		na0 = _mm256_add_pd(na0, _mm256_mul_pd(x0, x0));
@@ -28,11 +28,11 @@ static void f16_avx2(mld__cmpacc *acc, const uint16_t *a, const uint16_t *b, siz
 		nb0 = _mm256_add_pd(nb0, _mm256_mul_pd(y0, y0));
 		nb1 = _mm256_add_pd(nb1, _mm256_mul_pd(y1, y1));
 		__m256d d0 = _mm256_andnot_pd(sign, _mm256_sub_pd(x0, y0)),
-		        d1 = _mm256_andnot_pd(sign, _mm256_sub_pd(x1, y1));
+			d1 = _mm256_andnot_pd(sign, _mm256_sub_pd(x1, y1));
 		sd0 = _mm256_add_pd(sd0, d0);
 		sd1 = _mm256_add_pd(sd1, d1);
 		nan = _mm256_or_pd(
-		        nan, _mm256_or_pd(_mm256_cmp_pd(d0, d0, _CMP_UNORD_Q), _mm256_cmp_pd(d1, d1, _CMP_UNORD_Q)));
+			nan, _mm256_or_pd(_mm256_cmp_pd(d0, d0, _CMP_UNORD_Q), _mm256_cmp_pd(d1, d1, _CMP_UNORD_Q)));
 		mx0 = _mm256_max_pd(d0, mx0); /* a NaN d keeps mx: the scalar kernel's "else if" */
 		mx1 = _mm256_max_pd(d1, mx1);
 	}

@@ -34,36 +34,41 @@ int mld__deq_lut_ios18(mld_tensor **out, const mld_tensor *idx, const mld_tensor
 	char s1[128], s2[128];
 	if (!is_index_dtype(idx->dtype))
 		return mld__err(MLD_EFORMAT, "constexpr_lut_to_dense: indices must be uint1/2/3/4/6/8, not %s",
-		               mld_dtype_name(idx->dtype));
+		                mld_dtype_name(idx->dtype));
 	if (!is_lut_dtype(lut->dtype))
 		return mld__err(MLD_EFORMAT, "constexpr_lut_to_dense: lut dtype %s is not int8/uint8/fp16/fp32",
-		               mld_dtype_name(lut->dtype));
+		                mld_dtype_name(lut->dtype));
 	unsigned K = idx->rank;
 	if (K < 1 || lut->rank != K + 2)
 		return mld__err(MLD_EFORMAT, "constexpr_lut_to_dense: lut shape %s needs rank %u for indices %s",
-		               shape_str(s1, sizeof s1, lut), K + 2, shape_str(s2, sizeof s2, idx));
+		                shape_str(s1, sizeof s1, lut), K + 2, shape_str(s2, sizeof s2, idx));
 	unsigned nbits = mld_dtype_bits(idx->dtype);
 	uint64_t P = lut->shape[K], VS = lut->shape[K + 1];
 	if (P != (UINT64_C(1) << nbits))
-		return mld__err(MLD_EFORMAT, "constexpr_lut_to_dense: %s indices need a palette of %llu entries, lut has %llu",
-		               mld_dtype_name(idx->dtype), 1ull << nbits, (unsigned long long)P);
+		return mld__err(MLD_EFORMAT,
+		                "constexpr_lut_to_dense: %s indices need a palette of %llu entries, lut has %llu",
+		                mld_dtype_name(idx->dtype), 1ull << nbits, (unsigned long long)P);
 	if (VS < 1)
 		return mld__err(MLD_EFORMAT, "constexpr_lut_to_dense: vector size 0");
 	int64_t a = 0;
 	if (VS > 1) {
 		if (!has_vaxis)
-			return mld__err(MLD_EFORMAT, "constexpr_lut_to_dense: vector palette (size %llu) without vector_axis",
-			               (unsigned long long)VS);
+			return mld__err(MLD_EFORMAT,
+			                "constexpr_lut_to_dense: vector palette (size %llu) without vector_axis",
+			                (unsigned long long)VS);
 		a = vaxis < 0 ? vaxis + (int64_t)K : vaxis;
 		if (a < 0 || a >= (int64_t)K)
-			return mld__err(MLD_EFORMAT, "constexpr_lut_to_dense: vector_axis %lld out of range for rank %u",
-			               (long long)vaxis, K);
+			return mld__err(MLD_EFORMAT,
+			                "constexpr_lut_to_dense: vector_axis %lld out of range for rank %u",
+			                (long long)vaxis, K);
 	}
 	uint64_t bs[MLD_MAX_RANK], oshape[MLD_MAX_RANK], ostr[MLD_MAX_RANK], istr_o[MLD_MAX_RANK], gstr[MLD_MAX_RANK];
 	for (unsigned d = 0; d < K; d++) {
 		if (lut->shape[d] == 0 || idx->shape[d] % lut->shape[d])
-			return mld__err(MLD_EFORMAT, "constexpr_lut_to_dense: indices dim %u (%llu) is not a multiple of the lut's %llu",
-			               d, (unsigned long long)idx->shape[d], (unsigned long long)lut->shape[d]);
+			return mld__err(
+				MLD_EFORMAT,
+				"constexpr_lut_to_dense: indices dim %u (%llu) is not a multiple of the lut's %llu", d,
+				(unsigned long long)idx->shape[d], (unsigned long long)lut->shape[d]);
 		bs[d] = idx->shape[d] / lut->shape[d];
 		oshape[d] = idx->shape[d];
 	}
@@ -131,7 +136,8 @@ int mld__deq_lut_ios18(mld_tensor **out, const mld_tensor *idx, const mld_tensor
 static int shape_from_tensor(uint64_t *shape, unsigned *rank, uint64_t *count, const mld_tensor *s, const char *op)
 {
 	if (s->rank != 1 || (s->dtype != MLD_DT_UINT32 && s->dtype != MLD_DT_INT32) || s->count > MLD_MAX_RANK)
-		return mld__err(MLD_EFORMAT, "%s: shape must be a rank-1 uint32 tensor of at most %d values", op, MLD_MAX_RANK);
+		return mld__err(MLD_EFORMAT, "%s: shape must be a rank-1 uint32 tensor of at most %d values", op,
+		                MLD_MAX_RANK);
 	uint64_t n = 1;
 	for (uint64_t d = 0; d < s->count; d++) {
 		shape[d] = mld__rd32((const uint8_t *)s->data + 4 * d);
@@ -160,11 +166,11 @@ int mld__deq_lut_ios16(mld_tensor **out, const mld_tensor *idx, const mld_tensor
 		nbits++;
 	if (nbits != 1 && nbits != 2 && nbits != 4 && nbits != 6 && nbits != 8)
 		return mld__err(MLD_EFORMAT, "%s: lut of %llu entries (need 2, 4, 16, 64 or 256)", op,
-		               (unsigned long long)lut->count);
+		                (unsigned long long)lut->count);
 	if (!mld__mul_u64(n, nbits, &need) || (need + 7) / 8 != idx->count)
 		return mld__err(MLD_EFORMAT, "%s: %llu packed index bytes for %llu %u-bit indices (need %llu)", op,
-		               (unsigned long long)idx->count, (unsigned long long)n, nbits,
-		               (unsigned long long)((need + 7) / 8));
+		                (unsigned long long)idx->count, (unsigned long long)n, nbits,
+		                (unsigned long long)((need + 7) / 8));
 	mld_tensor *t;
 	if ((rc = mld__tensor_new(&t, lut->dtype, rank, shape)))
 		return rc;
@@ -210,25 +216,27 @@ int mld__deq_shift_scale(mld_tensor **out, const mld_tensor *data, const mld_ten
 	static const char op[] = "constexpr_blockwise_shift_scale";
 	char s1[128], s2[128];
 	if (scale->dtype != MLD_DT_FP16 && scale->dtype != MLD_DT_FP32)
-		return mld__err(MLD_EFORMAT, "%s: scale must be fp16 or fp32, not %s", op, mld_dtype_name(scale->dtype));
+		return mld__err(MLD_EFORMAT, "%s: scale must be fp16 or fp32, not %s", op,
+		                mld_dtype_name(scale->dtype));
 	mld_dtype ddt = data->dtype;
 	if (ddt != MLD_DT_INT4 && ddt != MLD_DT_UINT4 && ddt != MLD_DT_INT8 && ddt != MLD_DT_UINT8 &&
 	    ddt != MLD_DT_FP16 && ddt != MLD_DT_FP32)
-		return mld__err(MLD_EFORMAT, "%s: data dtype %s is not int4/uint4/int8/uint8/fp16/fp32", op, mld_dtype_name(ddt));
+		return mld__err(MLD_EFORMAT, "%s: data dtype %s is not int4/uint4/int8/uint8/fp16/fp32", op,
+		                mld_dtype_name(ddt));
 	if (data->rank < 1 || scale->rank != data->rank)
 		return mld__err(MLD_EFORMAT, "%s: scale %s must have the rank of data %s", op,
-		               shape_str(s1, sizeof s1, scale), shape_str(s2, sizeof s2, data));
+		                shape_str(s1, sizeof s1, scale), shape_str(s2, sizeof s2, data));
 	for (unsigned d = 0; d < data->rank; d++)
 		if (scale->shape[d] == 0 || data->shape[d] % scale->shape[d])
 			return mld__err(MLD_EFORMAT, "%s: data %s is not divisible into blocks of scale %s", op,
-			               shape_str(s2, sizeof s2, data), shape_str(s1, sizeof s1, scale));
+			                shape_str(s2, sizeof s2, data), shape_str(s1, sizeof s1, scale));
 	if (offset) {
 		if (offset->rank != scale->rank || memcmp(offset->shape, scale->shape, scale->rank * sizeof(uint64_t)))
 			return mld__err(MLD_EFORMAT, "%s: offset %s must have the shape of scale %s", op,
-			               shape_str(s1, sizeof s1, offset), shape_str(s2, sizeof s2, scale));
+			                shape_str(s1, sizeof s1, offset), shape_str(s2, sizeof s2, scale));
 		if (!mld__dtype_is_float(offset->dtype) && offset->dtype != ddt)
 			return mld__err(MLD_EFORMAT, "%s: integer offset (%s) must have the dtype of data (%s)", op,
-			               mld_dtype_name(offset->dtype), mld_dtype_name(ddt));
+			                mld_dtype_name(offset->dtype), mld_dtype_name(ddt));
 	}
 	mld_dtype odt = scale->dtype;
 	mld_tensor *t;
@@ -242,9 +250,11 @@ int mld__deq_shift_scale(mld_tensor **out, const mld_tensor *data, const mld_ten
 		uint64_t base = r * inner, b0 = block_index(base, data, scale);
 		for (uint64_t j = 0; j < inner; j++) {
 			uint64_t b = b0 + j / B;
-			float x = round_to(odt, (float)mld__dense_get(ddt, data->data, base + j)); /* data.astype(scale dtype) */
+			float x = round_to(
+				odt, (float)mld__dense_get(ddt, data->data, base + j)); /* data.astype(scale dtype) */
 			if (offset)
-				x = round_to(odt, x - round_to(odt, (float)mld__dense_get(offset->dtype, offset->data, b)));
+				x = round_to(odt,
+				             x - round_to(odt, (float)mld__dense_get(offset->dtype, offset->data, b)));
 			put_float(t->data, base + j, odt, x * (float)mld__dense_get(odt, scale->data, b));
 		}
 	}
@@ -256,7 +266,8 @@ int mld__deq_affine(mld_tensor **out, const mld_tensor *q, const mld_tensor *zp,
 {
 	static const char op[] = "constexpr_affine_dequantize";
 	if (q->dtype != MLD_DT_UINT8 && q->dtype != MLD_DT_INT8)
-		return mld__err(MLD_EFORMAT, "%s: quantized_data must be uint8 or int8, not %s", op, mld_dtype_name(q->dtype));
+		return mld__err(MLD_EFORMAT, "%s: quantized_data must be uint8 or int8, not %s", op,
+		                mld_dtype_name(q->dtype));
 	if (scale->dtype != MLD_DT_FP16 && scale->dtype != MLD_DT_FP32)
 		return mld__err(MLD_EFORMAT, "%s: scale must be fp16 or fp32", op);
 	if (zp->dtype != MLD_DT_UINT8 && zp->dtype != MLD_DT_INT8 && zp->dtype != MLD_DT_FP32)
@@ -270,7 +281,7 @@ int mld__deq_affine(mld_tensor **out, const mld_tensor *q, const mld_tensor *zp,
 	for (int k = 0; k < 2; k++)
 		if (!(pv[k]->rank == 0 || (pv[k]->rank == 1 && pv[k]->count == q->shape[a])))
 			return mld__err(MLD_EFORMAT, "%s: %s must be a scalar or a vector of length %llu", op,
-			               k ? "scale" : "zero_point", (unsigned long long)q->shape[a]);
+			                k ? "scale" : "zero_point", (unsigned long long)q->shape[a]);
 	mld_tensor *t;
 	int rc = mld__tensor_new(&t, scale->dtype, q->rank, q->shape);
 	if (rc)
@@ -299,7 +310,7 @@ static int scatter(mld_tensor **out, const mld_tensor *nz, const uint8_t *mask, 
 		ones += mask[i] != 0;
 	if (ones != nz->count)
 		return mld__err(MLD_EFORMAT, "%s: mask has %llu set bits but nonzero_data holds %llu values", op,
-		               (unsigned long long)ones, (unsigned long long)nz->count);
+		                (unsigned long long)ones, (unsigned long long)nz->count);
 	mld_tensor *t;
 	int rc = mld__tensor_new(&t, nz->dtype, rank, shape);
 	if (rc)
@@ -317,7 +328,8 @@ static int scatter(mld_tensor **out, const mld_tensor *nz, const uint8_t *mask, 
 int mld__deq_sparse_ios18(mld_tensor **out, const mld_tensor *nz, const mld_tensor *mask)
 {
 	if (mask->dtype != MLD_DT_UINT1)
-		return mld__err(MLD_EFORMAT, "constexpr_sparse_to_dense: mask must be uint1, not %s", mld_dtype_name(mask->dtype));
+		return mld__err(MLD_EFORMAT, "constexpr_sparse_to_dense: mask must be uint1, not %s",
+		                mld_dtype_name(mask->dtype));
 	return scatter(out, nz, mask->data, mask->count, mask->rank, mask->shape, "constexpr_sparse_to_dense");
 }
 
@@ -331,12 +343,12 @@ int mld__deq_sparse_ios16(mld_tensor **out, const mld_tensor *nz, const mld_tens
 		return rc;
 	if (mask->dtype != MLD_DT_UINT8 || mask->rank != 1 || mask->count != n / 8 + (n % 8 != 0))
 		return mld__err(MLD_EFORMAT, "%s: mask must be a rank-1 uint8 tensor of %llu bytes", op,
-		               (unsigned long long)(n / 8 + (n % 8 != 0)));
+		                (unsigned long long)(n / 8 + (n % 8 != 0)));
 	const uint8_t *m = mask->data;
 	for (uint64_t j = n; j < mask->count * 8; j++)
 		if (m[j >> 3] >> (j & 7) & 1)
 			return mld__err(MLD_EFORMAT, "%s: mask bit %llu is set beyond the %llu elements", op,
-			               (unsigned long long)j, (unsigned long long)n);
+			                (unsigned long long)j, (unsigned long long)n);
 	uint8_t *bits = mld__malloc(n ? (size_t)n : 1);
 	if (!bits)
 		return MLD_ENOMEM;
@@ -351,8 +363,9 @@ int mld__deq_cast(mld_tensor **out, const mld_tensor *src, const char *name)
 {
 	mld_dtype to = mld__dtype_from_name(name);
 	if (!((src->dtype == MLD_DT_FP16 && to == MLD_DT_FP32) || (src->dtype == MLD_DT_FP32 && to == MLD_DT_FP16)))
-		return mld__err(MLD_EUNSUPPORTED, "constexpr_cast from %s to \"%s\" is not supported (only fp16 <-> fp32)",
-		               mld_dtype_name(src->dtype), name);
+		return mld__err(MLD_EUNSUPPORTED,
+		                "constexpr_cast from %s to \"%s\" is not supported (only fp16 <-> fp32)",
+		                mld_dtype_name(src->dtype), name);
 	mld_tensor *t;
 	int rc = mld__tensor_new(&t, to, src->rank, src->shape);
 	if (rc)
@@ -383,7 +396,8 @@ static int expand_mask(mld_tensor **out, const mld_tensor *mask, uint64_t VS, un
 	for (uint64_t p = 0; p < outer; p++)
 		for (uint64_t c = 0; c < mask->shape[a]; c++)
 			for (uint64_t k = 0; k < VS; k++)
-				memcpy(o + ((p * shape[a]) + c * VS + k) * inner, m + (p * mask->shape[a] + c) * inner, inner);
+				memcpy(o + ((p * shape[a]) + c * VS + k) * inner, m + (p * mask->shape[a] + c) * inner,
+				       inner);
 	*out = t;
 	return 0;
 }
@@ -407,7 +421,7 @@ static int gather(mld_tensor **out, const mld_tensor *dense, const mld_tensor *m
 }
 
 int mld__deq_lut_to_sparse(mld_tensor *out[2], const mld_tensor *mask, const mld_tensor *nzi, const mld_tensor *lut,
-                          int64_t vaxis, bool has_vaxis)
+                           int64_t vaxis, bool has_vaxis)
 {
 	if (mask->dtype != MLD_DT_UINT1)
 		return mld__err(MLD_EFORMAT, "constexpr_lut_to_sparse: indices_mask must be uint1");
@@ -421,7 +435,8 @@ int mld__deq_lut_to_sparse(mld_tensor *out[2], const mld_tensor *mask, const mld
 	if (!rc && VS > 1)
 		a = (unsigned)(vaxis < 0 ? vaxis + (int64_t)mask->rank : vaxis);
 	if (!rc)
-		rc = VS > 1 ? expand_mask(&omask, mask, VS, a) : mld__tensor_new(&omask, MLD_DT_UINT1, mask->rank, mask->shape);
+		rc = VS > 1 ? expand_mask(&omask, mask, VS, a)
+		            : mld__tensor_new(&omask, MLD_DT_UINT1, mask->rank, mask->shape);
 	if (!rc && VS == 1)
 		memcpy(omask->data, mask->data, mask->nbytes);
 	if (!rc)
@@ -437,7 +452,7 @@ int mld__deq_lut_to_sparse(mld_tensor *out[2], const mld_tensor *mask, const mld
 }
 
 int mld__deq_sparse_shift_scale(mld_tensor *out[2], const mld_tensor *mask, const mld_tensor *nz,
-                               const mld_tensor *scale, const mld_tensor *offset)
+                                const mld_tensor *scale, const mld_tensor *offset)
 {
 	if (mask->dtype != MLD_DT_UINT1)
 		return mld__err(MLD_EFORMAT, "constexpr_sparse_blockwise_shift_scale: data_mask must be uint1");

@@ -29,7 +29,10 @@ int mld_digest_from_hex(mld_digest *out, const char *hex)
 		return mld__err(MLD_EUSAGE, "digest \"%s\" is not 32 hex digits", hex);
 	for (int i = 0; i < 32; i++) {
 		char c = hex[i];
-		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		int v = c >= '0' && c <= '9'   ? c - '0'
+		        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+		                               : -1;
 		if (v < 0)
 			return mld__err(MLD_EUSAGE, "digest \"%s\" is not 32 hex digits", hex);
 		if (i & 1)
@@ -223,10 +226,12 @@ int mld__weight_encoding_digest_blobs(mld_digest *out, mld_digest *blob_digests,
                                       const mld_weight *w)
 {
 	pkg_chain pc = {pkg, &pkg->fns[w->fn_index], w, blob_digests};
-	mld__enc_chain c = {w->ops, w->n_ops, w->out_index, pkg_ref, pkg_blob, blob_digests ? pkg_blob_digest : NULL, &pc};
+	mld__enc_chain c = {w->ops, w->n_ops, w->out_index, pkg_ref, pkg_blob, blob_digests ? pkg_blob_digest : NULL,
+	                    &pc};
 	int rc = mld__encoding_digest(out, &c);
 	if (rc)
-		return mld__err_prefix("%s: function \"%s\", weight \"%s\"", mld_package_path(pkg), w->function, w->name);
+		return mld__err_prefix("%s: function \"%s\", weight \"%s\"", mld_package_path(pkg), w->function,
+		                       w->name);
 	return 0;
 }
 

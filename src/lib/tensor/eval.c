@@ -27,7 +27,8 @@ static int get_param(param *p, const mld_package *pkg, const mld__function *fn, 
 	}
 	const mld__producer *prod = mld__strmap_get(&fn->producers, name);
 	if (!prod)
-		return mld__err(MLD_EFORMAT, "%s parameter \"%s\" names \"%s\", which is not a constant", op->type, key, name);
+		return mld__err(MLD_EFORMAT, "%s parameter \"%s\" names \"%s\", which is not a constant", op->type, key,
+		                name);
 	return mld__eval_output(&p->t, pkg, fn, prod->op, prod->out_index);
 }
 
@@ -60,8 +61,10 @@ static int check_output(const mil_op *op, unsigned k, const mld_tensor *t)
 	if (rc)
 		return rc;
 	if (dt != t->dtype || rank != t->rank || memcmp(shape, t->shape, rank * sizeof *shape))
-		return mld__err(MLD_EFORMAT, "%s \"%s\": declared output %s of rank %u does not match the computed %s of rank %u"
-		               " (or its shape)", op->type, o->name, mld_dtype_name(dt), rank, mld_dtype_name(t->dtype), t->rank);
+		return mld__err(MLD_EFORMAT,
+		                "%s \"%s\": declared output %s of rank %u does not match the computed %s of rank %u"
+		                " (or its shape)",
+		                op->type, o->name, mld_dtype_name(dt), rank, mld_dtype_name(t->dtype), t->rank);
 	return 0;
 }
 
@@ -76,10 +79,12 @@ static int eval_op(mld_tensor *res[2], const mld_package *pkg, const mld__functi
 	if (!strcmp(ty, "const")) {
 		const mil_value *v = mil_op_attr(op, "val");
 		if (!v)
-			return mld__err(MLD_EFORMAT, "const \"%s\" has no \"val\"", op->n_outputs ? op->outputs[0]->name : "?");
+			return mld__err(MLD_EFORMAT, "const \"%s\" has no \"val\"",
+			                op->n_outputs ? op->outputs[0]->name : "?");
 		return mld__value_decode(&res[0], pkg, v, "const val");
 	} else if (!strcmp(ty, "constexpr_lut_to_dense")) {
-		if (!(rc = get_param(&a, pkg, fn, op, "indices", true)) && !(rc = get_param(&b, pkg, fn, op, "lut", true))) {
+		if (!(rc = get_param(&a, pkg, fn, op, "indices", true)) &&
+		    !(rc = get_param(&b, pkg, fn, op, "lut", true))) {
 			if (ios16) {
 				if (!(rc = get_param(&c, pkg, fn, op, "shape", true)))
 					rc = mld__deq_lut_ios16(&res[0], a.t, b.t, c.t);
@@ -88,12 +93,14 @@ static int eval_op(mld_tensor *res[2], const mld_package *pkg, const mld__functi
 			}
 		}
 	} else if (!strcmp(ty, "constexpr_blockwise_shift_scale")) {
-		if (!(rc = get_param(&a, pkg, fn, op, "data", true)) && !(rc = get_param(&b, pkg, fn, op, "scale", true)) &&
+		if (!(rc = get_param(&a, pkg, fn, op, "data", true)) &&
+		    !(rc = get_param(&b, pkg, fn, op, "scale", true)) &&
 		    !(rc = get_param(&c, pkg, fn, op, "offset", false)))
 			rc = mld__deq_shift_scale(&res[0], a.t, b.t, c.t);
 	} else if (!strcmp(ty, "constexpr_affine_dequantize")) {
 		if (!(rc = get_param(&a, pkg, fn, op, "quantized_data", true)) &&
-		    !(rc = get_param(&b, pkg, fn, op, "zero_point", true)) && !(rc = get_param(&c, pkg, fn, op, "scale", true)) &&
+		    !(rc = get_param(&b, pkg, fn, op, "zero_point", true)) &&
+		    !(rc = get_param(&c, pkg, fn, op, "scale", true)) &&
 		    !(rc = get_int_scalar(&axis, &has_axis, pkg, fn, op, "axis"))) {
 			if (!has_axis)
 				rc = mld__err(MLD_EFORMAT, "%s: required parameter \"axis\" is missing", ty);
@@ -101,7 +108,8 @@ static int eval_op(mld_tensor *res[2], const mld_package *pkg, const mld__functi
 				rc = mld__deq_affine(&res[0], a.t, b.t, c.t, axis);
 		}
 	} else if (!strcmp(ty, "constexpr_sparse_to_dense")) {
-		if (!(rc = get_param(&a, pkg, fn, op, "nonzero_data", true)) && !(rc = get_param(&b, pkg, fn, op, "mask", true))) {
+		if (!(rc = get_param(&a, pkg, fn, op, "nonzero_data", true)) &&
+		    !(rc = get_param(&b, pkg, fn, op, "mask", true))) {
 			if (ios16) {
 				if (!(rc = get_param(&c, pkg, fn, op, "shape", true)))
 					rc = mld__deq_sparse_ios16(&res[0], a.t, b.t, c.t);
@@ -128,7 +136,8 @@ static int eval_op(mld_tensor *res[2], const mld_package *pkg, const mld__functi
 		param d = {0};
 		if (!(rc = get_param(&a, pkg, fn, op, "data_mask", true)) &&
 		    !(rc = get_param(&b, pkg, fn, op, "nonzero_data", true)) &&
-		    !(rc = get_param(&c, pkg, fn, op, "scale", true)) && !(rc = get_param(&d, pkg, fn, op, "offset", false)))
+		    !(rc = get_param(&c, pkg, fn, op, "scale", true)) &&
+		    !(rc = get_param(&d, pkg, fn, op, "offset", false)))
 			rc = mld__deq_sparse_shift_scale(res, a.t, b.t, c.t, d.t);
 		mld_tensor_free(d.t);
 	} else {
@@ -141,7 +150,7 @@ static int eval_op(mld_tensor *res[2], const mld_package *pkg, const mld__functi
 }
 
 int mld__eval_output(mld_tensor **out, const mld_package *pkg, const mld__function *fn, const mil_op *op,
-                    unsigned out_index)
+                     unsigned out_index)
 {
 	mld_tensor *res[2] = {NULL, NULL};
 	int rc = eval_op(res, pkg, fn, op);
@@ -164,7 +173,7 @@ int mld_weight_decode(mld_tensor **out, const mld_package *pkg, const mld_weight
 {
 	int rc = mld__eval_output(out, pkg, &pkg->fns[w->fn_index], w->op, w->out_index);
 	if (rc)
-		return mld__err_prefix("%s: function \"%s\", weight \"%s\" (%s)", mld_package_path(pkg), w->function, w->name,
-		                      w->chain);
+		return mld__err_prefix("%s: function \"%s\", weight \"%s\" (%s)", mld_package_path(pkg), w->function,
+		                       w->name, w->chain);
 	return 0;
 }

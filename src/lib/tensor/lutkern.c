@@ -41,7 +41,7 @@ const mld__lutkern mld__lutkern_scalar = {MLD_ISA_SCALAR, "scalar", u4_scalar, u
 const mld__lutkern *mld__lutkern_for(mld__isa cap)
 {
 	const mld__lutkern *all[MLD_ISA_COUNT] = {&mld__lutkern_scalar, &mld__lutkern_neon, &mld__lutkern_avx2,
-	                                         &mld__lutkern_avx512};
+	                                          &mld__lutkern_avx512};
 	for (int i = cap < MLD_ISA_COUNT ? (int)cap : MLD_ISA_COUNT - 1; i > 0; i--)
 		if (all[i]->u6 && mld__cpu_has((mld__isa)i))
 			return all[i];

@@ -42,7 +42,7 @@ static inline void tab64_init(tab64 *t, const uint16_t *pal)
 static inline void look64(__m256i *L, __m256i *H, const tab64 *t, __m256i ix)
 {
 	__m256i i1 = _mm256_sub_epi8(ix, _mm256_set1_epi8(16)), i2 = _mm256_sub_epi8(ix, _mm256_set1_epi8(32)),
-	        i3 = _mm256_sub_epi8(ix, _mm256_set1_epi8(48));
+		i3 = _mm256_sub_epi8(ix, _mm256_set1_epi8(48));
 	*L = _mm256_xor_si256(_mm256_xor_si256(_mm256_shuffle_epi8(t->l[0], ix), _mm256_shuffle_epi8(t->l[1], i1)),
 	                      _mm256_xor_si256(_mm256_shuffle_epi8(t->l[2], i2), _mm256_shuffle_epi8(t->l[3], i3)));
 	*H = _mm256_xor_si256(_mm256_xor_si256(_mm256_shuffle_epi8(t->h[0], ix), _mm256_shuffle_epi8(t->h[1], i1)),
@@ -66,9 +66,10 @@ static void u4_avx2(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t 
 	__m256i spread = _mm256_setr_epi32(0, 2, 0, 0, 1, 3, 0, 0);
 	size_t i = 0;
 	for (; n - i >= 32; i += 32) {
-		__m256i y = _mm256_permutevar8x32_epi32(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(src + i / 2))),
-		                                        spread);
-		__m256i ix = _mm256_unpacklo_epi8(_mm256_and_si256(y, nib), _mm256_and_si256(_mm256_srli_epi16(y, 4), nib));
+		__m256i y = _mm256_permutevar8x32_epi32(
+			_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(src + i / 2))), spread);
+		__m256i ix =
+			_mm256_unpacklo_epi8(_mm256_and_si256(y, nib), _mm256_and_si256(_mm256_srli_epi16(y, 4), nib));
 		put32(dst + i, _mm256_shuffle_epi8(tl, ix), _mm256_shuffle_epi8(th, ix));
 	}
 	if (i < n)
@@ -80,10 +81,10 @@ static void u6_avx2(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t 
 	tab64 t;
 	tab64_init(&t, pal);
 	/* each dword gets the 3 bytes of 4 elements; lane 0 reads bytes 0-11, lane 1 12-23 */
-	__m256i gather3 = _mm256_setr_epi8(0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1, 0, 1, 2, -1, 3, 4, 5, -1,
-	                                   6, 7, 8, -1, 9, 10, 11, -1);
+	__m256i gather3 = _mm256_setr_epi8(0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1, 0, 1, 2, -1, 3, 4, 5,
+	                                   -1, 6, 7, 8, -1, 9, 10, 11, -1);
 	__m256i m0 = _mm256_set1_epi32(0x3F), m1 = _mm256_set1_epi32(0x3F00), m2 = _mm256_set1_epi32(0x3F0000),
-	        m3 = _mm256_set1_epi32(0x3F000000);
+		m3 = _mm256_set1_epi32(0x3F000000);
 	size_t i = 0;
 	for (; n - i >= 32; i += 32) {
 		const uint8_t *s = src + i / 4 * 3;
@@ -97,8 +98,9 @@ static void u6_avx2(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t 
 		                                    _mm_loadu_si128((const __m128i *)(s + 12)), 1);
 		__m256i v = _mm256_shuffle_epi8(x, gather3);
 		__m256i ix = _mm256_or_si256(
-		    _mm256_or_si256(_mm256_and_si256(v, m0), _mm256_and_si256(_mm256_slli_epi32(v, 2), m1)),
-		    _mm256_or_si256(_mm256_and_si256(_mm256_slli_epi32(v, 4), m2), _mm256_and_si256(_mm256_slli_epi32(v, 6), m3)));
+			_mm256_or_si256(_mm256_and_si256(v, m0), _mm256_and_si256(_mm256_slli_epi32(v, 2), m1)),
+			_mm256_or_si256(_mm256_and_si256(_mm256_slli_epi32(v, 4), m2),
+		                        _mm256_and_si256(_mm256_slli_epi32(v, 6), m3)));
 		__m256i L, H;
 		look64(&L, &H, &t, _mm256_permute4x64_epi64(ix, 0xD8));
 		put32(dst + i, L, H);

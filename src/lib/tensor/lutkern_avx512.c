@@ -119,7 +119,7 @@ static void u8_avx512(uint16_t *dst, const uint8_t *src, size_t n, const uint16_
 	__m512i lo[4], hi[4], ctl = ld(arr8), ev = even_bytes(), od = _mm512_add_epi8(ev, _mm512_set1_epi8(1));
 	for (int k = 0; k < 4; k++) {
 		__m512i a = _mm512_loadu_si512((const void *)(pal + 64 * k)),
-		        b = _mm512_loadu_si512((const void *)(pal + 64 * k + 32));
+			b = _mm512_loadu_si512((const void *)(pal + 64 * k + 32));
 		lo[k] = _mm512_permutex2var_epi8(a, ev, b);
 		hi[k] = _mm512_permutex2var_epi8(a, od, b);
 	}

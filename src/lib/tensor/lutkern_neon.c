@@ -51,10 +51,9 @@ static void u6_neon(uint16_t *dst, const uint8_t *src, size_t n, const uint16_t 
 	for (; n - i >= 64; i += 64) {
 		/* group g (elements 4g..4g+3) is bytes b0[g], b1[g], b2[g] */
 		uint8x16x3_t b = vld3q_u8(src + i / 4 * 3);
-		uint8x16_t ix[4] = {vandq_u8(b.val[0], m6),
-		                    vandq_u8(vsliq_n_u8(vshrq_n_u8(b.val[0], 6), b.val[1], 2), m6),
-		                    vandq_u8(vsliq_n_u8(vshrq_n_u8(b.val[1], 4), b.val[2], 4), m6),
-		                    vshrq_n_u8(b.val[2], 2)};
+		uint8x16_t ix[4] = {
+			vandq_u8(b.val[0], m6), vandq_u8(vsliq_n_u8(vshrq_n_u8(b.val[0], 6), b.val[1], 2), m6),
+			vandq_u8(vsliq_n_u8(vshrq_n_u8(b.val[1], 4), b.val[2], 4), m6), vshrq_n_u8(b.val[2], 2)};
 		uint8x16_t l[4], h[4];
 		for (int k = 0; k < 4; k++) {
 			l[k] = vqtbl4q_u8(tl, ix[k]);

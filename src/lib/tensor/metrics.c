@@ -43,7 +43,8 @@ void mld__sketch_feed(mld__sketchacc *a, mld_dtype dt, const void *data, uint64_
 
 void mld__sketch_finish(const mld__sketchacc *a, float *mean, float *rms)
 {
-	double sum = (a->sum[0] + a->sum[1]) + (a->sum[2] + a->sum[3]), sq = (a->sq[0] + a->sq[1]) + (a->sq[2] + a->sq[3]);
+	double sum = (a->sum[0] + a->sum[1]) + (a->sum[2] + a->sum[3]),
+	       sq = (a->sq[0] + a->sq[1]) + (a->sq[2] + a->sq[3]);
 	*mean = a->n ? mld__sketch_value(sum / (double)a->n) : 0;
 	*rms = a->n ? mld__sketch_value(sqrt(sq / (double)a->n)) : 0;
 }

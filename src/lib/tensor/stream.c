@@ -98,8 +98,8 @@ static int open_const(mld__wread *r, const mld_package *pkg, const mld_weight *w
 	if (rc)
 		return rc;
 	if (bv.count != w->count)
-		return mld__err(MLD_EFORMAT, "blob holds %llu elements, the type declares %llu", (unsigned long long)bv.count,
-		               (unsigned long long)w->count);
+		return mld__err(MLD_EFORMAT, "blob holds %llu elements, the type declares %llu",
+		                (unsigned long long)bv.count, (unsigned long long)w->count);
 	r->kind = WR_CONST;
 	r->src = bv.data;
 	return 0;
@@ -226,8 +226,8 @@ int mld__wread_open(mld__wread *r, const mld_package *pkg, const mld_weight *w, 
 			rc = open_lut(r, pkg, w);
 		if (rc) {
 			mld__wread_close(r);
-			return mld__err_prefix("%s: function \"%s\", weight \"%s\" (%s)", mld_package_path(pkg), w->function,
-			                      w->name, w->chain);
+			return mld__err_prefix("%s: function \"%s\", weight \"%s\" (%s)", mld_package_path(pkg),
+			                       w->function, w->name, w->chain);
 		}
 	}
 	if (r->kind == WR_NONE && whole) {

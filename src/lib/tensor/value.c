@@ -55,8 +55,8 @@ static int fill_bytes(mld_tensor *t, const uint8_t *p, uint64_t len, const char 
 	uint64_t need;
 	if (!mld__packed_size(t->count, bits, &need) || len != need)
 		return mld__err(MLD_EFORMAT, "%s: %llu bytes for %llu %s elements (expected %llu)", what,
-		               (unsigned long long)len, (unsigned long long)t->count, mld_dtype_name(t->dtype),
-		               (unsigned long long)need);
+		                (unsigned long long)len, (unsigned long long)t->count, mld_dtype_name(t->dtype),
+		                (unsigned long long)need);
 	if (bits < 8)
 		mld__unpack(t->data, p, t->count, bits, t->dtype == MLD_DT_INT4);
 	else if (len)
@@ -67,7 +67,7 @@ static int fill_bytes(mld_tensor *t, const uint8_t *p, uint64_t len, const char 
 static int count_mismatch(const mld_tensor *t, size_t n, const char *what)
 {
 	return mld__err(MLD_EFORMAT, "%s: immediate holds %zu values, shape needs %llu", what, n,
-	               (unsigned long long)t->count);
+	                (unsigned long long)t->count);
 }
 
 static int fill_immediate(mld_tensor *t, const mil_tensor_value *tv, const char *what)
@@ -87,7 +87,8 @@ static int fill_immediate(mld_tensor *t, const mil_tensor_value *tv, const char 
 			else if (t->dtype == MLD_DT_FP16)
 				mld__wr16(d + 2 * i, mld__float_to_half(f));
 			else
-				return mld__err(MLD_EFORMAT, "%s: float values for a %s tensor", what, mld_dtype_name(t->dtype));
+				return mld__err(MLD_EFORMAT, "%s: float values for a %s tensor", what,
+				                mld_dtype_name(t->dtype));
 		}
 		return 0;
 	}
@@ -96,7 +97,8 @@ static int fill_immediate(mld_tensor *t, const mil_tensor_value *tv, const char 
 		if (n != t->count)
 			return count_mismatch(t, n, what);
 		if (t->dtype != MLD_DT_FP64)
-			return mld__err(MLD_EFORMAT, "%s: double values for a %s tensor", what, mld_dtype_name(t->dtype));
+			return mld__err(MLD_EFORMAT, "%s: double values for a %s tensor", what,
+			                mld_dtype_name(t->dtype));
 		memcpy(d, tv->doubles->values, n * 8);
 		return 0;
 	}
@@ -110,17 +112,20 @@ static int fill_immediate(mld_tensor *t, const mil_tensor_value *tv, const char 
 			return count_mismatch(t, n, what);
 		unsigned w = mld_dtype_dense_width(t->dtype);
 		if (mld__dtype_is_float(t->dtype))
-			return mld__err(MLD_EFORMAT, "%s: integer values for a %s tensor", what, mld_dtype_name(t->dtype));
+			return mld__err(MLD_EFORMAT, "%s: integer values for a %s tensor", what,
+			                mld_dtype_name(t->dtype));
 		/* Widened values must fit the dtype: a uint2 "index" of 200 would otherwise
 		 * reach a 4-entry palette (and read past it). */
 		unsigned bits = mld_dtype_bits(t->dtype);
 		bool sgn = mld__dtype_is_signed_int(t->dtype);
 		for (size_t i = 0; i < n; i++) {
-			int64_t v = isint ? tv->ints->values[i] : islong ? tv->longints->values[i] : tv->bools->values[i];
+			int64_t v = isint    ? tv->ints->values[i]
+			            : islong ? tv->longints->values[i]
+			                     : tv->bools->values[i];
 			if (bits < 32 && (sgn ? v < -(INT64_C(1) << (bits - 1)) || v >= (INT64_C(1) << (bits - 1))
 			                      : v < 0 || v >= (INT64_C(1) << bits)))
-				return mld__err(MLD_EFORMAT, "%s: value %lld does not fit a %s tensor", what, (long long)v,
-				               mld_dtype_name(t->dtype));
+				return mld__err(MLD_EFORMAT, "%s: value %lld does not fit a %s tensor", what,
+				                (long long)v, mld_dtype_name(t->dtype));
 			for (unsigned k = 0; k < w; k++)
 				d[i * w + k] = (uint8_t)((uint64_t)v >> (8 * k));
 		}
@@ -128,7 +133,7 @@ static int fill_immediate(mld_tensor *t, const mil_tensor_value *tv, const char 
 	}
 	default:
 		return mld__err(MLD_EUNSUPPORTED, "%s: immediate tensor encoding %d is not supported", what,
-		               (int)tv->value_case);
+		                (int)tv->value_case);
 	}
 }
 
@@ -142,8 +147,8 @@ static int immediate_fits(const mil_tensor_value *tv, mld_dtype dt, uint64_t cou
 		uint64_t need;
 		if (!mld__packed_size(count, mld_dtype_bits(dt), &need) || tv->bytes->values.len != need)
 			return mld__err(MLD_EFORMAT, "%s: %llu bytes for %llu %s elements (expected %llu)", what,
-			               (unsigned long long)tv->bytes->values.len, (unsigned long long)count, mld_dtype_name(dt),
-			               (unsigned long long)need);
+			                (unsigned long long)tv->bytes->values.len, (unsigned long long)count,
+			                mld_dtype_name(dt), (unsigned long long)need);
 		return 0;
 	}
 	case CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_FLOATS: n = tv->floats->n_values; break;
@@ -153,11 +158,11 @@ static int immediate_fits(const mil_tensor_value *tv, mld_dtype dt, uint64_t cou
 	case CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_BOOLS: n = tv->bools->n_values; break;
 	default:
 		return mld__err(MLD_EUNSUPPORTED, "%s: immediate tensor encoding %d is not supported", what,
-		               (int)tv->value_case);
+		                (int)tv->value_case);
 	}
 	if (n != count)
 		return mld__err(MLD_EFORMAT, "%s: immediate holds %zu values, shape needs %llu", what, n,
-		               (unsigned long long)count);
+		                (unsigned long long)count);
 	return 0;
 }
 
@@ -185,9 +190,10 @@ int mld__value_decode(mld_tensor **out, const mld_package *pkg, const mil_value 
 			return mld__err_prefix("%s", what);
 		}
 		if (bv.count != count) {
-			rc = mld__err(MLD_EFORMAT, "%s: %s: blob at offset %llu holds %llu elements, the type declares %llu",
-			             what, disp, (unsigned long long)v->blobfilevalue->offset, (unsigned long long)bv.count,
-			             (unsigned long long)count);
+			rc = mld__err(MLD_EFORMAT,
+			              "%s: %s: blob at offset %llu holds %llu elements, the type declares %llu", what,
+			              disp, (unsigned long long)v->blobfilevalue->offset, (unsigned long long)bv.count,
+			              (unsigned long long)count);
 			free(disp);
 			return rc;
 		}

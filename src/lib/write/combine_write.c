@@ -94,7 +94,8 @@ static int index_ops(mld__strmap *m, mil_block *b)
 static mil_value **param_slot(mil_op *op, const char *key)
 {
 	for (size_t i = 0; i < op->n_inputs; i++)
-		if (!strcmp(op->inputs[i]->key, key) && op->inputs[i]->value && op->inputs[i]->value->n_arguments == 1 &&
+		if (!strcmp(op->inputs[i]->key, key) && op->inputs[i]->value &&
+		    op->inputs[i]->value->n_arguments == 1 &&
 		    op->inputs[i]->value->arguments[0]->binding_case == MIL_BINDING_VALUE)
 			return &op->inputs[i]->value->arguments[0]->value;
 	for (size_t i = 0; i < op->n_attributes; i++)
@@ -107,7 +108,8 @@ static mil_value **param_slot(mil_op *op, const char *key)
 static int swap_params(mil_op *dst, const mil_op *src, size_t src_pkg, owner_map *own)
 {
 	for (size_t i = 0; i < src->n_attributes + src->n_inputs; i++) {
-		const char *key = i < src->n_attributes ? src->attributes[i]->key : src->inputs[i - src->n_attributes]->key;
+		const char *key =
+			i < src->n_attributes ? src->attributes[i]->key : src->inputs[i - src->n_attributes]->key;
 		if (!strcmp(key, "name"))
 			continue;
 		const mil_value *sv;
@@ -116,7 +118,8 @@ static int swap_params(mil_op *dst, const mil_op *src, size_t src_pkg, owner_map
 			continue; /* references to other chain ops keep their names */
 		mil_value **slot = param_slot(dst, key);
 		if (!slot)
-			return mld__err(MLD_EFORMAT, "%s: parameter \"%s\" missing from the swapped op", dst->type, key);
+			return mld__err(MLD_EFORMAT, "%s: parameter \"%s\" missing from the swapped op", dst->type,
+			                key);
 		mil_value *c = value_clone(sv);
 		if (!c)
 			return MLD_ENOMEM;
@@ -167,7 +170,8 @@ static int swap_op(mil_op *dst, const mil_op *src, size_t src_pkg, owner_map *ow
 	for (size_t i = 0; i < dst->n_inputs; i++) {
 		mil_argument *a = dst->inputs[i]->value;
 		for (size_t j = 0; a && j < a->n_arguments; j++)
-			if (a->arguments[j]->binding_case == MIL_BINDING_VALUE && a->arguments[j]->value->value_case == MIL_VALUE_BLOB &&
+			if (a->arguments[j]->binding_case == MIL_BINDING_VALUE &&
+			    a->arguments[j]->value->value_case == MIL_VALUE_BLOB &&
 			    owner_put(own, a->arguments[j]->value, src_pkg))
 				return MLD_ENOMEM;
 	}
@@ -180,7 +184,7 @@ typedef CoreML__Specification__Metadata__UserDefinedEntry md_entry;
 /* Private copies of the sources' models, each parsed into its own arena: freeing one is
  * freeing its arena and the few malloc'd pieces the edits put into it (pbfree.h). */
 typedef struct copyset {
-	mil_model **m;     /* per package; NULL where parsing failed (cb_write says so) */
+	mil_model **m; /* per package; NULL where parsing failed (cb_write says so) */
 	mld__arena **ar;
 } copyset;
 
@@ -188,21 +192,21 @@ static void copyset_free(copyset *cs, size_t n);
 
 typedef struct build {
 	cb_ctx *cb;
-	md_meta meta;              /* the merged metadata (strings borrowed from the copies) */
+	md_meta meta; /* the merged metadata (strings borrowed from the copies) */
 	md_entry *meta_ents;
 	md_entry **meta_ptrs;
-	char *meta_desc;           /* an ANEMLL description made here, or NULL */
-	mil_model **copies;        /* per package: its own model, or B->cs.m's copy */
-	copyset cs;                /* private copies, where the plan cannot edit in place */
-	mil_function **fns;        /* per source: the function in its package's copy */
-	mld__strmap *ops;           /* per source: output name -> op in the copy */
+	char *meta_desc;    /* an ANEMLL description made here, or NULL */
+	mil_model **copies; /* per package: its own model, or B->cs.m's copy */
+	copyset cs;         /* private copies, where the plan cannot edit in place */
+	mil_function **fns; /* per source: the function in its package's copy */
+	mld__strmap *ops;   /* per source: output name -> op in the copy */
 	owner_map own;
 	mil_model out;
 	mil_model_desc desc;
 	mil_program prog;
 	fn_desc **fdescs;
 	fn_entry **entries;
-	bool *rewritten;           /* per source: its function was rewritten into the iOS18 form */
+	bool *rewritten; /* per source: its function was rewritten into the iOS18 form */
 } build;
 
 static mil_function *find_function(mil_model *m, const char *name)
@@ -231,10 +235,13 @@ static int apply_plan(build *B)
 				const char *oname = cw->w->ops[i]->outputs[0]->name;
 				mil_op *dst = mld__strmap_get(&B->ops[s], oname);
 				if (!dst)
-					return mld__err(MLD_ERROR, "function \"%s\": op \"%s\" vanished", src->name, oname);
-				int rc = same ? swap_params(dst, pw->w->ops[i], ppkg, &B->own) : swap_op(dst, pw->w->ops[0], ppkg, &B->own);
+					return mld__err(MLD_ERROR, "function \"%s\": op \"%s\" vanished", src->name,
+					                oname);
+				int rc = same ? swap_params(dst, pw->w->ops[i], ppkg, &B->own)
+				              : swap_op(dst, pw->w->ops[0], ppkg, &B->own);
 				if (rc)
-					return mld__err_prefix("function \"%s\", weight \"%s\"", src->name, cw->w->name);
+					return mld__err_prefix("function \"%s\", weight \"%s\"", src->name,
+					                       cw->w->name);
 				if (!same)
 					break;
 			}
@@ -302,15 +309,15 @@ static fn_desc *describe(const mil_model *copy, const char *src_fn, const char *
 /* ---- blob items -------------------------------------------------------------------- */
 
 typedef struct blobdedup {
-	mld__strmap m;        /* hex(XXH3-128 of dtype|padding|shape|blob digest|size) -> entry index + 1 */
+	mld__strmap m; /* hex(XXH3-128 of dtype|padding|shape|blob digest|size) -> entry index + 1 */
 	char **keys;
 	const uint8_t **data; /* the bytes written for the entry: its first occurrence's */
 	uint64_t *size;
-	cb_loc *loc;          /* its first occurrence */
-	mld_digest *digest;   /* its blob digest */
-	bool *claimed;        /* ... as the store claims it: checked against the bytes written */
+	cb_loc *loc;        /* its first occurrence */
+	mld_digest *digest; /* its blob digest */
+	bool *claimed;      /* ... as the store claims it: checked against the bytes written */
 	size_t n, cap;
-	uint64_t end;        /* simulated canonical layout size */
+	uint64_t end; /* simulated canonical layout size */
 } blobdedup;
 
 static int dd_grow(blobdedup *dd)
@@ -377,10 +384,13 @@ static int resolve(build *B, blobdedup *dd, mld__blob_item *it, mil_value *v, si
 		uint64_t need = (count * bits + 7) / 8;
 		if (bv.dtype != MLD_DT_UINT8 || bits >= 8 || need != bv.size) {
 			char *rel = NULL;
-			disp = mld__package_blob_rel(pkg, v->blobfilevalue->filename, &rel) ? NULL : mld__source_display(pkg->src, rel);
+			disp = mld__package_blob_rel(pkg, v->blobfilevalue->filename, &rel)
+			               ? NULL
+			               : mld__source_display(pkg->src, rel);
 			mld__err_clear();
-			rc = mld__err(MLD_EFORMAT, "%s: blob at offset %llu is %s, cannot serve as %s", disp ? disp : "?",
-			             (unsigned long long)v->blobfilevalue->offset, mld_dtype_name(bv.dtype), mld_dtype_name(dt));
+			rc = mld__err(MLD_EFORMAT, "%s: blob at offset %llu is %s, cannot serve as %s",
+			              disp ? disp : "?", (unsigned long long)v->blobfilevalue->offset,
+			              mld_dtype_name(bv.dtype), mld_dtype_name(dt));
 			free(rel);
 			free(disp);
 			return rc;
@@ -420,7 +430,8 @@ static int resolve(build *B, blobdedup *dd, mld__blob_item *it, mil_value *v, si
 		if (!same && cb->lie)
 			return mld__err(MLD_ERROR, "a store row lied about blob bytes");
 		if (!same)
-			return mld__err(MLD_ERROR, "XXH3-128 collision between two different blobs: refusing to share them");
+			return mld__err(MLD_ERROR,
+			                "XXH3-128 collision between two different blobs: refusing to share them");
 	} else {
 		if ((rc = dd_grow(dd)))
 			return rc;
@@ -444,7 +455,8 @@ static int resolve(build *B, blobdedup *dd, mld__blob_item *it, mil_value *v, si
 
 /* After the write, before the commit: each blob written whose digest a store row
  * gave hashes to that digest, else the row lied (claims.c). */
-static int check_written(build *B, const blobdedup *dd, const mld__blob_item *items, size_t n, const mld_digest *written)
+static int check_written(build *B, const blobdedup *dd, const mld__blob_item *items, size_t n,
+                         const mld_digest *written)
 {
 	for (size_t i = 0; i < n; i++) {
 		size_t e = (size_t)items[i].key_hi;
@@ -617,7 +629,8 @@ static int assemble(build *B, int spec)
 {
 	cb_ctx *cb = B->cb;
 	const char *opset = opset_for(spec);
-	if (!(B->fdescs = mld__calloc(cb->n_srcs, sizeof *B->fdescs)) || !(B->entries = mld__calloc(cb->n_srcs, sizeof *B->entries)))
+	if (!(B->fdescs = mld__calloc(cb->n_srcs, sizeof *B->fdescs)) ||
+	    !(B->entries = mld__calloc(cb->n_srcs, sizeof *B->entries)))
 		return MLD_ENOMEM;
 	for (size_t s = 0; s < cb->n_srcs; s++) {
 		const cb_source *src = &cb->srcs[s];
@@ -633,7 +646,8 @@ static int assemble(build *B, int spec)
 					return rc;
 			}
 		}
-		if (!(B->fdescs[s] = describe(copy, src_fn, src->name)) || !(B->entries[s] = mld__calloc(1, sizeof(fn_entry))))
+		if (!(B->fdescs[s] = describe(copy, src_fn, src->name)) ||
+		    !(B->entries[s] = mld__calloc(1, sizeof(fn_entry))))
 			return MLD_ENOMEM;
 		core_ml__specification__milspec__program__functions_entry__init(B->entries[s]);
 		B->entries[s]->key = (char *)src->name;
@@ -961,7 +975,9 @@ static int build_init(build *B, cb_ctx *cb, int *spec)
 	for (size_t s = 0; s < cb->n_srcs; s++) {
 		const cb_source *src = &cb->srcs[s];
 		size_t from = src->alias_of >= 0 ? (size_t)src->alias_of : s;
-		B->fns[s] = src->alias_of >= 0 ? B->fns[from] : find_function(B->copies[src->pkg], cb->pkgs[src->pkg]->fns[src->fn].name);
+		B->fns[s] = src->alias_of >= 0
+		                    ? B->fns[from]
+		                    : find_function(B->copies[src->pkg], cb->pkgs[src->pkg]->fns[src->fn].name);
 		int rc = src->alias_of < 0 ? index_ops(&B->ops[s], (mil_block *)mil_function_block(B->fns[s])) : 0;
 		if (rc)
 			return rc;
@@ -978,8 +994,8 @@ static int write_aligned(build *B, size_t s, const char *out_path, mld__adir **t
 	cb_ctx *cb = B->cb;
 	const cb_source *src = &cb->srcs[s];
 	if (src->alias_of >= 0)
-		return mld__err(MLD_EUSAGE, "source %s is the same function of the same package as %s: align it once", src->name,
-		                cb->srcs[src->alias_of].name);
+		return mld__err(MLD_EUSAGE, "source %s is the same function of the same package as %s: align it once",
+		                src->name, cb->srcs[src->alias_of].name);
 	mil_model *copy = B->copies[src->pkg];
 	const char *src_fn = cb->pkgs[src->pkg]->fns[src->fn].name;
 	mil_model out = *copy;
@@ -1070,12 +1086,16 @@ int cb_write(cb_ctx *cb, const char *out_path)
 	blobdedup dd = {0};
 	wctx w = {&B, &dd, NULL, 0, {0}, NULL};
 	int spec, rc = build_init(&B, cb, &spec);
-	if (rc || (rc = assemble(&B, spec)) || (rc = collect_items(&B, SIZE_MAX, &dd, &w.items, &w.n, &cb->stats->bytes_after)))
+	if (rc || (rc = assemble(&B, spec)) ||
+	    (rc = collect_items(&B, SIZE_MAX, &dd, &w.items, &w.n, &cb->stats->bytes_after)))
 		goto out;
 	cb->stats->large_warning = cb->stats->bytes_after > (UINT64_C(1) << 30);
 	if (cb->stats->bytes_after > (UINT64_C(2) << 30) && !cb->opts->allow_large) {
-		rc = mld__err(MLD_ERROR, "%s: the combined weight.bin would be %.2f GB, above the 2 GB that Core ML is known to load;"
-		             " pass --allow-large to write it anyway", out_path, (double)cb->stats->bytes_after / 1e9);
+		rc = mld__err(
+			MLD_ERROR,
+			"%s: the combined weight.bin would be %.2f GB, above the 2 GB that Core ML is known to load;"
+			" pass --allow-large to write it anyway",
+			out_path, (double)cb->stats->bytes_after / 1e9);
 		goto out;
 	}
 	if (!cb->opts->dry_run) {

@@ -68,7 +68,8 @@ static mil_value *take_attr(mil_op *op, const char *key)
 		mil_value *v = e->value;
 		e->value = NULL;
 		protobuf_c_message_free_unpacked(&e->base, &mld__pb_any);
-		memmove(&op->attributes[i], &op->attributes[i + 1], (op->n_attributes - i - 1) * sizeof *op->attributes);
+		memmove(&op->attributes[i], &op->attributes[i + 1],
+		        (op->n_attributes - i - 1) * sizeof *op->attributes);
 		op->n_attributes--;
 		return v;
 	}
@@ -156,9 +157,11 @@ static int read_shape(uint64_t *shape, unsigned *rank, const mil_value *v, const
 		return mld__err(MLD_EUNSUPPORTED, "%s: shape must be a small rank-1 immediate", what);
 	const mil_tensor_value *tv = v->immediatevalue->tensor;
 	for (uint64_t i = 0; i < count; i++) {
-		if (tv->value_case == CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_BYTES && tv->bytes->values.len == 4 * count)
+		if (tv->value_case == CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_BYTES &&
+		    tv->bytes->values.len == 4 * count)
 			shape[i] = mld__rd32(tv->bytes->values.data + 4 * i);
-		else if (tv->value_case == CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_INTS && tv->ints->n_values == count)
+		else if (tv->value_case == CORE_ML__SPECIFICATION__MILSPEC__TENSOR_VALUE__VALUE_INTS &&
+		         tv->ints->n_values == count)
 			shape[i] = (uint32_t)tv->ints->values[i];
 		else
 			return mld__err(MLD_EUNSUPPORTED, "%s: unreadable shape immediate", what);
@@ -196,8 +199,8 @@ static int packed_fits(const mil_value *v, const uint64_t *shape, unsigned rank,
 	uint64_t s[MLD_MAX_RANK], n;
 	int rc = mil_tensor_shape(v->type, &dt, &r, s, &n, what);
 	if (!rc && (dt != MLD_DT_UINT8 || n != need))
-		rc = mld__err(MLD_EFORMAT, "%s: its %s holds %llu %s elements; its iOS16 shape needs %llu bytes", what, name,
-		              (unsigned long long)n, mld_dtype_name(dt), (unsigned long long)need);
+		rc = mld__err(MLD_EFORMAT, "%s: its %s holds %llu %s elements; its iOS16 shape needs %llu bytes", what,
+		              name, (unsigned long long)n, mld_dtype_name(dt), (unsigned long long)need);
 	return rc;
 }
 
@@ -207,7 +210,9 @@ static int lut_to_ios18(mil_op *op, const char *what)
 	uint64_t shape[MLD_MAX_RANK], lshape[MLD_MAX_RANK + 2], lcount, icount;
 	unsigned rank = 0, lrank;
 	mld_dtype ldt, idt;
-	int rc = !shape_v || !idx || !lut ? mld__err(MLD_EFORMAT, "%s: iOS16 lut_to_dense lacks indices, lut or shape", what) : 0;
+	int rc = !shape_v || !idx || !lut
+	                 ? mld__err(MLD_EFORMAT, "%s: iOS16 lut_to_dense lacks indices, lut or shape", what)
+	                 : 0;
 	if (!rc)
 		rc = read_shape(shape, &rank, shape_v, what);
 	if (!rc)
@@ -218,7 +223,8 @@ static int lut_to_ios18(mil_op *op, const char *what)
 	while (!rc && bits < 9 && (UINT64_C(1) << bits) != lcount)
 		bits++;
 	if (!rc && (uint_of_bits(bits) == MLD_DT_INVALID || bits == 3 || rank + 2 > MLD_MAX_RANK))
-		rc = mld__err(MLD_EFORMAT, "%s: a %llu-entry palette has no iOS18 index type", what, (unsigned long long)lcount);
+		rc = mld__err(MLD_EFORMAT, "%s: a %llu-entry palette has no iOS18 index type", what,
+		              (unsigned long long)lcount);
 	if (!rc) {
 		for (unsigned d = 0; d < rank; d++)
 			lshape[d] = 1;
@@ -248,7 +254,9 @@ static int sparse_to_ios18(mil_op *op, const char *what)
 	mil_value *shape_v = take_attr(op, "shape"), *mask = take_attr(op, "mask"), *nz = take_attr(op, "nonzero_data");
 	uint64_t shape[MLD_MAX_RANK];
 	unsigned rank = 0;
-	int rc = !shape_v || !mask || !nz ? mld__err(MLD_EFORMAT, "%s: iOS16 sparse_to_dense lacks mask, nonzero_data or shape", what) : 0;
+	int rc = !shape_v || !mask || !nz
+	                 ? mld__err(MLD_EFORMAT, "%s: iOS16 sparse_to_dense lacks mask, nonzero_data or shape", what)
+	                 : 0;
 	if (!rc)
 		rc = read_shape(shape, &rank, shape_v, what);
 	if (!rc)
@@ -301,7 +309,8 @@ static int index_block(fnctx *c, const mil_block *b)
 	for (size_t i = 0; i < b->n_operations; i++) {
 		mil_op *op = b->operations[i];
 		for (size_t k = 0; k < op->n_outputs; k++)
-			if (op->outputs[k]->name && mld__strmap_put(&c->types, op->outputs[k]->name, op->outputs[k]->type))
+			if (op->outputs[k]->name &&
+			    mld__strmap_put(&c->types, op->outputs[k]->name, op->outputs[k]->type))
 				return MLD_ENOMEM;
 		if (mil_is_const(op) && op->n_outputs && op->outputs[0]->name &&
 		    mld__strmap_put(&c->consts, op->outputs[0]->name, op))
@@ -391,9 +400,10 @@ static bool type_dims(const mil_value_type *vt, int *dt, size_t *rank, int64_t *
 		return false;
 	for (size_t d = 0; d < *rank; d++) {
 		const mil_dim *dim = tt->dimensions[d];
-		dims[d] = dim && dim->dimension_case == MIL_DIM_CONSTANT && dim->constant && dim->constant->size <= INT32_MAX
-		              ? (int64_t)dim->constant->size
-		              : -1;
+		dims[d] = dim && dim->dimension_case == MIL_DIM_CONSTANT && dim->constant &&
+		                          dim->constant->size <= INT32_MAX
+		                  ? (int64_t)dim->constant->size
+		                  : -1;
 	}
 	return true;
 }
@@ -628,7 +638,8 @@ static int insert_ops(mil_block *b, size_t *at, mil_op **ops, size_t n)
 	return 0;
 }
 
-static const char *const way_out = "convert the source with minimum_deployment_target=iOS18 (coremltools) and combine that";
+static const char *const way_out =
+	"convert the source with minimum_deployment_target=iOS18 (coremltools) and combine that";
 
 /* Indices of the gather and scatter ops: iOS15/16 read a negative index i as
  * i + D (the size of the axis it indexes); from iOS17 negative indices are out of
@@ -655,8 +666,10 @@ static int fix_indices(fnctx *c, mil_block *b, size_t *at, mil_op *op, const cha
 	size_t irank, xrank;
 	int64_t idims[MLD_MAX_RANK], xdims[MLD_MAX_RANK];
 	if (!type_dims(itype, &idt, &irank, idims, MLD_MAX_RANK))
-		return mld__err(MLD_EREFUSED, "%s: the type of its indices is unknown, so whether they may be negative (which"
-		               " iOS17 and later no longer wrap) cannot be told; %s", what, way_out);
+		return mld__err(MLD_EREFUSED,
+		                "%s: the type of its indices is unknown, so whether they may be negative (which"
+		                " iOS17 and later no longer wrap) cannot be told; %s",
+		                what, way_out);
 	if (idt == (int)MLD_DT_UINT8 || idt == (int)MLD_DT_UINT16 || idt == (int)MLD_DT_UINT32)
 		return 0;
 	int64_t vals[64];
@@ -668,8 +681,10 @@ static int fix_indices(fnctx *c, mil_block *b, size_t *at, mil_op *op, const cha
 	if (known && !negative)
 		return 0;
 	if (idt != (int)MLD_DT_INT32)
-		return mld__err(MLD_EREFUSED, "%s: its %s indices may be negative, which iOS17 and later no longer wrap, and"
-		               " mldedup rewrites int32 indices only; %s", what, mld_dtype_name((mld_dtype)idt), way_out);
+		return mld__err(MLD_EREFUSED,
+		                "%s: its %s indices may be negative, which iOS17 and later no longer wrap, and"
+		                " mldedup rewrites int32 indices only; %s",
+		                what, mld_dtype_name((mld_dtype)idt), way_out);
 	/* the sizes the indices count in */
 	const mil_value *xv;
 	const char *xname;
@@ -677,7 +692,8 @@ static int fix_indices(fnctx *c, mil_block *b, size_t *at, mil_op *op, const cha
 	const mil_value_type *xtype = xname ? mld__strmap_get(&c->types, xname) : xv ? xv->type : NULL;
 	int xdt;
 	if (!type_dims(xtype, &xdt, &xrank, xdims, MLD_MAX_RANK) || xrank == 0)
-		return mld__err(MLD_EREFUSED, "%s: the shape of its %s is unknown; %s", what, scatter ? "data" : "x", way_out);
+		return mld__err(MLD_EREFUSED, "%s: the shape of its %s is unknown; %s", what, scatter ? "data" : "x",
+		                way_out);
 	int32_t dims[MLD_MAX_RANK];
 	size_t nd_k = 1;
 	if (nd) {
@@ -687,13 +703,16 @@ static int fix_indices(fnctx *c, mil_block *b, size_t *at, mil_op *op, const cha
 		if (present && (!bv || !imm_ints(bv, &bd, 1, &n1) || n1 != 1))
 			return mld__err(MLD_EREFUSED, "%s: batch_dims is not a constant; %s", what, way_out);
 		if (irank == 0 || idims[irank - 1] < 0 || bd < 0 || (size_t)bd + (size_t)idims[irank - 1] > xrank)
-			return mld__err(MLD_EREFUSED, "%s: the depth of its indices is unknown or larger than its input; %s", what,
-			               way_out);
+			return mld__err(MLD_EREFUSED,
+			                "%s: the depth of its indices is unknown or larger than its input; %s", what,
+			                way_out);
 		nd_k = (size_t)idims[irank - 1];
 		for (size_t k = 0; k < nd_k; k++) {
 			if (xdims[bd + (int64_t)k] < 0)
-				return mld__err(MLD_EREFUSED, "%s: dimension %lld of its input has no fixed size, so a negative index"
-				               " cannot be made positive; %s", what, (long long)(bd + (int64_t)k), way_out);
+				return mld__err(MLD_EREFUSED,
+				                "%s: dimension %lld of its input has no fixed size, so a negative index"
+				                " cannot be made positive; %s",
+				                what, (long long)(bd + (int64_t)k), way_out);
 			dims[k] = (int32_t)xdims[bd + (int64_t)k];
 		}
 	} else {
@@ -705,11 +724,13 @@ static int fix_indices(fnctx *c, mil_block *b, size_t *at, mil_op *op, const cha
 		if (axis < 0)
 			axis += (int64_t)xrank;
 		if (axis < 0 || axis >= (int64_t)xrank)
-			return mld__err(MLD_EREFUSED, "%s: axis %lld is outside its input of rank %zu; %s", what, (long long)axis,
-			               xrank, way_out);
+			return mld__err(MLD_EREFUSED, "%s: axis %lld is outside its input of rank %zu; %s", what,
+			                (long long)axis, xrank, way_out);
 		if (xdims[axis] < 0)
-			return mld__err(MLD_EREFUSED, "%s: the size of axis %lld of its input is not fixed, so a negative index"
-			               " cannot be made positive; %s", what, (long long)axis, way_out);
+			return mld__err(MLD_EREFUSED,
+			                "%s: the size of axis %lld of its input is not fixed, so a negative index"
+			                " cannot be made positive; %s",
+			                what, (long long)axis, way_out);
 		dims[0] = (int32_t)xdims[axis];
 	}
 	if (!iname) { /* an immediate of this op alone: correct the values themselves */
@@ -722,8 +743,8 @@ static int fix_indices(fnctx *c, mil_block *b, size_t *at, mil_op *op, const cha
 					tv->ints->values[i] += dims[nd ? i % nd_k : 0];
 			return 0;
 		}
-		return mld__err(MLD_EREFUSED, "%s: its negative indices are in a form mldedup does not rewrite; %s", what,
-		               way_out);
+		return mld__err(MLD_EREFUSED, "%s: its negative indices are in a form mldedup does not rewrite; %s",
+		                what, way_out);
 	}
 	/* indices' = select(indices >= 0, indices, indices + D) */
 	int rc = 0;
@@ -776,26 +797,32 @@ static int fix_indices(fnctx *c, mil_block *b, size_t *at, mil_op *op, const cha
 /* One op of a function from an iOS15/16 op set (CoreML5, CoreML6). */
 static int upgrade_op(fnctx *c, mil_block *b, size_t *at, mil_op *op, const char *what)
 {
-	static const char *const indexed[] = {"gather", "gather_along_axis", "gather_nd", "scatter", "scatter_along_axis",
-	                                      "scatter_nd"};
+	static const char *const indexed[] = {"gather",  "gather_along_axis",  "gather_nd",
+	                                      "scatter", "scatter_along_axis", "scatter_nd"};
 	for (size_t i = 0; i < sizeof indexed / sizeof *indexed; i++)
 		if (!strcmp(op->type, indexed[i]))
 			return fix_indices(c, b, at, op, what);
 	const mil_value *v;
 	const char *n;
 	if (!strcmp(op->type, "crop_resize") && mil_op_param(op, "roi", &v, &n))
-		return mld__err(MLD_EREFUSED, "%s: iOS17 replaced its input roi with boxes and box_indices and dropped the B"
-		               " dimension of its output; %s", what, way_out);
+		return mld__err(MLD_EREFUSED,
+		                "%s: iOS17 replaced its input roi with boxes and box_indices and dropped the B"
+		                " dimension of its output; %s",
+		                what, way_out);
 	if (!strcmp(op->type, "non_maximum_suppression"))
-		return mld__err(MLD_EREFUSED, "%s: iOS17 removed its input score_threshold and its fourth output and transposed"
-		               " its boxes and scores; %s", what, way_out);
+		return mld__err(MLD_EREFUSED,
+		                "%s: iOS17 removed its input score_threshold and its fourth output and transposed"
+		                " its boxes and scores; %s",
+		                what, way_out);
 	if (!strcmp(op->type, "clip")) {
 		bool pa, pb;
-		const mil_value *a = const_param(c, op, "alpha", NULL, &pa), *bv = const_param(c, op, "beta", NULL, &pb);
+		const mil_value *a = const_param(c, op, "alpha", NULL, &pa),
+				*bv = const_param(c, op, "beta", NULL, &pb);
 		double x, y;
 		if (a && bv && imm_float(a, &x) && imm_float(bv, &y) && !(x < y))
-			return mld__err(MLD_EREFUSED, "%s: alpha %g is not below beta %g, which iOS17 and later refuse; %s", what, x,
-			               y, way_out);
+			return mld__err(MLD_EREFUSED,
+			                "%s: alpha %g is not below beta %g, which iOS17 and later refuse; %s", what, x,
+			                y, way_out);
 	}
 	return 0;
 }

@@ -136,8 +136,8 @@ static int write_manifest(sink *k, const char *rel)
 	char mid[37], wid[37];
 	item_id(mid, "com.apple.CoreML/model.mlmodel");
 	item_id(wid, "com.apple.CoreML/weights");
-	json_t *root = json_pack("{s:s, s:{s:{s:s,s:s,s:s,s:s}, s:{s:s,s:s,s:s,s:s}}, s:s}", "fileFormatVersion", "1.0.0",
-	                         "itemInfoEntries", mid, "author", "com.apple.CoreML", "description",
+	json_t *root = json_pack("{s:s, s:{s:{s:s,s:s,s:s,s:s}, s:{s:s,s:s,s:s,s:s}}, s:s}", "fileFormatVersion",
+	                         "1.0.0", "itemInfoEntries", mid, "author", "com.apple.CoreML", "description",
 	                         "CoreML Model Specification", "name", "model.mlmodel", "path",
 	                         "com.apple.CoreML/model.mlmodel", wid, "author", "com.apple.CoreML", "description",
 	                         "CoreML Model Weights", "name", "weights", "path", "com.apple.CoreML/weights",
@@ -185,8 +185,10 @@ static int write_to(sink *k, const char *dir, mil_model *model, mld__blob_item *
 		for (size_t i = 0; i < n_items; i++) {
 			mld__blob_item *it = order[i];
 			if (i == 0 || cmp_item(&order[i - 1], &order[i]) != 0) {
-				rc = dig ? mld__blobwriter_add_hashed(bw, &off, it->dtype, it->data, it->size, it->padding_bits, &last)
-				         : mld__blobwriter_add(bw, &off, it->dtype, it->data, it->size, it->padding_bits);
+				rc = dig ? mld__blobwriter_add_hashed(bw, &off, it->dtype, it->data, it->size,
+				                                      it->padding_bits, &last)
+				         : mld__blobwriter_add(bw, &off, it->dtype, it->data, it->size,
+				                               it->padding_bits);
 				if (rc)
 					goto out;
 				if (info && info->written)
@@ -315,7 +317,8 @@ static int package_write(const mld_package *pkg, const char *path, unsigned flag
 			f++;
 		if (f == n_files)
 			files[n_files++] = v->blobfilevalue->filename;
-		items[i] = (mld__blob_item){v, f, v->blobfilevalue->offset, bv.data, bv.size, bv.padding_bits, bv.dtype};
+		items[i] =
+			(mld__blob_item){v, f, v->blobfilevalue->offset, bv.data, bv.size, bv.padding_bits, bv.dtype};
 	}
 	rc = mem ? mld__write_package_mem(copy, items, n, mld_package_path(pkg), mem)
 	         : mld__write_package(copy, items, n, path, flags);

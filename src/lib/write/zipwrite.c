@@ -31,11 +31,11 @@ static zip_int64_t zout_cb(void *ud, void *data, zip_uint64_t len, zip_source_cm
 	zout *z = ud;
 	switch (cmd) {
 	case ZIP_SOURCE_SUPPORTS:
-		return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE, ZIP_SOURCE_STAT,
-		                                      ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE, ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL,
-		                                      ZIP_SOURCE_SUPPORTS, ZIP_SOURCE_BEGIN_WRITE,
-		                                      ZIP_SOURCE_COMMIT_WRITE, ZIP_SOURCE_ROLLBACK_WRITE, ZIP_SOURCE_WRITE,
-		                                      ZIP_SOURCE_SEEK_WRITE, ZIP_SOURCE_TELL_WRITE, ZIP_SOURCE_REMOVE, -1);
+		return zip_source_make_command_bitmap(
+			ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE, ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR,
+			ZIP_SOURCE_FREE, ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL, ZIP_SOURCE_SUPPORTS, ZIP_SOURCE_BEGIN_WRITE,
+			ZIP_SOURCE_COMMIT_WRITE, ZIP_SOURCE_ROLLBACK_WRITE, ZIP_SOURCE_WRITE, ZIP_SOURCE_SEEK_WRITE,
+			ZIP_SOURCE_TELL_WRITE, ZIP_SOURCE_REMOVE, -1);
 	case ZIP_SOURCE_STAT: {
 		if (len < sizeof(zip_stat_t))
 			return -1;
@@ -49,15 +49,11 @@ static zip_int64_t zout_cb(void *ud, void *data, zip_uint64_t len, zip_source_cm
 	case ZIP_SOURCE_CLOSE:
 	case ZIP_SOURCE_FREE:
 	case ZIP_SOURCE_REMOVE:
-	case ZIP_SOURCE_ROLLBACK_WRITE: /* the afile is discarded by its owner */
-		return 0;
+	case ZIP_SOURCE_ROLLBACK_WRITE: /* the afile is discarded by its owner */ return 0;
 	case ZIP_SOURCE_READ:
 	case ZIP_SOURCE_TELL:
-	case ZIP_SOURCE_SEEK: /* an empty archive: always at offset 0 */
-		return 0;
-	case ZIP_SOURCE_BEGIN_WRITE:
-		z->pos = z->size = 0;
-		return 0;
+	case ZIP_SOURCE_SEEK: /* an empty archive: always at offset 0 */ return 0;
+	case ZIP_SOURCE_BEGIN_WRITE: z->pos = z->size = 0; return 0;
 	case ZIP_SOURCE_WRITE:
 		if (mld__afile_pwrite(z->f, data, (size_t)len, z->pos))
 			return zout_fail(z);
@@ -77,15 +73,10 @@ static zip_int64_t zout_cb(void *ud, void *data, zip_uint64_t len, zip_source_cm
 		z->pos = (uint64_t)(base + a->offset);
 		return 0;
 	}
-	case ZIP_SOURCE_TELL_WRITE:
-		return (zip_int64_t)z->pos;
-	case ZIP_SOURCE_COMMIT_WRITE:
-		return mld__afile_commit(z->f) ? zout_fail(z) : 0;
-	case ZIP_SOURCE_ERROR:
-		return zip_error_to_data(&z->error, data, len);
-	default:
-		zip_error_set(&z->error, ZIP_ER_OPNOTSUPP, 0);
-		return -1;
+	case ZIP_SOURCE_TELL_WRITE: return (zip_int64_t)z->pos;
+	case ZIP_SOURCE_COMMIT_WRITE: return mld__afile_commit(z->f) ? zout_fail(z) : 0;
+	case ZIP_SOURCE_ERROR: return zip_error_to_data(&z->error, data, len);
+	default: zip_error_set(&z->error, ZIP_ER_OPNOTSUPP, 0); return -1;
 	}
 }
 
