@@ -168,15 +168,20 @@ static int write_all(mld__blobwriter *w, const void *p, size_t n, uint64_t at)
 	return 0;
 }
 
-int mld__blobwriter_open(mld__blobwriter **out, int fd, const char *name)
+/* A writer into the file fd (owned) or, fd < 0, into mem; the header written. */
+static int writer_new(mld__blobwriter **out, int fd, mld__buf *mem, const char *name)
 {
 	mld__blobwriter *w = mld__calloc(1, sizeof *w);
 	if (!w || !(w->path = mld__strdup(name))) {
 		free(w);
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		return MLD_ENOMEM;
 	}
 	w->fd = fd;
+	w->mem = mem;
+	if (mem)
+		mem->len = 0;
 	uint8_t hdr[64];
 	mld__blobfile_header_bytes(hdr, 0);
 	int rc = write_all(w, hdr, 64, 0);
@@ -189,50 +194,17 @@ int mld__blobwriter_open(mld__blobwriter **out, int fd, const char *name)
 	return 0;
 }
 
-int mld__blobwriter_add(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data, uint64_t size,
-                        uint32_t padding_bits)
-{
-	uint64_t moff = mld__align64(w->end);
-	uint8_t meta[64];
-	if (mld__blobfile_meta_bytes(meta, dt, size, moff + 64, padding_bits))
-		return mld__err(MLD_EUNSUPPORTED, "%s: %s has no blob storage code", w->path, mld_dtype_name(dt));
-	static const uint8_t zeros[64];
-	int rc;
-	if (moff > w->end && (rc = write_all(w, zeros, (size_t)(moff - w->end), w->end)))
-		return rc;
-	if ((rc = write_all(w, meta, 64, moff)) || (rc = write_all(w, data, (size_t)size, moff + 64)))
-		return rc;
-	w->end = moff + 64 + size;
-	w->count++;
-	*meta_off = moff;
-	write_behind(w, w->end);
-	return 0;
-}
+int mld__blobwriter_open(mld__blobwriter **out, int fd, const char *name) { return writer_new(out, fd, NULL, name); }
 
 int mld__blobwriter_open_mem(mld__blobwriter **out, mld__buf *mem, const char *name)
 {
-	mld__blobwriter *w = mld__calloc(1, sizeof *w);
-	if (!w || !(w->path = mld__strdup(name))) {
-		free(w);
-		return MLD_ENOMEM;
-	}
-	w->fd = -1;
-	w->mem = mem;
-	mem->len = 0;
-	uint8_t hdr[64] = {0};
-	mld__wr32(hdr + 4, MLD_BLOB_VERSION);
-	int rc = write_all(w, hdr, 64, 0);
-	if (rc) {
-		mld__blobwriter_free(w);
-		return rc;
-	}
-	w->end = 64;
-	*out = w;
-	return 0;
+	return writer_new(out, -1, mem, name);
 }
 
-int mld__blobwriter_add_hashed(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data, uint64_t size,
-                               uint32_t padding_bits, mld_digest *digest)
+/* One blob: padding to 64 bytes, its metadata, its data a piece at a time (hashed into
+ * *digest as it is written, if digest is not NULL). */
+static int add_blob(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data, uint64_t size,
+                    uint32_t padding_bits, mld_digest *digest)
 {
 	uint64_t moff = mld__align64(w->end);
 	uint8_t meta[64];
@@ -245,22 +217,37 @@ int mld__blobwriter_add_hashed(mld__blobwriter *w, uint64_t *meta_off, mld_dtype
 	if ((rc = write_all(w, meta, 64, moff)))
 		return rc;
 	mld__hash h;
-	mld__hash_reset(&h);
+	if (digest)
+		mld__hash_reset(&h);
 	const uint8_t *p = data;
 	for (uint64_t at = 0; at < size;) {
 		size_t k = size - at < (1u << 20) ? (size_t)(size - at) : (1u << 20);
-		mld__hash_update(&h, p + at, k);
+		if (digest)
+			mld__hash_update(&h, p + at, k);
 		if ((rc = write_all(w, p + at, k, moff + 64 + at)))
 			return rc;
 		at += k;
 		write_behind(w, moff + 64 + at);
 	}
-	mld__hash_digest(digest->bytes, &h);
+	if (digest)
+		mld__hash_digest(digest->bytes, &h);
 	w->end = moff + 64 + size;
 	w->count++;
 	*meta_off = moff;
 	write_behind(w, w->end);
 	return 0;
+}
+
+int mld__blobwriter_add(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data, uint64_t size,
+                        uint32_t padding_bits)
+{
+	return add_blob(w, meta_off, dt, data, size, padding_bits, NULL);
+}
+
+int mld__blobwriter_add_hashed(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data, uint64_t size,
+                               uint32_t padding_bits, mld_digest *digest)
+{
+	return add_blob(w, meta_off, dt, data, size, padding_bits, digest);
 }
 
 uint64_t mld__blobwriter_size(const mld__blobwriter *w) { return w->end; }

@@ -147,6 +147,31 @@ const mil_value *mil_op_attr(const mil_op *op, const char *key)
 	return NULL;
 }
 
+size_t mil_op_params(const mil_op *op, const mil_value **vals, const char **names)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < op->n_attributes && n < MIL_MAX_PARAMS; i++)
+		if (strcmp(op->attributes[i]->key, "name") && op->attributes[i]->value) {
+			names[n] = op->attributes[i]->key;
+			vals[n++] = op->attributes[i]->value;
+		}
+	for (size_t i = 0; i < op->n_inputs && n < MIL_MAX_PARAMS; i++) {
+		const mil_argument *a = op->inputs[i]->value;
+		if (a && a->n_arguments == 1 && a->arguments[0]->binding_case == MIL_BINDING_VALUE) {
+			names[n] = op->inputs[i]->key;
+			vals[n++] = a->arguments[0]->value;
+		}
+	}
+	for (size_t x = 1; x < n; x++) /* insertion sort: a handful of parameters */
+		for (size_t y = x; y > 0 && strcmp(names[y - 1], names[y]) > 0; y--) {
+			const char *tn = names[y];
+			const mil_value *tv = vals[y];
+			names[y] = names[y - 1], vals[y] = vals[y - 1];
+			names[y - 1] = tn, vals[y - 1] = tv;
+		}
+	return n;
+}
+
 const mil_binding *mil_op_input(const mil_op *op, const char *key)
 {
 	for (size_t i = 0; i < op->n_inputs; i++)

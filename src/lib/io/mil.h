@@ -63,6 +63,13 @@ const mil_value *mil_op_attr(const mil_op *op, const char *key);
 /* Input `key` of an op: its single binding, or NULL. */
 const mil_binding *mil_op_input(const mil_op *op, const char *key);
 
+/* An op's parameters: its attributes but "name", then its single-value input bindings,
+ * sorted by name (so that the order does not depend on how a writer serialized the
+ * op's maps). Up to MIL_MAX_PARAMS; returns how many. Weight discovery lists a
+ * weight's blobs in this order, and the output stamp must find them in the same. */
+#define MIL_MAX_PARAMS 64
+size_t mil_op_params(const mil_op *op, const mil_value **vals, const char **names);
+
 /* The op parameter `key`, from inputs (iOS18 form) or attributes (iOS16 form):
  * exactly one of *value / *name is set when found; returns false if absent. */
 bool mil_op_param(const mil_op *op, const char *key, const mil_value **value, const char **name);

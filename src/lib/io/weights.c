@@ -218,30 +218,9 @@ static uint64_t immediate_bytes(const mil_value *v)
 /* Record the blob references and encoded size of one op's parameters. */
 static int add_params(mld_package *pkg, mld_weight *wt, const mil_op *op)
 {
-	const mil_value *vals[64];
-	const char *names[64];
-	size_t n = 0;
-	for (size_t i = 0; i < op->n_attributes && n < 64; i++)
-		if (strcmp(op->attributes[i]->key, "name") && op->attributes[i]->value) {
-			names[n] = op->attributes[i]->key;
-			vals[n++] = op->attributes[i]->value;
-		}
-	for (size_t i = 0; i < op->n_inputs && n < 64; i++) {
-		const mil_argument *a = op->inputs[i]->value;
-		if (a && a->n_arguments == 1 && a->arguments[0]->binding_case == MIL_BINDING_VALUE) {
-			names[n] = op->inputs[i]->key;
-			vals[n++] = a->arguments[0]->value;
-		}
-	}
-	/* parameters in name order: the blob list is then the same for equal encodings
-	 * whatever order the writer serialized the op's map in */
-	for (size_t x = 1; x < n; x++)
-		for (size_t y = x; y > 0 && strcmp(names[y - 1], names[y]) > 0; y--) {
-			const char *tn = names[y];
-			const mil_value *tv = vals[y];
-			names[y] = names[y - 1], vals[y] = vals[y - 1];
-			names[y - 1] = tn, vals[y - 1] = tv;
-		}
+	const mil_value *vals[MIL_MAX_PARAMS];
+	const char *names[MIL_MAX_PARAMS];
+	size_t n = mil_op_params(op, vals, names);
 	for (size_t i = 0; i < n; i++) {
 		const mil_value *v = vals[i];
 		if (v->value_case == MIL_VALUE_IMMEDIATE) {

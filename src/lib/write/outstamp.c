@@ -130,32 +130,12 @@ static int layout_gap(void *ctx, size_t file, uint64_t off, uint64_t len, mld__h
 	return 0;
 }
 
-/* The blob Values of an op, in the order weight discovery lists them (io/weights.c:
- * attributes but "name", then single-value inputs, sorted by name). */
+/* The blob Values of an op, in the order weight discovery lists them (mil_op_params). */
 static size_t op_blob_values(const mil_op *op, const mil_value **out, size_t cap)
 {
-	const mil_value *vals[64];
-	const char *names[64];
-	size_t n = 0, k = 0;
-	for (size_t i = 0; i < op->n_attributes && n < 64; i++)
-		if (strcmp(op->attributes[i]->key, "name") && op->attributes[i]->value) {
-			names[n] = op->attributes[i]->key;
-			vals[n++] = op->attributes[i]->value;
-		}
-	for (size_t i = 0; i < op->n_inputs && n < 64; i++) {
-		const mil_argument *a = op->inputs[i]->value;
-		if (a && a->n_arguments == 1 && a->arguments[0]->binding_case == MIL_BINDING_VALUE) {
-			names[n] = op->inputs[i]->key;
-			vals[n++] = a->arguments[0]->value;
-		}
-	}
-	for (size_t x = 1; x < n; x++)
-		for (size_t y = x; y > 0 && strcmp(names[y - 1], names[y]) > 0; y--) {
-			const char *tn = names[y];
-			const mil_value *tv = vals[y];
-			names[y] = names[y - 1], vals[y] = vals[y - 1];
-			names[y - 1] = tn, vals[y - 1] = tv;
-		}
+	const mil_value *vals[MIL_MAX_PARAMS];
+	const char *names[MIL_MAX_PARAMS];
+	size_t n = mil_op_params(op, vals, names), k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (vals[i] && vals[i]->value_case == MIL_VALUE_BLOB && vals[i]->blobfilevalue && k < cap)
 			out[k++] = vals[i];
