@@ -36,6 +36,19 @@ static void *run(void *arg)
 	}
 }
 
+bool mld__thread_start(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	bool started = pthread_create(th, NULL, fn, arg) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return started;
+}
+
 int mld__parallel_for(size_t n, unsigned threads, int (*fn)(void *ctx, size_t i), void *ctx)
 {
 	par p = {.n = n, .fn = fn, .ctx = ctx};
@@ -48,16 +61,9 @@ int mld__parallel_for(size_t n, unsigned threads, int (*fn)(void *ctx, size_t i)
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_t th[64];
 	unsigned started = 0;
-	sigset_t block, old;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (unsigned k = 1; k < threads; k++)
-		if (pthread_create(&th[started], NULL, run, &p) == 0)
+		if (mld__thread_start(&th[started], run, &p))
 			started++;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	run(&p); /* the caller works too: with no thread started, everything runs here */
 	for (unsigned k = 0; k < started; k++)
 		pthread_join(th[k], NULL);

@@ -5,6 +5,8 @@
 
 #include "common.h"
 
+#include <pthread.h>
+
 /* Run fn(ctx, i) for every i in [0, n), taking the items in order from a shared
  * counter, on up to `threads` threads: the caller's and threads - 1 more (0 means
  * mld__threads()). fn returns 0 or a negative MLD_E* code; the first failure stops
@@ -12,5 +14,9 @@
  * The extra threads block SIGINT, SIGTERM and SIGHUP, so the cleanup handler of
  * mld_cleanup_on_signals() runs on a thread that is not inside fn. */
 int mld__parallel_for(size_t n, unsigned threads, int (*fn)(void *ctx, size_t i), void *ctx);
+
+/* pthread_create with SIGINT, SIGTERM and SIGHUP blocked in the new thread (as above):
+ * every thread the library starts goes through here. False if it did not start. */
+bool mld__thread_start(pthread_t *th, void *(*fn)(void *), void *arg);
 
 #endif

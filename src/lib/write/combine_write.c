@@ -8,6 +8,7 @@
  * source bytes and deduplicated by (dtype, padding, bytes): each distinct blob is
  * written once, in order of first use. */
 #include "../core/hash.h"
+#include "../core/par.h"
 #include "../core/strmap.h"
 #include "../io/blobfile.h"
 #include "combine_write.h"
@@ -867,19 +868,6 @@ static bool inplace_safe(const cb_ctx *cb)
 	return safe;
 }
 
-static bool start(pthread_t *th, void *(*fn)(void *), void *arg)
-{
-	sigset_t block, old;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	bool started = pthread_create(th, NULL, fn, arg) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return started;
-}
-
 struct cb_copies {
 	pthread_t th;
 	const cb_ctx *cb;
@@ -904,7 +892,7 @@ static void reap_copies(cb_ctx *cb, copyset *cs)
 		c->cb = cb;
 		c->cs = *cs;
 	}
-	if (!c || !start(&c->th, reap, c)) {
+	if (!c || !mld__thread_start(&c->th, reap, c)) {
 		mld__err_clear();
 		free(c);
 		copyset_free(cs, cb->n_pkgs);

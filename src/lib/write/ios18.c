@@ -884,28 +884,3 @@ int mld__function_to_ios18(mil_function *fn, const char *fn_name)
 	mld__strmap_free(&c.consts);
 	return rc;
 }
-
-int mld__block_to_ios18(mil_block *b, const char *fn_name)
-{
-	for (size_t i = 0; i < b->n_operations; i++) {
-		mil_op *op = b->operations[i];
-		char what[300];
-		snprintf(what, sizeof what, "function \"%s\", %s \"%s\"", fn_name, op->type,
-		         op->n_outputs ? op->outputs[0]->name : "?");
-		int rc = 0;
-		bool ios16 = mil_op_attr(op, "shape") != NULL;
-		if (!strcmp(op->type, "constexpr_lut_to_dense") && ios16)
-			rc = lut_to_ios18(op, what);
-		else if (!strcmp(op->type, "constexpr_sparse_to_dense") && ios16)
-			rc = sparse_to_ios18(op, what);
-		else if (!strcmp(op->type, "constexpr_cast") && mil_op_attr(op, "source_val")) {
-			static const char *const keys[] = {"source_val", "output_dtype"};
-			rc = attrs_to_inputs(op, keys, 2);
-		}
-		for (size_t k = 0; !rc && k < op->n_blocks; k++)
-			rc = mld__block_to_ios18(op->blocks[k], fn_name);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}

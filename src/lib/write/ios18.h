@@ -8,12 +8,9 @@
 
 #include "../io/mil.h"
 
-/* Rewrite every iOS16-form constexpr op in the block (recursively). */
-int mld__block_to_ios18(mil_block *b, const char *fn_name);
-
 /* Raise a function from its op set (fn->opset: CoreML5/6/7 = iOS15/16/17) to the
  * iOS18 one (CoreML8) that a multifunction program needs: the iOS16-form constexpr
- * ops as above, and, from iOS15/16, every op whose meaning or inputs changed by
+ * ops rewritten into their iOS18 form, and, from iOS15/16, every op whose meaning or inputs changed by
  * iOS18 is migrated or refused (MLD_EREFUSED naming the op and the way out). The
  * decisions, op by op, are in the table at the top of ios18.c. */
 int mld__function_to_ios18(mil_function *fn, const char *fn_name);
