@@ -1,10 +1,22 @@
-/* Helpers over the whole command table: the man page and "did you mean". */
+/* The command table, and helpers over it: the man page and "did you mean". */
 #include "opts.h"
 
 #include "mldedup.h"
 
 #include <stdint.h>
 #include <string.h>
+
+/* every command, in the order `mldedup --help` lists them */
+extern const cli_cmd cmd_index, cmd_ls, cmd_cat, cmd_combine, cmd_anemll, cmd_align, cmd_verify, cmd_ninja, cmd_make;
+extern const cli_cmd cmd_stats, cmd_packages, cmd_functions, cmd_show, cmd_dupes, cmd_explain, cmd_gc, cmd_fsck,
+	cmd_sql;
+extern const cli_cmd cmd_config;
+
+const cli_cmd *const cli_commands[] = {&cmd_index,    &cmd_ls,        &cmd_cat,   &cmd_combine, &cmd_anemll,
+                                       &cmd_align,    &cmd_verify,    &cmd_ninja, &cmd_make,    &cmd_stats,
+                                       &cmd_packages, &cmd_functions, &cmd_show,  &cmd_dupes,   &cmd_explain,
+                                       &cmd_gc,       &cmd_fsck,      &cmd_sql,   &cmd_config};
+const size_t cli_n_commands = sizeof cli_commands / sizeof cli_commands[0];
 
 /* Text for roff: backslashes, hyphens and a leading '.' or '\'' escaped. */
 static void roff(FILE *out, const char *s)

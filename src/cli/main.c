@@ -10,23 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const cli_cmd cmd_index, cmd_ls, cmd_cat, cmd_combine, cmd_anemll, cmd_align, cmd_verify, cmd_ninja, cmd_make;
-extern const cli_cmd cmd_stats, cmd_packages, cmd_functions, cmd_show, cmd_dupes, cmd_explain, cmd_gc, cmd_fsck,
-	cmd_sql;
-extern const cli_cmd cmd_config;
-
-static const cli_cmd *const commands[] = {&cmd_index,    &cmd_ls,        &cmd_cat,   &cmd_combine, &cmd_anemll,
-                                          &cmd_align,    &cmd_verify,    &cmd_ninja, &cmd_make,    &cmd_stats,
-                                          &cmd_packages, &cmd_functions, &cmd_show,  &cmd_dupes,   &cmd_explain,
-                                          &cmd_gc,       &cmd_fsck,      &cmd_sql,   &cmd_config};
-#define N_COMMANDS (sizeof commands / sizeof commands[0])
-
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: mldedup <command> [options] [args]\n\n"
 	             "Make CoreML multifunction packages as small as they can be.\n\ncommands:\n");
-	for (size_t i = 0; i < N_COMMANDS; i++)
-		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+	for (size_t i = 0; i < cli_n_commands; i++)
+		fprintf(out, "  %-10s %s\n", cli_commands[i]->name, cli_commands[i]->summary);
 	fprintf(out, "\n'mldedup <command> --help' describes a command. 'mldedup --version' prints the version.\n");
 }
 
@@ -45,7 +34,7 @@ static int version(void)
 /* An unknown verb (also after "help"): say so, and suggest the nearest one. */
 static int not_a_command(const char *name)
 {
-	const cli_cmd *meant = cli_cmd_suggest(name, commands, N_COMMANDS);
+	const cli_cmd *meant = cli_cmd_suggest(name, cli_commands, cli_n_commands);
 	fprintf(stderr, "mldedup: '%s' is not a command\n", cli_esc(name));
 	if (meant)
 		fprintf(stderr, "did you mean 'mldedup %s'?\n", meant->name);
@@ -65,9 +54,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		if (argc > 2 && !strcmp(argv[1], "help")) {
-			for (size_t i = 0; i < N_COMMANDS; i++)
-				if (!strcmp(argv[2], commands[i]->name)) {
-					cli_cmd_help(commands[i], stdout);
+			for (size_t i = 0; i < cli_n_commands; i++)
+				if (!strcmp(argv[2], cli_commands[i]->name)) {
+					cli_cmd_help(cli_commands[i], stdout);
 					return EXIT_OK;
 				}
 			return not_a_command(argv[2]);
@@ -78,18 +67,18 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V") || !strcmp(argv[1], "version"))
 		return version();
 	if (!strcmp(argv[1], "--man")) { /* hidden: docs/mldedup.1 */
-		cli_man_page(stdout, commands, N_COMMANDS);
+		cli_man_page(stdout, cli_commands, cli_n_commands);
 		return EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--completion")) { /* hidden: completions/ (bash, zsh) */
-		if (argc != 3 || cli_completion(stdout, argv[2], commands, N_COMMANDS)) {
+		if (argc != 3 || cli_completion(stdout, argv[2], cli_commands, cli_n_commands)) {
 			fprintf(stderr, "usage: mldedup --completion bash|zsh\n");
 			return EXIT_USAGE;
 		}
 		return EXIT_OK;
 	}
-	for (size_t i = 0; i < N_COMMANDS; i++)
-		if (!strcmp(argv[1], commands[i]->name))
-			return commands[i]->run(commands[i], argc - 1, argv + 1);
+	for (size_t i = 0; i < cli_n_commands; i++)
+		if (!strcmp(argv[1], cli_commands[i]->name))
+			return cli_commands[i]->run(cli_commands[i], argc - 1, argv + 1);
 	return not_a_command(argv[1]);
 }

@@ -60,6 +60,9 @@ void cli_man_page(FILE *out, const cli_cmd *const *cmds, size_t n);
 /* The shell completion script ("bash" or "zsh") of the commands, from their tables;
  * -1 for another shell. */
 int cli_completion(FILE *out, const char *shell, const cli_cmd *const *cmds, size_t n);
+/* The command table (cmdtab.c), in the order `mldedup --help` lists it. */
+extern const cli_cmd *const cli_commands[];
+extern const size_t cli_n_commands;
 /* The command a mistyped name most likely meant, or NULL. */
 const cli_cmd *cli_cmd_suggest(const char *typo, const cli_cmd *const *cmds, size_t n);
 

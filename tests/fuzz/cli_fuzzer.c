@@ -14,17 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* the command table of src/cli/main.c */
-extern const cli_cmd cmd_index, cmd_ls, cmd_cat, cmd_combine, cmd_anemll, cmd_align, cmd_verify, cmd_ninja, cmd_make;
-extern const cli_cmd cmd_stats, cmd_packages, cmd_functions, cmd_show, cmd_dupes, cmd_explain, cmd_gc, cmd_fsck,
-	cmd_sql;
-extern const cli_cmd cmd_config;
-
-static const cli_cmd *const commands[] = {&cmd_index,    &cmd_ls,        &cmd_cat,   &cmd_combine, &cmd_anemll,
-                                          &cmd_align,    &cmd_verify,    &cmd_ninja, &cmd_make,    &cmd_stats,
-                                          &cmd_packages, &cmd_functions, &cmd_show,  &cmd_dupes,   &cmd_explain,
-                                          &cmd_gc,       &cmd_fsck,      &cmd_sql,   &cmd_config};
-#define N_COMMANDS (sizeof commands / sizeof commands[0])
+/* the command table of src/cli/cmdtab.c */
 
 /* Would getopt_long take this as --help or -h (which exit)? */
 static bool asks_help(const char *a) { return !strncmp(a, "--h", 3) || (a[0] == '-' && a[1] != '-' && strchr(a, 'h')); }
@@ -60,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!size)
 		return 0;
-	const cli_cmd *cmd = commands[data[0] % N_COMMANDS];
+	const cli_cmd *cmd = cli_commands[data[0] % cli_n_commands];
 	char *argv[66], *copy[66];
 	int argc = 0;
 	argv[argc++] = (char *)cmd->name;
