@@ -25,14 +25,16 @@ static uint8_t *pack_model(const mil_model *m, size_t *len)
 static void test_wire_example_value(void **state)
 {
 	(void)state;
-	static const uint8_t want[50] =
-		{
-			0x12, 0x0C, 0x0A, 0x0A, 0x08, 0x0A, 0x10, 0x01, 0x1A, 0x04, 0x0A, 0x02, 0x08, 0x04, /* type */
-			0x2A, 0x22, 0x0A, 0x1E, /* blobFileValue, fileName */
-			'@',  'm',  'o',  'd',  'e',  'l',  '_',  'p',  'a',  't',  'h',  '/',  'w',  'e',
-			'i',  'g',  'h',  't',  's',  '/',  'w',  'e',  'i',  'g',  'h',  't',  '.',  'b',
-			'i',  'n',  0x10, 0x40, /* offset = 64 */
-		};
+	/* the bytes grouped by field */
+	/* clang-format off */
+	static const uint8_t want[50] = {
+		0x12, 0x0C, 0x0A, 0x0A, 0x08, 0x0A, 0x10, 0x01, 0x1A, 0x04, 0x0A, 0x02, 0x08, 0x04, /* type */
+		0x2A, 0x22, 0x0A, 0x1E,                                                             /* blobFileValue, fileName */
+		'@', 'm', 'o', 'd', 'e', 'l', '_', 'p', 'a', 't', 'h', '/', 'w', 'e', 'i', 'g', 'h', 't', 's', '/',
+		'w', 'e', 'i', 'g', 'h', 't', '.', 'b', 'i', 'n',
+		0x10, 0x40, /* offset = 64 */
+	};
+	/* clang-format on */
 	mil_value *v = tu_blob_value(MLD_DT_FP16, 1, (uint64_t[]){4}, WEIGHT_FILE, 64);
 	size_t n = core_ml__specification__milspec__value__get_packed_size(v);
 	assert_int_equal(n, 50);
