@@ -479,6 +479,19 @@ typedef struct index_maps {
 	long *next_stem, *next_layout; /* chains of earlier weights with the same stem / layout */
 } index_maps;
 
+static void index_maps_free(index_maps *ix)
+{
+	mld__strmap_free(&ix->by_enc);
+	mld__strmap_free(&ix->by_content);
+	mld__strmap_free(&ix->by_stem);
+	mld__strmap_free(&ix->by_layout);
+	for (size_t k = 0; k < ix->n_keys; k++)
+		free(ix->keys[k]);
+	free(ix->keys);
+	free(ix->next_stem);
+	free(ix->next_layout);
+}
+
 static const char *own_key(index_maps *ix, const char *k)
 {
 	if (ix->n_keys == ix->cap_keys) {
@@ -711,15 +724,7 @@ static int preverify(cb_ctx *cb)
 	free(keys);
 	mld__strmap_free(&seen_enc);
 	mld__strmap_free(&seen_content);
-	mld__strmap_free(&sim.by_enc);
-	mld__strmap_free(&sim.by_content);
-	mld__strmap_free(&sim.by_stem);
-	mld__strmap_free(&sim.by_layout);
-	for (size_t k = 0; k < sim.n_keys; k++)
-		free(sim.keys[k]);
-	free(sim.keys);
-	free(sim.next_stem);
-	free(sim.next_layout);
+	index_maps_free(&sim);
 	return rc;
 }
 
@@ -867,14 +872,6 @@ int cb_plan(cb_ctx *cb)
 	for (size_t i = 0; i < cb->n_ws; i++)
 		cb->stats->by_reason[cb->ws[i].reason]++;
 	cb->stats->weights = cb->n_ws;
-	mld__strmap_free(&ix.by_enc);
-	mld__strmap_free(&ix.by_content);
-	mld__strmap_free(&ix.by_stem);
-	mld__strmap_free(&ix.by_layout);
-	for (size_t k = 0; k < ix.n_keys; k++)
-		free(ix.keys[k]);
-	free(ix.keys);
-	free(ix.next_stem);
-	free(ix.next_layout);
+	index_maps_free(&ix);
 	return rc;
 }
