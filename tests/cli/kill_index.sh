@@ -51,6 +51,21 @@ wait "$pid" 2>/dev/null
 [ ! -e "$S" ] && ok || bad "a store appeared before its creation committed"
 after_kill "kill before the store is linked"
 
+# killed between linking the new store into place and removing its temp: the store is
+# whole, and the temp (a dead pid's) goes with the next open of the store, which is not a
+# creation (the window is microseconds wide; the temp is planted to hit it every time)
+rm -rf "$T/k" && mkdir -p "$T/k"
+expect 0 "a store for the planted temp" -- "$MLDEDUP" index -q --store "$S" "$GOOD"
+sh -c 'exit 0' &
+dead=$!
+wait "$dead"
+cp "$S" "$T/k/.s.db.mldtmp-$dead-AbC123"
+: >"$T/k/.other.db.mldtmp-$dead-AbC123" # another target's: not this store's to remove
+expect 0 "index after a kill between link and unlink" -- "$MLDEDUP" index -q --store "$S" "$GOOD"
+[ ! -e "$T/k/.s.db.mldtmp-$dead-AbC123" ] && ok || bad "the temp of a creator killed after the link stays"
+[ -e "$T/k/.other.db.mldtmp-$dead-AbC123" ] && ok || bad "another target's temp was removed"
+rm -f "$T/k/.other.db.mldtmp-$dead-AbC123"
+
 # an empty file (what an index killed before its first commit used to leave): one problem
 : >"$T/empty.db"
 expect 1 "fsck of an empty file" "1 problem" -- "$MLDEDUP" fsck --store "$T/empty.db"

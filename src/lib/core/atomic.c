@@ -244,6 +244,17 @@ static int afile_fail(mld__afile *f, int code, const char *what)
 	return mld__err(f->err, "%s", f->err_msg ? f->err_msg : "write failed");
 }
 
+void mld__atomic_sweep(const char *path)
+{
+	char *dir, *base;
+	if (!split(path, &dir, &base)) {
+		remove_stale(dir, base);
+		free(dir);
+		free(base);
+	}
+	mld__err_clear();
+}
+
 int mld__afile_open(mld__afile **out, const char *path, unsigned flags)
 {
 	mld__afile *f = mld__calloc(1, sizeof *f);

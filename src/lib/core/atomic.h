@@ -45,6 +45,11 @@ const char *mld__afile_temp(const mld__afile *f);
 int mld__afile_commit(mld__afile *f);
 /* Discard it if it was not committed; NULL-safe. */
 void mld__afile_free(mld__afile *f);
+/* Remove the temps that killed writers of `path` left (their pid is gone). Every writer
+ * does this when it opens; a reader of a target that is only ever created once (the
+ * store) calls it too, as a writer killed between linking the target into place and
+ * removing the temp (MLD_AFILE_NOREPLACE) leaves a temp no later writer would meet. */
+void mld__atomic_sweep(const char *path);
 
 /* ---- one directory tree ---------------------------------------------------------------- */
 

@@ -293,8 +293,12 @@ int mld_store_open(mld_store **out, const char *path)
 		if (rc)
 			goto fail;
 	}
-	if (access(path, F_OK) != 0 && errno == ENOENT && (rc = create_store(path)))
-		goto fail;
+	if (access(path, F_OK) != 0 && errno == ENOENT) {
+		if ((rc = create_store(path)))
+			goto fail;
+	} else {
+		mld__atomic_sweep(path); /* the temp of a creator killed after linking its store in */
+	}
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		rc = st->db ? mld__store_err(st, "open") : mld__err(MLD_ESTORE, "store %s: cannot open", path);
