@@ -1,7 +1,10 @@
 /* The package writer: a model with two blobs written through mld__write_package(),
- * read back with mld_package_open(), and the atomic-output rules. */
+ * read back with mld_package_open(), and the atomic-output rules; a model packed a
+ * piece at a time (mld__model_splice) and written with its blobs already placed
+ * (mld__write_packed_into). */
 #include "testutil.h"
 
+#include "core/hash.h"
 #include "write/pkgwrite.h"
 
 #include <jansson.h>
@@ -468,6 +471,163 @@ static void test_model_without_blobs(void **state)
 	free(out);
 }
 
+/* ---- a model packed a piece at a time ------------------------------------------------ */
+
+typedef CoreML__Specification__MILSpec__Program__AttributesEntry prog_attr;
+typedef CoreML__Specification__MILSpec__Function__AttributesEntry fn_attr;
+
+static prog_attr *prog_attr_new(const char *key, const char *value)
+{
+	prog_attr *e = tu_alloc(sizeof *e);
+	core_ml__specification__milspec__program__attributes_entry__init(e);
+	e->key = tu_str(key);
+	e->value = tu_string_value(value);
+	return e;
+}
+
+/* f_a (a blob), f_b, and f_c: f_a's function object under another key, as combine
+ * writes an alias; metadata, program attributes, and (extras) a program docString and
+ * function attributes. */
+static mil_model *splice_model(bool extras)
+{
+	mil_op *a_ops[1] = {tu_const_op("w", tu_blob_value(MLD_DT_FP16, 1, (uint64_t[]){4}, WEIGHT_FILE, 64))};
+	mil_op *b_ops[1] = {tu_const_op("s", tu_string_value("hello"))};
+	mil_function *fns[3] = {tu_function("CoreML8", tu_block(a_ops, 1, "w")),
+	                        tu_function("CoreML8", tu_block(b_ops, 1, NULL)), NULL};
+	fns[2] = fns[0];
+	const char *names[3] = {"f_a", "f_b", "f_c"};
+	mil_model *m = tu_ml_program(9, 3, names, fns);
+	mil_program *p = m->mlprogram;
+	p->n_attributes = 2;
+	p->attributes = tu_alloc(2 * sizeof *p->attributes);
+	p->attributes[0] = prog_attr_new("buildInfo", "{\"coremltools-version\": \"8.0\"}");
+	p->attributes[1] = prog_attr_new("zz", "last");
+	CoreML__Specification__Metadata *md = tu_alloc(sizeof *md);
+	core_ml__specification__metadata__init(md);
+	md->shortdescription = tu_str("a model");
+	md->author = tu_str("someone");
+	m->description->metadata = md;
+	if (extras) {
+		p->docstring = tu_str("a program");
+		for (size_t i = 0; i < 2; i++) {
+			fns[i]->n_attributes = 1;
+			fns[i]->attributes = tu_alloc(sizeof *fns[i]->attributes);
+			fn_attr *e = tu_alloc(sizeof *e);
+			core_ml__specification__milspec__function__attributes_entry__init(e);
+			e->key = tu_str("note");
+			e->value = tu_string_value(i ? "b" : "a");
+			fns[i]->attributes[0] = e;
+		}
+	}
+	return m;
+}
+
+/* The Model without its program, the program without its functions, and the entries
+ * packed one by one into two pieces (the first `split` in the first): spliced, the
+ * bytes of the whole Model packed at once. */
+static void check_splice(const mil_model *m, size_t split)
+{
+	size_t len = core_ml__specification__model__get_packed_size(m);
+	uint8_t *want = malloc(len);
+	core_ml__specification__model__pack(m, want);
+	mil_model head = *m;
+	head.type_case = CORE_ML__SPECIFICATION__MODEL__TYPE__NOT_SET;
+	head.mlprogram = NULL;
+	mil_program rest = *m->mlprogram;
+	rest.n_functions = 0;
+	rest.functions = NULL;
+	mld__buf ents[2] = {{0}}, got = {0};
+	for (size_t i = 0; i < m->mlprogram->n_functions; i++)
+		assert_ok(mld__program_entry_pack(&ents[i < split ? 0 : 1], m->mlprogram->functions[i]->key,
+		                                  m->mlprogram->functions[i]->value));
+	assert_ok(mld__model_splice(&got, &head, &rest, ents, 2));
+	assert_int_equal(got.len, len);
+	assert_memory_equal(got.data, want, len);
+	/* what it cannot splice: a program left in the head, functions left in the rest */
+	mld__buf bad = {0};
+	assert_mld_err(mld__model_splice(&bad, m, &rest, ents, 2), MLD_ERROR, "a piece at a time");
+	assert_mld_err(mld__model_splice(&bad, &head, m->mlprogram, ents, 2), MLD_ERROR, "a piece at a time");
+	assert_int_equal(bad.len, 0);
+	mld__buf_free(&ents[0]);
+	mld__buf_free(&ents[1]);
+	mld__buf_free(&got);
+	free(want);
+}
+
+static void test_splice_equals_whole_pack(void **state)
+{
+	(void)state;
+	for (int extras = 0; extras < 2; extras++) {
+		mil_model *m = splice_model(extras);
+		for (size_t split = 0; split <= 3; split++)
+			check_splice(m, split);
+		tu_arena_free();
+	}
+}
+
+typedef struct seen {
+	size_t n;
+	uint64_t bytes;
+} seen;
+
+static void count_written(void *ctx, const uint8_t *data, uint64_t size)
+{
+	seen *s = ctx;
+	s->n++;
+	s->bytes += size;
+	(void)data;
+}
+
+/* The blobs of the example file, placed by the caller: the same file, byte for byte;
+ * each blob's digest as written; the model bytes as given. A blob whose place the
+ * model got wrong fails the write, and nothing is left. */
+static void test_packed_write(void **state)
+{
+	fixture *f = *state;
+	static const uint8_t model[] = {0x08, 0x09}; /* specificationVersion 9: any bytes will do */
+	mld__wblob blobs[2] = {{tu_example_fp16_data, 8, mld__wblob_offset(0), 0, MLD_DT_FP16},
+	                       {tu_example_uint4_data, 3, 0, 4, MLD_DT_UINT4}};
+	blobs[1].offset = mld__wblob_offset(blobs[0].offset + 64 + blobs[0].size);
+	assert_int_equal(blobs[1].offset, 192);
+	char *out = child(f->dir, "packed.mlpackage");
+	mld_digest dig[2];
+	seen s = {0};
+	mld__write_info info = {count_written, &s, dig, {{0}}, 0};
+	mld__adir *d = NULL;
+	assert_ok(mld__adir_open(&d, out));
+	assert_ok(mld__write_packed_into(d, "", model, sizeof model, blobs, 2, out, &info));
+	assert_ok(mld__adir_commit(d, false));
+	mld__adir_free(d);
+	char *wbin = child(out, "Data/com.apple.CoreML/weights/weight.bin");
+	char *mfile = child(out, "Data/com.apple.CoreML/model.mlmodel");
+	assert_file_equals(wbin, tu_example_blobfile, sizeof tu_example_blobfile);
+	assert_file_equals(mfile, model, sizeof model);
+	check_manifest(out);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.bytes, 11);
+	assert_int_equal(info.weights_len, sizeof tu_example_blobfile);
+	uint8_t h[16];
+	mld__hash128(h, tu_example_fp16_data, 8);
+	assert_memory_equal(dig[0].bytes, h, 16);
+	mld__hash128(h, tu_example_uint4_data, 3);
+	assert_memory_equal(dig[1].bytes, h, 16);
+	mld__hash128(h, model, sizeof model);
+	assert_memory_equal(info.model.bytes, h, 16);
+
+	char *bad = child(f->dir, "misplaced.mlpackage");
+	blobs[1].offset = 128;
+	assert_ok(mld__adir_open(&d, bad));
+	assert_mld_err(mld__write_packed_into(d, "", model, sizeof model, blobs, 2, bad, NULL), MLD_ERROR,
+	               "written at offset 192, but the model says 128");
+	mld__adir_free(d);
+	assert_false(tu_exists(bad));
+	assert_int_equal(tu_count_entries(f->dir, ".mldtmp-"), 0);
+	free(bad);
+	free(wbin);
+	free(mfile);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +636,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_writes_leave_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_model_without_blobs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_identity_sees_every_byte, setup, teardown),
+		cmocka_unit_test(test_splice_equals_whole_pack),
+		cmocka_unit_test_setup_teardown(test_packed_write, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -712,10 +712,10 @@ typedef struct wctx {
 	char *stamp;
 } wctx;
 
-static void written(void *ctx, const mld__blob_item *it)
+static void written(void *ctx, const uint8_t *data, uint64_t size)
 {
 	const wctx *w = ctx;
-	cb_release(w->B->cb, it->data, it->size); /* done with the source's pages */
+	cb_release(w->B->cb, data, size); /* done with the source's pages */
 }
 
 static void reap_copies(cb_ctx *cb, copyset *cs);

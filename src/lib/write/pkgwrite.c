@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#define WEIGHT_FILE_NAME "@model_path/weights/weight.bin"
+#define WEIGHT_FILE_NAME MLD_WEIGHT_FILE_NAME
 #define WEIGHT_REL "Data/com.apple.CoreML/weights/weight.bin"
 
 typedef struct vlist {
@@ -151,20 +151,74 @@ static int write_manifest(sink *k, const char *rel)
 	return rc;
 }
 
+/* The paths of a package written as `dir` in a tree; wname names its weight file in
+ * messages. */
+typedef struct ppaths {
+	char *weights, *wbin, *model, *manifest, *wname;
+} ppaths;
+
+static void paths_free(ppaths *p)
+{
+	free(p->weights);
+	free(p->wbin);
+	free(p->model);
+	free(p->manifest);
+	free(p->wname);
+}
+
+/* The paths, and (into a tree) the weights directory. */
+static int paths_new(ppaths *p, sink *k, const char *dir, const char *display)
+{
+	const char *slash = *dir ? "/" : "";
+	p->weights = mld__sprintf("%s%sData/com.apple.CoreML/weights", dir, slash);
+	p->wbin = mld__sprintf("%s%s" WEIGHT_REL, dir, slash);
+	p->model = mld__sprintf("%s%sData/com.apple.CoreML/model.mlmodel", dir, slash);
+	p->manifest = mld__sprintf("%s%sManifest.json", dir, slash);
+	p->wname = mld__sprintf("%s/" WEIGHT_REL, display);
+	if (!p->weights || !p->wbin || !p->model || !p->manifest || !p->wname)
+		return MLD_ENOMEM;
+	return k->mem ? 0 : mld__adir_mkdirs(k->d, p->weights);
+}
+
+static int open_weights(sink *k, const ppaths *p, mld__blobwriter **bw)
+{
+	int fd, rc;
+	if (k->mem) {
+		k->mem->has_weights = true;
+		return mld__blobwriter_open_mem(bw, &k->mem->weights, p->wname);
+	}
+	return (rc = mld__adir_create(k->d, p->wbin, &fd)) ? rc : mld__blobwriter_open(bw, fd, p->wname);
+}
+
+/* One distinct blob appended (its digest into *dig, if dig) and reported written. */
+static int add_one(mld__blobwriter *bw, uint64_t *off, mld_dtype dt, const uint8_t *data, uint64_t size, uint32_t pad,
+                   mld_digest *dig, mld__write_info *info)
+{
+	int rc = dig ? mld__blobwriter_add_hashed(bw, off, dt, data, size, pad, dig)
+	             : mld__blobwriter_add(bw, off, dt, data, size, pad);
+	if (!rc && info && info->written)
+		info->written(info->ctx, data, size);
+	return rc;
+}
+
+/* model.mlmodel and Manifest.json, once weight.bin is written. */
+static int write_model(sink *k, const ppaths *p, const uint8_t *model, size_t len, mld__write_info *info)
+{
+	if (info)
+		mld__hash128(info->model.bytes, model, len);
+	int rc = sink_file(k, p->model, k->mem ? &k->mem->model : NULL, model, len);
+	return rc ? rc : write_manifest(k, p->manifest);
+}
+
 static int write_to(sink *k, const char *dir, mil_model *model, mld__blob_item *items, size_t n_items,
                     const char *display, mld__write_info *info)
 {
 	mld__blob_item **order = NULL;
 	mld__blobwriter *bw = NULL;
 	uint8_t *mbytes = NULL;
-	const char *slash = *dir ? "/" : "";
-	char *weights = mld__sprintf("%s%sData/com.apple.CoreML/weights", dir, slash);
-	char *wbin = mld__sprintf("%s%s" WEIGHT_REL, dir, slash);
-	char *model_rel = mld__sprintf("%s%sData/com.apple.CoreML/model.mlmodel", dir, slash);
-	char *manifest = mld__sprintf("%s%sManifest.json", dir, slash);
-	char *wname = mld__sprintf("%s/" WEIGHT_REL, display);
-	int rc = !weights || !wbin || !model_rel || !manifest || !wname ? MLD_ENOMEM : 0;
-	if (rc || (!k->mem && (rc = mld__adir_mkdirs(k->d, weights))))
+	ppaths p = {0};
+	int rc = paths_new(&p, k, dir, display);
+	if (rc)
 		goto out;
 	if (n_items) {
 		if (!(order = mld__malloc(n_items * sizeof *order))) {
@@ -174,26 +228,16 @@ static int write_to(sink *k, const char *dir, mil_model *model, mld__blob_item *
 		for (size_t i = 0; i < n_items; i++)
 			order[i] = &items[i];
 		qsort(order, n_items, sizeof *order, cmp_item);
-		int fd;
-		if (k->mem ? (rc = mld__blobwriter_open_mem(&bw, &k->mem->weights, wname))
-		           : ((rc = mld__adir_create(k->d, wbin, &fd)) || (rc = mld__blobwriter_open(&bw, fd, wname))))
+		if ((rc = open_weights(k, &p, &bw)))
 			goto out;
-		if (k->mem)
-			k->mem->has_weights = true;
 		uint64_t off = 0;
 		mld_digest *dig = info ? info->digests : NULL, last = {{0}};
 		for (size_t i = 0; i < n_items; i++) {
 			mld__blob_item *it = order[i];
-			if (i == 0 || cmp_item(&order[i - 1], &order[i]) != 0) {
-				rc = dig ? mld__blobwriter_add_hashed(bw, &off, it->dtype, it->data, it->size,
-				                                      it->padding_bits, &last)
-				         : mld__blobwriter_add(bw, &off, it->dtype, it->data, it->size,
-				                               it->padding_bits);
-				if (rc)
-					goto out;
-				if (info && info->written)
-					info->written(info->ctx, it);
-			}
+			if ((i == 0 || cmp_item(&order[i - 1], &order[i]) != 0) &&
+			    (rc = add_one(bw, &off, it->dtype, it->data, it->size, it->padding_bits, dig ? &last : NULL,
+			                  info)))
+				goto out;
 			if (dig)
 				dig[it - items] = last;
 			mil_value *v = it->v;
@@ -216,20 +260,139 @@ static int write_to(sink *k, const char *dir, mil_model *model, mld__blob_item *
 		goto out;
 	}
 	core_ml__specification__model__pack(model, mbytes);
-	if (info)
-		mld__hash128(info->model.bytes, mbytes, mlen);
-	if (!(rc = sink_file(k, model_rel, k->mem ? &k->mem->model : NULL, mbytes, mlen)))
-		rc = write_manifest(k, manifest);
+	rc = write_model(k, &p, mbytes, mlen, info);
 out:
 	mld__blobwriter_free(bw);
 	free(order);
 	free(mbytes);
-	free(weights);
-	free(wbin);
-	free(model_rel);
-	free(manifest);
-	free(wname);
+	paths_free(&p);
 	return rc;
+}
+
+int mld__write_packed_into(mld__adir *d, const char *dir, const uint8_t *model, size_t model_len,
+                           const mld__wblob *blobs, size_t n_blobs, const char *display, mld__write_info *info)
+{
+	sink k = {d, NULL};
+	mld__blobwriter *bw = NULL;
+	ppaths p = {0};
+	int rc = paths_new(&p, &k, dir, display);
+	if (!rc && n_blobs)
+		rc = open_weights(&k, &p, &bw);
+	for (size_t i = 0; i < n_blobs && !rc; i++) {
+		const mld__wblob *b = &blobs[i];
+		uint64_t off;
+		rc = add_one(bw, &off, b->dtype, b->data, b->size, b->padding_bits,
+		             info && info->digests ? &info->digests[i] : NULL, info);
+		if (!rc && off != b->offset)
+			rc = mld__err(MLD_ERROR, "%s: blob %zu written at offset %llu, but the model says %llu",
+			              p.wname, i, (unsigned long long)off, (unsigned long long)b->offset);
+	}
+	if (!rc && n_blobs) {
+		if (info)
+			info->weights_len = mld__blobwriter_size(bw);
+		rc = mld__blobwriter_finish(bw);
+	}
+	if (!rc)
+		rc = write_model(&k, &p, model, model_len, info);
+	mld__blobwriter_free(bw);
+	paths_free(&p);
+	return rc;
+}
+
+/* ---- a Model packed a piece at a time ---------------------------------------------- */
+
+typedef CoreML__Specification__MILSpec__Program__FunctionsEntry fn_entry;
+
+static void put_varint(uint8_t *b, size_t *n, uint64_t v)
+{
+	for (; v >= 0x80; v >>= 7)
+		b[(*n)++] = (uint8_t)(v | 0x80);
+	b[(*n)++] = (uint8_t)v;
+}
+
+/* n more bytes at the end of *b, for the caller to fill. */
+static uint8_t *buf_grow(mld__buf *b, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap * 2 > b->len + n ? b->cap * 2 : b->len + n;
+		uint8_t *d = mld__realloc(b->data, cap);
+		if (!d)
+			return NULL;
+		b->data = d;
+		b->cap = cap;
+	}
+	b->len += n;
+	return b->data + b->len - n;
+}
+
+int mld__program_entry_pack(mld__buf *out, const char *key, const mil_function *fn)
+{
+	fn_entry e;
+	core_ml__specification__milspec__program__functions_entry__init(&e);
+	e.key = (char *)key;
+	e.value = (mil_function *)fn;
+	size_t len = protobuf_c_message_get_packed_size(&e.base), h = 0;
+	uint8_t hdr[11];
+	hdr[h++] = 2 << 3 | PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED; /* Program.functions */
+	put_varint(hdr, &h, len);
+	uint8_t *p = buf_grow(out, h + len);
+	if (!p)
+		return MLD_ENOMEM;
+	memcpy(p, hdr, h);
+	protobuf_c_message_pack(&e.base, p + h);
+	return 0;
+}
+
+static bool ascending(const ProtobufCMessageDescriptor *d)
+{
+	for (unsigned i = 1; i < d->n_fields; i++)
+		if (d->fields[i].id <= d->fields[i - 1].id)
+			return false;
+	return true;
+}
+
+/* What the splice rests on: fields packed in ascending number, mlProgram the Model's
+ * last field, and the Program's version and functions its first two. */
+static bool splice_valid(void)
+{
+	const ProtobufCMessageDescriptor *m = &core_ml__specification__model__descriptor,
+					 *p = &core_ml__specification__milspec__program__descriptor;
+	return ascending(m) && ascending(p) && m->fields[m->n_fields - 1].id == 502 &&
+	       !strcmp(m->fields[m->n_fields - 1].name, "mlProgram") && p->n_fields >= 2 && p->fields[0].id == 1 &&
+	       !strcmp(p->fields[0].name, "version") && p->fields[1].id == 2 && !strcmp(p->fields[1].name, "functions");
+}
+
+int mld__model_splice(mld__buf *out, const mil_model *head, const mil_program *rest, const mld__buf *entries, size_t n)
+{
+	if (!splice_valid() || head->type_case != CORE_ML__SPECIFICATION__MODEL__TYPE__NOT_SET ||
+	    head->base.n_unknown_fields || rest->n_functions || rest->base.n_unknown_fields)
+		return mld__err(MLD_ERROR, "internal: this Model cannot be packed a piece at a time");
+	mil_program ver, tail = *rest;
+	core_ml__specification__milspec__program__init(&ver);
+	ver.version = rest->version;
+	tail.version = 0; /* proto3: a zero is not packed */
+	size_t lv = core_ml__specification__milspec__program__get_packed_size(&ver),
+	       lt = core_ml__specification__milspec__program__get_packed_size(&tail),
+	       lh = core_ml__specification__model__get_packed_size(head), lp = lv + lt, h = 0;
+	for (size_t i = 0; i < n; i++)
+		lp += entries[i].len;
+	uint8_t hdr[20];
+	put_varint(hdr, &h, 502 << 3 | PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED); /* Model.mlProgram */
+	put_varint(hdr, &h, lp);
+	uint8_t *o = buf_grow(out, lh + h + lp);
+	if (!o)
+		return MLD_ENOMEM;
+	o += core_ml__specification__model__pack(head, o);
+	memcpy(o, hdr, h);
+	o += h;
+	o += core_ml__specification__milspec__program__pack(&ver, o);
+	for (size_t i = 0; i < n; i++) {
+		if (entries[i].len)
+			memcpy(o, entries[i].data, entries[i].len);
+		o += entries[i].len;
+	}
+	core_ml__specification__milspec__program__pack(&tail, o);
+	return 0;
 }
 
 int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld__blob_item *items, size_t n_items,

@@ -18,14 +18,31 @@ typedef struct mld__blob_item {
 	mld_dtype dtype;
 } mld__blob_item;
 
+/* One distinct blob of a package whose model is already packed, in file order, with
+ * the offset of its metadata record (mld__wblob_offset) that the model's Values hold. */
+typedef struct mld__wblob {
+	const uint8_t *data;
+	uint64_t size, offset;
+	uint32_t padding_bits;
+	mld_dtype dtype;
+} mld__wblob;
+
+/* The file name the writer gives every blob Value. */
+#define MLD_WEIGHT_FILE_NAME "@model_path/weights/weight.bin"
+
+/* Where the canonical writer puts the metadata record of the blob that follows `end`
+ * bytes of weight.bin (0: the first blob): known before anything is written. */
+static inline uint64_t mld__wblob_offset(uint64_t end) { return mld__align64(end ? end : 64); }
+
 /* What a write reports, and what it calls back. */
 typedef struct mld__write_info {
-	/* in: called after each distinct blob is written, with the item whose bytes were
-	 * written (a caller lets their pages go); may be NULL */
-	void (*written)(void *ctx, const mld__blob_item *it);
+	/* in: called after each distinct blob is written, with the bytes written (a caller
+	 * lets their pages go); may be NULL */
+	void (*written)(void *ctx, const uint8_t *data, uint64_t size);
 	void *ctx;
 	/* in: if non-NULL, digests[i] gets the XXH3-128 of the bytes written for items[i]'s
-	 * blob, hashed as they are written, so a caller can check what it assumed of them */
+	 * blob (blobs[i] for mld__write_packed_into), hashed as they are written, so a
+	 * caller can check what it assumed of them */
 	mld_digest *digests;
 	/* out: the XXH3-128 of model.mlmodel as written, and weight.bin's length (0: none) */
 	mld_digest model;
@@ -47,6 +64,27 @@ int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, 
  * tree being built; `display` names it in messages. `info` may be NULL. */
 int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld__blob_item *items, size_t n_items,
                             const char *display, mld__write_info *info);
+
+/* A package whose model.mlmodel is already packed (`model`, its blob Values naming
+ * MLD_WEIGHT_FILE_NAME at their blobs' offsets), with the distinct `blobs` in file
+ * order, written as the directory `dir` inside an atomic tree being built. A blob
+ * landing anywhere but at its offset is an error (the model would point elsewhere). */
+int mld__write_packed_into(mld__adir *d, const char *dir, const uint8_t *model, size_t model_len,
+                           const mld__wblob *blobs, size_t n_blobs, const char *display, mld__write_info *info);
+
+/* ---- a Model packed a piece at a time -------------------------------------------------
+ * protobuf-c packs a message's known fields in field-number order (then its unknown
+ * ones), and a map as one length-delimited entry per key. So a Model whose highest set
+ * field is mlProgram (502) packs as the Model without it, then field 502 holding the
+ * Program; and a Program as its version (1), each FunctionsEntry (2), then docString
+ * (3) and attributes (4). Each function can so be packed while its model copy lives. */
+
+/* Append field 2 of a Program, one FunctionsEntry (key -> fn), to *out. */
+int mld__program_entry_pack(mld__buf *out, const char *key, const mil_function *fn);
+/* The packed Model `head` (mlProgram unset, no unknown fields) with the Program
+ * `rest` (no functions, no unknown fields) holding the entries packed into
+ * entries[0..n) in order: equal to packing the whole Model. */
+int mld__model_splice(mld__buf *out, const mil_model *head, const mil_program *rest, const mld__buf *entries, size_t n);
 
 /* A package written into memory (the fuzzers' writer: no files): its model.mlmodel,
  * Manifest.json and, if it has blobs (has_weights), weights/weight.bin. */
