@@ -247,7 +247,6 @@ static void cb_reset(cb_ctx *cb)
 
 static void cb_free(cb_ctx *cb)
 {
-	cb_write_discard(cb);
 	cb_reset(cb);
 	free(cb->pkg_ids);
 	free(cb->ws);
@@ -332,15 +331,7 @@ static int plan_and_write(cb_ctx *cb, bool preflight, int (*write)(cb_ctx *cb, c
 	for (int attempt = 0;; attempt++) {
 		if (attempt) {
 			cb_claims_drop(cb);
-			cb_reset(cb);
-			if (cb->models_edited) { /* the models as read, and their weights anew */
-				int rc = cb_write_restore(cb);
-				free(cb->ws);
-				cb->ws = NULL;
-				cb->n_ws = 0;
-				if (rc || (rc = collect_weights(cb)))
-					return rc;
-			}
+			cb_reset(cb); /* the models were only read: the weights stand */
 			cb->no_claims = true;
 			memset(stats->by_reason, 0, sizeof stats->by_reason);
 			stats->weights = stats->bytes_after = stats->bytes_optimum = 0;

@@ -58,8 +58,6 @@ typedef struct cb_ctx {
 	bool no_claims;     /* deciding afresh: no store row about bytes is used */
 	bool lie;           /* a store row was found to lie: decide afresh (the driver does) */
 	cb_claims *cl;
-	bool models_edited;       /* the write applied the plan to the packages' models (combine_write.c) */
-	struct cb_copies *reaper; /* the write's private model copies, freed while the output is committed */
 } cb_ctx;
 
 int cb_load_facts(cb_ctx *cb);

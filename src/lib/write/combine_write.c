@@ -1,12 +1,15 @@
 /* Building the combined Model from the plan, and writing it.
  *
- * Each source package's model is unpacked once more as a private, mutable copy.
- * The output Model borrows functions, descriptions and metadata from those
- * copies; weights that share another's encoding get that encoding's Values
- * (deep copies, remembered as living in the other package). iOS16-form constexpr
- * ops are rewritten into the iOS18 form. Every blob Value is then resolved to its
- * source bytes and deduplicated by (dtype, padding, bytes): each distinct blob is
- * written once, in order of first use. */
+ * One source function at a time: its package's model is unpacked once more as a
+ * private, mutable copy (the opened package's own is never edited); the plan is
+ * applied to the function (weights that share another's encoding get that encoding's
+ * Values, deep copies remembered as living in the other package), iOS16-form
+ * constexpr ops are rewritten into the iOS18 form, and every blob Value is resolved
+ * to its source bytes and deduplicated by (dtype, shape, padding, bytes): each
+ * distinct blob is written once, in order of first use, so its offset in the output
+ * is known at once. The function is then packed (protobuf-c packs a map entry by
+ * entry: see mld__model_splice) and its copy freed, so the write holds one parsed
+ * model at a time, whatever the number of functions. */
 #include "../core/hash.h"
 #include "../core/par.h"
 #include "../core/strmap.h"
@@ -56,6 +59,14 @@ static long owner_get(owner_map *o, const void *v)
 	char k[32];
 	snprintf(k, sizeof k, "%p", v);
 	return (long)(intptr_t)mld__strmap_get(&o->m, k) - 1;
+}
+
+static void owner_free(owner_map *o)
+{
+	for (size_t i = 0; i < o->n; i++)
+		free(o->keys[i]);
+	free(o->keys);
+	mld__strmap_free(&o->m);
 }
 
 /* A deep copy of any message, through its wire form. */
@@ -182,34 +193,6 @@ static int swap_op(mil_op *dst, const mil_op *src, size_t src_pkg, owner_map *ow
 typedef CoreML__Specification__Metadata md_meta;
 typedef CoreML__Specification__Metadata__UserDefinedEntry md_entry;
 
-/* Private copies of the sources' models, each parsed into its own arena: freeing one is
- * freeing its arena and the few malloc'd pieces the edits put into it (pbfree.h). */
-typedef struct copyset {
-	mil_model **m; /* per package; NULL where parsing failed (cb_write says so) */
-	mld__arena **ar;
-} copyset;
-
-static void copyset_free(copyset *cs, size_t n);
-
-typedef struct build {
-	cb_ctx *cb;
-	md_meta meta; /* the merged metadata (strings borrowed from the copies) */
-	md_entry *meta_ents;
-	md_entry **meta_ptrs;
-	char *meta_desc;    /* an ANEMLL description made here, or NULL */
-	mil_model **copies; /* per package: its own model, or B->cs.m's copy */
-	copyset cs;         /* private copies, where the plan cannot edit in place */
-	mil_function **fns; /* per source: the function in its package's copy */
-	mld__strmap *ops;   /* per source: output name -> op in the copy */
-	owner_map own;
-	mil_model out;
-	mil_model_desc desc;
-	mil_program prog;
-	fn_desc **fdescs;
-	fn_entry **entries;
-	bool *rewritten; /* per source: its function was rewritten into the iOS18 form */
-} build;
-
 static mil_function *find_function(mil_model *m, const char *name)
 {
 	for (size_t i = 0; i < m->mlprogram->n_functions; i++)
@@ -218,34 +201,30 @@ static mil_function *find_function(mil_model *m, const char *name)
 	return NULL;
 }
 
-static int apply_plan(build *B)
+/* The plan applied to source s's function in a private copy, its ops indexed by output
+ * name in `ops`: each op of a weight that takes another's encoding gets its values
+ * (read from the weight records, which stay as read). */
+static int apply_plan(const cb_ctx *cb, size_t s, mld__strmap *ops, owner_map *own)
 {
-	cb_ctx *cb = B->cb;
-	for (size_t s = 0; s < cb->n_srcs; s++) {
-		const cb_source *src = &cb->srcs[s];
-		if (src->alias_of >= 0)
-			continue; /* shares the function object of its original */
-		for (size_t k = 0; k < src->n_weights; k++) {
-			const cb_weight *cw = &cb->ws[src->first_weight + k];
-			if (cw->reason != MLD_R_DEQ_IDENTICAL && cw->reason != MLD_R_DEQ_CLOSE)
-				continue; /* identical bytes are shared by the blob dedup below */
-			const cb_weight *pw = &cb->ws[cw->placed];
-			size_t ppkg = cb->srcs[pw->src].pkg;
-			bool same = !strcmp(pw->layout, cw->layout) && pw->w->n_ops == cw->w->n_ops;
-			for (size_t i = 0; i < cw->w->n_ops; i++) {
-				const char *oname = cw->w->ops[i]->outputs[0]->name;
-				mil_op *dst = mld__strmap_get(&B->ops[s], oname);
-				if (!dst)
-					return mld__err(MLD_ERROR, "function \"%s\": op \"%s\" vanished", src->name,
-					                oname);
-				int rc = same ? swap_params(dst, pw->w->ops[i], ppkg, &B->own)
-				              : swap_op(dst, pw->w->ops[0], ppkg, &B->own);
-				if (rc)
-					return mld__err_prefix("function \"%s\", weight \"%s\"", src->name,
-					                       cw->w->name);
-				if (!same)
-					break;
-			}
+	const cb_source *src = &cb->srcs[s];
+	for (size_t k = 0; k < src->n_weights; k++) {
+		const cb_weight *cw = &cb->ws[src->first_weight + k];
+		if (cw->reason != MLD_R_DEQ_IDENTICAL && cw->reason != MLD_R_DEQ_CLOSE)
+			continue; /* identical bytes are shared by the blob dedup below */
+		const cb_weight *pw = &cb->ws[cw->placed];
+		size_t ppkg = cb->srcs[pw->src].pkg;
+		bool same = !strcmp(pw->layout, cw->layout) && pw->w->n_ops == cw->w->n_ops;
+		for (size_t i = 0; i < cw->w->n_ops; i++) {
+			const char *oname = cw->w->ops[i]->outputs[0]->name;
+			mil_op *dst = mld__strmap_get(ops, oname);
+			if (!dst)
+				return mld__err(MLD_ERROR, "function \"%s\": op \"%s\" vanished", src->name, oname);
+			int rc = same ? swap_params(dst, pw->w->ops[i], ppkg, own)
+			              : swap_op(dst, pw->w->ops[0], ppkg, own);
+			if (rc)
+				return mld__err_prefix("function \"%s\", weight \"%s\"", src->name, cw->w->name);
+			if (!same)
+				break;
 		}
 	}
 	return 0;
@@ -307,18 +286,17 @@ static fn_desc *describe(const mil_model *copy, const char *src_fn, const char *
 	return d;
 }
 
-/* ---- blob items -------------------------------------------------------------------- */
+/* ---- blobs ------------------------------------------------------------------------- */
 
 typedef struct blobdedup {
 	mld__strmap m; /* hex(XXH3-128 of dtype|padding|shape|blob digest|size) -> entry index + 1 */
 	char **keys;
-	const uint8_t **data; /* the bytes written for the entry: its first occurrence's */
-	uint64_t *size;
+	mld__wblob *b;      /* the blobs to write, in file order: each its first occurrence's bytes */
 	cb_loc *loc;        /* its first occurrence */
 	mld_digest *digest; /* its blob digest */
 	bool *claimed;      /* ... as the store claims it: checked against the bytes written */
 	size_t n, cap;
-	uint64_t end; /* simulated canonical layout size */
+	uint64_t end; /* the canonical layout's size so far */
 } blobdedup;
 
 static int dd_grow(blobdedup *dd)
@@ -329,12 +307,9 @@ static int dd_grow(blobdedup *dd)
 	char **k = mld__realloc(dd->keys, cap * sizeof *k);
 	if (k)
 		dd->keys = k;
-	const uint8_t **d = mld__realloc(dd->data, cap * sizeof *d);
-	if (d)
-		dd->data = d;
-	uint64_t *s = mld__realloc(dd->size, cap * sizeof *s);
-	if (s)
-		dd->size = s;
+	mld__wblob *b = mld__realloc(dd->b, cap * sizeof *b);
+	if (b)
+		dd->b = b;
 	cb_loc *l = mld__realloc(dd->loc, cap * sizeof *l);
 	if (l)
 		dd->loc = l;
@@ -344,14 +319,12 @@ static int dd_grow(blobdedup *dd)
 	bool *c = mld__realloc(dd->claimed, cap * sizeof *c);
 	if (c)
 		dd->claimed = c;
-	if (!k || !d || !s || !l || !g || !c)
+	if (!k || !b || !l || !g || !c)
 		return MLD_ENOMEM;
 	dd->cap = cap;
 	return 0;
 }
 
-/* The package's own spelling of a blob file name, which lives as long as the
- * package (the Value's lives in a model copy freed after the write). */
 static const char *stable_file(const mld_package *pkg, const char *file)
 {
 	for (size_t f = 0; f < pkg->n_blob_files; f++)
@@ -363,9 +336,8 @@ static const char *stable_file(const mld_package *pkg, const char *file)
 /* One blob Value: its bytes, deduplicated by (dtype, shape, padding, bytes) with the
  * bytes known by their blob digest (claims.c): nothing is read but the blob's
  * metadata where the digest and the pair's equality are known. */
-static int resolve(build *B, blobdedup *dd, mld__blob_item *it, mil_value *v, size_t pkg_i)
+static int resolve(cb_ctx *cb, blobdedup *dd, mil_value *v, size_t pkg_i, size_t *entry)
 {
-	cb_ctx *cb = B->cb;
 	const mld_package *pkg = cb->pkgs[pkg_i];
 	mld_dtype dt;
 	unsigned rank;
@@ -426,7 +398,7 @@ static int resolve(build *B, blobdedup *dd, mld__blob_item *it, mil_value *v, si
 	long e = (long)(intptr_t)mld__strmap_get(&dd->m, key) - 1;
 	if (e >= 0) {
 		bool same = false;
-		if (dd->size[e] != bv.size || (rc = cb_blob_same(cb, &dd->loc[e], &loc, &same)))
+		if (dd->b[e].size != bv.size || (rc = cb_blob_same(cb, &dd->loc[e], &loc, &same)))
 			return rc ? rc : mld__err(MLD_ERROR, "blob key collision between blobs of different sizes");
 		if (!same && cb->lie)
 			return mld__err(MLD_ERROR, "a store row lied about blob bytes");
@@ -439,36 +411,34 @@ static int resolve(build *B, blobdedup *dd, mld__blob_item *it, mil_value *v, si
 		e = (long)dd->n;
 		if (!(dd->keys[e] = mld__strdup(key)))
 			return MLD_ENOMEM;
-		dd->data[e] = bv.data;
-		dd->size[e] = bv.size;
+		/* written in order of first use: its place is known now */
+		dd->b[e] = (mld__wblob){bv.data, bv.size, mld__wblob_offset(dd->end), pad, dt};
 		dd->loc[e] = loc;
 		dd->digest[e] = raw;
 		dd->claimed[e] = claimed;
 		dd->n++;
 		if (mld__strmap_put(&dd->m, dd->keys[e], (void *)(intptr_t)(e + 1)))
 			return MLD_ENOMEM;
-		dd->end = mld__align64(dd->end ? dd->end : 64) + 64 + bv.size;
+		dd->end = dd->b[e].offset + 64 + bv.size;
 	}
 	/* every occurrence is written from the first one's bytes: those the write checks */
-	*it = (mld__blob_item){v, (uint64_t)e, 0, dd->data[e], bv.size, pad, dt};
+	*entry = (size_t)e;
 	return 0;
 }
 
 /* After the write, before the commit: each blob written whose digest a store row
  * gave hashes to that digest, else the row lied (claims.c). */
-static int check_written(build *B, const blobdedup *dd, const mld__blob_item *items, size_t n,
-                         const mld_digest *written)
+static int check_written(cb_ctx *cb, const blobdedup *dd, const mld_digest *written)
 {
-	for (size_t i = 0; i < n; i++) {
-		size_t e = (size_t)items[i].key_hi;
-		if (!dd->claimed[e] || !memcmp(dd->digest[e].bytes, written[i].bytes, 16))
+	for (size_t e = 0; e < dd->n; e++) {
+		if (!dd->claimed[e] || !memcmp(dd->digest[e].bytes, written[e].bytes, 16))
 			continue;
 		char what[200];
 		snprintf(what, sizeof what, "the blob at offset %llu does not hash to its recorded digest",
 		         (unsigned long long)dd->loc[e].offset);
-		cb_claim_lied(B->cb, dd->loc[e].pkg, what);
+		cb_claim_lied(cb, dd->loc[e].pkg, what);
 	}
-	return B->cb->lie ? mld__err(MLD_ERROR, "a store row lied about blob bytes") : 0;
+	return cb->lie ? mld__err(MLD_ERROR, "a store row lied about blob bytes") : 0;
 }
 
 static void dd_free(blobdedup *dd)
@@ -476,61 +446,97 @@ static void dd_free(blobdedup *dd)
 	for (size_t i = 0; i < dd->n; i++)
 		free(dd->keys[i]);
 	free(dd->keys);
-	free(dd->data);
-	free(dd->size);
+	free(dd->b);
 	free(dd->loc);
 	free(dd->digest);
 	free(dd->claimed);
 	mld__strmap_free(&dd->m);
 }
 
-/* The blob items of every function (only = SIZE_MAX) or of source `only`. */
-static int collect_items(build *B, size_t only, blobdedup *dd, mld__blob_item **items_out, size_t *n_out,
-                         uint64_t *size_out)
+/* Every blob Value of source s's function `fn` (in a copy parsed into arena `ar`)
+ * resolved into the dedup and pointed at its place in the output. */
+static int place_blobs(cb_ctx *cb, blobdedup *dd, size_t s, mil_function *fn, owner_map *own, mld__arena *ar)
 {
-	cb_ctx *cb = B->cb;
-	mld__blob_item *items = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
-	for (size_t s = 0; s < cb->n_srcs && !rc; s++) {
-		if (only != SIZE_MAX ? s != only : cb->srcs[s].alias_of >= 0)
-			continue;
-		mil_value **vals;
-		size_t nv;
-		if ((rc = mld__function_blob_values(&vals, &nv, B->fns[s])))
-			break;
-		for (size_t i = 0; i < nv && !rc; i++) {
-			if (n == cap) {
-				cap = cap ? cap * 2 : 1024;
-				mld__blob_item *p = mld__realloc(items, cap * sizeof *p);
-				if (!p) {
-					rc = MLD_ENOMEM;
-					break;
-				}
-				items = p;
-			}
-			long owner = owner_get(&B->own, vals[i]);
-			rc = resolve(B, dd, &items[n], vals[i], owner >= 0 ? (size_t)owner : cb->srcs[s].pkg);
-			if (rc)
-				mld__err_prefix("function \"%s\"", cb->srcs[s].name);
-			else
-				n++;
-		}
-		free(vals);
-		cb_release_all(cb); /* the pages its spot checks read: held for every function, they
-		                     * grew the peak by the function */
-	}
-	if (rc) {
-		free(items);
+	mil_value **vals;
+	size_t nv;
+	char *file = mld__arena_alloc(ar, sizeof MLD_WEIGHT_FILE_NAME); /* goes with the copy */
+	int rc = file ? mld__function_blob_values(&vals, &nv, fn) : MLD_ENOMEM;
+	if (rc)
 		return rc;
+	memcpy(file, MLD_WEIGHT_FILE_NAME, sizeof MLD_WEIGHT_FILE_NAME);
+	for (size_t i = 0; i < nv && !rc; i++) {
+		mil_value *v = vals[i];
+		long owner = owner_get(own, v);
+		size_t e;
+		if ((rc = resolve(cb, dd, v, owner >= 0 ? (size_t)owner : cb->srcs[s].pkg, &e))) {
+			mld__err_prefix("function \"%s\"", cb->srcs[s].name);
+			break;
+		}
+		if (v->blobfilevalue->filename != protobuf_c_empty_string)
+			mld__free(v->blobfilevalue->filename); /* a swapped Value's is malloc'd */
+		v->blobfilevalue->filename = file;
+		v->blobfilevalue->offset = dd->b[e].offset;
 	}
-	*items_out = items;
-	*n_out = n;
-	*size_out = dd->n ? dd->end : 0;
-	return 0;
+	free(vals);
+	return rc;
 }
 
-/* ---- the output model ------------------------------------------------------------- */
+/* ---- model copies ------------------------------------------------------------------- */
+
+/* A private copy of package p's model, parsed into its own arena: freeing it is freeing
+ * the arena and the few malloc'd pieces edits put into it (pbfree.h). */
+typedef struct copy {
+	mil_model *m;
+	mld__arena *ar;
+} copy;
+
+/* May run on another thread: sets no message (copy_check does). */
+static void copy_parse(copy *c, const mld_package *pkg)
+{
+	c->m = NULL;
+	if (!(c->ar = mld__arena_new()))
+		return;
+	ProtobufCAllocator al = mld__pb_arena(c->ar);
+	/* the bytes were depth-checked when the package was opened */
+	c->m = core_ml__specification__model__unpack(&al, pkg->model_len, pkg->model_bytes);
+}
+
+static int copy_check(const copy *c, const mld_package *pkg)
+{
+	return c->m && c->m->mlprogram ? 0
+	                               : mld__err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
+}
+
+/* Only the malloc'd pieces the edits put into the copy: the arena's go with it. */
+static void copy_free(copy *c)
+{
+	if (c->m) {
+		ProtobufCAllocator al = mld__pb_arena(c->ar);
+		core_ml__specification__model__free_unpacked(c->m, &al);
+	}
+	mld__arena_free(c->ar);
+	c->m = NULL;
+	c->ar = NULL;
+}
+
+/* ---- the combined package, one function at a time ----------------------------------- */
+
+typedef struct stream {
+	cb_ctx *cb;
+	const char *opset; /* the output's */
+	int spec;
+	bool pack; /* not a dry run: the model is packed */
+	blobdedup dd;
+	mld__buf *ents;    /* per source: its Program.functions entry, packed */
+	fn_desc **fdescs;  /* per source: its FunctionDescription (a malloc'd copy) */
+	md_meta **metas;   /* per source (aliases: NULL): its package's metadata (a malloc'd copy) */
+	mil_program *rest; /* version and the anchor's attributes (buildInfo and friends) */
+	cb_stamp *stamp;
+	md_meta meta; /* the merged metadata (strings borrowed from metas) */
+	md_entry *meta_ents;
+	md_entry **meta_ptrs;
+	char *meta_desc; /* an ANEMLL description made here, or NULL */
+} stream;
 
 static bool nonempty(const char *s) { return s && *s; }
 
@@ -551,25 +557,21 @@ static bool desc_part(const char *d, const char **start, size_t *len)
  * source carries com.anemll.* keys, the short description is ANEMLL's
  * "Anemll Model: Multifunction A+B" of the sources' "(A)" parts ("... Combined" when
  * none has one), as ANEMLL's own combine writes it. */
-static int merge_metadata(build *B)
+static int merge_metadata(stream *B)
 {
-	cb_ctx *cb = B->cb;
+	const cb_ctx *cb = B->cb;
 	core_ml__specification__metadata__init(&B->meta);
 	size_t cap = 0;
-	for (size_t s = 0; s < cb->n_srcs; s++) {
-		const mil_model_desc *d = B->copies[cb->srcs[s].pkg]->description;
-		if (cb->srcs[s].alias_of < 0 && d && d->metadata)
-			cap += d->metadata->n_userdefined;
-	}
+	for (size_t s = 0; s < cb->n_srcs; s++)
+		cap += B->metas[s] ? B->metas[s]->n_userdefined : 0;
 	if (cap && (!(B->meta_ents = mld__calloc(cap, sizeof *B->meta_ents)) ||
 	            !(B->meta_ptrs = mld__calloc(cap, sizeof *B->meta_ptrs))))
 		return MLD_ENOMEM;
 	bool anemll = false;
 	size_t n = 0;
 	for (size_t s = 0; s < cb->n_srcs; s++) {
-		const mil_model_desc *d = B->copies[cb->srcs[s].pkg]->description;
-		const md_meta *m = d ? d->metadata : NULL;
-		if (cb->srcs[s].alias_of >= 0 || !m)
+		const md_meta *m = B->metas[s];
+		if (!m)
 			continue;
 		if (!nonempty(B->meta.shortdescription) && nonempty(m->shortdescription))
 			B->meta.shortdescription = m->shortdescription;
@@ -602,20 +604,17 @@ static int merge_metadata(build *B)
 		return 0;
 	/* ANEMLL's description: the parts in source order */
 	size_t len = 64;
-	for (size_t s = 0; s < cb->n_srcs; s++) {
-		const mil_model_desc *d = B->copies[cb->srcs[s].pkg]->description;
-		if (d && d->metadata && d->metadata->shortdescription)
-			len += strlen(d->metadata->shortdescription) + 1;
-	}
+	for (size_t s = 0; s < cb->n_srcs; s++)
+		if (B->metas[s] && B->metas[s]->shortdescription)
+			len += strlen(B->metas[s]->shortdescription) + 1;
 	if (!(B->meta_desc = mld__malloc(len)))
 		return MLD_ENOMEM;
 	size_t at = (size_t)snprintf(B->meta_desc, len, "Anemll Model: Multifunction ");
 	bool any = false;
 	for (size_t s = 0; s < cb->n_srcs; s++) {
-		const mil_model_desc *d = B->copies[cb->srcs[s].pkg]->description;
 		const char *p;
 		size_t pl;
-		if (cb->srcs[s].alias_of < 0 && d && d->metadata && desc_part(d->metadata->shortdescription, &p, &pl)) {
+		if (B->metas[s] && desc_part(B->metas[s]->shortdescription, &p, &pl)) {
 			at += (size_t)snprintf(B->meta_desc + at, len - at, "%s%.*s", any ? "+" : "", (int)pl, p);
 			any = true;
 		}
@@ -626,108 +625,149 @@ static int merge_metadata(build *B)
 	return 0;
 }
 
-static int assemble(build *B, int spec)
+/* Source s (not an alias) from `c`, a private copy of its package's model: the plan
+ * applied, placed, and what the output keeps of it copied out or packed - for s and
+ * each later alias of it - before the copy goes. */
+static int stream_one(stream *S, size_t s, copy *c)
 {
-	cb_ctx *cb = B->cb;
-	const char *opset = opset_for(spec);
-	if (!(B->fdescs = mld__calloc(cb->n_srcs, sizeof *B->fdescs)) ||
-	    !(B->entries = mld__calloc(cb->n_srcs, sizeof *B->entries)))
-		return MLD_ENOMEM;
-	for (size_t s = 0; s < cb->n_srcs; s++) {
-		const cb_source *src = &cb->srcs[s];
-		mil_model *copy = B->copies[src->pkg];
-		const char *src_fn = cb->pkgs[src->pkg]->fns[src->fn].name;
-		if (src->alias_of < 0) {
-			if (copy->specificationversion < 9 || strcmp(B->fns[s]->opset, opset)) {
-				B->rewritten[s] = true;
-				int rc = mld__function_to_ios18(B->fns[s], src->name);
-				if (!rc)
-					rc = set_opset(B->fns[s], opset);
-				if (rc)
-					return rc;
-			}
-		}
-		if (!(B->fdescs[s] = describe(copy, src_fn, src->name)) ||
-		    !(B->entries[s] = mld__calloc(1, sizeof(fn_entry))))
-			return MLD_ENOMEM;
-		core_ml__specification__milspec__program__functions_entry__init(B->entries[s]);
-		B->entries[s]->key = (char *)src->name;
-		B->entries[s]->value = B->fns[s];
+	cb_ctx *cb = S->cb;
+	const cb_source *src = &cb->srcs[s];
+	const char *src_fn = cb->pkgs[src->pkg]->fns[src->fn].name;
+	mil_function *fn = find_function(c->m, src_fn);
+	mld__strmap ops = {0};
+	owner_map own = {0};
+	bool rewritten = false;
+	int rc = fn ? index_ops(&ops, (mil_block *)mil_function_block(fn))
+	            : mld__err(MLD_EFORMAT, "%s: function \"%s\" is missing on re-reading the model",
+	                       mld_package_path(cb->pkgs[src->pkg]), src_fn);
+	if (!rc)
+		rc = apply_plan(cb, s, &ops, &own);
+	if (!rc && (c->m->specificationversion < 9 || strcmp(fn->opset, S->opset))) {
+		rewritten = true;
+		if (!(rc = mld__function_to_ios18(fn, src->name)))
+			rc = set_opset(fn, S->opset);
 	}
-	const mil_model *anchor = B->copies[cb->srcs[0].pkg];
-	core_ml__specification__model__init(&B->out);
-	core_ml__specification__model_description__init(&B->desc);
-	core_ml__specification__milspec__program__init(&B->prog);
-	B->out.specificationversion = spec;
-	B->out.description = &B->desc;
-	B->out.type_case = CORE_ML__SPECIFICATION__MODEL__TYPE_ML_PROGRAM;
-	B->out.mlprogram = &B->prog;
-	B->desc.n_functions = cb->n_srcs;
-	B->desc.functions = B->fdescs;
-	B->desc.defaultfunctionname = (char *)cb->srcs[cb->default_src].name;
-	int rc = merge_metadata(B);
+	for (size_t t = s; t < cb->n_srcs && !rc; t++) {
+		if (t != s && cb->srcs[t].alias_of != (int)s)
+			continue;
+		fn_desc *d = describe(c->m, src_fn, cb->srcs[t].name); /* borrows the copy's arrays */
+		if (!d || !(S->fdescs[t] = msg_clone(&d->base)))
+			rc = MLD_ENOMEM;
+		free(d);
+	}
+	const mil_model_desc *md = c->m->description;
+	if (!rc && md && md->metadata && !(S->metas[s] = msg_clone(&md->metadata->base)))
+		rc = MLD_ENOMEM;
+	if (!rc && s == 0) { /* the anchor */
+		mil_program p;
+		core_ml__specification__milspec__program__init(&p);
+		p.n_attributes = c->m->mlprogram->n_attributes;
+		p.attributes = c->m->mlprogram->attributes;
+		if (!(S->rest = msg_clone(&p.base)))
+			rc = MLD_ENOMEM;
+		else
+			S->rest->version = 1;
+	}
+	if (!rc)
+		rc = place_blobs(cb, &S->dd, s, fn, &own, c->ar);
+	if (!rc && S->stamp)
+		rc = cb_stamp_function(S->stamp, s, &ops, rewritten, S->dd.b, S->dd.n);
+	for (size_t t = s; t < cb->n_srcs && !rc && S->pack; t++)
+		if (t == s || cb->srcs[t].alias_of == (int)s)
+			rc = mld__program_entry_pack(&S->ents[t], cb->srcs[t].name, fn);
+	cb_release_all(cb); /* the pages its spot checks read: held for every function, they
+	                     * grew the peak by the function */
+	mld__strmap_free(&ops);
+	owner_free(&own);
+	return rc;
+}
+
+/* The Model: its description and the program around the packed functions. */
+static int stream_model(stream *S, mld__buf *out)
+{
+	cb_ctx *cb = S->cb;
+	int rc = merge_metadata(S);
 	if (rc)
 		return rc;
-	B->desc.metadata = &B->meta;
-	B->prog.version = 1;
-	B->prog.n_functions = cb->n_srcs;
-	B->prog.functions = B->entries;
-	B->prog.n_attributes = anchor->mlprogram->n_attributes; /* buildInfo and friends */
-	B->prog.attributes = anchor->mlprogram->attributes;
-	return 0;
+	mil_model head;
+	mil_model_desc desc;
+	core_ml__specification__model__init(&head);
+	core_ml__specification__model_description__init(&desc);
+	head.specificationversion = S->spec;
+	head.description = &desc;
+	desc.n_functions = cb->n_srcs;
+	desc.functions = S->fdescs;
+	desc.defaultfunctionname = (char *)cb->srcs[cb->default_src].name;
+	desc.metadata = &S->meta;
+	return mld__model_splice(out, &head, S->rest, S->ents, cb->n_srcs);
 }
 
-static void build_free(build *B)
+static void stream_free(stream *S)
 {
-	cb_ctx *cb = B->cb;
-	free(B->meta_ents);
-	free(B->meta_ptrs);
-	free(B->meta_desc);
-	for (size_t s = 0; B->ops && s < cb->n_srcs; s++)
-		mld__strmap_free(&B->ops[s]);
-	free(B->ops);
-	for (size_t s = 0; B->fdescs && s < cb->n_srcs; s++)
-		free(B->fdescs[s]);
-	for (size_t s = 0; B->entries && s < cb->n_srcs; s++)
-		free(B->entries[s]);
-	free(B->fdescs);
-	free(B->entries);
-	free(B->fns);
-	free(B->rewritten);
-	copyset_free(&B->cs, cb->n_pkgs);
-	free(B->copies);
-	for (size_t i = 0; i < B->own.n; i++)
-		free(B->own.keys[i]);
-	free(B->own.keys);
-	mld__strmap_free(&B->own.m);
+	const cb_ctx *cb = S->cb;
+	for (size_t s = 0; s < cb->n_srcs; s++) {
+		if (S->ents)
+			mld__buf_free(&S->ents[s]);
+		if (S->fdescs && S->fdescs[s])
+			protobuf_c_message_free_unpacked(&S->fdescs[s]->base, NULL);
+		if (S->metas && S->metas[s])
+			protobuf_c_message_free_unpacked(&S->metas[s]->base, NULL);
+	}
+	free(S->ents);
+	free(S->fdescs);
+	free(S->metas);
+	if (S->rest)
+		protobuf_c_message_free_unpacked(&S->rest->base, NULL);
+	cb_stamp_free(S->stamp);
+	dd_free(&S->dd);
+	free(S->meta_ents);
+	free(S->meta_ptrs);
+	free(S->meta_desc);
 }
 
-/* After the write, before the commit: the claims check, then the stamp (if asked for). */
+/* Every source in order, each from a copy of its own: the next one's is parsed on
+ * another thread while this one is edited and packed. */
+static int stream_all(stream *S)
+{
+	cb_ctx *cb = S->cb;
+	int rc = 0;
+	for (size_t s = 0; s < cb->n_srcs && !rc; s++) {
+		if (cb->srcs[s].alias_of >= 0)
+			continue; /* packed with its original */
+		const mld_package *pkg = cb->pkgs[cb->srcs[s].pkg];
+		copy c;
+		copy_parse(&c, pkg);
+		if (!(rc = copy_check(&c, pkg)))
+			rc = stream_one(S, s, &c);
+		copy_free(&c);
+	}
+	return rc;
+}
+
+/* ---- writing ------------------------------------------------------------------------- */
+
 typedef struct wctx {
-	build *B;
+	cb_ctx *cb;
 	const blobdedup *dd;
-	mld__blob_item *items;
-	size_t n;
+	cb_stamp *stamp; /* NULL: none asked for */
+	const uint8_t *model;
+	size_t model_len;
 	mld__write_info info;
-	char *stamp;
+	char *stamp_text;
 } wctx;
 
 static void written(void *ctx, const uint8_t *data, uint64_t size)
 {
 	const wctx *w = ctx;
-	cb_release(w->B->cb, data, size); /* done with the source's pages */
+	cb_release(w->cb, data, size); /* done with the source's pages */
 }
 
-static void reap_copies(cb_ctx *cb, copyset *cs);
-
-/* The claims check and the stamp; then the copies are no longer needed. */
+/* After the write, before the commit: the claims check, then the stamp (if asked for). */
 static int before_commit(wctx *w)
 {
-	int rc = check_written(w->B, w->dd, w->items, w->n, w->info.digests);
-	if (!rc && w->B->cb->opts->stamp_path)
-		rc = cb_out_stamp(&w->stamp, w->B->cb, w->B->ops, w->B->rewritten, w->items, w->n, &w->info);
-	if (!rc)
-		reap_copies(w->B->cb, &w->B->cs);
+	int rc = check_written(w->cb, w->dd, w->info.digests);
+	if (!rc && w->stamp)
+		rc = cb_stamp_finish(w->stamp, &w->stamp_text, w->dd->b, w->dd->n, &w->info);
 	return rc;
 }
 
@@ -747,7 +787,8 @@ static int write_zipped(wctx *w, const char *out_path)
 	if (!rc && !(pkg = mld__sprintf("%s/%s", mld__adir_temp(scratch), prefix)))
 		rc = MLD_ENOMEM;
 	if (!rc)
-		rc = mld__write_package_into(scratch, prefix, &w->B->out, w->items, w->n, out_path, &w->info);
+		rc = mld__write_packed_into(scratch, prefix, w->model, w->model_len, w->dd->b, w->dd->n, out_path,
+		                            &w->info);
 	if (!rc)
 		rc = before_commit(w);
 	if (!rc)
@@ -768,209 +809,118 @@ static int write_dir(wctx *w, const char *out_path)
 	mld__adir *d = NULL;
 	int rc = mld__adir_open(&d, out_path);
 	if (!rc)
-		rc = mld__write_package_into(d, "", &w->B->out, w->items, w->n, out_path, &w->info);
+		rc = mld__write_packed_into(d, "", w->model, w->model_len, w->dd->b, w->dd->n, out_path, &w->info);
 	if (!rc)
 		rc = before_commit(w);
 	if (!rc)
-		rc = mld__adir_commit(d, w->B->cb->opts->replace);
+		rc = mld__adir_commit(d, w->cb->opts->replace);
 	mld__adir_free(d); /* removes the temp tree unless committed */
 	return rc;
 }
 
-/* ---- the models the plan is applied to ----------------------------------------------
- *
- * Normally the opened packages' own models: the plan is applied to them in place once
- * it is made, which parses nothing more and holds no second model per function. Where
- * an op the plan edits is one it reads values from (a weight sharing an op with one it
- * is shared with), private copies are made, as the reads must see the values as read. */
-
-static void copy_one(copyset *cs, const cb_ctx *cb, size_t p)
+int cb_write(cb_ctx *cb, const char *out_path)
 {
-	if (!(cs->ar[p] = mld__arena_new()))
-		return;
-	ProtobufCAllocator al = mld__pb_arena(cs->ar[p]);
-	cs->m[p] = core_ml__specification__model__unpack(&al, cb->pkgs[p]->model_len, cb->pkgs[p]->model_bytes);
-}
-
-static bool copyset_new(copyset *cs, size_t n)
-{
-	cs->m = mld__calloc(n ? n : 1, sizeof *cs->m);
-	cs->ar = mld__calloc(n ? n : 1, sizeof *cs->ar);
-	if (cs->m && cs->ar)
-		return true;
-	free(cs->m);
-	free(cs->ar);
-	cs->m = NULL;
-	cs->ar = NULL;
-	return false;
-}
-
-/* Only the malloc'd pieces the edits put into a model parsed into arena `ar`: the
- * arena's go with it. */
-static void free_edits(mil_model *m, mld__arena *ar)
-{
-	ProtobufCAllocator al = mld__pb_arena(ar);
-	core_ml__specification__model__free_unpacked(m, &al);
-}
-
-static void copyset_free(copyset *cs, size_t n)
-{
-	for (size_t p = 0; cs->m && p < n; p++) {
-		if (cs->m[p])
-			free_edits(cs->m[p], cs->ar[p]);
-		mld__arena_free(cs->ar[p]);
-	}
-	free(cs->m);
-	free(cs->ar);
-	cs->m = NULL;
-	cs->ar = NULL;
-}
-
-static bool swapped(const cb_weight *cw) { return cw->reason == MLD_R_DEQ_IDENTICAL || cw->reason == MLD_R_DEQ_CLOSE; }
-
-static int cmp_ptr(const void *a, const void *b)
-{
-	uintptr_t x = (uintptr_t) * (const void *const *)a, y = (uintptr_t) * (const void *const *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* A weight whose ops apply_plan edits (a swapped weight of a function of its own). */
-static bool edited_weight(const cb_ctx *cb, const cb_weight *cw)
-{
-	return swapped(cw) && cb->srcs[cw->src].alias_of < 0;
-}
-
-/* Whether apply_plan may edit the packages' own models: no op it edits (a swapped
- * weight's) is one it reads (the weight it is swapped with). */
-static bool inplace_safe(const cb_ctx *cb)
-{
-	size_t n = 0, k = 0;
-	for (size_t i = 0; i < cb->n_ws; i++)
-		n += edited_weight(cb, &cb->ws[i]) ? cb->ws[i].w->n_ops : 0;
-	if (!n)
-		return true;
-	const void **edited = mld__malloc(n * sizeof *edited);
-	if (!edited) {
-		mld__err_clear();
-		return false;
-	}
-	for (size_t i = 0; i < cb->n_ws; i++)
-		for (size_t j = 0; edited_weight(cb, &cb->ws[i]) && j < cb->ws[i].w->n_ops; j++)
-			edited[k++] = cb->ws[i].w->ops[j];
-	qsort(edited, n, sizeof *edited, cmp_ptr);
-	bool safe = true;
-	for (size_t i = 0; i < cb->n_ws && safe; i++) {
-		const mld_weight *pw = edited_weight(cb, &cb->ws[i]) ? cb->ws[cb->ws[i].placed].w : NULL;
-		for (size_t j = 0; pw && j < pw->n_ops && safe; j++)
-			safe = !bsearch(&pw->ops[j], edited, n, sizeof *edited, cmp_ptr);
-	}
-	free(edited);
-	return safe;
-}
-
-struct cb_copies {
-	pthread_t th;
-	const cb_ctx *cb;
-	copyset cs;
-};
-
-static void *reap(void *arg)
-{
-	struct cb_copies *c = arg;
-	copyset_free(&c->cs, c->cb->n_pkgs);
-	return NULL;
-}
-
-/* Free private copies on another thread while the output is committed and the combine
- * recorded; cb_write_discard waits for it. */
-static void reap_copies(cb_ctx *cb, copyset *cs)
-{
-	if (!cs->m)
-		return; /* the packages' own models: cb_write_discard */
-	struct cb_copies *c = cb->reaper ? NULL : mld__calloc(1, sizeof *c);
-	if (c) {
-		c->cb = cb;
-		c->cs = *cs;
-	}
-	if (!c || !mld__thread_start(&c->th, reap, c)) {
-		mld__err_clear();
-		free(c);
-		copyset_free(cs, cb->n_pkgs);
-		return;
-	}
-	cb->reaper = c;
-	cs->m = NULL;
-	cs->ar = NULL;
-}
-
-/* The packages' own models as parsed: their edits freed, parsed again. */
-static int unedit(cb_ctx *cb, bool reparse)
-{
+	stream S = {.cb = cb, .spec = 9, .pack = !cb->opts->dry_run};
+	mld__buf model = {0};
+	wctx w = {.cb = cb, .dd = &S.dd};
+	for (size_t p = 0; p < cb->n_pkgs; p++)
+		if (mld_package_spec_version(cb->pkgs[p]) > S.spec)
+			S.spec = mld_package_spec_version(cb->pkgs[p]);
+	S.opset = opset_for(S.spec);
+	size_t ns = cb->n_srcs ? cb->n_srcs : 1;
 	int rc = 0;
-	if (!cb->models_edited)
-		return 0;
-	for (size_t p = 0; p < cb->n_pkgs; p++) {
-		mld_package *pkg = cb->pkgs[p];
-		if (pkg->model)
-			free_edits(pkg->model, pkg->model_arena);
-		pkg->model = NULL; /* its arena's pieces stay until it is freed or parsed again */
-		if (reparse && !rc)
-			rc = mld__package_reparse(pkg);
+	if (!(S.ents = mld__calloc(ns, sizeof *S.ents)) || !(S.fdescs = mld__calloc(ns, sizeof *S.fdescs)) ||
+	    !(S.metas = mld__calloc(ns, sizeof *S.metas)))
+		rc = MLD_ENOMEM;
+	if (!rc && cb->opts->stamp_path)
+		rc = cb_stamp_new(&S.stamp, cb);
+	if (rc || (rc = stream_all(&S)))
+		goto out;
+	cb->stats->bytes_after = S.dd.n ? S.dd.end : 0;
+	cb->stats->large_warning = cb->stats->bytes_after > (UINT64_C(1) << 30);
+	if (cb->stats->bytes_after > (UINT64_C(2) << 30) && !cb->opts->allow_large) {
+		rc = mld__err(
+			MLD_ERROR,
+			"%s: the combined weight.bin would be %.2f GB, above the 2 GB that Core ML is known to load;"
+			" pass --allow-large to write it anyway",
+			out_path, (double)cb->stats->bytes_after / 1e9);
+		goto out;
 	}
-	cb->models_edited = false;
+	if (cb->opts->dry_run || (rc = stream_model(&S, &model)))
+		goto out;
+	for (size_t s = 0; s < cb->n_srcs; s++) /* in the model now */
+		mld__buf_free(&S.ents[s]);
+	w.stamp = S.stamp;
+	w.model = model.data;
+	w.model_len = model.len;
+	w.info.written = written;
+	w.info.ctx = &w;
+	if (!(w.info.digests = mld__calloc(S.dd.n ? S.dd.n : 1, sizeof *w.info.digests))) {
+		rc = MLD_ENOMEM;
+		goto out;
+	}
+	rc = cb->opts->zip ? write_zipped(&w, out_path) : write_dir(&w, out_path);
+	/* the output is in place: a stamp that cannot be written is an error, not the output */
+	if (!rc && w.stamp_text && mld_write_if_changed(cb->opts->stamp_path, w.stamp_text, strlen(w.stamp_text)) < 0)
+		rc = mld__err_prefix("%s: stamp", cb->opts->stamp_path);
+out:
+	free(w.stamp_text);
+	free(w.info.digests);
+	mld__buf_free(&model);
+	stream_free(&S);
 	return rc;
 }
 
-int cb_write_restore(cb_ctx *cb) { return unedit(cb, true); }
+/* ---- align: each source its own package ------------------------------------------- */
 
-void cb_write_discard(cb_ctx *cb)
+/* Private copies of every package's model, each function found and indexed, and the
+ * plan applied. */
+typedef struct build {
+	cb_ctx *cb;
+	copy *copies;       /* per package */
+	mil_function **fns; /* per source: the function in its package's copy */
+	mld__strmap *ops;   /* per source: output name -> op in the copy */
+	owner_map own;
+} build;
+
+static void build_free(build *B)
 {
-	if (cb->reaper) {
-		pthread_join(cb->reaper->th, NULL);
-		free(cb->reaper);
-		cb->reaper = NULL;
-	}
-	unedit(cb, false);
+	cb_ctx *cb = B->cb;
+	for (size_t s = 0; B->ops && s < cb->n_srcs; s++)
+		mld__strmap_free(&B->ops[s]);
+	free(B->ops);
+	free(B->fns);
+	for (size_t p = 0; B->copies && p < cb->n_pkgs; p++)
+		copy_free(&B->copies[p]);
+	free(B->copies);
+	owner_free(&B->own);
 }
 
-/* The models the plan is applied to (the packages' own, or private copies), each
- * function found and indexed, and the plan applied; *spec gets the highest
- * specification version (at least 9). */
-static int build_init(build *B, cb_ctx *cb, int *spec)
+static int build_init(build *B, cb_ctx *cb)
 {
 	B->cb = cb;
-	*spec = 9;
-	bool inplace = inplace_safe(cb);
-	if ((!inplace && !copyset_new(&B->cs, cb->n_pkgs)) ||
-	    !(B->copies = mld__calloc(cb->n_pkgs, sizeof *B->copies)) ||
-	    !(B->fns = mld__calloc(cb->n_srcs, sizeof *B->fns)) ||
-	    !(B->ops = mld__calloc(cb->n_srcs, sizeof *B->ops)) ||
-	    !(B->rewritten = mld__calloc(cb->n_srcs, sizeof *B->rewritten)))
+	if (!(B->copies = mld__calloc(cb->n_pkgs ? cb->n_pkgs : 1, sizeof *B->copies)) ||
+	    !(B->fns = mld__calloc(cb->n_srcs, sizeof *B->fns)) || !(B->ops = mld__calloc(cb->n_srcs, sizeof *B->ops)))
 		return MLD_ENOMEM;
-	for (size_t p = 0; p < cb->n_pkgs; p++) {
-		const mld_package *pkg = cb->pkgs[p];
-		if (inplace) {
-			B->copies[p] = pkg->model;
-		} else {
-			copy_one(&B->cs, cb, p); /* the bytes were depth-checked when the package was opened */
-			if (!(B->copies[p] = B->cs.m[p]))
-				return mld__err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
-		}
-		if (pkg->model->specificationversion > *spec)
-			*spec = pkg->model->specificationversion;
+	int rc = 0;
+	for (size_t p = 0; p < cb->n_pkgs && !rc; p++) {
+		copy_parse(&B->copies[p], cb->pkgs[p]);
+		rc = copy_check(&B->copies[p], cb->pkgs[p]);
 	}
-	cb->models_edited |= inplace;
-	for (size_t s = 0; s < cb->n_srcs; s++) {
+	for (size_t s = 0; s < cb->n_srcs && !rc; s++) {
 		const cb_source *src = &cb->srcs[s];
-		size_t from = src->alias_of >= 0 ? (size_t)src->alias_of : s;
-		B->fns[s] = src->alias_of >= 0
-		                    ? B->fns[from]
-		                    : find_function(B->copies[src->pkg], cb->pkgs[src->pkg]->fns[src->fn].name);
-		int rc = src->alias_of < 0 ? index_ops(&B->ops[s], (mil_block *)mil_function_block(B->fns[s])) : 0;
-		if (rc)
-			return rc;
+		if (src->alias_of >= 0) {
+			B->fns[s] = B->fns[src->alias_of]; /* shares the function object of its original */
+			continue;
+		}
+		const char *name = cb->pkgs[src->pkg]->fns[src->fn].name;
+		if (!(B->fns[s] = find_function(B->copies[src->pkg].m, name)))
+			return mld__err(MLD_EFORMAT, "%s: function \"%s\" is missing on re-reading the model",
+			                mld_package_path(cb->pkgs[src->pkg]), name);
+		if (!(rc = index_ops(&B->ops[s], (mil_block *)mil_function_block(B->fns[s]))))
+			rc = apply_plan(cb, s, &B->ops[s], &B->own);
 	}
-	return apply_plan(B);
+	return rc;
 }
 
 /* Source s alone, as a single-function package of its own model (description,
@@ -984,10 +934,10 @@ static int write_aligned(build *B, size_t s, const char *out_path, mld__adir **t
 	if (src->alias_of >= 0)
 		return mld__err(MLD_EUSAGE, "source %s is the same function of the same package as %s: align it once",
 		                src->name, cb->srcs[src->alias_of].name);
-	mil_model *copy = B->copies[src->pkg];
+	copy *c = &B->copies[src->pkg];
 	const char *src_fn = cb->pkgs[src->pkg]->fns[src->fn].name;
-	mil_model out = *copy;
-	mil_program prog = *copy->mlprogram;
+	mil_model out = *c->m;
+	mil_program prog = *c->m->mlprogram;
 	fn_entry entry, *entries = &entry;
 	core_ml__specification__milspec__program__functions_entry__init(&entry);
 	entry.key = (char *)src_fn;
@@ -995,7 +945,7 @@ static int write_aligned(build *B, size_t s, const char *out_path, mld__adir **t
 	prog.n_functions = 1;
 	prog.functions = &entries;
 	out.mlprogram = &prog;
-	if (copy->specificationversion < 9) { /* as combine does: the iOS18 op set */
+	if (c->m->specificationversion < 9) { /* as combine does: the iOS18 op set */
 		int rc = mld__function_to_ios18(B->fns[s], src->name);
 		if (!rc)
 			rc = set_opset(B->fns[s], opset_for(9));
@@ -1005,10 +955,10 @@ static int write_aligned(build *B, size_t s, const char *out_path, mld__adir **t
 	}
 	mil_model_desc desc;
 	fn_desc *fd = NULL;
-	if (copy->description) {
-		desc = *copy->description;
+	if (c->m->description) {
+		desc = *c->m->description;
 		if (desc.n_functions) { /* a multifunction source: only this function's description */
-			if (!(fd = describe(copy, src_fn, src_fn)))
+			if (!(fd = describe(c->m, src_fn, src_fn)))
 				return MLD_ENOMEM;
 			desc.n_functions = 1;
 			desc.functions = &fd;
@@ -1017,12 +967,13 @@ static int write_aligned(build *B, size_t s, const char *out_path, mld__adir **t
 		out.description = &desc;
 	}
 	blobdedup dd = {0};
-	wctx w = {B, &dd, NULL, 0, {0}, NULL};
+	wctx w = {.cb = cb, .dd = &dd};
 	w.info.written = written;
 	w.info.ctx = &w;
-	uint64_t size = 0;
-	int rc = collect_items(B, s, &dd, &w.items, &w.n, &size);
-	if (!rc && !(w.info.digests = mld__calloc(w.n ? w.n : 1, sizeof *w.info.digests)))
+	uint8_t *model = NULL;
+	int rc = place_blobs(cb, &dd, s, B->fns[s], &B->own, c->ar);
+	cb_release_all(cb);
+	if (!rc && !(w.info.digests = mld__calloc(dd.n ? dd.n : 1, sizeof *w.info.digests)))
 		rc = MLD_ENOMEM;
 	size_t plen = strlen(out_path);
 	while (plen > 1 && out_path[plen - 1] == '/')
@@ -1032,17 +983,22 @@ static int write_aligned(build *B, size_t s, const char *out_path, mld__adir **t
 	struct stat st;
 	if (!rc && !cb->opts->replace && lstat(out_path, &st) == 0)
 		rc = mld__err(MLD_EEXISTS, "%s: already exists (not replaced)", out_path);
+	size_t mlen = rc ? 0 : core_ml__specification__model__get_packed_size(&out);
+	if (!rc && !(model = mld__malloc(mlen ? mlen : 1)))
+		rc = MLD_ENOMEM;
+	if (!rc)
+		core_ml__specification__model__pack(&out, model);
 	/* written beside its place, checked, and committed only once every source's is */
 	if (!rc)
 		rc = mld__adir_open(tree, out_path);
 	if (!rc)
-		rc = mld__write_package_into(*tree, "", &out, w.items, w.n, out_path, &w.info);
+		rc = mld__write_packed_into(*tree, "", model, mlen, dd.b, dd.n, out_path, &w.info);
 	if (!rc)
-		rc = check_written(B, &dd, w.items, w.n, w.info.digests);
+		rc = check_written(cb, &dd, w.info.digests);
 	if (!rc)
-		cb->stats->bytes_after += size;
+		cb->stats->bytes_after += dd.n ? dd.end : 0;
+	free(model);
 	free(w.info.digests);
-	free(w.items);
 	dd_free(&dd);
 	free(fd);
 	return rc;
@@ -1052,7 +1008,7 @@ int cb_write_aligned(cb_ctx *cb, const char *const *out_paths)
 {
 	build B = {0};
 	mld__adir **trees = mld__calloc(cb->n_srcs ? cb->n_srcs : 1, sizeof *trees);
-	int spec, rc = trees ? build_init(&B, cb, &spec) : MLD_ENOMEM;
+	int rc = trees ? build_init(&B, cb) : MLD_ENOMEM;
 	for (size_t s = 0; s < cb->n_srcs && !rc; s++)
 		if (out_paths[s])
 			rc = write_aligned(&B, s, out_paths[s], &trees[s]);
@@ -1064,45 +1020,7 @@ int cb_write_aligned(cb_ctx *cb, const char *const *out_paths)
 	for (size_t s = 0; trees && s < cb->n_srcs; s++)
 		mld__adir_free(trees[s]); /* removes the temp trees not committed */
 	free(trees);
-	build_free(&B);
-	return rc;
-}
-
-int cb_write(cb_ctx *cb, const char *out_path)
-{
-	build B = {0};
-	blobdedup dd = {0};
-	wctx w = {&B, &dd, NULL, 0, {0}, NULL};
-	int spec, rc = build_init(&B, cb, &spec);
-	if (rc || (rc = assemble(&B, spec)) ||
-	    (rc = collect_items(&B, SIZE_MAX, &dd, &w.items, &w.n, &cb->stats->bytes_after)))
-		goto out;
-	cb->stats->large_warning = cb->stats->bytes_after > (UINT64_C(1) << 30);
-	if (cb->stats->bytes_after > (UINT64_C(2) << 30) && !cb->opts->allow_large) {
-		rc = mld__err(
-			MLD_ERROR,
-			"%s: the combined weight.bin would be %.2f GB, above the 2 GB that Core ML is known to load;"
-			" pass --allow-large to write it anyway",
-			out_path, (double)cb->stats->bytes_after / 1e9);
-		goto out;
-	}
-	if (!cb->opts->dry_run) {
-		w.info.written = written;
-		w.info.ctx = &w;
-		if (!(w.info.digests = mld__calloc(w.n ? w.n : 1, sizeof *w.info.digests))) {
-			rc = MLD_ENOMEM;
-			goto out;
-		}
-		rc = cb->opts->zip ? write_zipped(&w, out_path) : write_dir(&w, out_path);
-		/* the output is in place: a stamp that cannot be written is an error, not the output */
-		if (!rc && w.stamp && mld_write_if_changed(cb->opts->stamp_path, w.stamp, strlen(w.stamp)) < 0)
-			rc = mld__err_prefix("%s: stamp", cb->opts->stamp_path);
-	}
-out:
-	free(w.stamp);
-	free(w.info.digests);
-	free(w.items);
-	dd_free(&dd);
-	build_free(&B);
+	if (trees)
+		build_free(&B);
 	return rc;
 }

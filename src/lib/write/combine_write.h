@@ -4,14 +4,9 @@
 
 #include "../plan/plan.h"
 
-/* The write applies the plan to the packages' own models (cb->models_edited):
- * cb_write_restore parses them again as they were read (for deciding afresh: every
- * weight pointer changes); cb_write_discard frees what the write left (before the
- * packages are freed). */
-int cb_write_restore(cb_ctx *cb);
-void cb_write_discard(cb_ctx *cb);
-
-/* Build and (unless dry_run) write the combined package; fills bytes_after. */
+/* Build and (unless dry_run) write the combined package; fills bytes_after. The
+ * opened packages are only read (each function is edited in a private copy of its
+ * model), so a write that fails may be followed by another plan and write. */
 int cb_write(cb_ctx *cb, const char *out_path);
 
 /* Write each source s with a non-NULL out_paths[s] as its own single-function

@@ -28,52 +28,25 @@
 
 #include <stdlib.h>
 
-typedef struct wblob { /* a blob as written */
-	uint64_t moff, size;
-	uint32_t pad;
-	mld_dtype dtype;
-	const uint8_t *data;
-} wblob;
+typedef mld__wblob wblob; /* a blob as written: its metadata record at ->offset */
 
-typedef struct layout {
-	wblob *b;
+typedef struct layout { /* the blobs written, in file order */
+	const wblob *b;
 	size_t n;
 	uint64_t len;
 } layout;
-
-static int cmp_wblob(const void *a, const void *b)
-{
-	const wblob *x = a, *y = b;
-	return x->moff < y->moff ? -1 : x->moff > y->moff;
-}
 
 static const wblob *find_blob(const layout *L, uint64_t moff)
 {
 	size_t lo = 0, hi = L->n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		if (L->b[mid].moff < moff)
+		if (L->b[mid].offset < moff)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < L->n && L->b[lo].moff == moff ? &L->b[lo] : NULL;
-}
-
-static int layout_of(layout *L, const mld__blob_item *items, size_t n, uint64_t len)
-{
-	L->len = len;
-	if (!(L->b = mld__malloc((n ? n : 1) * sizeof *L->b)))
-		return MLD_ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		L->b[i] = (wblob){items[i].v->blobfilevalue->offset, items[i].size,
-		                  mld__dtype_is_subbyte(items[i].dtype) ? items[i].padding_bits : 0, items[i].dtype,
-		                  items[i].data};
-	qsort(L->b, n, sizeof *L->b, cmp_wblob);
-	for (size_t i = 0; i < n; i++)
-		if (!L->n || L->b[L->n - 1].moff != L->b[i].moff)
-			L->b[L->n++] = L->b[i];
-	return 0;
+	return lo < L->n && L->b[lo].offset == moff ? &L->b[lo] : NULL;
 }
 
 /* Bytes [off, off + len) of the written weight.bin: header, metadata records, data
@@ -94,13 +67,13 @@ static int layout_gap(void *ctx, size_t file, uint64_t off, uint64_t len, mld__h
 	size_t lo = 0, hi = L->n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		if (L->b[mid].moff + 64 + L->b[mid].size <= off)
+		if (L->b[mid].offset + 64 + L->b[mid].size <= off)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	for (size_t i = lo; off < end; i++) {
-		uint64_t moff = i < L->n ? L->b[i].moff : end;
+		uint64_t moff = i < L->n ? L->b[i].offset : end;
 		while (off < end && off < moff) { /* zero fill */
 			uint64_t k = moff - off < end - off ? moff - off : end - off;
 			if (k > sizeof zeros)
@@ -113,7 +86,7 @@ static int layout_gap(void *ctx, size_t file, uint64_t off, uint64_t len, mld__h
 		const wblob *b = &L->b[i];
 		if (off < moff + 64) {
 			uint8_t meta[64];
-			if (mld__blobfile_meta_bytes(meta, b->dtype, b->size, moff + 64, b->pad))
+			if (mld__blobfile_meta_bytes(meta, b->dtype, b->size, moff + 64, b->padding_bits))
 				return mld__err(MLD_EUNSUPPORTED, "%s has no blob storage code",
 				                mld_dtype_name(b->dtype));
 			uint64_t e = end < moff + 64 ? end : moff + 64;
@@ -171,7 +144,8 @@ static int out_blob(void *ctx, const mil_value *v, mld__blob_view *bv)
 	if (!b)
 		return mld__err(MLD_ERROR, "blob at offset %llu was not written",
 		                (unsigned long long)v->blobfilevalue->offset);
-	*bv = (mld__blob_view){b->data, b->size, b->moff + 64, b->pad, b->dtype, 0};
+	uint32_t pad = mld__dtype_is_subbyte(b->dtype) ? b->padding_bits : 0;
+	*bv = (mld__blob_view){b->data, b->size, b->offset + 64, pad, b->dtype, 0};
 	return 0;
 }
 
@@ -216,76 +190,138 @@ static bool touches(const mld__strmap *m, const mld_weight *w)
 	return false;
 }
 
-int cb_out_stamp(char **text, const cb_ctx *cb, const mld__strmap *ops, const bool *rewritten,
-                 const mld__blob_item *items, size_t n_items, const mld__write_info *info)
+struct cb_stamp {
+	const cb_ctx *cb;
+	mld__stamp_line *lines; /* per weight of the output, in package order */
+	mld_digest *encs;
+	size_t nw, *base; /* base[s]: source s's first line */
+	mld__wspan *spans;
+	size_t n, cap;
+	size_t *span0, *spans_n; /* per source: its spans */
+};
+
+int cb_stamp_new(cb_stamp **out, const cb_ctx *cb)
 {
-	size_t nw = 0, cap = 64, n = 0;
+	cb_stamp *st = mld__calloc(1, sizeof *st);
+	if (!st)
+		return MLD_ENOMEM;
+	*out = st;
+	st->cb = cb;
+	st->cap = 64;
 	for (size_t s = 0; s < cb->n_srcs; s++)
-		nw += cb->srcs[s].n_weights;
+		st->nw += cb->srcs[s].n_weights;
 	for (size_t i = 0; i < cb->n_ws; i++)
-		cap += 2 * cb->ws[i].w->n_blobs;
-	layout L = {0};
-	mld__stamp_line *lines = mld__calloc(nw ? nw : 1, sizeof *lines);
-	mld_digest *encs = mld__calloc(nw ? nw : 1, sizeof *encs);
-	mld__wspan *spans = mld__malloc(cap * sizeof *spans);
-	int rc = !lines || !encs || !spans ? MLD_ENOMEM : layout_of(&L, items, n_items, info->weights_len);
-	size_t wi = 0;
+		st->cap += 2 * cb->ws[i].w->n_blobs;
+	size_t ns = cb->n_srcs ? cb->n_srcs : 1;
+	if (!(st->lines = mld__calloc(st->nw ? st->nw : 1, sizeof *st->lines)) ||
+	    !(st->encs = mld__calloc(st->nw ? st->nw : 1, sizeof *st->encs)) ||
+	    !(st->spans = mld__malloc(st->cap * sizeof *st->spans)) ||
+	    !(st->base = mld__calloc(ns, sizeof *st->base)) || !(st->span0 = mld__calloc(ns, sizeof *st->span0)) ||
+	    !(st->spans_n = mld__calloc(ns, sizeof *st->spans_n)))
+		return MLD_ENOMEM;
+	for (size_t s = 1; s < cb->n_srcs; s++) /* an alias has as many weights as its original */
+		st->base[s] = st->base[s - 1] + cb->srcs[s - 1].n_weights;
+	return 0;
+}
+
+void cb_stamp_free(cb_stamp *st)
+{
+	if (!st)
+		return;
+	free(st->lines);
+	free(st->encs);
+	free(st->spans);
+	free(st->base);
+	free(st->span0);
+	free(st->spans_n);
+	free(st);
+}
+
+static int add_span(cb_stamp *st, mld__wspan sp)
+{
+	if (st->n == st->cap && !(st->spans = grow(st->spans, &st->cap)))
+		return MLD_ENOMEM;
+	st->spans[st->n++] = sp;
+	return 0;
+}
+
+int cb_stamp_function(cb_stamp *st, size_t s, const mld__strmap *ops, bool rewritten, const mld__wblob *blobs,
+                      size_t n_blobs)
+{
+	const cb_ctx *cb = st->cb;
+	const cb_source *src = &cb->srcs[s];
+	const layout L = {blobs, n_blobs, 0};
+	mld__strmap shared = {0};
+	size_t wi = st->base[s];
+	st->span0[s] = st->n;
+	int rc = multi_op_swaps(&shared, cb, src);
+	for (size_t k = 0; k < src->n_weights && !rc; k++, wi++) {
+		const cb_weight *cw = &cb->ws[src->first_weight + k];
+		const cb_weight *eo = swapped(cw) ? &cb->ws[cw->placed] : cw; /* whose values it holds */
+		mld__stamp_line *l = &st->lines[wi];
+		*l = (mld__stamp_line){src->name,    cw->w->name, cw->w->dtype, cw->w->rank,
+		                       cw->w->shape, eo->enc,     eo->content,  eo->has_content};
+		/* the op chain in the output */
+		const mil_op *chain[64];
+		size_t n_ops = cw->w->n_ops < 64 ? cw->w->n_ops : 64;
+		for (size_t i = 0; i < n_ops && !rc; i++)
+			if (!(chain[i] = mld__strmap_get(ops, cw->w->ops[i]->outputs[0]->name)))
+				rc = mld__err(MLD_ERROR, "function \"%s\": op \"%s\" is not in the output", src->name,
+				              cw->w->ops[i]->outputs[0]->name);
+		for (size_t i = 0; i < n_ops && !rc; i++) {
+			const mil_value *vals[64];
+			size_t nv = op_blob_values(chain[i], vals, 64);
+			for (size_t j = 0; j < nv && !rc; j++) {
+				const wblob *b = find_blob(&L, vals[j]->blobfilevalue->offset);
+				rc = b ? add_span(st, (mld__wspan){b->offset + 64, b->size, wi})
+				       : mld__err(MLD_ERROR, "function \"%s\", weight \"%s\": a blob was not written",
+				                  src->name, cw->w->name);
+			}
+		}
+		if (!rc && (rewritten || touches(&shared, cw->w))) {
+			out_chain oc = {ops, &L};
+			mld__enc_chain c = {chain, n_ops, cw->w->out_index, out_ref, out_blob, NULL, &oc};
+			if ((rc = mld__encoding_digest(&l->enc, &c)))
+				mld__err_prefix("function \"%s\", weight \"%s\"", src->name, cw->w->name);
+		}
+		st->encs[wi] = l->enc;
+	}
+	st->spans_n[s] = st->n - st->span0[s];
+	mld__strmap_free(&shared);
+	return rc;
+}
+
+int cb_stamp_finish(cb_stamp *st, char **text, const mld__wblob *blobs, size_t n_blobs, const mld__write_info *info)
+{
+	const cb_ctx *cb = st->cb;
+	int rc = 0;
+	/* an alias is its original's function under another name: its original's lines,
+	 * digests and spans */
 	for (size_t s = 0; s < cb->n_srcs && !rc; s++) {
 		const cb_source *src = &cb->srcs[s];
-		size_t from = src->alias_of >= 0 ? (size_t)src->alias_of : s;
-		const cb_source *orig = &cb->srcs[from];
-		mld__strmap shared = {0};
-		rc = multi_op_swaps(&shared, cb, orig);
-		for (size_t k = 0; k < orig->n_weights && !rc; k++, wi++) {
-			const cb_weight *cw = &cb->ws[orig->first_weight + k];
-			const cb_weight *eo = swapped(cw) ? &cb->ws[cw->placed] : cw; /* whose values it holds */
-			mld__stamp_line *l = &lines[wi];
-			*l = (mld__stamp_line){src->name,    cw->w->name, cw->w->dtype, cw->w->rank,
-			                       cw->w->shape, eo->enc,     eo->content,  eo->has_content};
-			/* the op chain in the output */
-			const mil_op *chain[64];
-			size_t n_ops = cw->w->n_ops < 64 ? cw->w->n_ops : 64;
-			for (size_t i = 0; i < n_ops && !rc; i++)
-				if (!(chain[i] = mld__strmap_get(&ops[from], cw->w->ops[i]->outputs[0]->name)))
-					rc = mld__err(MLD_ERROR, "function \"%s\": op \"%s\" is not in the output",
-					              src->name, cw->w->ops[i]->outputs[0]->name);
-			for (size_t i = 0; i < n_ops && !rc; i++) {
-				const mil_value *vals[64];
-				size_t nv = op_blob_values(chain[i], vals, 64);
-				for (size_t j = 0; j < nv && !rc; j++) {
-					const wblob *b = find_blob(&L, vals[j]->blobfilevalue->offset);
-					if (!b)
-						rc = mld__err(MLD_ERROR,
-						              "function \"%s\", weight \"%s\": a blob was not written",
-						              src->name, cw->w->name);
-					else if (n == cap && !(spans = grow(spans, &cap)))
-						rc = MLD_ENOMEM;
-					if (!rc)
-						spans[n++] = (mld__wspan){b->moff + 64, b->size, wi};
-				}
-			}
-			if (!rc && (rewritten[from] || touches(&shared, cw->w))) {
-				out_chain oc = {&ops[from], &L};
-				mld__enc_chain c = {chain, n_ops, cw->w->out_index, out_ref, out_blob, NULL, &oc};
-				if ((rc = mld__encoding_digest(&l->enc, &c)))
-					mld__err_prefix("function \"%s\", weight \"%s\"", src->name, cw->w->name);
-			}
-			encs[wi] = l->enc;
+		if (src->alias_of < 0)
+			continue;
+		size_t o = (size_t)src->alias_of, shift = st->base[s] - st->base[o];
+		for (size_t k = 0; k < src->n_weights; k++) {
+			st->lines[st->base[s] + k] = st->lines[st->base[o] + k];
+			st->lines[st->base[s] + k].function = src->name;
+			st->encs[st->base[s] + k] = st->encs[st->base[o] + k];
 		}
-		mld__strmap_free(&shared);
+		for (size_t i = 0; i < st->spans_n[o] && !rc; i++) {
+			mld__wspan sp = st->spans[st->span0[o] + i];
+			sp.w += shift;
+			rc = add_span(st, sp);
+		}
 	}
+	const layout L = {blobs, n_blobs, info->weights_len};
 	mld_digest wd;
 	if (!rc) {
-		mld__wspan *sp[1] = {spans};
-		size_t ns[1] = {n};
+		mld__wspan *sp[1] = {st->spans};
+		size_t ns[1] = {st->n};
 		uint64_t lens[1] = {L.len};
-		rc = mld__weights_identity(&wd, n ? 1 : 0, lens, sp, ns, encs, layout_gap, &L);
+		rc = mld__weights_identity(&wd, st->n ? 1 : 0, lens, sp, ns, st->encs, layout_gap, (void *)&L);
 	}
 	if (!rc)
-		rc = mld__stamp_text(text, &info->model, &wd, n ? L.len : 0, lines, nw);
-	free(L.b);
-	free(lines);
-	free(encs);
-	free(spans);
+		rc = mld__stamp_text(text, &info->model, &wd, st->n ? L.len : 0, st->lines, st->nw);
 	return rc;
 }
