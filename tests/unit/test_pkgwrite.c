@@ -486,9 +486,9 @@ static prog_attr *prog_attr_new(const char *key, const char *value)
 }
 
 /* f_a (a blob), f_b, and f_c: f_a's function object under another key, as combine
- * writes an alias; metadata, program attributes, and (extras) a program docString and
- * function attributes. */
-static mil_model *splice_model(bool extras)
+ * writes an alias; from level 1 metadata and program attributes; at level 2 a program
+ * docString and function attributes too. */
+static mil_model *splice_model(int level)
 {
 	mil_op *a_ops[1] = {tu_const_op("w", tu_blob_value(MLD_DT_FP16, 1, (uint64_t[]){4}, WEIGHT_FILE, 64))};
 	mil_op *b_ops[1] = {tu_const_op("s", tu_string_value("hello"))};
@@ -498,6 +498,8 @@ static mil_model *splice_model(bool extras)
 	const char *names[3] = {"f_a", "f_b", "f_c"};
 	mil_model *m = tu_ml_program(9, 3, names, fns);
 	mil_program *p = m->mlprogram;
+	if (!level)
+		return m; /* nothing after the functions */
 	p->n_attributes = 2;
 	p->attributes = tu_alloc(2 * sizeof *p->attributes);
 	p->attributes[0] = prog_attr_new("buildInfo", "{\"coremltools-version\": \"8.0\"}");
@@ -507,7 +509,7 @@ static mil_model *splice_model(bool extras)
 	md->shortdescription = tu_str("a model");
 	md->author = tu_str("someone");
 	m->description->metadata = md;
-	if (extras) {
+	if (level > 1) {
 		p->docstring = tu_str("a program");
 		for (size_t i = 0; i < 2; i++) {
 			fns[i]->n_attributes = 1;
@@ -536,20 +538,26 @@ static void check_splice(const mil_model *m, size_t split)
 	mil_program rest = *m->mlprogram;
 	rest.n_functions = 0;
 	rest.functions = NULL;
-	mld__buf ents[2] = {{0}}, got = {0};
+	mld__buf ents[2] = {{0}}, pre = {0}, post = {0}, got = {0};
 	for (size_t i = 0; i < m->mlprogram->n_functions; i++)
 		assert_ok(mld__program_entry_pack(&ents[i < split ? 0 : 1], m->mlprogram->functions[i]->key,
 		                                  m->mlprogram->functions[i]->value));
-	assert_ok(mld__model_splice(&got, &head, &rest, ents, 2));
+	assert_ok(mld__model_splice(&pre, &post, &head, &rest, ents, 2));
+	assert_ok(mld__buf_append(&got, pre.data, pre.len));
+	assert_ok(mld__buf_append(&got, ents[0].data, ents[0].len));
+	assert_ok(mld__buf_append(&got, ents[1].data, ents[1].len));
+	assert_ok(mld__buf_append(&got, post.data, post.len));
 	assert_int_equal(got.len, len);
 	assert_memory_equal(got.data, want, len);
 	/* what it cannot splice: a program left in the head, functions left in the rest */
 	mld__buf bad = {0};
-	assert_mld_err(mld__model_splice(&bad, m, &rest, ents, 2), MLD_ERROR, "a piece at a time");
-	assert_mld_err(mld__model_splice(&bad, &head, m->mlprogram, ents, 2), MLD_ERROR, "a piece at a time");
+	assert_mld_err(mld__model_splice(&bad, &bad, m, &rest, ents, 2), MLD_ERROR, "a piece at a time");
+	assert_mld_err(mld__model_splice(&bad, &bad, &head, m->mlprogram, ents, 2), MLD_ERROR, "a piece at a time");
 	assert_int_equal(bad.len, 0);
 	mld__buf_free(&ents[0]);
 	mld__buf_free(&ents[1]);
+	mld__buf_free(&pre);
+	mld__buf_free(&post);
 	mld__buf_free(&got);
 	free(want);
 }
@@ -557,8 +565,8 @@ static void check_splice(const mil_model *m, size_t split)
 static void test_splice_equals_whole_pack(void **state)
 {
 	(void)state;
-	for (int extras = 0; extras < 2; extras++) {
-		mil_model *m = splice_model(extras);
+	for (int level = 0; level < 3; level++) {
+		mil_model *m = splice_model(level);
 		for (size_t split = 0; split <= 3; split++)
 			check_splice(m, split);
 		tu_arena_free();
@@ -579,12 +587,14 @@ static void count_written(void *ctx, const uint8_t *data, uint64_t size)
 }
 
 /* The blobs of the example file, placed by the caller: the same file, byte for byte;
- * each blob's digest as written; the model bytes as given. A blob whose place the
+ * each blob's digest as written; the model bytes as given, in pieces (an empty one
+ * among them). A blob whose place the
  * model got wrong fails the write, and nothing is left. */
 static void test_packed_write(void **state)
 {
 	fixture *f = *state;
 	static const uint8_t model[] = {0x08, 0x09}; /* specificationVersion 9: any bytes will do */
+	mld__buf pieces[3] = {{(uint8_t *)model, 1, 1}, {NULL, 0, 0}, {(uint8_t *)model + 1, 1, 1}};
 	mld__wblob blobs[2] = {{tu_example_fp16_data, 8, mld__wblob_offset(0), 0, MLD_DT_FP16},
 	                       {tu_example_uint4_data, 3, 0, 4, MLD_DT_UINT4}};
 	blobs[1].offset = mld__wblob_offset(blobs[0].offset + 64 + blobs[0].size);
@@ -595,7 +605,7 @@ static void test_packed_write(void **state)
 	mld__write_info info = {count_written, &s, dig, {{0}}, 0};
 	mld__adir *d = NULL;
 	assert_ok(mld__adir_open(&d, out));
-	assert_ok(mld__write_packed_into(d, "", model, sizeof model, blobs, 2, out, &info));
+	assert_ok(mld__write_packed_into(d, "", pieces, 3, blobs, 2, out, &info));
 	assert_ok(mld__adir_commit(d, false));
 	mld__adir_free(d);
 	char *wbin = child(out, "Data/com.apple.CoreML/weights/weight.bin");
@@ -617,7 +627,7 @@ static void test_packed_write(void **state)
 	char *bad = child(f->dir, "misplaced.mlpackage");
 	blobs[1].offset = 128;
 	assert_ok(mld__adir_open(&d, bad));
-	assert_mld_err(mld__write_packed_into(d, "", model, sizeof model, blobs, 2, bad, NULL), MLD_ERROR,
+	assert_mld_err(mld__write_packed_into(d, "", pieces, 3, blobs, 2, bad, NULL), MLD_ERROR,
 	               "written at offset 192, but the model says 128");
 	mld__adir_free(d);
 	assert_false(tu_exists(bad));

@@ -65,6 +65,8 @@ int mld__adir_mkdirs(mld__adir *d, const char *rel);
 int mld__adir_create(mld__adir *d, const char *rel, int *fd);
 /* Create `rel`, write `data`, make it durable and close it. */
 int mld__adir_write_file(mld__adir *d, const char *rel, const void *data, size_t len);
+/* The same with the file's bytes in n pieces, written one after the other. */
+int mld__adir_write_bufs(mld__adir *d, const char *rel, const mld__buf *bufs, size_t n);
 /* Put the tree at its path. An existing directory there is replaced only with
  * `replace` (else MLD_EEXISTS), by an atomic swap where the system has one
  * (readers see the old tree or the new), else by moving the old one aside first. */

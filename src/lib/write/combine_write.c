@@ -527,7 +527,8 @@ typedef struct stream {
 	int spec;
 	bool pack; /* not a dry run: the model is packed */
 	blobdedup dd;
-	mld__buf *ents;    /* per source: its Program.functions entry, packed */
+	mld__buf *model;   /* model.mlmodel in pieces: the part before the functions, ents, the part after */
+	mld__buf *ents;    /* per source: its Program.functions entry, packed (model + 1) */
 	fn_desc **fdescs;  /* per source: its FunctionDescription (a malloc'd copy) */
 	md_meta **metas;   /* per source (aliases: NULL): its package's metadata (a malloc'd copy) */
 	mil_program *rest; /* version and the anchor's attributes (buildInfo and friends) */
@@ -682,8 +683,9 @@ static int stream_one(stream *S, size_t s, copy *c)
 	return rc;
 }
 
-/* The Model: its description and the program around the packed functions. */
-static int stream_model(stream *S, mld__buf *out)
+/* The Model's bytes around the packed functions: its description and the program's
+ * version and attributes. */
+static int stream_model(stream *S)
 {
 	cb_ctx *cb = S->cb;
 	int rc = merge_metadata(S);
@@ -699,21 +701,21 @@ static int stream_model(stream *S, mld__buf *out)
 	desc.functions = S->fdescs;
 	desc.defaultfunctionname = (char *)cb->srcs[cb->default_src].name;
 	desc.metadata = &S->meta;
-	return mld__model_splice(out, &head, S->rest, S->ents, cb->n_srcs);
+	return mld__model_splice(&S->model[0], &S->model[cb->n_srcs + 1], &head, S->rest, S->ents, cb->n_srcs);
 }
 
 static void stream_free(stream *S)
 {
 	const cb_ctx *cb = S->cb;
+	for (size_t i = 0; S->model && i < cb->n_srcs + 2; i++)
+		mld__buf_free(&S->model[i]);
 	for (size_t s = 0; s < cb->n_srcs; s++) {
-		if (S->ents)
-			mld__buf_free(&S->ents[s]);
 		if (S->fdescs && S->fdescs[s])
 			protobuf_c_message_free_unpacked(&S->fdescs[s]->base, NULL);
 		if (S->metas && S->metas[s])
 			protobuf_c_message_free_unpacked(&S->metas[s]->base, NULL);
 	}
-	free(S->ents);
+	free(S->model);
 	free(S->fdescs);
 	free(S->metas);
 	if (S->rest)
@@ -773,9 +775,9 @@ static int stream_all(stream *S)
 typedef struct wctx {
 	cb_ctx *cb;
 	const blobdedup *dd;
-	cb_stamp *stamp; /* NULL: none asked for */
-	const uint8_t *model;
-	size_t model_len;
+	cb_stamp *stamp;       /* NULL: none asked for */
+	const mld__buf *model; /* in pieces */
+	size_t n_model;
 	mld__write_info info;
 	char *stamp_text;
 } wctx;
@@ -811,7 +813,7 @@ static int write_zipped(wctx *w, const char *out_path)
 	if (!rc && !(pkg = mld__sprintf("%s/%s", mld__adir_temp(scratch), prefix)))
 		rc = MLD_ENOMEM;
 	if (!rc)
-		rc = mld__write_packed_into(scratch, prefix, w->model, w->model_len, w->dd->b, w->dd->n, out_path,
+		rc = mld__write_packed_into(scratch, prefix, w->model, w->n_model, w->dd->b, w->dd->n, out_path,
 		                            &w->info);
 	if (!rc)
 		rc = before_commit(w);
@@ -833,7 +835,7 @@ static int write_dir(wctx *w, const char *out_path)
 	mld__adir *d = NULL;
 	int rc = mld__adir_open(&d, out_path);
 	if (!rc)
-		rc = mld__write_packed_into(d, "", w->model, w->model_len, w->dd->b, w->dd->n, out_path, &w->info);
+		rc = mld__write_packed_into(d, "", w->model, w->n_model, w->dd->b, w->dd->n, out_path, &w->info);
 	if (!rc)
 		rc = before_commit(w);
 	if (!rc)
@@ -845,7 +847,6 @@ static int write_dir(wctx *w, const char *out_path)
 int cb_write(cb_ctx *cb, const char *out_path)
 {
 	stream S = {.cb = cb, .spec = 9, .pack = !cb->opts->dry_run};
-	mld__buf model = {0};
 	wctx w = {.cb = cb, .dd = &S.dd};
 	for (size_t p = 0; p < cb->n_pkgs; p++)
 		if (mld_package_spec_version(cb->pkgs[p]) > S.spec)
@@ -853,9 +854,10 @@ int cb_write(cb_ctx *cb, const char *out_path)
 	S.opset = opset_for(S.spec);
 	size_t ns = cb->n_srcs ? cb->n_srcs : 1;
 	int rc = 0;
-	if (!(S.ents = mld__calloc(ns, sizeof *S.ents)) || !(S.fdescs = mld__calloc(ns, sizeof *S.fdescs)) ||
-	    !(S.metas = mld__calloc(ns, sizeof *S.metas)))
+	if (!(S.model = mld__calloc(cb->n_srcs + 2, sizeof *S.model)) ||
+	    !(S.fdescs = mld__calloc(ns, sizeof *S.fdescs)) || !(S.metas = mld__calloc(ns, sizeof *S.metas)))
 		rc = MLD_ENOMEM;
+	S.ents = S.model ? S.model + 1 : NULL;
 	if (!rc && cb->opts->stamp_path)
 		rc = cb_stamp_new(&S.stamp, cb);
 	if (rc || (rc = stream_all(&S)))
@@ -870,13 +872,11 @@ int cb_write(cb_ctx *cb, const char *out_path)
 			out_path, (double)cb->stats->bytes_after / 1e9);
 		goto out;
 	}
-	if (cb->opts->dry_run || (rc = stream_model(&S, &model)))
+	if (cb->opts->dry_run || (rc = stream_model(&S)))
 		goto out;
-	for (size_t s = 0; s < cb->n_srcs; s++) /* in the model now */
-		mld__buf_free(&S.ents[s]);
 	w.stamp = S.stamp;
-	w.model = model.data;
-	w.model_len = model.len;
+	w.model = S.model; /* never in one piece: written piece by piece */
+	w.n_model = cb->n_srcs + 2;
 	w.info.written = written;
 	w.info.ctx = &w;
 	if (!(w.info.digests = mld__calloc(S.dd.n ? S.dd.n : 1, sizeof *w.info.digests))) {
@@ -890,7 +890,6 @@ int cb_write(cb_ctx *cb, const char *out_path)
 out:
 	free(w.stamp_text);
 	free(w.info.digests);
-	mld__buf_free(&model);
 	stream_free(&S);
 	return rc;
 }
@@ -1016,7 +1015,8 @@ static int write_aligned(build *B, size_t s, const char *out_path, mld__adir **t
 	if (!rc)
 		rc = mld__adir_open(tree, out_path);
 	if (!rc)
-		rc = mld__write_packed_into(*tree, "", model, mlen, dd.b, dd.n, out_path, &w.info);
+		rc = mld__write_packed_into(*tree, "", &(mld__buf){model, mlen, mlen}, 1, dd.b, dd.n, out_path,
+		                            &w.info);
 	if (!rc)
 		rc = check_written(cb, &dd, w.info.digests);
 	if (!rc)

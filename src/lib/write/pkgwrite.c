@@ -201,12 +201,21 @@ static int add_one(mld__blobwriter *bw, uint64_t *off, mld_dtype dt, const uint8
 	return rc;
 }
 
-/* model.mlmodel and Manifest.json, once weight.bin is written. */
-static int write_model(sink *k, const ppaths *p, const uint8_t *model, size_t len, mld__write_info *info)
+/* model.mlmodel, its bytes in n pieces, and Manifest.json, once weight.bin is written. */
+static int write_model(sink *k, const ppaths *p, const mld__buf *model, size_t n, mld__write_info *info)
 {
-	if (info)
-		mld__hash128(info->model.bytes, model, len);
-	int rc = sink_file(k, p->model, k->mem ? &k->mem->model : NULL, model, len);
+	int rc = 0;
+	if (info) {
+		mld__hash h;
+		mld__hash_reset(&h);
+		for (size_t i = 0; i < n; i++)
+			mld__hash_update(&h, model[i].data, model[i].len);
+		mld__hash_digest(info->model.bytes, &h);
+	}
+	if (!k->mem)
+		rc = mld__adir_write_bufs(k->d, p->model, model, n);
+	for (size_t i = 0; k->mem && i < n && !rc; i++)
+		rc = mld__buf_append(&k->mem->model, model[i].data, model[i].len);
 	return rc ? rc : write_manifest(k, p->manifest);
 }
 
@@ -260,7 +269,7 @@ static int write_to(sink *k, const char *dir, mil_model *model, mld__blob_item *
 		goto out;
 	}
 	core_ml__specification__model__pack(model, mbytes);
-	rc = write_model(k, &p, mbytes, mlen, info);
+	rc = write_model(k, &p, &(mld__buf){mbytes, mlen, mlen}, 1, info);
 out:
 	mld__blobwriter_free(bw);
 	free(order);
@@ -269,7 +278,7 @@ out:
 	return rc;
 }
 
-int mld__write_packed_into(mld__adir *d, const char *dir, const uint8_t *model, size_t model_len,
+int mld__write_packed_into(mld__adir *d, const char *dir, const mld__buf *model, size_t n_model,
                            const mld__wblob *blobs, size_t n_blobs, const char *display, mld__write_info *info)
 {
 	sink k = {d, NULL};
@@ -293,7 +302,7 @@ int mld__write_packed_into(mld__adir *d, const char *dir, const uint8_t *model, 
 		rc = mld__blobwriter_finish(bw);
 	}
 	if (!rc)
-		rc = write_model(&k, &p, model, model_len, info);
+		rc = write_model(&k, &p, model, n_model, info);
 	mld__blobwriter_free(bw);
 	paths_free(&p);
 	return rc;
@@ -362,7 +371,8 @@ static bool splice_valid(void)
 	       !strcmp(p->fields[0].name, "version") && p->fields[1].id == 2 && !strcmp(p->fields[1].name, "functions");
 }
 
-int mld__model_splice(mld__buf *out, const mil_model *head, const mil_program *rest, const mld__buf *entries, size_t n)
+int mld__model_splice(mld__buf *pre, mld__buf *post, const mil_model *head, const mil_program *rest,
+                      const mld__buf *entries, size_t n)
 {
 	if (!splice_valid() || head->type_case != CORE_ML__SPECIFICATION__MODEL__TYPE__NOT_SET ||
 	    head->base.n_unknown_fields || rest->n_functions || rest->base.n_unknown_fields)
@@ -379,19 +389,14 @@ int mld__model_splice(mld__buf *out, const mil_model *head, const mil_program *r
 	uint8_t hdr[20];
 	put_varint(hdr, &h, 502 << 3 | PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED); /* Model.mlProgram */
 	put_varint(hdr, &h, lp);
-	uint8_t *o = buf_grow(out, lh + h + lp);
-	if (!o)
+	uint8_t *o = buf_grow(pre, lh + h + lv), *t = o && lt ? buf_grow(post, lt) : NULL;
+	if (!o || (lt && !t))
 		return MLD_ENOMEM;
 	o += core_ml__specification__model__pack(head, o);
 	memcpy(o, hdr, h);
-	o += h;
-	o += core_ml__specification__milspec__program__pack(&ver, o);
-	for (size_t i = 0; i < n; i++) {
-		if (entries[i].len)
-			memcpy(o, entries[i].data, entries[i].len);
-		o += entries[i].len;
-	}
-	core_ml__specification__milspec__program__pack(&tail, o);
+	core_ml__specification__milspec__program__pack(&ver, o + h);
+	if (lt) /* nothing after the functions: no attributes, no docString */
+		core_ml__specification__milspec__program__pack(&tail, t);
 	return 0;
 }
 

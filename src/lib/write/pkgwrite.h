@@ -65,11 +65,12 @@ int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, 
 int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld__blob_item *items, size_t n_items,
                             const char *display, mld__write_info *info);
 
-/* A package whose model.mlmodel is already packed (`model`, its blob Values naming
- * MLD_WEIGHT_FILE_NAME at their blobs' offsets), with the distinct `blobs` in file
- * order, written as the directory `dir` inside an atomic tree being built. A blob
- * landing anywhere but at its offset is an error (the model would point elsewhere). */
-int mld__write_packed_into(mld__adir *d, const char *dir, const uint8_t *model, size_t model_len,
+/* A package whose model.mlmodel is already packed (the n_model pieces of `model`, in
+ * order: its blob Values name MLD_WEIGHT_FILE_NAME at their blobs' offsets), with the
+ * distinct `blobs` in file order, written as the directory `dir` inside an atomic tree
+ * being built. A blob landing anywhere but at its offset is an error (the model would
+ * point elsewhere). */
+int mld__write_packed_into(mld__adir *d, const char *dir, const mld__buf *model, size_t n_model,
                            const mld__wblob *blobs, size_t n_blobs, const char *display, mld__write_info *info);
 
 /* ---- a Model packed a piece at a time -------------------------------------------------
@@ -81,10 +82,14 @@ int mld__write_packed_into(mld__adir *d, const char *dir, const uint8_t *model, 
 
 /* Append field 2 of a Program, one FunctionsEntry (key -> fn), to *out. */
 int mld__program_entry_pack(mld__buf *out, const char *key, const mil_function *fn);
-/* The packed Model `head` (mlProgram unset, no unknown fields) with the Program
- * `rest` (no functions, no unknown fields) holding the entries packed into
- * entries[0..n) in order: equal to packing the whole Model. */
-int mld__model_splice(mld__buf *out, const mil_model *head, const mil_program *rest, const mld__buf *entries, size_t n);
+/* The bytes around the entries packed into entries[0..n), in order, of the Model
+ * `head` (mlProgram unset, no unknown fields) whose Program is `rest` (no functions, no
+ * unknown fields) with those entries: appended to *pre, the Model without its program,
+ * field 502's tag and length, and the Program's version; to *post, its docString and
+ * attributes. pre, the entries, then post are the whole Model packed at once, so it
+ * need never be held in one piece. */
+int mld__model_splice(mld__buf *pre, mld__buf *post, const mil_model *head, const mil_program *rest,
+                      const mld__buf *entries, size_t n);
 
 /* A package written into memory (the fuzzers' writer: no files): its model.mlmodel,
  * Manifest.json and, if it has blobs (has_weights), weights/weight.bin. */
