@@ -23,7 +23,6 @@
 #include "zipwrite.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 

@@ -220,7 +220,7 @@ static int write_model(sink *k, const ppaths *p, const mld__buf *model, size_t n
 }
 
 static int write_to(sink *k, const char *dir, mil_model *model, mld__blob_item *items, size_t n_items,
-                    const char *display, mld__write_info *info)
+                    const char *display)
 {
 	mld__blob_item **order = NULL;
 	mld__blobwriter *bw = NULL;
@@ -240,15 +240,11 @@ static int write_to(sink *k, const char *dir, mil_model *model, mld__blob_item *
 		if ((rc = open_weights(k, &p, &bw)))
 			goto out;
 		uint64_t off = 0;
-		mld_digest *dig = info ? info->digests : NULL, last = {{0}};
 		for (size_t i = 0; i < n_items; i++) {
 			mld__blob_item *it = order[i];
 			if ((i == 0 || cmp_item(&order[i - 1], &order[i]) != 0) &&
-			    (rc = add_one(bw, &off, it->dtype, it->data, it->size, it->padding_bits, dig ? &last : NULL,
-			                  info)))
+			    (rc = add_one(bw, &off, it->dtype, it->data, it->size, it->padding_bits, NULL, NULL)))
 				goto out;
-			if (dig)
-				dig[it - items] = last;
 			mil_value *v = it->v;
 			if (v->blobfilevalue->filename != protobuf_c_empty_string)
 				mld__free(v->blobfilevalue->filename); /* a copy's may be in its arena */
@@ -258,8 +254,6 @@ static int write_to(sink *k, const char *dir, mil_model *model, mld__blob_item *
 			}
 			v->blobfilevalue->offset = off;
 		}
-		if (info)
-			info->weights_len = mld__blobwriter_size(bw);
 		if ((rc = mld__blobwriter_finish(bw)))
 			goto out;
 	}
@@ -269,7 +263,7 @@ static int write_to(sink *k, const char *dir, mil_model *model, mld__blob_item *
 		goto out;
 	}
 	core_ml__specification__model__pack(model, mbytes);
-	rc = write_model(k, &p, &(mld__buf){mbytes, mlen, mlen}, 1, info);
+	rc = write_model(k, &p, &(mld__buf){mbytes, mlen, mlen}, 1, NULL);
 out:
 	mld__blobwriter_free(bw);
 	free(order);
@@ -400,19 +394,12 @@ int mld__model_splice(mld__buf *pre, mld__buf *post, const mil_model *head, cons
 	return 0;
 }
 
-int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld__blob_item *items, size_t n_items,
-                            const char *display, mld__write_info *info)
-{
-	sink k = {d, NULL};
-	return write_to(&k, dir, model, items, n_items, display, info);
-}
-
 int mld__write_package_mem(mil_model *model, mld__blob_item *items, size_t n_items, const char *display,
                            mld__pkgmem *out)
 {
 	memset(out, 0, sizeof *out);
 	sink k = {NULL, out};
-	int rc = write_to(&k, "", model, items, n_items, display, NULL);
+	int rc = write_to(&k, "", model, items, n_items, display);
 	if (rc)
 		mld__pkgmem_free(out);
 	return rc;
@@ -438,7 +425,8 @@ int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, 
 		return mld__err(MLD_EEXISTS, "%s: already exists (not replaced)", path);
 	mld__adir *d = NULL;
 	int rc = mld__adir_open(&d, path);
-	if (!rc && !(rc = mld__write_package_into(d, "", model, items, n_items, path, NULL)))
+	sink k = {d, NULL};
+	if (!rc && !(rc = write_to(&k, "", model, items, n_items, path)))
 		rc = mld__adir_commit(d, flags & MLD_WRITE_REPLACE);
 	mld__adir_free(d); /* removes the temp tree unless committed: nothing half-written stays */
 	return rc;

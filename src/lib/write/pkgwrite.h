@@ -40,9 +40,8 @@ typedef struct mld__write_info {
 	 * lets their pages go); may be NULL */
 	void (*written)(void *ctx, const uint8_t *data, uint64_t size);
 	void *ctx;
-	/* in: if non-NULL, digests[i] gets the XXH3-128 of the bytes written for items[i]'s
-	 * blob (blobs[i] for mld__write_packed_into), hashed as they are written, so a
-	 * caller can check what it assumed of them */
+	/* in: if non-NULL, digests[i] gets the XXH3-128 of the bytes written for blobs[i],
+	 * hashed as they are written, so a caller can check what it assumed of them */
 	mld_digest *digests;
 	/* out: the XXH3-128 of model.mlmodel as written, and weight.bin's length (0: none) */
 	mld_digest model;
@@ -59,11 +58,6 @@ int mld__function_blob_values(mil_value ***out, size_t *n, mil_function *fn);
 /* Write `model` (its blob Values get their new offsets and the standard file
  * name) with `items` to `path` atomically. flags: MLD_WRITE_REPLACE. */
 int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, const char *path, unsigned flags);
-
-/* The same package written as the directory `dir` ("" = the root) inside an atomic
- * tree being built; `display` names it in messages. `info` may be NULL. */
-int mld__write_package_into(mld__adir *d, const char *dir, mil_model *model, mld__blob_item *items, size_t n_items,
-                            const char *display, mld__write_info *info);
 
 /* A package whose model.mlmodel is already packed (the n_model pieces of `model`, in
  * order: its blob Values name MLD_WEIGHT_FILE_NAME at their blobs' offsets), with the
