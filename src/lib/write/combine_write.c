@@ -8,8 +8,9 @@
  * to its source bytes and deduplicated by (dtype, shape, padding, bytes): each
  * distinct blob is written once, in order of first use, so its offset in the output
  * is known at once. The function is then packed (protobuf-c packs a map entry by
- * entry: see mld__model_splice) and its copy freed, so the write holds one parsed
- * model at a time, whatever the number of functions. */
+ * entry: see mld__model_splice) and its copy freed, so the write holds two parsed
+ * models at most (this one's and the next one's, parsed ahead), whatever the number
+ * of functions. */
 #include "../core/hash.h"
 #include "../core/par.h"
 #include "../core/strmap.h"
@@ -489,7 +490,7 @@ typedef struct copy {
 	mld__arena *ar;
 } copy;
 
-/* May run on another thread: sets no message (copy_check does). */
+/* May run on another thread, whose messages stay there: copy_check reports. */
 static void copy_parse(copy *c, const mld_package *pkg)
 {
 	c->m = NULL;
@@ -506,7 +507,8 @@ static int copy_check(const copy *c, const mld_package *pkg)
 	                               : mld__err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
 }
 
-/* Only the malloc'd pieces the edits put into the copy: the arena's go with it. */
+/* The malloc'd pieces the edits put into the copy (the walk leaves the arena's alone),
+ * then the arena. */
 static void copy_free(copy *c)
 {
 	if (c->m) {
