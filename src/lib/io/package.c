@@ -98,16 +98,6 @@ static void free_model(mld_package *pkg)
 	pkg->n_blob_files = 0; /* their names were the model's */
 }
 
-int mld__package_reparse(mld_package *pkg)
-{
-	free_model(pkg);
-	int rc;
-	if ((rc = parse_model(pkg)) || (rc = load_functions(pkg)) || (rc = mld__weights_discover(pkg)))
-		return rc;
-	mld__source_release_all(pkg->src); /* the blob metadata pages discovery read */
-	return 0;
-}
-
 void mld_package_free(mld_package *pkg)
 {
 	if (!pkg)

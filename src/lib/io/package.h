@@ -82,10 +82,6 @@ void mld__weight_release(const mld_package *pkg, const mld_weight *w);
 int mld__manifest_load(mld_package *pkg);
 /* Discover weights of every function (weights.c). */
 int mld__weights_discover(mld_package *pkg);
-/* The model parsed again from model_bytes (as read when opened, so the same model),
- * with its functions and weights: for a caller that edited the parsed one. Every
- * pointer into the old model and weights is invalid after. */
-int mld__package_reparse(mld_package *pkg);
 void mld__weights_free(mld_package *pkg);
 
 #endif
