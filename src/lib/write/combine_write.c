@@ -941,6 +941,8 @@ static int build_init(build *B, cb_ctx *cb, int *spec)
 	B->cb = cb;
 	*spec = 9;
 	bool inplace = inplace_safe(cb);
+	for (size_t p = 0; p < cb->n_pkgs; p++)
+		inplace &= cb->pkgs[p]->model != NULL; /* an opened package holds no model (package.h) */
 	if ((!inplace && !copyset_new(&B->cs, cb->n_pkgs)) ||
 	    !(B->copies = mld__calloc(cb->n_pkgs, sizeof *B->copies)) ||
 	    !(B->fns = mld__calloc(cb->n_srcs, sizeof *B->fns)) ||
@@ -956,8 +958,8 @@ static int build_init(build *B, cb_ctx *cb, int *spec)
 			if (!(B->copies[p] = B->cs.m[p]))
 				return mld__err(MLD_EFORMAT, "%s: cannot re-read the model", mld_package_path(pkg));
 		}
-		if (pkg->model->specificationversion > *spec)
-			*spec = pkg->model->specificationversion;
+		if (pkg->spec_version > *spec)
+			*spec = pkg->spec_version;
 	}
 	cb->models_edited |= inplace;
 	for (size_t s = 0; s < cb->n_srcs; s++) {
