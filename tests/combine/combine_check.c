@@ -905,7 +905,7 @@ static int cmd_pkg(int argc, char **argv)
 		fprintf(stderr, "%s\n", mld_error_last());
 		return 1;
 	}
-	const mil_model_desc *d = p->model->description;
+	const mil_model_desc *d = p->desc;
 	printf("spec\t%d\n", mld_package_spec_version(p));
 	printf("default\t%s\n",
 	       d && d->defaultfunctionname && d->defaultfunctionname[0] ? d->defaultfunctionname : "-");

@@ -2,6 +2,8 @@
  * worked example byte for byte; the reader enforces every §3.6 check. */
 #include "testutil.h"
 
+#include "core/hash.h"
+#include "core/par.h"
 #include "io/blobfile.h"
 #include "tensor/subbyte.h"
 
@@ -163,6 +165,74 @@ static void test_writer_empty_file(void **state)
 	tu_rmtree(dir);
 	free(path);
 	free(dir);
+}
+
+/* Hashed as written: small blobs inline, large ones on the worker thread, and with one
+ * thread (no worker) inline too; every way gives the digest of the bytes written, and
+ * the same file. */
+static void test_writer_hashes_what_it_writes(void **state)
+{
+	(void)state;
+	char *dir = tu_tempdir();
+	const uint64_t sizes[3] = {100, (3u << 20) + 5, 1u << 20};
+	uint8_t *data = malloc(sizes[1] + 2); /* blob b starts at data + b */
+	assert_non_null(data);
+	for (uint64_t i = 0; i < sizes[1] + 2; i++)
+		data[i] = (uint8_t)(i * 2654435761u >> 13);
+	uint8_t *files[2];
+	size_t lens[2];
+	for (int pass = 0; pass < 2; pass++) {
+		setenv("MLD_THREADS", pass ? "1" : "2", 1);
+		char *path = tu_fmt("%s/h%d.bin", dir, pass);
+		mld__blobwriter *w = NULL;
+		assert_ok(open_new(&w, path));
+		for (int b = 0; b < 3; b++) {
+			uint64_t off;
+			mld_digest got, want;
+			assert_ok(mld__blobwriter_add_hashed(w, &off, MLD_DT_UINT8, data + b, sizes[b], 0, &got));
+			mld__hash128(want.bytes, data + b, (size_t)sizes[b]);
+			assert_memory_equal(got.bytes, want.bytes, 16);
+		}
+		assert_ok(mld__blobwriter_finish(w));
+		mld__blobwriter_free(w);
+		files[pass] = tu_read_file(path, &lens[pass]);
+		free(path);
+	}
+	unsetenv("MLD_THREADS");
+	assert_int_equal(lens[0], lens[1]);
+	assert_memory_equal(files[0], files[1], lens[0]);
+	free(files[0]);
+	free(files[1]);
+	free(data);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+/* The worker runs each job posted, once, by the time wait returns; free waits for a
+ * job still running. */
+static void add_one(void *arg) { ++*(int *)arg; }
+
+static void test_worker_runs_jobs(void **state)
+{
+	(void)state;
+	setenv("MLD_THREADS", "1", 1);
+	assert_null(mld__worker_new()); /* no spare CPU: the caller works alone */
+	setenv("MLD_THREADS", "2", 1);
+	mld__worker *w = mld__worker_new();
+	unsetenv("MLD_THREADS");
+	assert_non_null(w);
+	int n = 0;
+	mld__worker_wait(w); /* nothing posted */
+	for (int i = 0; i < 100; i++) {
+		mld__worker_post(w, add_one, &n);
+		mld__worker_wait(w);
+		assert_int_equal(n, i + 1);
+	}
+	int last = 0;
+	mld__worker_post(w, add_one, &last);
+	mld__worker_free(w);
+	assert_int_equal(last, 1);
+	mld__worker_free(NULL);
 }
 
 /* ---- reader: the example reads back ----------------------------------------------------- */
@@ -626,6 +696,8 @@ int main(void)
 		cmocka_unit_test(test_writer_zeroes_padding_for_whole_byte_types),
 		cmocka_unit_test(test_writer_open_failure_names_file),
 		cmocka_unit_test(test_writer_empty_file),
+		cmocka_unit_test(test_writer_hashes_what_it_writes),
+		cmocka_unit_test(test_worker_runs_jobs),
 		cmocka_unit_test(test_read_worked_example),
 		cmocka_unit_test(test_read_ignores_count_on_random_access),
 		cmocka_unit_test(test_bad_version),

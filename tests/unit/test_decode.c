@@ -2,6 +2,8 @@
  * chains inside a written package (§4.1 input and attribute forms, §4.4 chains). */
 #include "testutil.h"
 
+#include "core/arena.h"
+#include "io/package.h"
 #include "write/pkgwrite.h"
 
 #define DIMS(...)                                                                                                      \
@@ -299,6 +301,67 @@ static void test_two_output_chain(void **state)
 	mld_package_free(pkg);
 }
 
+/* An opened package holds no parsed model: its weights own copies of their chain ops
+ * and strings, two weights sharing an op share its copy, and they decode and digest
+ * as before. */
+static void test_weights_outlive_model(void **state)
+{
+	(void)state;
+	const char *names[2] = {"m", "nz"};
+	mil_value_type *types[2] = {tu_tensor_type(MLD_DT_UINT1, DIMS(2, 3)), tu_tensor_type(MLD_DT_FP32, DIMS(3))};
+	mil_op *lts = tu_op("constexpr_lut_to_sparse", 2, names, types);
+	tu_op_input_value(lts, "indices_mask", tu_imm_bytes(MLD_DT_UINT1, DIMS(2, 3), (uint8_t[]){0x15}, 1));
+	tu_op_input_value(lts, "indices_nonzero_data", tu_imm_bytes(MLD_DT_UINT2, DIMS(3), (uint8_t[]){0x23}, 1));
+	tu_op_input_value(lts, "lut", tu_blob_value(MLD_DT_FP32, DIMS(1, 1, 4, 1), WEIGHT_FILE, 0));
+	mil_op *w1 = op1("constexpr_sparse_to_dense", "w1", tu_tensor_type(MLD_DT_FP32, DIMS(2, 3)));
+	tu_op_input_name(w1, "nonzero_data", "nz");
+	tu_op_input_name(w1, "mask", "m");
+	mil_op *w2 = op1("constexpr_sparse_to_dense", "w2", tu_tensor_type(MLD_DT_FP32, DIMS(2, 3)));
+	tu_op_input_name(w2, "nonzero_data", "nz");
+	tu_op_input_name(w2, "mask", "m");
+	mil_op *ops[3] = {lts, w1, w2};
+	static const float lut[4] = {10, 20, 30, 40};
+	blobspec blobs[1] = {{lut, 16, 0}};
+	mld_package *pkg = write_open(ops, 3, blobs, 1);
+	assert_null(pkg->model);
+	assert_int_equal(mld_package_spec_version(pkg), 9);
+	assert_int_equal(pkg->program_version, 1);
+	assert_int_equal(mld_package_weight_count(pkg), 2);
+	const mld_weight *a = mld_package_weight(pkg, 0), *b = mld_package_weight(pkg, 1);
+	assert_string_equal(mld_weight_name(a), "w1");
+	assert_string_equal(mld_weight_name(b), "w2");
+	assert_int_equal(a->n_ops, 2);
+	assert_int_equal(b->n_ops, 2);
+	assert_ptr_equal(a->ops[0], b->ops[0]); /* the shared lut_to_sparse: one copy */
+	assert_ptr_not_equal(a->ops[1], b->ops[1]);
+	for (size_t i = 0; i < 2; i++) {
+		assert_true(mld__arena_contains(pkg->chain_arena, a->ops[i]));
+		assert_true(mld__arena_contains(pkg->chain_arena, b->ops[i]));
+	}
+	assert_true(mld__arena_contains(pkg->chain_arena, mld_weight_name(a)));
+	assert_int_equal(mld_weight_blob_count(a), 1);
+	assert_string_equal(mld_weight_blob(a, 0)->file, WEIGHT_FILE);
+	assert_true(mld__arena_contains(pkg->chain_arena, mld_weight_blob(a, 0)->file));
+	assert_true(mld__arena_contains(pkg->chain_arena, mld_weight_blob(a, 0)->param));
+	assert_int_equal(pkg->n_blob_files, 1);
+	assert_true(mld__arena_contains(pkg->chain_arena, pkg->blob_files[0]));
+	for (size_t i = 0; i < pkg->n_fns; i++) {
+		assert_null(pkg->fns[i].fn);
+		assert_null(pkg->fns[i].prods);
+	}
+	mld_tensor *t = decode(pkg, "w1");
+	tu_assert_values(t, (double[]){40, 0, 10, 0, 30, 0}, 6);
+	mld_tensor_free(t);
+	t = decode(pkg, "w2");
+	tu_assert_values(t, (double[]){40, 0, 10, 0, 30, 0}, 6);
+	mld_tensor_free(t);
+	mld_digest da, db;
+	assert_ok(mld_weight_encoding_digest(&da, pkg, a));
+	assert_ok(mld_weight_encoding_digest(&db, pkg, b));
+	assert_memory_equal(da.bytes, db.bytes, 16); /* the same chain, the same bytes */
+	mld_package_free(pkg);
+}
+
 static void test_ios16_attribute_form(void **state)
 {
 	(void)state;
@@ -384,6 +447,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_worked_example_from_blobs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_by_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_output_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_weights_outlive_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ios16_attribute_form, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decode_errors, setup, teardown),
 	};

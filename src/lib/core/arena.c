@@ -13,6 +13,7 @@ typedef struct chunk {
 
 struct mld__arena {
 	chunk *head;
+	size_t chunk; /* the size of a new chunk */
 };
 
 /* The chunks of every live arena, sorted by address, for mld__arena_owns. */
@@ -101,7 +102,15 @@ void mld__free(void *p)
 		free(p);
 }
 
-mld__arena *mld__arena_new(void) { return mld__calloc(1, sizeof(mld__arena)); }
+mld__arena *mld__arena_new_chunked(size_t chunk_size)
+{
+	mld__arena *a = mld__calloc(1, sizeof(mld__arena));
+	if (a)
+		a->chunk = chunk_size ? chunk_size : 1;
+	return a;
+}
+
+mld__arena *mld__arena_new(void) { return mld__arena_new_chunked(1u << 20); }
 
 void *mld__arena_alloc(mld__arena *a, size_t n)
 {
@@ -109,7 +118,7 @@ void *mld__arena_alloc(mld__arena *a, size_t n)
 	n = (n + al - 1) & ~(al - 1);
 	chunk *c = a->head;
 	if (!c || c->cap - c->used < n) {
-		size_t cap = n > (1u << 20) ? n : (1u << 20);
+		size_t cap = n > a->chunk ? n : a->chunk;
 		if (!(c = mld__malloc(sizeof *c + cap)))
 			return NULL;
 		if (!reg_add((uintptr_t)c->data, (uintptr_t)c->data + cap)) {

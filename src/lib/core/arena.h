@@ -7,8 +7,10 @@
 
 typedef struct mld__arena mld__arena;
 
-/* NULL when out of memory (the message set). */
+/* NULL when out of memory (the message set). Memory comes in chunks of 1 MiB
+ * (mld__arena_new) or of `chunk_size` bytes, or of one allocation where that is larger. */
 mld__arena *mld__arena_new(void);
+mld__arena *mld__arena_new_chunked(size_t chunk_size);
 /* n bytes aligned for any type; NULL when out of memory. */
 void *mld__arena_alloc(mld__arena *a, size_t n);
 /* Everything allocated from it, and the arena; NULL-safe. */

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 
 typedef struct par {
 	size_t n, next;
@@ -71,4 +72,84 @@ int mld__parallel_for(size_t n, unsigned threads, int (*fn)(void *ctx, size_t i)
 	if (p.rc)
 		return mld__err(p.rc, "%s", p.err);
 	return 0;
+}
+
+struct mld__worker {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* a job posted, a job done, or quit */
+	void (*fn)(void *arg);
+	void *arg;
+	bool busy, quit;
+};
+
+static void *work(void *arg)
+{
+	mld__worker *w = arg;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->busy && !w->quit)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->busy)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		w->fn(w->arg);
+		pthread_mutex_lock(&w->mu);
+		w->busy = false;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+mld__worker *mld__worker_new(void)
+{
+	if (mld__threads() < 2)
+		return NULL;
+	mld__worker *w = calloc(1, sizeof *w);
+	if (!w)
+		return NULL;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if (!mld__thread_start(&w->th, work, w)) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void mld__worker_post(mld__worker *w, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&w->mu);
+	w->fn = fn;
+	w->arg = arg;
+	w->busy = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void mld__worker_wait(mld__worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->busy)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void mld__worker_free(mld__worker *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	while (w->busy)
+		pthread_cond_wait(&w->cv, &w->mu);
+	w->quit = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
 }

@@ -19,4 +19,17 @@ int mld__parallel_for(size_t n, unsigned threads, int (*fn)(void *ctx, size_t i)
  * every thread the library starts goes through here. False if it did not start. */
 bool mld__thread_start(pthread_t *th, void *(*fn)(void *), void *arg);
 
+/* One background thread running one job at a time, for work that overlaps the
+ * caller's (hashing what the caller writes). Only when there is a spare CPU:
+ * mld__worker_new gives NULL on a one-CPU machine (or when the thread does not
+ * start), and a caller with no worker does the job itself. */
+typedef struct mld__worker mld__worker;
+mld__worker *mld__worker_new(void);
+/* Start fn(arg) on the worker; the previous job must have been waited for. */
+void mld__worker_post(mld__worker *w, void (*fn)(void *arg), void *arg);
+/* Until the posted job has run (at once if none is posted). */
+void mld__worker_wait(mld__worker *w);
+/* Waits for a posted job, ends the thread; NULL-safe. */
+void mld__worker_free(mld__worker *w);
+
 #endif

@@ -3,6 +3,7 @@
 #include "../core/atomic.h"
 #include "../core/platform.h"
 #include "../core/hash.h"
+#include "../core/par.h"
 
 #include "../core/dtype.h"
 
@@ -135,7 +136,29 @@ struct mld__blobwriter {
 	uint64_t end;     /* current end of file */
 	uint64_t started; /* [0, started) is on its way to the disk */
 	uint32_t count;
+	mld__worker *hasher; /* hashes a large blob while it is written; NULL: inline */
+	bool hasher_tried;
 };
+
+/* A blob hashed on the worker while the caller writes it: the same bytes read twice
+ * at once, so the write is not held up by the hash (the pages are in memory for the
+ * one that comes second). */
+#define ASYNC_HASH_MIN (1u << 20)
+typedef struct hash_job {
+	mld__hash *h;
+	const uint8_t *p;
+	uint64_t n;
+} hash_job;
+
+static void hash_run(void *arg)
+{
+	const hash_job *j = arg;
+	for (uint64_t at = 0; at < j->n;) {
+		size_t k = j->n - at < (1u << 20) ? (size_t)(j->n - at) : (1u << 20);
+		mld__hash_update(j->h, j->p + at, k);
+		at += k;
+	}
+}
 
 /* Blobs are written in order: what is behind the end goes to the disk while the rest is
  * copied, and the final fsync waits for less. */
@@ -220,15 +243,27 @@ static int add_blob(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const 
 	if (digest)
 		mld__hash_reset(&h);
 	const uint8_t *p = data;
-	for (uint64_t at = 0; at < size;) {
-		size_t k = size - at < (1u << 20) ? (size_t)(size - at) : (1u << 20);
-		if (digest)
-			mld__hash_update(&h, p + at, k);
-		if ((rc = write_all(w, p + at, k, moff + 64 + at)))
-			return rc;
-		at += k;
-		write_behind(w, moff + 64 + at);
+	if (digest && size >= ASYNC_HASH_MIN && !w->hasher_tried) {
+		w->hasher = mld__worker_new();
+		w->hasher_tried = true;
 	}
+	hash_job job = {&h, p, size};
+	bool async = digest && size >= ASYNC_HASH_MIN && w->hasher;
+	if (async)
+		mld__worker_post(w->hasher, hash_run, &job);
+	for (uint64_t at = 0; at < size && !rc;) {
+		size_t k = size - at < (1u << 20) ? (size_t)(size - at) : (1u << 20);
+		if (digest && !async)
+			mld__hash_update(&h, p + at, k);
+		if (!(rc = write_all(w, p + at, k, moff + 64 + at))) {
+			at += k;
+			write_behind(w, moff + 64 + at);
+		}
+	}
+	if (async)
+		mld__worker_wait(w->hasher); /* job and h live on this stack */
+	if (rc)
+		return rc;
 	if (digest)
 		mld__hash_digest(digest->bytes, &h);
 	w->end = moff + 64 + size;
@@ -274,6 +309,7 @@ void mld__blobwriter_free(mld__blobwriter *w)
 		return;
 	if (w->fd >= 0)
 		close(w->fd);
+	mld__worker_free(w->hasher);
 	free(w->path);
 	free(w);
 }

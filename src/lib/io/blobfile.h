@@ -48,8 +48,10 @@ int mld__blobwriter_open_mem(mld__blobwriter **out, mld__buf *mem, const char *n
 /* Append one blob; *meta_off gets the offset to store in BlobFileValue.offset. */
 int mld__blobwriter_add(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data, uint64_t size,
                         uint32_t padding_bits);
-/* The same, writing the data a piece at a time and hashing each piece (XXH3-128) just
- * before it is written, while it is in cache: *digest gets the data's digest. */
+/* The same, hashing the data (XXH3-128) as it is written: *digest gets its digest. A
+ * blob of 1 MiB or more is hashed on a second thread while this one writes it (with
+ * a spare CPU, see mld__worker_new), a smaller one a piece at a time just before the
+ * piece is written, while it is in cache. */
 int mld__blobwriter_add_hashed(mld__blobwriter *w, uint64_t *meta_off, mld_dtype dt, const void *data, uint64_t size,
                                uint32_t padding_bits, mld_digest *digest);
 uint64_t mld__blobwriter_size(const mld__blobwriter *w);

@@ -64,6 +64,56 @@ static int load_functions(mld_package *pkg)
 	return 0;
 }
 
+/* Small chunks: a package keeps a few hundred KB here, and many packages are open at once. */
+struct mld__arena *mld__package_keep_arena(mld_package *pkg)
+{
+	if (!pkg->chain_arena)
+		pkg->chain_arena = mld__arena_new_chunked(64u << 10);
+	return pkg->chain_arena;
+}
+
+/* What is asked of the model after the open (versions, the description), kept in
+ * chain_arena, and then the model freed: see package.h. */
+static int keep_summary(mld_package *pkg)
+{
+	pkg->spec_version = pkg->model->specificationversion;
+	pkg->program_version = pkg->model->mlprogram->version;
+	const mil_model_desc *d = pkg->model->description;
+	if (!d)
+		return 0;
+	if (!mld__package_keep_arena(pkg))
+		return MLD_ENOMEM;
+	size_t n = protobuf_c_message_get_packed_size(&d->base);
+	uint8_t *buf = mld__malloc(n ? n : 1);
+	if (!buf)
+		return MLD_ENOMEM;
+	protobuf_c_message_pack(&d->base, buf);
+	ProtobufCAllocator al = {arena_alloc, arena_free_none, pkg->chain_arena};
+	pkg->desc = core_ml__specification__model_description__unpack(&al, n, buf);
+	free(buf);
+	return pkg->desc ? 0 : mld__err(MLD_ENOMEM, "%s: cannot copy the model description", mld_package_path(pkg));
+}
+
+/* The parsed model and what points into it (the functions' ops and producer maps);
+ * the weights and the summary stay. */
+static void drop_model(mld_package *pkg)
+{
+	for (size_t i = 0; i < pkg->n_fns; i++) {
+		mld__function *f = &pkg->fns[i];
+		mld__strmap_free(&f->producers);
+		free(f->prods);
+		free(f->copies);
+		f->prods = NULL;
+		f->copies = NULL;
+		f->n_prods = f->n_nodes = 0;
+		f->fn = NULL;
+		f->block = NULL;
+	}
+	mld__arena_free(pkg->model_arena); /* pkg->model with it */
+	pkg->model_arena = NULL;
+	pkg->model = NULL;
+}
+
 int mld_package_open(mld_package **out, const char *path)
 {
 	mld__err_clear();
@@ -72,10 +122,11 @@ int mld_package_open(mld_package **out, const char *path)
 		return MLD_ENOMEM;
 	int rc;
 	if ((rc = mld__source_open(&pkg->src, path)) || (rc = mld__manifest_load(pkg)) || (rc = load_model(pkg)) ||
-	    (rc = load_functions(pkg)) || (rc = mld__weights_discover(pkg))) {
+	    (rc = load_functions(pkg)) || (rc = mld__weights_discover(pkg)) || (rc = keep_summary(pkg))) {
 		mld_package_free(pkg);
 		return rc;
 	}
+	drop_model(pkg);
 	*out = pkg;
 	return 0;
 }
@@ -83,19 +134,17 @@ int mld_package_open(mld_package **out, const char *path)
 /* The model, its functions and weights, as parsed */
 static void free_model(mld_package *pkg)
 {
+	drop_model(pkg);
 	mld__weights_free(pkg);
-	for (size_t i = 0; i < pkg->n_fns; i++) {
+	for (size_t i = 0; i < pkg->n_fns; i++)
 		free(pkg->fns[i].name);
-		mld__strmap_free(&pkg->fns[i].producers);
-		free(pkg->fns[i].prods);
-	}
 	free(pkg->fns);
 	pkg->fns = NULL;
 	pkg->n_fns = 0;
-	mld__arena_free(pkg->model_arena); /* pkg->model with it */
-	pkg->model_arena = NULL;
-	pkg->model = NULL;
-	pkg->n_blob_files = 0; /* their names were the model's */
+	mld__arena_free(pkg->chain_arena); /* the weights' ops and names with it */
+	pkg->chain_arena = NULL;
+	pkg->desc = NULL;
+	pkg->n_blob_files = 0; /* their names were the copies' */
 }
 
 void mld_package_free(mld_package *pkg)
@@ -112,7 +161,7 @@ void mld_package_free(mld_package *pkg)
 }
 
 const char *mld_package_path(const mld_package *pkg) { return mld__source_path(pkg->src); }
-int mld_package_spec_version(const mld_package *pkg) { return pkg->model->specificationversion; }
+int mld_package_spec_version(const mld_package *pkg) { return pkg->spec_version; }
 size_t mld_package_function_count(const mld_package *pkg) { return pkg->n_fns; }
 const char *mld_package_function_name(const mld_package *pkg, size_t i)
 {

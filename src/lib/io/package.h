@@ -13,9 +13,12 @@ typedef struct mld__function {
 	char *name;
 	const mil_function *fn;
 	const mil_block *block;
+	/* while the model is held (mld_package_open, until its weights are found): */
 	mld__strmap producers; /* output name -> mld__producer* (const and constexpr ops) */
 	struct mld__producer *prods;
 	size_t n_prods;
+	size_t n_nodes;  /* distinct producer ops */
+	mil_op **copies; /* per producer op: the weights' copy of it, once made */
 } mld__function;
 
 /* A const/constexpr op output, addressable by name inside its function. */
@@ -35,9 +38,9 @@ struct mld_weight {
 	unsigned rank;
 	uint64_t shape[MLD_MAX_RANK];
 	uint64_t count;
-	const mil_op *op; /* the final op */
+	const mil_op *op; /* the final op: the package's copy of it (chain_arena) */
 	unsigned out_index;
-	const mil_op **ops; /* the chain in evaluation order */
+	const mil_op **ops; /* the chain in evaluation order (copies, as op) */
 	size_t n_ops;
 	mld_blob_ref *blobs;
 	size_t n_blobs;
@@ -51,8 +54,16 @@ struct mld_package {
 	char *weights_rel; /* the weights item directory, if the manifest has one */
 	uint8_t *model_bytes;
 	size_t model_len;
-	mil_model *model; /* read-only; its memory is model_arena's, freed at once */
+	/* The parsed model is held only while the package is opened: its weights keep
+	 * copies of their chain ops (chain_arena), and what else is asked of the model
+	 * afterwards is kept below, so a caller holding many packages holds no model.
+	 * A writer parses its own copy from model_bytes. */
+	mil_model *model; /* NULL once opened */
 	struct mld__arena *model_arena;
+	struct mld__arena *chain_arena; /* the weights' op copies and the description's */
+	int spec_version;               /* Model.specificationVersion */
+	int64_t program_version;        /* Program.version */
+	const mil_model_desc *desc;     /* a copy of Model.description, or NULL */
 	mld__function *fns;
 	size_t n_fns;
 	mld_weight *weights;
@@ -77,6 +88,9 @@ int mld__package_blob_rel(const mld_package *pkg, const char *file_name, char **
 /* Let the pages of a weight's blobs leave memory (mld__source_release): for a stage
  * that is done reading them. The next read maps them again. */
 void mld__weight_release(const mld_package *pkg, const mld_weight *w);
+
+/* pkg->chain_arena, made on first use; NULL when out of memory. */
+struct mld__arena *mld__package_keep_arena(mld_package *pkg);
 
 /* Parse and validate Manifest.json; fills model_rel, model_dir, weights_rel. */
 int mld__manifest_load(mld_package *pkg);

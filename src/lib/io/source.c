@@ -580,6 +580,12 @@ int mld__source_read(mld__source *src, const char *rel, uint8_t **data, size_t *
 		return rc;
 	}
 	mld__buf b = {0};
+	/* sized to the file (it may still grow while read): a model's bytes are held as
+	 * long as its package, and a doubled buffer held a third more */
+	if (st.st_size > 0 && (uint64_t)st.st_size <= MLD_READ_MAX_BYTES &&
+	    (b.data = mld__malloc((size_t)st.st_size + 1)))
+		b.cap = (size_t)st.st_size + 1;
+	mld__err_clear();
 	char chunk[1 << 16];
 	for (;;) {
 		ssize_t k = read(fd, chunk, sizeof chunk);

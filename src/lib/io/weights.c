@@ -6,6 +6,7 @@
  * outputs consumed only by other constexpr ops are pieces of a chain, not weights. */
 #include "package.h"
 #include "blobfile.h"
+#include "../core/arena.h"
 #include "../core/dtype.h"
 
 #include <stdlib.h>
@@ -92,6 +93,7 @@ static int check_cycles(mld_package *pkg, mld__function *fn)
 			n++;
 		fn->prods[i].node = n - 1; /* an op's outputs are consecutive in prods */
 	}
+	fn->n_nodes = n;
 	const mil_op **ops = mld__calloc(n ? n : 1, sizeof *ops);
 	uint8_t *state = mld__calloc(n ? n : 1, 1); /* 0 new, 1 on the stack, 2 done */
 	typedef struct frame {
@@ -166,29 +168,69 @@ out:
 	return rc;
 }
 
-/* Append op (after its producers) to the chain, once. */
-static int chain_add(mld_weight *wt, const mld__function *fn, const mil_op *op, unsigned depth)
+static void *arena_alloc(void *a, size_t n) { return mld__arena_alloc(a, n); }
+static void arena_free_none(void *a, void *p)
 {
+	(void)a;
+	(void)p;
+}
+
+/* The weights' own copy of a chain op, made once per op and package: a weight keeps
+ * its chain when the model it was found in is freed (package.c), and two weights
+ * sharing an op share its copy, as they shared the op. */
+static int op_copy(mld_package *pkg, mld__function *fn, const mld__producer *p, mil_op **out)
+{
+	if (!fn->copies && !(fn->copies = mld__calloc(fn->n_nodes ? fn->n_nodes : 1, sizeof *fn->copies)))
+		return MLD_ENOMEM;
+	if (fn->copies[p->node]) {
+		*out = fn->copies[p->node];
+		return 0;
+	}
+	if (!mld__package_keep_arena(pkg))
+		return MLD_ENOMEM;
+	size_t n = protobuf_c_message_get_packed_size(&p->op->base);
+	uint8_t *buf = mld__malloc(n ? n : 1);
+	if (!buf)
+		return MLD_ENOMEM;
+	protobuf_c_message_pack(&p->op->base, buf);
+	ProtobufCAllocator al = {arena_alloc, arena_free_none, pkg->chain_arena};
+	mil_op *c = (mil_op *)protobuf_c_message_unpack(&core_ml__specification__milspec__operation__descriptor, &al, n,
+	                                                buf);
+	free(buf);
+	if (!c)
+		return mld__err(MLD_ENOMEM, "%s: cannot copy the %s op \"%s\"", mld_package_path(pkg), p->op->type,
+		                op_label(p->op));
+	*out = fn->copies[p->node] = c;
+	return 0;
+}
+
+/* Append the op of producer p (after its producers) to the chain, once: its copy. */
+static int chain_add(mld_package *pkg, mld_weight *wt, mld__function *fn, const mld__producer *p, unsigned depth)
+{
+	mil_op *copy;
+	int rc = op_copy(pkg, fn, p, &copy);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < wt->n_ops; i++)
-		if (wt->ops[i] == op)
+		if (wt->ops[i] == copy)
 			return 0;
 	if (depth > 64)
 		return mld__err(MLD_EFORMAT,
 		                "function \"%s\": constexpr chain of \"%s\" is deeper than 64 ops (a cycle?)", fn->name,
 		                wt->name);
+	const mil_op *op = p->op;
 	for (size_t k = 0; mil_is_constexpr(op) && k < op->n_inputs; k++) {
 		const mil_argument *a = op->inputs[k]->value;
 		for (size_t j = 0; a && j < a->n_arguments; j++) {
 			if (a->arguments[j]->binding_case != MIL_BINDING_NAME)
 				continue;
-			mld__producer *p = mld__strmap_get(&fn->producers, a->arguments[j]->name);
-			if (!p)
+			mld__producer *q = mld__strmap_get(&fn->producers, a->arguments[j]->name);
+			if (!q)
 				return mld__err(
 					MLD_EFORMAT,
 					"function \"%s\": %s op feeding \"%s\" takes \"%s\", which is not a constant",
 					fn->name, op->type, wt->name, a->arguments[j]->name);
-			int rc = chain_add(wt, fn, p->op, depth + 1);
-			if (rc)
+			if ((rc = chain_add(pkg, wt, fn, q, depth + 1)))
 				return rc;
 		}
 	}
@@ -196,7 +238,7 @@ static int chain_add(mld_weight *wt, const mld__function *fn, const mil_op *op, 
 	if (!ops)
 		return MLD_ENOMEM;
 	wt->ops = ops;
-	wt->ops[wt->n_ops++] = op;
+	wt->ops[wt->n_ops++] = copy;
 	return 0;
 }
 
@@ -312,13 +354,18 @@ static int add_weight(mld_package *pkg, size_t fi, mld__producer *p, size_t *cap
 	memset(wt, 0, sizeof *wt);
 	wt->fn_index = fi;
 	wt->function = fn->name;
-	wt->op = p->op;
 	wt->out_index = p->out_index;
-	const mil_named_type *out = p->op->outputs[p->out_index];
+	wt->name = p->op->outputs[p->out_index]->name; /* for messages until the copy is made */
+	mil_op *copy;
+	int rc = op_copy(pkg, fn, p, &copy);
+	if (rc)
+		return rc;
+	wt->op = copy; /* the weight's ops and strings are its copies: they outlive the model */
+	const mil_named_type *out = copy->outputs[p->out_index];
 	wt->name = out->name;
-	int rc = mil_tensor_shape(out->type, &wt->dtype, &wt->rank, wt->shape, &wt->count, out->name);
+	rc = mil_tensor_shape(out->type, &wt->dtype, &wt->rank, wt->shape, &wt->count, out->name);
 	if (!rc)
-		rc = chain_add(wt, fn, p->op, 0);
+		rc = chain_add(pkg, wt, fn, p, 0);
 	for (size_t i = 0; !rc && i < wt->n_ops; i++)
 		rc = add_params(pkg, wt, wt->ops[i]);
 	if (!rc)

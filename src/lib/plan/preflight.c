@@ -67,7 +67,7 @@ typedef struct fview {
 static void view_of(fview *v, const mld_package *pkg, const char *fn)
 {
 	memset(v, 0, sizeof *v);
-	const mil_model_desc *md = pkg->model->description;
+	const mil_model_desc *md = pkg->desc;
 	if (!md)
 		return;
 	if (md->n_functions) {

@@ -27,14 +27,13 @@ static void fail(vctx *v, const char *fmt, ...)
 
 static void check_structure(vctx *v, const mld_package *pkg)
 {
-	const mil_model *m = pkg->model;
-	const mil_model_desc *d = m->description;
+	const mil_model_desc *d = pkg->desc;
 	const char *path = mld_package_path(pkg);
 	size_t nf = d ? d->n_functions : 0;
 	if (nf || (d && d->defaultfunctionname && d->defaultfunctionname[0])) {
-		if (m->specificationversion < 9)
+		if (pkg->spec_version < 9)
 			fail(v, "%s: multifunction description needs specification version >= 9, found %d", path,
-			     m->specificationversion);
+			     pkg->spec_version);
 		if (d->n_input || d->n_output || d->n_state || d->n_traininginput)
 			fail(v, "%s: multifunction model also declares top-level inputs/outputs/states", path);
 		bool found = false;
@@ -59,8 +58,8 @@ static void check_structure(vctx *v, const mld_package *pkg)
 				fail(v, "%s: program function \"%s\" has no description", path, pkg->fns[k].name);
 		}
 	}
-	if (m->mlprogram->version != 1)
-		fail(v, "%s: program version %lld (expected 1)", path, (long long)m->mlprogram->version);
+	if (pkg->program_version != 1)
+		fail(v, "%s: program version %lld (expected 1)", path, (long long)pkg->program_version);
 	/* the weight file must enumerate in canonical packing, and every offset be a blob of it */
 	const char *const *files = pkg->blob_files;
 	size_t n_files = pkg->n_blob_files;

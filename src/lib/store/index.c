@@ -182,7 +182,7 @@ static int record(mld_store *st, const mld_package *pkg, const char *path, const
 		goto fail;
 	sqlite3_bind_text(ins_pkg, 1, path, -1, SQLITE_STATIC);
 	sqlite3_bind_text(ins_pkg, 2, mld__source_is_zip(pkg->src) ? "zip" : "dir", -1, SQLITE_STATIC);
-	sqlite3_bind_int(ins_pkg, 3, pkg->model->specificationversion);
+	sqlite3_bind_int(ins_pkg, 3, pkg->spec_version);
 	sqlite3_bind_int64(ins_pkg, 4, (sqlite3_int64)mid.size);
 	sqlite3_bind_int64(ins_pkg, 5, mid.mtime_ns);
 	sqlite3_bind_int64(ins_pkg, 6, (sqlite3_int64)mid.inode);

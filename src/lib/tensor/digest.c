@@ -183,7 +183,6 @@ int mld__encoding_digest(mld_digest *out, const mld__enc_chain *c)
 
 typedef struct pkg_chain {
 	const mld_package *pkg;
-	const mld__function *fn;
 	const mld_weight *w;
 	mld_digest *blob_digests; /* per w->blobs[], or NULL */
 } pkg_chain;
@@ -191,12 +190,7 @@ typedef struct pkg_chain {
 static bool pkg_ref(void *ctx, const char *name, const mil_op **op, unsigned *out_index)
 {
 	const pkg_chain *pc = ctx;
-	const mld__producer *p = mld__strmap_get(&pc->fn->producers, name);
-	if (!p)
-		return false;
-	*op = p->op;
-	*out_index = p->out_index;
-	return true;
+	return mld__chain_find(pc->w, name, op, out_index);
 }
 
 static int pkg_blob(void *ctx, const mil_value *v, mld__blob_view *bv)
@@ -225,7 +219,7 @@ static void pkg_blob_digest(void *ctx, const mil_value *v, const mld_digest *d)
 int mld__weight_encoding_digest_blobs(mld_digest *out, mld_digest *blob_digests, const mld_package *pkg,
                                       const mld_weight *w)
 {
-	pkg_chain pc = {pkg, &pkg->fns[w->fn_index], w, blob_digests};
+	pkg_chain pc = {pkg, w, blob_digests};
 	mld__enc_chain c = {w->ops, w->n_ops, w->out_index, pkg_ref, pkg_blob, blob_digests ? pkg_blob_digest : NULL,
 	                    &pc};
 	int rc = mld__encoding_digest(out, &c);

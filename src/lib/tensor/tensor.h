@@ -57,9 +57,12 @@ int mld__value_decode(mld_tensor **out, const mld_package *pkg, const mil_value 
 /* A scalar string immediate (constexpr_cast's output_dtype). */
 int mld__value_string(const char **out, const mil_value *v, const char *what);
 
-/* Evaluate op output `out_index` of `op` in function `fn` (recursing into producers). */
-int mld__eval_output(mld_tensor **out, const mld_package *pkg, const mld__function *fn, const mil_op *op,
+/* Evaluate op output `out_index` of `op`, an op of weight w's chain (recursing into
+ * the producers, which are the chain's other ops). */
+int mld__eval_output(mld_tensor **out, const mld_package *pkg, const mld_weight *w, const mil_op *op,
                      unsigned out_index);
+/* The op of w's chain with output `name`, and which output it is; false if none. */
+bool mld__chain_find(const mld_weight *w, const char *name, const mil_op **op, unsigned *out_index);
 
 /* The constexpr evaluators, exposed for unit tests. Inputs are dense tensors. */
 int mld__deq_lut_ios18(mld_tensor **out, const mld_tensor *indices, const mld_tensor *lut, int64_t vector_axis,
