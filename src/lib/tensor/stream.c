@@ -244,9 +244,28 @@ int mld__wread_open(mld__wread *r, const mld_package *pkg, const mld_weight *w, 
 
 bool mld__wread_streams(const mld__wread *r) { return r->kind == WR_CONST || r->kind == WR_LUT; }
 
+/* Let the source pages before byte `upto` of src go, a MiB at a time, in whole 64 KiB
+ * units (a multiple of every page size) so that no page of what is still read goes. */
+#define LET_GO_STEP (1u << 20)
+#define LET_GO_UNIT ((uintptr_t)64 << 10)
+static void let_go(mld__wread *r, uint64_t upto)
+{
+	if (upto < r->let_go + LET_GO_STEP)
+		return;
+	uintptr_t lo = ((uintptr_t)(r->src + r->let_go) + LET_GO_UNIT - 1) & ~(LET_GO_UNIT - 1),
+		  hi = (uintptr_t)(r->src + upto) & ~(LET_GO_UNIT - 1);
+	if (hi > lo)
+		mld__source_release(r->pkg->src, (const void *)lo, hi - lo);
+	r->let_go = upto;
+}
+
 int mld__wread_next(mld__wread *r, const void **data, uint64_t *n)
 {
 	uint64_t b = r->at, k = r->count - b < BLOCK ? r->count - b : BLOCK;
+	if (r->kind == WR_CONST)
+		let_go(r, b * r->width);
+	else if (r->kind == WR_LUT)
+		let_go(r, b * r->bits / 8);
 	*n = k;
 	*data = NULL;
 	if (!k)

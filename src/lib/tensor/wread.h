@@ -17,6 +17,7 @@ typedef struct mld__wread {
 	int kind;
 	mld_dtype dtype;    /* of the values handed out */
 	uint64_t count, at; /* elements, and the next one to read */
+	uint64_t let_go;    /* bytes of src whose pages were let go (streaming forms) */
 	unsigned width;     /* bytes per value */
 	const uint8_t *src; /* const: the values; lut: the packed indices; whole: the tensor */
 	mld_tensor *t;      /* whole: the decoded tensor */
@@ -36,7 +37,10 @@ typedef struct mld__wread {
  * nothing to give (mld__wread_streams false) and the caller decodes them itself. */
 int mld__wread_open(mld__wread *r, const mld_package *pkg, const mld_weight *w, bool whole);
 bool mld__wread_streams(const mld__wread *r);
-/* The next block: *n values (0 at the end) at *data, valid until the next call. */
+/* The next block: *n values (0 at the end) at *data, valid until the next call. The
+ * source pages of the blocks before are let go as the reader moves on, so reading a
+ * weight holds about a block of it in memory, however large it is: a comparison
+ * reading a weight in every function at once holds no more per function. */
 int mld__wread_next(mld__wread *r, const void **data, uint64_t *n);
 /* Free what the reader holds and let the weight's pages go (mld__weight_release). */
 void mld__wread_close(mld__wread *r);
