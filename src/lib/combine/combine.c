@@ -61,14 +61,23 @@ typedef struct pre_opens {
 	size_t n;
 } pre_opens;
 
+/* What an opened source keeps while the others are opened, indexed and planned: not
+ * the blob metadata pages weight discovery read, nor the model's bytes (the writer
+ * reads them again, checked against their digest). Held for every function, both grew
+ * the peak by the function. */
+static void held(mld_package *pkg)
+{
+	mld__source_release_all(pkg->src);
+	mld__package_drop_model_bytes(pkg);
+}
+
 static int open_one(void *ctx, size_t i)
 {
 	pre_open *o = &((pre_opens *)ctx)->o[i];
 	if ((o->rc = mld_package_open(&o->pkg, o->path)))
 		o->msg = mld__strdup(mld_error_last());
-	else /* the blob metadata pages weight discovery read: ten packages' of them held
-	      * while the others are opened and indexed grew the peak per function */
-		mld__source_release_all(o->pkg->src);
+	else
+		held(o->pkg);
 	mld__err_clear();
 	return 0;
 }
@@ -159,8 +168,8 @@ static int open_sources_in_order(cb_ctx *cb, const mld_source_spec *specs, size_
 				rc = 0;
 			} else if (o) {
 				rc = mld__err(o->rc, "%s", o->msg ? o->msg : "cannot open the package");
-			} else {
-				rc = mld_package_open(&cb->pkgs[p], sp->path);
+			} else if (!(rc = mld_package_open(&cb->pkgs[p], sp->path))) {
+				held(cb->pkgs[p]);
 			}
 			if (rc)
 				return rc;

@@ -168,3 +168,31 @@ int mld__open_regular(int *out, struct stat *st, const char *path)
 	*out = fd;
 	return 0;
 }
+
+long mld__mapping_resident_kib(const void *addr)
+{
+#if defined(__linux__)
+	FILE *f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -1;
+	char line[4096];
+	bool in = false;
+	long kib = -1;
+	uintptr_t a = (uintptr_t)addr;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long lo, hi;
+		char c;
+		if (sscanf(line, "%lx-%lx%c", &lo, &hi, &c) == 3 && c == ' ')
+			in = a >= lo && a < hi;
+		else if (in && !strncmp(line, "Rss:", 4)) {
+			kib = strtol(line + 4, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return kib;
+#else
+	(void)addr;
+	return -1;
+#endif
+}

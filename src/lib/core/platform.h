@@ -49,6 +49,10 @@ int mld__open_regular(int *fd, struct stat *st, const char *path);
  * take them first. Never for memory the process wrote: anonymous pages are zeroed. */
 void mld__mem_release(const void *addr, size_t len);
 
+/* The resident KiB of this process's mapping that holds addr (Linux: /proc/self/smaps),
+ * or -1 where that cannot be read: what the tests of page release measure. */
+long mld__mapping_resident_kib(const void *addr);
+
 /* True when MLD_PLATFORM_FALLBACK asks for the portable paths. */
 bool mld__platform_fallback(void);
 

@@ -64,6 +64,42 @@ static int load_functions(mld_package *pkg)
 	return 0;
 }
 
+void mld__package_drop_model_bytes(mld_package *pkg)
+{
+	if (!pkg->model_bytes)
+		return;
+	mld__hash128(pkg->model_digest, pkg->model_bytes, pkg->model_len);
+	free(pkg->model_bytes);
+	pkg->model_bytes = NULL;
+}
+
+int mld__package_model_read(const mld_package *pkg, const uint8_t **bytes, size_t *len, uint8_t **owned)
+{
+	*owned = NULL;
+	if (pkg->model_bytes) {
+		*bytes = pkg->model_bytes;
+		*len = pkg->model_len;
+		return 0;
+	}
+	uint8_t *b, d[16];
+	size_t n;
+	int rc = mld__source_read(pkg->src, pkg->model_rel, &b, &n);
+	if (rc)
+		return rc;
+	mld__hash128(d, b, n);
+	if (n != pkg->model_len || memcmp(d, pkg->model_digest, 16)) {
+		free(b);
+		char *disp = mld__source_display(pkg->src, pkg->model_rel);
+		rc = mld__err(MLD_ERROR, "%s: changed while it was being read; run again",
+		              disp ? disp : pkg->model_rel);
+		free(disp);
+		return rc;
+	}
+	*bytes = *owned = b;
+	*len = n;
+	return 0;
+}
+
 /* Small chunks: a package keeps a few hundred KB here, and many packages are open at once. */
 struct mld__arena *mld__package_keep_arena(mld_package *pkg)
 {

@@ -49,11 +49,12 @@ struct mld_weight {
 
 struct mld_package {
 	mld__source *src;
-	char *model_rel;   /* root model, relative to the package root ("Data/...") */
-	char *model_dir;   /* its directory: what @model_path stands for */
-	char *weights_rel; /* the weights item directory, if the manifest has one */
-	uint8_t *model_bytes;
+	char *model_rel;      /* root model, relative to the package root ("Data/...") */
+	char *model_dir;      /* its directory: what @model_path stands for */
+	char *weights_rel;    /* the weights item directory, if the manifest has one */
+	uint8_t *model_bytes; /* NULL once dropped (mld__package_drop_model_bytes) */
 	size_t model_len;
+	uint8_t model_digest[16]; /* of model_bytes, taken when they are dropped */
 	/* The parsed model is held only while the package is opened: its weights keep
 	 * copies of their chain ops (chain_arena), and what else is asked of the model
 	 * afterwards is kept below, so a caller holding many packages holds no model.
@@ -88,6 +89,14 @@ int mld__package_blob_rel(const mld_package *pkg, const char *file_name, char **
 /* Let the pages of a weight's blobs leave memory (mld__source_release): for a stage
  * that is done reading them. The next read maps them again. */
 void mld__weight_release(const mld_package *pkg, const mld_weight *w);
+
+/* Let the model's bytes go (for a caller holding many packages, which needs them
+ * again only to write), keeping their digest; mld__package_model_read gives them back. */
+void mld__package_drop_model_bytes(mld_package *pkg);
+/* The model's bytes: pkg->model_bytes, or (dropped) read again, into *owned for the
+ * caller to free, and checked against the digest: a model changed since the package
+ * was opened is an error, since the weights found then would not be its weights. */
+int mld__package_model_read(const mld_package *pkg, const uint8_t **bytes, size_t *len, uint8_t **owned);
 
 /* pkg->chain_arena, made on first use; NULL when out of memory. */
 struct mld__arena *mld__package_keep_arena(mld_package *pkg);

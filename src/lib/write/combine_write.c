@@ -490,15 +490,36 @@ typedef struct copy {
 	mld__arena *ar;
 } copy;
 
+/* A package's model bytes as read when it was opened (mld__package_model_read: the
+ * combine lets them go after the open), to parse a copy from. */
+typedef struct mbytes {
+	const uint8_t *b;
+	size_t n;
+	uint8_t *owned;
+} mbytes;
+
 /* May run on another thread, whose messages stay there: copy_check reports. */
-static void copy_parse(copy *c, const mld_package *pkg)
+static void copy_parse(copy *c, const mbytes *mb)
 {
 	c->m = NULL;
 	if (!(c->ar = mld__arena_new()))
 		return;
 	ProtobufCAllocator al = mld__pb_arena(c->ar);
-	/* the bytes were depth-checked when the package was opened */
-	c->m = core_ml__specification__model__unpack(&al, pkg->model_len, pkg->model_bytes);
+	/* the bytes are those depth-checked when the package was opened */
+	c->m = core_ml__specification__model__unpack(&al, mb->n, mb->b);
+}
+
+/* A copy of package pkg's model, parsed here. */
+static int copy_read_parse(copy *c, const mld_package *pkg)
+{
+	mbytes mb;
+	c->m = NULL;
+	c->ar = NULL;
+	int rc = mld__package_model_read(pkg, &mb.b, &mb.n, &mb.owned);
+	if (!rc)
+		copy_parse(c, &mb);
+	free(mb.owned);
+	return rc;
 }
 
 static int copy_check(const copy *c, const mld_package *pkg)
@@ -732,13 +753,14 @@ static void stream_free(stream *S)
 typedef struct ahead {
 	pthread_t th;
 	const mld_package *pkg;
+	mbytes mb; /* read on the caller's thread, which owns the package's source */
 	copy c;
 } ahead;
 
 static void *parse_ahead(void *arg)
 {
 	ahead *a = arg;
-	copy_parse(&a->c, a->pkg);
+	copy_parse(&a->c, &a->mb);
 	return NULL;
 }
 
@@ -750,20 +772,25 @@ static int stream_all(stream *S)
 	cb_ctx *cb = S->cb;
 	int rc = 0;
 	copy cur;
-	copy_parse(&cur, cb->pkgs[cb->srcs[0].pkg]); /* the anchor: never an alias */
+	if ((rc = copy_read_parse(&cur, cb->pkgs[cb->srcs[0].pkg]))) /* the anchor: never an alias */
+		return rc;
 	for (size_t s = 0, next; s < cb->n_srcs; s = next) {
 		for (next = s + 1; next < cb->n_srcs && cb->srcs[next].alias_of >= 0; next++)
 			; /* an alias is packed with its original */
 		ahead a = {.pkg = next < cb->n_srcs ? cb->pkgs[cb->srcs[next].pkg] : NULL};
-		bool bg = a.pkg && mld__thread_start(&a.th, parse_ahead, &a);
+		int rc_next = a.pkg ? mld__package_model_read(a.pkg, &a.mb.b, &a.mb.n, &a.mb.owned) : 0;
+		bool bg = a.pkg && !rc_next && mld__thread_start(&a.th, parse_ahead, &a);
 		if (!(rc = copy_check(&cur, cb->pkgs[cb->srcs[s].pkg])))
 			rc = stream_one(S, s, &cur);
 		copy_free(&cur);
 		if (bg)
 			pthread_join(a.th, NULL);
-		else if (a.pkg && !rc)
-			copy_parse(&a.c, a.pkg); /* no thread: parsed here */
+		else if (a.pkg && !rc && !rc_next)
+			copy_parse(&a.c, &a.mb); /* no thread: parsed here */
+		free(a.mb.owned);
 		cur = a.c;
+		if (!rc)
+			rc = rc_next; /* the next model's bytes could not be read again */
 		if (rc)
 			break;
 	}
@@ -928,8 +955,8 @@ static int build_init(build *B, cb_ctx *cb)
 		return MLD_ENOMEM;
 	int rc = 0;
 	for (size_t p = 0; p < cb->n_pkgs && !rc; p++) {
-		copy_parse(&B->copies[p], cb->pkgs[p]);
-		rc = copy_check(&B->copies[p], cb->pkgs[p]);
+		if (!(rc = copy_read_parse(&B->copies[p], cb->pkgs[p])))
+			rc = copy_check(&B->copies[p], cb->pkgs[p]);
 	}
 	for (size_t s = 0; s < cb->n_srcs && !rc; s++) {
 		const cb_source *src = &cb->srcs[s];
