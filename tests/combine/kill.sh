@@ -9,7 +9,8 @@
 #      output's or the complete new output's, and OUT must verify.
 #   2. The same with no previous output: OUT absent or complete.
 #   3. --zip: OUT.zip absent, the previous zip, or the new one.
-# Nothing but OUT and hidden temp entries of OUT (.OUT.mldtmp-*, the one temp name pattern) may appear.
+# Nothing but OUT and hidden temp entries of OUT (.OUT.mldtmp-*, the one temp name pattern) may appear,
+# and OUT holds the package's three files only (the packed functions' scratch file never shows).
 #
 # Delays adapt to the machine: a sweep goes 0, STEP, 2*STEP, ... ms with finer steps
 # over the last 40% of a run (where the output is written and renamed into place) until
@@ -52,6 +53,7 @@ for i in 1 2 3; do
 	ms=$(((t1 - t0) / 1000000))
 	[ -z "$RUN_MS" ] || [ "$ms" -lt "$RUN_MS" ] && RUN_MS=$ms
 done
+PKG_FILES="./Data/com.apple.CoreML/model.mlmodel ./Data/com.apple.CoreML/weights/weight.bin ./Manifest.json "
 HP=$(pkghash "$T/prev.mlpackage")
 HN=$(pkghash "$T/new.mlpackage")
 [ "$HP" != "$HN" ] && [ "$HP" != incomplete ] && [ "$HN" != incomplete ] && ok || bad "reference outputs missing or equal"
@@ -143,6 +145,9 @@ check_out() {
 	local h=absent
 	if [ -e "$OUT" ]; then
 		h=$(pkghash "$OUT")
+		local files
+		files=$(cd "$OUT" && find . ! -type d | LC_ALL=C sort | tr '\n' ' ')
+		[ "$files" = "$PKG_FILES" ] || bad "killed after $1 ms: OUT holds other files: $files"
 		"$MLDEDUP" verify -q "$OUT" 2>"$T/err" || bad "killed after $1 ms: OUT does not verify: $(head -3 "$T/err")"
 	fi
 	case $h in
@@ -202,6 +207,7 @@ sweeps "--zip" 10 prep_zip check_zip --zip -o "$ZOUT" "${BIG[@]}"
 
 # ---- 4: the temp trees of killed combines go with the next complete one --------------------------
 mkdir -p "$W/.out.mlpackage.mldtmp-4000000-stale/Data" # a pid that cannot be running
+touch "$W/.out.mlpackage.mldtmp-4000000-stale/.functions.spill" # killed before its unlink
 touch "$W/.out.zip.mldtmp-4000001-XXXXXX"
 "$MLDEDUP" combine -q --no-store -o "$W/out.mlpackage" "${SMALL[@]}" || bad "a combine after the kills failed"
 left=$(find "$W" -maxdepth 1 -name '.out.mlpackage.mldtmp-*' | wc -l)

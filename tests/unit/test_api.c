@@ -1,11 +1,15 @@
 /* The public API's promises: version macros and mld_version agree, every error code
  * has a name, and a zeroed (or INIT, or NULL) options struct never replaces,
- * deletes or forgets anything; a struct from a newer library is refused. */
+ * deletes or forgets anything; a struct from a newer library is refused. And that
+ * combine's scratch file never shows, whether the combine succeeds or fails. */
 #include "testutil.h"
 
 #include "mldedup.h"
 #include "mldedup_query.h"
+#include "core/atomic.h"
 #include "write/pkgwrite.h"
+
+#include <errno.h>
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -187,6 +191,100 @@ static void test_output_overlapping_a_source(void **state)
 	free(dir);
 }
 
+/* ---- the packed functions' scratch file ---------------------------------------------- */
+
+/* The scratch file is the only unlinked file combine writes or reads back: these fail
+ * on it alone. */
+static bool unlinked(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && st.st_nlink == 0;
+}
+static ssize_t spill_pwrite_fails(int fd, const void *b, size_t n, off_t off)
+{
+	if (unlinked(fd)) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return pwrite(fd, b, n, off);
+}
+static ssize_t spill_pread_fails(int fd, void *b, size_t n, off_t off)
+{
+	if (unlinked(fd)) {
+		errno = EIO;
+		return -1;
+	}
+	return pread(fd, b, n, off);
+}
+
+/* Only these entries in dir: the sources, and `out` if given (no temp, no scratch). */
+static void only(const char *dir, const char *out)
+{
+	assert_int_equal(tu_count_entries(dir, ".mldtmp-"), 0);
+	assert_int_equal(tu_count_entries(dir, "spill"), 0);
+	assert_int_equal(tu_count_entries(dir, ""), out ? 3 : 2);
+	if (out)
+		assert_true(tu_exists(out));
+}
+
+/* combine packs each function into a scratch file in the output's temp tree: the
+ * package it writes holds nothing else (an alias after another source, whose entry is
+ * packed with its original's, keeps its place); a failing write to the scratch file
+ * or read back from it fails the combine, naming the file, and leaves nothing, for a
+ * package as for a zip. */
+static void test_combine_spill(void **state)
+{
+	(void)state;
+	char *dir = tu_tempdir(), *a = make_package(dir, "a.mlpackage"), *b = make_package(dir, "b.mlpackage");
+	char *out = tu_fmt("%s/out.mlpackage", dir), *zip = tu_fmt("%s/out.zip", dir);
+	mld_source_spec src[3] = {{"infer", a, NULL}, {"prefill", b, NULL}, {"again", a, NULL}};
+	mld_combine_stats st;
+	mld_combine_opts o = MLD_COMBINE_OPTS_INIT;
+	assert_ok(mld_combine(&st, src, 3, out, &o));
+	only(dir, out);
+	assert_int_equal(tu_count_entries(out, ""), 2); /* Manifest.json, Data */
+	char *cml = tu_fmt("%s/Data/com.apple.CoreML", out);
+	assert_int_equal(tu_count_entries(cml, ""), 2); /* model.mlmodel, weights */
+	mld_package *pkg;
+	assert_ok(mld_package_open(&pkg, out));
+	assert_int_equal(mld_package_function_count(pkg), 3);
+	assert_string_equal(mld_package_function_name(pkg, 0), "infer");
+	assert_string_equal(mld_package_function_name(pkg, 1), "prefill");
+	assert_string_equal(mld_package_function_name(pkg, 2), "again");
+	mld_package_free(pkg);
+	tu_rmtree(out);
+
+	mld__sys_io real = mld__sys;
+	for (int zipped = 0; zipped < 2; zipped++) {
+		o.zip = zipped;
+		const char *to = zipped ? zip : out;
+		mld__sys.pwrite = spill_pwrite_fails;
+		int rc = mld_combine(&st, src, 3, to, &o);
+		mld__sys = real;
+		assert_int_equal(rc, MLD_EIO);
+		assert_non_null(strstr(mld_error_last(), ".functions.spill"));
+		assert_non_null(strstr(mld_error_last(), "scratch file: write failed"));
+		only(dir, NULL);
+		mld__sys.pread = spill_pread_fails;
+		rc = mld_combine(&st, src, 3, to, &o);
+		mld__sys = real;
+		assert_int_equal(rc, MLD_EIO);
+		assert_non_null(strstr(mld_error_last(), "cannot read back"));
+		assert_non_null(strstr(mld_error_last(), ".functions.spill"));
+		only(dir, NULL);
+		assert_ok(mld_combine(&st, src, 3, to, &o));
+		only(dir, to);
+		tu_rmtree(to);
+	}
+	tu_rmtree(dir);
+	free(cml);
+	free(a);
+	free(b);
+	free(out);
+	free(zip);
+	free(dir);
+}
+
 static size_t packages_in(mld_store *st)
 {
 	json_t *rows;
@@ -241,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_zeroed_combine_opts_replace_nothing),
 		cmocka_unit_test(test_zeroed_gc_opts_forget_nothing),
 		cmocka_unit_test(test_output_overlapping_a_source),
+		cmocka_unit_test(test_combine_spill),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,14 @@ static int bad_fsync(int fd)
 	}
 	return mld__fsync_durable(fd);
 }
+static ssize_t bad_pread(int fd, void *b, size_t n, off_t off)
+{
+	if (++calls == fail_at) {
+		errno = EIO;
+		return -1;
+	}
+	return pread(fd, b, n, off);
+}
 static int bad_rename(const char *a, const char *b)
 {
 	if (++calls == fail_at) {
@@ -46,15 +54,17 @@ static int bad_rename(const char *a, const char *b)
 
 static void inject(int kind, int k)
 {
-	mld__sys = (mld__sys_io){real_pwrite, mld__fsync_durable, rename};
+	mld__sys = (mld__sys_io){real_pwrite, pread, mld__fsync_durable, rename};
 	calls = 0;
 	fail_at = k;
 	if (kind == 0)
 		mld__sys.pwrite = bad_pwrite;
 	else if (kind == 1)
 		mld__sys.fsync = bad_fsync;
-	else
+	else if (kind == 2)
 		mld__sys.rename = bad_rename;
+	else if (kind == 3)
+		mld__sys.pread = bad_pread;
 }
 
 static void no_injection(void) { inject(-1, 0); }
@@ -244,6 +254,92 @@ static void test_adir_every_failure(void **state)
 	free(dir);
 }
 
+/* A tree's file written from pieces, some of them ranges of a scratch file (copied a
+ * chunk at a time, a range longer than a chunk included): the bytes in order, all of
+ * them seen, the scratch file never in the tree; a failing read-back or write fails the
+ * write, naming the file, and leaves nothing. */
+typedef struct seen_bytes {
+	uint8_t *data;
+	size_t len;
+} seen_bytes;
+
+static void see(void *ctx, const void *data, size_t len)
+{
+	seen_bytes *s = ctx;
+	memcpy(s->data + s->len, data, len);
+	s->len += len;
+}
+
+static void test_adir_scratch_pieces(void **state)
+{
+	(void)state;
+	char *dir = tu_tempdir(), *path = tu_fmt("%s/out.mlpackage", dir);
+	size_t big = (5u << 20) / 2 + 7, total = 3 + big + 5 + 2;
+	uint8_t *scr = malloc(big + 5), *want = malloc(total), *got = malloc(total);
+	for (size_t i = 0; i < big + 5; i++)
+		scr[i] = (uint8_t)(i * 131 + (i >> 13));
+	/* want: "abc", the scratch's [5, 5 + big), its [0, 5), "de" */
+	memcpy(want, "abc", 3);
+	memcpy(want + 3, scr + 5, big);
+	memcpy(want + 3 + big, scr, 5);
+	memcpy(want + 3 + big + 5, "de", 2);
+	static const int kinds[] = {-1, 0, 1, 3}; /* none, pwrite, fsync, pread */
+	for (size_t ki = 0; ki < sizeof kinds / sizeof *kinds; ki++) {
+		int kind = kinds[ki];
+		for (int k = 1; k < 8; k++) {
+			mld__adir *d = NULL;
+			int fd = -1;
+			assert_ok(mld__adir_open(&d, path));
+			assert_ok(mld__adir_scratch(d, "scratch", &fd));
+			struct stat st;
+			assert_int_equal(fstat(fd, &st), 0);
+			assert_int_equal(st.st_nlink, 0); /* unlinked at once */
+			assert_int_equal(tu_count_entries(mld__adir_temp(d), ""), 0);
+			assert_int_equal(mld__pwrite_all(fd, scr, big + 5, 0), 0);
+			mld__piece p[4] = {{.data = "abc", .len = 3},
+			                   {.len = big, .fd = fd, .off = 5, .name = "the scratch"},
+			                   {.len = 5, .fd = fd, .off = 0, .name = "the scratch"},
+			                   {.data = "de", .len = 2}};
+			seen_bytes sb = {got, 0};
+			inject(kind, k);
+			int rc = mld__adir_write_pieces(d, "m.bin", p, 4, see, &sb);
+			int made = calls;
+			no_injection();
+			close(fd);
+			if (kind < 0 || made < k) {
+				assert_ok(rc);
+				assert_int_equal(sb.len, total);
+				assert_memory_equal(got, want, total);
+				assert_ok(mld__adir_commit(d, false));
+				mld__adir_free(d);
+				char *m = tu_fmt("%s/m.bin", path);
+				size_t len;
+				uint8_t *file = tu_read_file(m, &len);
+				assert_int_equal(len, total);
+				assert_memory_equal(file, want, total);
+				assert_int_equal(tu_count_entries(path, ""), 1); /* m.bin: the scratch is gone */
+				free(file);
+				free(m);
+				tu_rmtree(path);
+				break;
+			}
+			assert_int_equal(rc, MLD_EIO);
+			assert_non_null(strstr(mld_error_last(), "out.mlpackage/m.bin"));
+			if (kind == 3)
+				assert_non_null(strstr(mld_error_last(), "cannot read back the scratch"));
+			mld__adir_free(d);
+			assert_false(tu_exists(path));
+			assert_int_equal(tu_count_entries(dir, ""), 0);
+		}
+	}
+	free(scr);
+	free(want);
+	free(got);
+	tu_rmtree(dir);
+	free(path);
+	free(dir);
+}
+
 /* The zip goes through an atomic file too: any failing write leaves no zip and no temp. */
 static void test_zip_every_failure(void **state)
 {
@@ -404,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_afile_mkdirs_and_missing_dir),
 		cmocka_unit_test(test_adir_replace_and_fallback),
 		cmocka_unit_test(test_adir_every_failure),
+		cmocka_unit_test(test_adir_scratch_pieces),
 		cmocka_unit_test(test_zip_every_failure),
 		cmocka_unit_test(test_stale_temps),
 		cmocka_unit_test(test_signal_cleanup),

@@ -542,7 +542,7 @@ static void check_splice(const mil_model *m, size_t split)
 	for (size_t i = 0; i < m->mlprogram->n_functions; i++)
 		assert_ok(mld__program_entry_pack(&ents[i < split ? 0 : 1], m->mlprogram->functions[i]->key,
 		                                  m->mlprogram->functions[i]->value));
-	assert_ok(mld__model_splice(&pre, &post, &head, &rest, ents, 2));
+	assert_ok(mld__model_splice(&pre, &post, &head, &rest, ents[0].len + ents[1].len));
 	assert_ok(mld__buf_append(&got, pre.data, pre.len));
 	assert_ok(mld__buf_append(&got, ents[0].data, ents[0].len));
 	assert_ok(mld__buf_append(&got, ents[1].data, ents[1].len));
@@ -551,8 +551,8 @@ static void check_splice(const mil_model *m, size_t split)
 	assert_memory_equal(got.data, want, len);
 	/* what it cannot splice: a program left in the head, functions left in the rest */
 	mld__buf bad = {0};
-	assert_mld_err(mld__model_splice(&bad, &bad, m, &rest, ents, 2), MLD_ERROR, "a piece at a time");
-	assert_mld_err(mld__model_splice(&bad, &bad, &head, m->mlprogram, ents, 2), MLD_ERROR, "a piece at a time");
+	assert_mld_err(mld__model_splice(&bad, &bad, m, &rest, 0), MLD_ERROR, "a piece at a time");
+	assert_mld_err(mld__model_splice(&bad, &bad, &head, m->mlprogram, 0), MLD_ERROR, "a piece at a time");
 	assert_int_equal(bad.len, 0);
 	mld__buf_free(&ents[0]);
 	mld__buf_free(&ents[1]);
@@ -569,6 +569,99 @@ static void test_splice_equals_whole_pack(void **state)
 		mil_model *m = splice_model(level);
 		for (size_t split = 0; split <= 3; split++)
 			check_splice(m, split);
+		tu_arena_free();
+	}
+}
+
+/* Write the model with its entries packed into `pieces` (pre, 3 entries, post) as the
+ * package `out`, committed; its model digest into *dig. */
+static void write_model_pieces(const char *out, const mld__piece *pieces, mld_digest *dig)
+{
+	mld__write_info info = {0};
+	mld__adir *d = NULL;
+	assert_ok(mld__adir_open(&d, out));
+	assert_ok(mld__write_packed_into(d, "", pieces, 5, NULL, 0, out, &info));
+	assert_ok(mld__adir_commit(d, false));
+	mld__adir_free(d);
+	*dig = info.model;
+}
+
+/* As combine writes a model: each entry packed, then appended to a scratch file of the
+ * output's tree in the order packed (an alias's right after its original's, not in
+ * source order), and model.mlmodel written from the scratch's ranges in source order.
+ * The package equals the one written with the entries in memory, and the whole Model
+ * packed at once; the digest is of those bytes; the scratch file is not in the tree. */
+static void test_spilled_model_write(void **state)
+{
+	fixture *f = *state;
+	for (int level = 0; level < 3; level++) {
+		mil_model *m = splice_model(level);
+		size_t len = core_ml__specification__model__get_packed_size(m);
+		uint8_t *want = malloc(len);
+		core_ml__specification__model__pack(m, want);
+		mil_model head = *m;
+		head.type_case = CORE_ML__SPECIFICATION__MODEL__TYPE__NOT_SET;
+		head.mlprogram = NULL;
+		mil_program rest = *m->mlprogram;
+		rest.n_functions = 0;
+		rest.functions = NULL;
+		char *spilled = tu_fmt("%s/spilled%d.mlpackage", f->dir, level),
+		     *inmem = tu_fmt("%s/inmem%d.mlpackage", f->dir, level);
+		mld__adir *d = NULL;
+		int fd;
+		assert_ok(mld__adir_open(&d, spilled));
+		assert_ok(mld__adir_scratch(d, ".functions.spill", &fd));
+		mld__buf ents[3] = {{0}}, pre = {0}, post = {0}, one = {0};
+		mld__piece sp[5] = {{0}}, mp[5] = {{0}};
+		uint64_t at = 0;
+		static const size_t order[3] = {0, 2, 1}; /* f_c is f_a's alias */
+		for (size_t i = 0; i < 3; i++) {
+			size_t t = order[i];
+			one.len = 0;
+			assert_ok(mld__program_entry_pack(&one, m->mlprogram->functions[t]->key,
+			                                  m->mlprogram->functions[t]->value));
+			assert_int_equal(mld__pwrite_all(fd, one.data, one.len, at), 0);
+			assert_ok(mld__buf_append(&ents[t], one.data, one.len));
+			sp[1 + t] = (mld__piece){.len = one.len, .fd = fd, .off = at, .name = "scratch"};
+			mp[1 + t] = (mld__piece){.data = ents[t].data, .len = ents[t].len};
+			at += one.len;
+		}
+		assert_ok(mld__model_splice(&pre, &post, &head, &rest, at));
+		sp[0] = mp[0] = (mld__piece){.data = pre.data, .len = pre.len};
+		sp[4] = mp[4] = (mld__piece){.data = post.data, .len = post.len};
+		mld__write_info info = {0};
+		assert_ok(mld__write_packed_into(d, "", sp, 5, NULL, 0, spilled, &info));
+		close(fd);
+		assert_ok(mld__adir_commit(d, false));
+		mld__adir_free(d);
+		mld_digest dig;
+		write_model_pieces(inmem, mp, &dig);
+
+		char *a = child(spilled, "Data/com.apple.CoreML/model.mlmodel"),
+		     *b = child(inmem, "Data/com.apple.CoreML/model.mlmodel");
+		assert_file_equals(a, want, len);
+		assert_file_equals(b, want, len);
+		uint8_t h[16];
+		mld__hash128(h, want, len);
+		assert_memory_equal(info.model.bytes, h, 16);
+		assert_memory_equal(dig.bytes, h, 16);
+		assert_int_equal(tu_count_entries(spilled, ""), 2); /* Manifest.json, Data */
+		assert_int_equal(tu_count_entries(spilled, "spill"), 0);
+		char *sd = child(spilled, "Data/com.apple.CoreML"), *md = child(inmem, "Data/com.apple.CoreML");
+		assert_int_equal(tu_count_entries(sd, ""), tu_count_entries(md, ""));
+		assert_int_equal(tu_count_entries(f->dir, ".mldtmp-"), 0);
+		free(sd);
+		free(md);
+		free(a);
+		free(b);
+		for (size_t i = 0; i < 3; i++)
+			mld__buf_free(&ents[i]);
+		mld__buf_free(&one);
+		mld__buf_free(&pre);
+		mld__buf_free(&post);
+		free(spilled);
+		free(inmem);
+		free(want);
 		tu_arena_free();
 	}
 }
@@ -594,7 +687,7 @@ static void test_packed_write(void **state)
 {
 	fixture *f = *state;
 	static const uint8_t model[] = {0x08, 0x09}; /* specificationVersion 9: any bytes will do */
-	mld__buf pieces[3] = {{(uint8_t *)model, 1, 1}, {NULL, 0, 0}, {(uint8_t *)model + 1, 1, 1}};
+	mld__piece pieces[3] = {{.data = model, .len = 1}, {.data = model, .len = 0}, {.data = model + 1, .len = 1}};
 	mld__wblob blobs[2] = {{tu_example_fp16_data, 8, mld__wblob_offset(0), 0, MLD_DT_FP16},
 	                       {tu_example_uint4_data, 3, 0, 4, MLD_DT_UINT4}};
 	blobs[1].offset = mld__wblob_offset(blobs[0].offset + 64 + blobs[0].size);
@@ -648,6 +741,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_index_identity_sees_every_byte, setup, teardown),
 		cmocka_unit_test(test_splice_equals_whole_pack),
 		cmocka_unit_test_setup_teardown(test_packed_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spilled_model_write, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,13 +20,32 @@
 
 static int sys_rename(const char *from, const char *to) { return rename(from, to); }
 
-mld__sys_io mld__sys = {pwrite, mld__fsync_durable, sys_rename};
+mld__sys_io mld__sys = {pwrite, pread, mld__fsync_durable, sys_rename};
 
 int mld__pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
 {
 	const uint8_t *p = buf;
 	while (n) {
 		ssize_t k = mld__sys.pwrite(fd, p, n, (off_t)off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += k;
+		n -= (size_t)k;
+		off += (uint64_t)k;
+	}
+	return 0;
+}
+
+int mld__pread_all(int fd, void *buf, size_t n, uint64_t off)
+{
+	uint8_t *p = buf;
+	while (n) {
+		ssize_t k = mld__sys.pread(fd, p, n, (off_t)off);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
@@ -498,6 +517,81 @@ int mld__adir_write_bufs(mld__adir *d, const char *rel, const mld__buf *bufs, si
 		if (mld__pwrite_all(fd, bufs[i].data, bufs[i].len, at) != 0)
 			what = "write failed";
 	if (!what && mld__sys.fsync(fd) != 0)
+		what = "cannot flush to disk";
+	if (what)
+		rc = mld__err(MLD_EIO, "%s/%s: %s: %s", d->target, rel, what, strerror(errno));
+	if (close(fd) != 0 && !rc)
+		rc = mld__err(MLD_EIO, "%s/%s: close failed: %s", d->target, rel, strerror(errno));
+	return rc;
+}
+
+int mld__adir_scratch(mld__adir *d, const char *rel, int *fd)
+{
+	char *path = mld__sprintf("%s/%s", d->l.root, rel);
+	if (!path)
+		return MLD_ENOMEM;
+	/* not recorded as a child: unlinked before any handler could look for it */
+	sigset_t held;
+	hold_signals(&held);
+	int rc = 0, f = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (f < 0)
+		rc = mld__err(MLD_EIO, "%s: cannot create: %s", path, strerror(errno));
+	else if (unlink(path) != 0) {
+		rc = mld__err(MLD_EIO, "%s: cannot unlink: %s", path, strerror(errno));
+		close(f);
+	}
+	release_signals(&held);
+	free(path);
+	if (!rc)
+		*fd = f;
+	return rc;
+}
+
+/* A scratch range is copied through this much memory at a time. */
+#define COPY_CHUNK ((size_t)1 << 20)
+
+int mld__adir_write_pieces(mld__adir *d, const char *rel, const mld__piece *pieces, size_t n,
+                           void (*seen)(void *ctx, const void *data, size_t len), void *ctx)
+{
+	uint8_t *chunk = NULL;
+	for (size_t i = 0; i < n && !chunk; i++)
+		if (!pieces[i].data && pieces[i].len && !(chunk = mld__malloc(COPY_CHUNK)))
+			return MLD_ENOMEM;
+	int fd, rc = mld__adir_create(d, rel, &fd);
+	if (rc) {
+		free(chunk);
+		return rc;
+	}
+	const char *what = NULL, *read_from = NULL;
+	uint64_t at = 0;
+	for (size_t i = 0; i < n && !what && !read_from; i++) {
+		const mld__piece *p = &pieces[i];
+		if (p->data) {
+			if (seen)
+				seen(ctx, p->data, (size_t)p->len);
+			if (mld__pwrite_all(fd, p->data, (size_t)p->len, at) != 0)
+				what = "write failed";
+			at += p->len;
+			continue;
+		}
+		for (uint64_t done = 0; done < p->len && !what && !read_from;) {
+			size_t k = p->len - done < COPY_CHUNK ? (size_t)(p->len - done) : COPY_CHUNK;
+			if (mld__pread_all(p->fd, chunk, k, p->off + done) != 0) {
+				read_from = p->name ? p->name : "a scratch file";
+				break;
+			}
+			if (seen)
+				seen(ctx, chunk, k);
+			if (mld__pwrite_all(fd, chunk, k, at) != 0)
+				what = "write failed";
+			done += k;
+			at += k;
+		}
+	}
+	free(chunk);
+	if (read_from)
+		rc = mld__err(MLD_EIO, "%s/%s: cannot read back %s: %s", d->target, rel, read_from, strerror(errno));
+	if (!rc && !what && mld__sys.fsync(fd) != 0)
 		what = "cannot flush to disk";
 	if (what)
 		rc = mld__err(MLD_EIO, "%s/%s: %s: %s", d->target, rel, what, strerror(errno));

@@ -67,6 +67,25 @@ int mld__adir_create(mld__adir *d, const char *rel, int *fd);
 int mld__adir_write_file(mld__adir *d, const char *rel, const void *data, size_t len);
 /* The same with the file's bytes in n pieces, written one after the other. */
 int mld__adir_write_bufs(mld__adir *d, const char *rel, const mld__buf *bufs, size_t n);
+/* A scratch file of the tree, open for reading and writing in *fd and already unlinked
+ * (no signal can come between the two): never part of the committed tree, and its
+ * space goes back when fd is closed, however the process ends (after a SIGKILL between
+ * create and unlink, the next writer's sweep removes the tree that holds it). */
+int mld__adir_scratch(mld__adir *d, const char *rel, int *fd);
+
+/* A piece of a file being written: bytes in memory, or a range of another open file
+ * (a scratch file) copied in bounded pieces, so it is never held whole. */
+typedef struct mld__piece {
+	const void *data; /* NULL: [off, off + len) of the file fd */
+	uint64_t len;
+	int fd;
+	uint64_t off;
+	const char *name; /* fd's file, for messages */
+} mld__piece;
+/* Create `rel`, write the n pieces one after the other, make it durable and close it.
+ * If seen is non-NULL, it gets every byte written, in order (a caller hashes them). */
+int mld__adir_write_pieces(mld__adir *d, const char *rel, const mld__piece *pieces, size_t n,
+                           void (*seen)(void *ctx, const void *data, size_t len), void *ctx);
 /* Put the tree at its path. An existing directory there is replaced only with
  * `replace` (else MLD_EEXISTS), by an atomic swap where the system has one
  * (readers see the old tree or the new), else by moving the old one aside first. */
@@ -76,16 +95,20 @@ void mld__adir_free(mld__adir *d);
 
 /* ---- failure injection --------------------------------------------------------------- */
 
-/* Every write, flush and rename of this module (and of the blob writer) goes through
+/* Every write, read-back, flush and rename of this module (and of the blob writer) goes through
  * this table, so a test can fail the k-th one (libgit2's p_* wrappers). */
 typedef struct mld__sys_io {
 	ssize_t (*pwrite)(int fd, const void *buf, size_t n, off_t off);
-	int (*fsync)(int fd); /* durable: mld__fsync_durable */
+	ssize_t (*pread)(int fd, void *buf, size_t n, off_t off); /* reading a scratch file back */
+	int (*fsync)(int fd);                                     /* durable: mld__fsync_durable */
 	int (*rename)(const char *from, const char *to);
 } mld__sys_io;
 extern mld__sys_io mld__sys;
 
 /* Write all of buf at off through mld__sys (EINTR and short writes retried). 0 or -1 (errno). */
 int mld__pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
+/* Read all n bytes at off through mld__sys (EINTR and short reads retried). 0, or -1
+ * with errno (EIO: the file ends before them). */
+int mld__pread_all(int fd, void *buf, size_t n, uint64_t off);
 
 #endif

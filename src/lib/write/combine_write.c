@@ -10,7 +10,11 @@
  * is known at once. The function is then packed (protobuf-c packs a map entry by
  * entry: see mld__model_splice) and its copy freed, so the write holds two parsed
  * models at most (this one's and the next one's, parsed ahead), whatever the number
- * of functions. */
+ * of functions. Its packed entry goes to a scratch file in the output's temp tree
+ * (unlinked at once: it never outlives the process, nor lands in the package), and
+ * model.mlmodel is written as the bytes before the functions, the scratch file's
+ * ranges in source order, and the bytes after: no more than one packed function is
+ * in memory either. */
 #include "../core/hash.h"
 #include "../core/par.h"
 #include "../core/strmap.h"
@@ -23,9 +27,11 @@
 #include "pkgwrite.h"
 #include "zipwrite.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef CoreML__Specification__FunctionDescription fn_desc;
 typedef CoreML__Specification__MILSpec__Program__FunctionsEntry fn_entry;
@@ -549,11 +555,15 @@ typedef struct stream {
 	int spec;
 	bool pack; /* not a dry run: the model is packed */
 	blobdedup dd;
-	mld__buf *model;   /* model.mlmodel in pieces: the part before the functions, ents, the part after */
-	mld__buf *ents;    /* per source: its Program.functions entry, packed (model + 1) */
-	fn_desc **fdescs;  /* per source: its FunctionDescription (a malloc'd copy) */
-	md_meta **metas;   /* per source (aliases: NULL): its package's metadata (a malloc'd copy) */
-	mil_program *rest; /* version and the anchor's attributes (buildInfo and friends) */
+	mld__buf pre, post; /* model.mlmodel's bytes before and after the functions */
+	mld__buf packed;    /* the entry just packed, until it is spilled (then reused) */
+	mld__piece *ents;   /* per source: its Program.functions entry, a range of the spill */
+	uint64_t ents_len;  /* the spill's length: every entry, in the order packed */
+	int spill_fd;       /* the scratch file (unlinked) the entries go to; -1: none */
+	char *spill_name;   /* its path, for messages */
+	fn_desc **fdescs;   /* per source: its FunctionDescription (a malloc'd copy) */
+	md_meta **metas;    /* per source (aliases: NULL): its package's metadata (a malloc'd copy) */
+	mil_program *rest;  /* version and the anchor's attributes (buildInfo and friends) */
 	cb_stamp *stamp;
 	md_meta meta; /* the merged metadata (strings borrowed from metas) */
 	md_entry *meta_ents;
@@ -648,6 +658,19 @@ static int merge_metadata(stream *B)
 	return 0;
 }
 
+/* Source t's packed entry appended to the scratch file: the memory it took is the next
+ * entry's, so the entries held never grow with the number of functions. */
+static int spill(stream *S, size_t t)
+{
+	uint64_t len = S->packed.len;
+	if (mld__pwrite_all(S->spill_fd, S->packed.data, S->packed.len, S->ents_len) != 0)
+		return mld__err(MLD_EIO, "%s: the packed functions' scratch file: write failed: %s", S->spill_name,
+		                strerror(errno));
+	S->ents[t] = (mld__piece){.len = len, .fd = S->spill_fd, .off = S->ents_len, .name = S->spill_name};
+	S->ents_len += len;
+	return 0;
+}
+
 /* Source s (not an alias) from `c`, a private copy of its package's model: the plan
  * applied, placed, and what the output keeps of it copied out or packed - for s and
  * each later alias of it - before the copy goes. */
@@ -695,9 +718,14 @@ static int stream_one(stream *S, size_t s, copy *c)
 		rc = place_blobs(cb, &S->dd, s, fn, &own, c->ar);
 	if (!rc && S->stamp)
 		rc = cb_stamp_function(S->stamp, s, &ops, rewritten, S->dd.b, S->dd.n);
+	/* an alias's entry is its original's function under its own name: packed now, while
+	 * the function lives, and spilled like any other */
 	for (size_t t = s; t < cb->n_srcs && !rc && S->pack; t++)
-		if (t == s || cb->srcs[t].alias_of == (int)s)
-			rc = mld__program_entry_pack(&S->ents[t], cb->srcs[t].name, fn);
+		if (t == s || cb->srcs[t].alias_of == (int)s) {
+			S->packed.len = 0;
+			if (!(rc = mld__program_entry_pack(&S->packed, cb->srcs[t].name, fn)))
+				rc = spill(S, t);
+		}
 	cb_release_all(cb); /* the pages its spot checks read: held for every function, they
 	                     * grew the peak by the function */
 	mld__strmap_free(&ops);
@@ -723,21 +751,25 @@ static int stream_model(stream *S)
 	desc.functions = S->fdescs;
 	desc.defaultfunctionname = (char *)cb->srcs[cb->default_src].name;
 	desc.metadata = &S->meta;
-	return mld__model_splice(&S->model[0], &S->model[cb->n_srcs + 1], &head, S->rest, S->ents, cb->n_srcs);
+	return mld__model_splice(&S->pre, &S->post, &head, S->rest, S->ents_len);
 }
 
 static void stream_free(stream *S)
 {
 	const cb_ctx *cb = S->cb;
-	for (size_t i = 0; S->model && i < cb->n_srcs + 2; i++)
-		mld__buf_free(&S->model[i]);
+	mld__buf_free(&S->pre);
+	mld__buf_free(&S->post);
+	mld__buf_free(&S->packed);
+	if (S->spill_fd >= 0)
+		close(S->spill_fd);
+	free(S->spill_name);
+	free(S->ents);
 	for (size_t s = 0; s < cb->n_srcs; s++) {
 		if (S->fdescs && S->fdescs[s])
 			protobuf_c_message_free_unpacked(&S->fdescs[s]->base, NULL);
 		if (S->metas && S->metas[s])
 			protobuf_c_message_free_unpacked(&S->metas[s]->base, NULL);
 	}
-	free(S->model);
 	free(S->fdescs);
 	free(S->metas);
 	if (S->rest)
@@ -803,9 +835,12 @@ static int stream_all(stream *S)
 typedef struct wctx {
 	cb_ctx *cb;
 	const blobdedup *dd;
-	cb_stamp *stamp;       /* NULL: none asked for */
-	const mld__buf *model; /* in pieces */
+	cb_stamp *stamp;   /* NULL: none asked for */
+	mld__adir *tree;   /* where the package is built (OUT's temp tree, or the zip's scratch tree) */
+	char *dir;         /* the package's directory in it: "" or "<OUT stem>.mlpackage" */
+	mld__piece *model; /* in pieces: before the functions, each function's entry, after */
 	size_t n_model;
+	int *spill_fd; /* closed once the model is written (the scratch is gone before the commit) */
 	mld__write_info info;
 	char *stamp_text;
 } wctx;
@@ -825,67 +860,80 @@ static int before_commit(wctx *w)
 	return rc;
 }
 
-/* OUT.zip: the package is built in a scratch tree beside it (an atomic tree that is
- * never committed, so a signal or an error removes it), then zipped as
- * "<OUT stem>.mlpackage/..." into an atomic file. */
-static int write_zipped(wctx *w, const char *out_path)
+/* The tree the package is built in, opened before the functions are packed, as their
+ * scratch file lives in it. OUT.mlpackage: OUT's temp tree, committed in its place.
+ * OUT.zip: a scratch tree beside it (an atomic tree that is never committed, so a
+ * signal or an error removes it), holding the package as "<OUT stem>.mlpackage" to be
+ * zipped into an atomic file. */
+static int open_tree(wctx *w, const char *out_path)
 {
 	size_t len = strlen(out_path);
-	if (len < 5 || strcmp(out_path + len - 4, ".zip"))
-		return mld__err(MLD_EUSAGE, "%s: with --zip the output must end in .zip", out_path);
-	const char *base = strrchr(out_path, '/');
-	base = base ? base + 1 : out_path;
-	char *prefix = mld__sprintf("%.*s.mlpackage", (int)(strlen(base) - 4), base), *pkg = NULL;
-	mld__adir *scratch = NULL;
-	int rc = prefix ? mld__adir_open(&scratch, out_path) : MLD_ENOMEM;
-	if (!rc && !(pkg = mld__sprintf("%s/%s", mld__adir_temp(scratch), prefix)))
-		rc = MLD_ENOMEM;
+	if (w->cb->opts->zip) {
+		if (len < 5 || strcmp(out_path + len - 4, ".zip"))
+			return mld__err(MLD_EUSAGE, "%s: with --zip the output must end in .zip", out_path);
+		const char *base = strrchr(out_path, '/');
+		base = base ? base + 1 : out_path;
+		w->dir = mld__sprintf("%.*s.mlpackage", (int)(strlen(base) - 4), base);
+	} else {
+		while (len > 1 && out_path[len - 1] == '/')
+			len--;
+		if (len < 10 || strncmp(out_path + len - 10, ".mlpackage", 10))
+			return mld__err(MLD_EUSAGE, "%s: the output must end in .mlpackage", out_path);
+		w->dir = mld__strdup("");
+	}
+	return w->dir ? mld__adir_open(&w->tree, out_path) : MLD_ENOMEM;
+}
+
+/* The package into the tree: weight.bin, model.mlmodel, Manifest.json. The scratch
+ * file is closed as soon as model.mlmodel holds its bytes. */
+static int write_pkg(wctx *w, const char *out_path)
+{
+	int rc = mld__write_packed_into(w->tree, w->dir, w->model, w->n_model, w->dd->b, w->dd->n, out_path, &w->info);
+	if (*w->spill_fd >= 0 && close(*w->spill_fd) != 0 && !rc)
+		rc = mld__err(MLD_EIO, "%s: the packed functions' scratch file: close failed: %s", out_path,
+		              strerror(errno));
+	*w->spill_fd = -1;
+	return rc ? rc : before_commit(w);
+}
+
+/* OUT.zip: the package built in the scratch tree, zipped. */
+static int write_zipped(wctx *w, const char *out_path)
+{
+	char *pkg = mld__sprintf("%s/%s", mld__adir_temp(w->tree), w->dir);
+	int rc = pkg ? write_pkg(w, out_path) : MLD_ENOMEM;
 	if (!rc)
-		rc = mld__write_packed_into(scratch, prefix, w->model, w->n_model, w->dd->b, w->dd->n, out_path,
-		                            &w->info);
-	if (!rc)
-		rc = before_commit(w);
-	if (!rc)
-		rc = mld__zip_tree(pkg, prefix, out_path);
-	mld__adir_free(scratch);
+		rc = mld__zip_tree(pkg, w->dir, out_path);
 	free(pkg);
-	free(prefix);
 	return rc;
 }
 
 static int write_dir(wctx *w, const char *out_path)
 {
-	size_t plen = strlen(out_path);
-	while (plen > 1 && out_path[plen - 1] == '/')
-		plen--;
-	if (plen < 10 || strncmp(out_path + plen - 10, ".mlpackage", 10))
-		return mld__err(MLD_EUSAGE, "%s: the output must end in .mlpackage", out_path);
-	mld__adir *d = NULL;
-	int rc = mld__adir_open(&d, out_path);
-	if (!rc)
-		rc = mld__write_packed_into(d, "", w->model, w->n_model, w->dd->b, w->dd->n, out_path, &w->info);
-	if (!rc)
-		rc = before_commit(w);
-	if (!rc)
-		rc = mld__adir_commit(d, w->cb->opts->replace);
-	mld__adir_free(d); /* removes the temp tree unless committed */
-	return rc;
+	int rc = write_pkg(w, out_path);
+	return rc ? rc : mld__adir_commit(w->tree, w->cb->opts->replace);
 }
+
+#define SPILL_REL ".functions.spill"
 
 int cb_write(cb_ctx *cb, const char *out_path)
 {
-	stream S = {.cb = cb, .spec = 9, .pack = !cb->opts->dry_run};
-	wctx w = {.cb = cb, .dd = &S.dd};
+	stream S = {.cb = cb, .spec = 9, .pack = !cb->opts->dry_run, .spill_fd = -1};
+	wctx w = {.cb = cb, .dd = &S.dd, .spill_fd = &S.spill_fd};
 	for (size_t p = 0; p < cb->n_pkgs; p++)
 		if (mld_package_spec_version(cb->pkgs[p]) > S.spec)
 			S.spec = mld_package_spec_version(cb->pkgs[p]);
 	S.opset = opset_for(S.spec);
 	size_t ns = cb->n_srcs ? cb->n_srcs : 1;
 	int rc = 0;
-	if (!(S.model = mld__calloc(cb->n_srcs + 2, sizeof *S.model)) ||
-	    !(S.fdescs = mld__calloc(ns, sizeof *S.fdescs)) || !(S.metas = mld__calloc(ns, sizeof *S.metas)))
+	if (!(S.ents = mld__calloc(ns, sizeof *S.ents)) || !(S.fdescs = mld__calloc(ns, sizeof *S.fdescs)) ||
+	    !(S.metas = mld__calloc(ns, sizeof *S.metas)))
 		rc = MLD_ENOMEM;
-	S.ents = S.model ? S.model + 1 : NULL;
+	/* the output's tree first, for the scratch file the packed functions go to */
+	if (!rc && S.pack && !(rc = open_tree(&w, out_path)) &&
+	    !(S.spill_name = mld__sprintf("%s/" SPILL_REL, mld__adir_temp(w.tree))))
+		rc = MLD_ENOMEM;
+	if (!rc && S.pack)
+		rc = mld__adir_scratch(w.tree, SPILL_REL, &S.spill_fd);
 	if (!rc && cb->opts->stamp_path)
 		rc = cb_stamp_new(&S.stamp, cb);
 	if (rc || (rc = stream_all(&S)))
@@ -903,8 +951,15 @@ int cb_write(cb_ctx *cb, const char *out_path)
 	if (cb->opts->dry_run || (rc = stream_model(&S)))
 		goto out;
 	w.stamp = S.stamp;
-	w.model = S.model; /* never in one piece: written piece by piece */
+	/* never in one piece: written piece by piece, the entries copied from the spill */
+	if (!(w.model = mld__calloc(cb->n_srcs + 2, sizeof *w.model))) {
+		rc = MLD_ENOMEM;
+		goto out;
+	}
 	w.n_model = cb->n_srcs + 2;
+	w.model[0] = (mld__piece){.data = S.pre.data, .len = S.pre.len};
+	memcpy(w.model + 1, S.ents, cb->n_srcs * sizeof *w.model);
+	w.model[cb->n_srcs + 1] = (mld__piece){.data = S.post.data, .len = S.post.len};
 	w.info.written = written;
 	w.info.ctx = &w;
 	if (!(w.info.digests = mld__calloc(S.dd.n ? S.dd.n : 1, sizeof *w.info.digests))) {
@@ -918,7 +973,10 @@ int cb_write(cb_ctx *cb, const char *out_path)
 out:
 	free(w.stamp_text);
 	free(w.info.digests);
+	free(w.model);
 	stream_free(&S);
+	mld__adir_free(w.tree); /* removes the tree unless committed: the zip's always */
+	free(w.dir);
 	return rc;
 }
 
@@ -1043,8 +1101,8 @@ static int write_aligned(build *B, size_t s, const char *out_path, mld__adir **t
 	if (!rc)
 		rc = mld__adir_open(tree, out_path);
 	if (!rc)
-		rc = mld__write_packed_into(*tree, "", &(mld__buf){model, mlen, mlen}, 1, dd.b, dd.n, out_path,
-		                            &w.info);
+		rc = mld__write_packed_into(*tree, "", &(mld__piece){.data = model, .len = mlen}, 1, dd.b, dd.n,
+		                            out_path, &w.info);
 	if (!rc)
 		rc = check_written(cb, &dd, w.info.digests);
 	if (!rc)

@@ -201,21 +201,23 @@ static int add_one(mld__blobwriter *bw, uint64_t *off, mld_dtype dt, const uint8
 	return rc;
 }
 
-/* model.mlmodel, its bytes in n pieces, and Manifest.json, once weight.bin is written. */
-static int write_model(sink *k, const ppaths *p, const mld__buf *model, size_t n, mld__write_info *info)
+static void hash_seen(void *ctx, const void *data, size_t len) { mld__hash_update(ctx, data, len); }
+
+/* model.mlmodel, its bytes in n pieces, and Manifest.json, once weight.bin is written.
+ * The digest is of the bytes as they are written: a scratch file's are only ever in
+ * memory a chunk at a time. Into memory, every piece is in memory. */
+static int write_model(sink *k, const ppaths *p, const mld__piece *model, size_t n, mld__write_info *info)
 {
 	int rc = 0;
-	if (info) {
-		mld__hash h;
-		mld__hash_reset(&h);
-		for (size_t i = 0; i < n; i++)
-			mld__hash_update(&h, model[i].data, model[i].len);
-		mld__hash_digest(info->model.bytes, &h);
-	}
+	mld__hash h;
+	mld__hash_reset(&h);
 	if (!k->mem)
-		rc = mld__adir_write_bufs(k->d, p->model, model, n);
+		rc = mld__adir_write_pieces(k->d, p->model, model, n, info ? hash_seen : NULL, &h);
 	for (size_t i = 0; k->mem && i < n && !rc; i++)
-		rc = mld__buf_append(&k->mem->model, model[i].data, model[i].len);
+		rc = model[i].data ? mld__buf_append(&k->mem->model, model[i].data, (size_t)model[i].len)
+		                   : mld__err(MLD_ERROR, "internal: a scratch file's piece written into memory");
+	if (!rc && info)
+		mld__hash_digest(info->model.bytes, &h);
 	return rc ? rc : write_manifest(k, p->manifest);
 }
 
@@ -263,7 +265,7 @@ static int write_to(sink *k, const char *dir, mil_model *model, mld__blob_item *
 		goto out;
 	}
 	core_ml__specification__model__pack(model, mbytes);
-	rc = write_model(k, &p, &(mld__buf){mbytes, mlen, mlen}, 1, NULL);
+	rc = write_model(k, &p, &(mld__piece){.data = mbytes, .len = mlen}, 1, NULL);
 out:
 	mld__blobwriter_free(bw);
 	free(order);
@@ -272,7 +274,7 @@ out:
 	return rc;
 }
 
-int mld__write_packed_into(mld__adir *d, const char *dir, const mld__buf *model, size_t n_model,
+int mld__write_packed_into(mld__adir *d, const char *dir, const mld__piece *model, size_t n_model,
                            const mld__wblob *blobs, size_t n_blobs, const char *display, mld__write_info *info)
 {
 	sink k = {d, NULL};
@@ -366,7 +368,7 @@ static bool splice_valid(void)
 }
 
 int mld__model_splice(mld__buf *pre, mld__buf *post, const mil_model *head, const mil_program *rest,
-                      const mld__buf *entries, size_t n)
+                      uint64_t entries_len)
 {
 	if (!splice_valid() || head->type_case != CORE_ML__SPECIFICATION__MODEL__TYPE__NOT_SET ||
 	    head->base.n_unknown_fields || rest->n_functions || rest->base.n_unknown_fields)
@@ -377,9 +379,8 @@ int mld__model_splice(mld__buf *pre, mld__buf *post, const mil_model *head, cons
 	tail.version = 0; /* proto3: a zero is not packed */
 	size_t lv = core_ml__specification__milspec__program__get_packed_size(&ver),
 	       lt = core_ml__specification__milspec__program__get_packed_size(&tail),
-	       lh = core_ml__specification__model__get_packed_size(head), lp = lv + lt, h = 0;
-	for (size_t i = 0; i < n; i++)
-		lp += entries[i].len;
+	       lh = core_ml__specification__model__get_packed_size(head), h = 0;
+	uint64_t lp = lv + lt + entries_len;
 	uint8_t hdr[20];
 	put_varint(hdr, &h, 502 << 3 | PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED); /* Model.mlProgram */
 	put_varint(hdr, &h, lp);

@@ -60,11 +60,12 @@ int mld__function_blob_values(mil_value ***out, size_t *n, mil_function *fn);
 int mld__write_package(mil_model *model, mld__blob_item *items, size_t n_items, const char *path, unsigned flags);
 
 /* A package whose model.mlmodel is already packed (the n_model pieces of `model`, in
- * order: its blob Values name MLD_WEIGHT_FILE_NAME at their blobs' offsets), with the
+ * order, each in memory or a range of a scratch file: its blob Values name
+ * MLD_WEIGHT_FILE_NAME at their blobs' offsets), with the
  * distinct `blobs` in file order, written as the directory `dir` inside an atomic tree
  * being built. A blob landing anywhere but at its offset is an error (the model would
  * point elsewhere). */
-int mld__write_packed_into(mld__adir *d, const char *dir, const mld__buf *model, size_t n_model,
+int mld__write_packed_into(mld__adir *d, const char *dir, const mld__piece *model, size_t n_model,
                            const mld__wblob *blobs, size_t n_blobs, const char *display, mld__write_info *info);
 
 /* ---- a Model packed a piece at a time -------------------------------------------------
@@ -76,14 +77,15 @@ int mld__write_packed_into(mld__adir *d, const char *dir, const mld__buf *model,
 
 /* Append field 2 of a Program, one FunctionsEntry (key -> fn), to *out. */
 int mld__program_entry_pack(mld__buf *out, const char *key, const mil_function *fn);
-/* The bytes around the entries packed into entries[0..n), in order, of the Model
- * `head` (mlProgram unset, no unknown fields) whose Program is `rest` (no functions, no
- * unknown fields) with those entries: appended to *pre, the Model without its program,
- * field 502's tag and length, and the Program's version; to *post, its docString and
- * attributes. pre, the entries, then post are the whole Model packed at once, so it
- * need never be held in one piece. */
+/* The bytes around the packed entries, entries_len bytes in all (only their length
+ * matters: they may be in a scratch file), of the Model `head` (mlProgram unset, no
+ * unknown fields) whose Program is `rest` (no functions, no unknown fields) with those
+ * entries: appended to *pre, the Model without its program, field 502's tag and
+ * length, and the Program's version; to *post, its docString and attributes. pre, the
+ * entries in order, then post are the whole Model packed at once, so it need never be
+ * held in one piece. */
 int mld__model_splice(mld__buf *pre, mld__buf *post, const mil_model *head, const mil_program *rest,
-                      const mld__buf *entries, size_t n);
+                      uint64_t entries_len);
 
 /* A package written into memory (the fuzzers' writer: no files): its model.mlmodel,
  * Manifest.json and, if it has blobs (has_weights), weights/weight.bin. */
