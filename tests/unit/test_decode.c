@@ -470,6 +470,44 @@ static void test_stream_lets_pages_go(void **state)
 		fail_msg("%ld KiB of the 64 MiB weight file resident after reading it through, want < 8 MiB", kib);
 }
 
+/* A reader touching bytes here and there lets the pages around its last touch go once
+ * it moves far from it (one touch can map a whole large folio), and not before. */
+static void test_far_touch_lets_pages_go(void **state)
+{
+	(void)state;
+	if (!release_shows()) {
+		print_message("skipped: letting pages go does not show in the resident size here\n");
+		skip();
+	}
+	const uint64_t count = 8u << 20; /* 16 MiB of fp16 */
+	uint16_t *vals = calloc(count, 2);
+	assert_non_null(vals);
+	mil_op *c = tu_const_op("w", tu_blob_value(MLD_DT_FP16, DIMS(count), WEIGHT_FILE, 0));
+	blobspec blobs[1] = {{vals, count * 2, 0}};
+	mld_package *pkg = write_open(&c, 1, blobs, 1);
+	free(vals);
+	mld__source_release_all(pkg->src);
+	const uint8_t *map, *last = NULL;
+	uint64_t len;
+	assert_ok(mld__package_blobfile(pkg, WEIGHT_FILE, &map, &len, NULL));
+	const volatile uint8_t *m = map;
+	unsigned sum = m[128];
+	mld__source_touched(pkg->src, &last, map + 128);
+	sum += m[128 + (1u << 20)]; /* near: nothing goes */
+	long before = mld__mapping_resident_kib(map);
+	mld__source_touched(pkg->src, &last, map + 128 + (1u << 20));
+	assert_int_equal(mld__mapping_resident_kib(map), before);
+	sum += m[12u << 20]; /* far: the pages around the last touch go */
+	before = mld__mapping_resident_kib(map);
+	mld__source_touched(pkg->src, &last, map + (12u << 20));
+	long after = mld__mapping_resident_kib(map);
+	assert_ptr_equal(last, map + (12u << 20));
+	assert_int_equal(sum, 0);
+	mld_package_free(pkg);
+	if (after >= before)
+		fail_msg("resident %ld KiB after the far touch, %ld before: nothing went", after, before);
+}
+
 static void test_ios16_attribute_form(void **state)
 {
 	(void)state;
@@ -558,6 +596,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_weights_outlive_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_lets_pages_go, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_model_bytes_read_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_far_touch_lets_pages_go, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ios16_attribute_form, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decode_errors, setup, teardown),
 	};

@@ -502,27 +502,8 @@ int mld__adir_create(mld__adir *d, const char *rel, int *fd)
 
 int mld__adir_write_file(mld__adir *d, const char *rel, const void *data, size_t len)
 {
-	mld__buf b = {(uint8_t *)data, len, len};
-	return mld__adir_write_bufs(d, rel, &b, 1);
-}
-
-int mld__adir_write_bufs(mld__adir *d, const char *rel, const mld__buf *bufs, size_t n)
-{
-	int fd, rc = mld__adir_create(d, rel, &fd);
-	if (rc)
-		return rc;
-	const char *what = NULL;
-	uint64_t at = 0;
-	for (size_t i = 0; i < n && !what; at += bufs[i++].len)
-		if (mld__pwrite_all(fd, bufs[i].data, bufs[i].len, at) != 0)
-			what = "write failed";
-	if (!what && mld__sys.fsync(fd) != 0)
-		what = "cannot flush to disk";
-	if (what)
-		rc = mld__err(MLD_EIO, "%s/%s: %s: %s", d->target, rel, what, strerror(errno));
-	if (close(fd) != 0 && !rc)
-		rc = mld__err(MLD_EIO, "%s/%s: close failed: %s", d->target, rel, strerror(errno));
-	return rc;
+	mld__piece p = {data ? data : "", len, -1, 0, NULL};
+	return mld__adir_write_pieces(d, rel, &p, 1, NULL, NULL);
 }
 
 int mld__adir_scratch(mld__adir *d, const char *rel, int *fd)

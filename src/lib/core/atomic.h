@@ -65,8 +65,6 @@ int mld__adir_mkdirs(mld__adir *d, const char *rel);
 int mld__adir_create(mld__adir *d, const char *rel, int *fd);
 /* Create `rel`, write `data`, make it durable and close it. */
 int mld__adir_write_file(mld__adir *d, const char *rel, const void *data, size_t len);
-/* The same with the file's bytes in n pieces, written one after the other. */
-int mld__adir_write_bufs(mld__adir *d, const char *rel, const mld__buf *bufs, size_t n);
 /* A scratch file of the tree, open for reading and writing in *fd and already unlinked
  * (no signal can come between the two): never part of the committed tree, and its
  * space goes back when fd is closed, however the process ends (after a SIGKILL between

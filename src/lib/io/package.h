@@ -65,6 +65,7 @@ struct mld_package {
 	int spec_version;               /* Model.specificationVersion */
 	int64_t program_version;        /* Program.version */
 	const mil_model_desc *desc;     /* a copy of Model.description, or NULL */
+	const uint8_t *touched;         /* discovery's last metadata read (mld__source_touched) */
 	mld__function *fns;
 	size_t n_fns;
 	mld_weight *weights;

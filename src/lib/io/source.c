@@ -725,6 +725,23 @@ void mld__source_release(mld__source *src, const void *p, uint64_t len)
 	}
 }
 
+void mld__source_touched(mld__source *src, const uint8_t **last, const uint8_t *at)
+{
+	uintptr_t l = (uintptr_t)*last, a = (uintptr_t)at;
+	if (l && (a > l ? a - l : l - a) <= MLD_FOLIO_MAX)
+		return;
+	for (size_t i = 0; l && src && i < src->n_maps; i++) {
+		const mapping *m = &src->maps[i];
+		uintptr_t lo = (uintptr_t)m->data, hi = lo + (uintptr_t)m->len;
+		if (!m->munmap || l < lo || l >= hi)
+			continue;
+		uintptr_t from = l - lo > MLD_FOLIO_MAX ? l - MLD_FOLIO_MAX : lo,
+			  to = hi - l > MLD_FOLIO_MAX ? l + MLD_FOLIO_MAX : hi;
+		mld__mem_release((const void *)from, (size_t)(to - from));
+	}
+	*last = at;
+}
+
 void mld__source_release_all(mld__source *src)
 {
 	for (size_t i = 0; src && i < src->n_maps; i++)

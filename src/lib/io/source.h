@@ -34,6 +34,12 @@ int mld__source_map(mld__source *src, const char *rel, const uint8_t **data, uin
  * mld__mem_release): a later read maps them again. Only the part inside a mapping
  * of this source is touched; anything else is ignored. */
 void mld__source_release(mld__source *src, const void *p, uint64_t len);
+/* For a reader touching a few bytes here and there in a mapped file: one touch maps a
+ * whole large folio of the page cache (up to 2 MiB on Linux 6.x), so touches far
+ * apart would map the file. Call with each touched address: when it is more than
+ * MLD_FOLIO_MAX from the last one (*last), the pages around the last one go. */
+#define MLD_FOLIO_MAX ((uint64_t)2 << 20)
+void mld__source_touched(mld__source *src, const uint8_t **last, const uint8_t *at);
 /* The same for every mapping of the source. */
 void mld__source_release_all(mld__source *src);
 /* Identity of a file (for a zip: of the zip itself). */

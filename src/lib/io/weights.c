@@ -303,6 +303,8 @@ static int add_params(mld_package *pkg, mld_weight *wt, const mil_op *op)
 			rc = mld__blobfile_check_header(map, len, NULL, disp);
 			if (!rc)
 				rc = mld__blobfile_read(&bv, map, len, b->offset, b->dtype, disp);
+			if (!rc) /* far from the last one read: the pages around that one go */
+				mld__source_touched(pkg->src, &pkg->touched, map + b->offset);
 			if (!rc && bv.count != count)
 				rc = mld__err(MLD_EFORMAT,
 				              "%s: blob at offset %llu holds %llu elements, the model declares %llu",

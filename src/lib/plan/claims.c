@@ -44,8 +44,9 @@ struct cb_claims {
 	size_t nkeys, capkeys;
 	newpair *np;
 	size_t nnp, capnp;
-	bool *lied; /* per package */
-	char **why; /* per package: the first mismatch found */
+	bool *lied;              /* per package */
+	char **why;              /* per package: the first mismatch found */
+	const uint8_t **touched; /* per package: the last spot read (mld__source_touched) */
 };
 
 static char *loc_key(const cb_loc *l)
@@ -189,7 +190,8 @@ int cb_claims_init(cb_ctx *cb)
 {
 	cb_claims *c = cb->cl = mld__calloc(1, sizeof *c);
 	if (!c || !(c->lied = mld__calloc(cb->n_pkgs, sizeof *c->lied)) ||
-	    !(c->why = mld__calloc(cb->n_pkgs, sizeof *c->why)))
+	    !(c->why = mld__calloc(cb->n_pkgs, sizeof *c->why)) ||
+	    !(c->touched = mld__calloc(cb->n_pkgs, sizeof *c->touched)))
 		return MLD_ENOMEM;
 	for (size_t i = 0; i < cb->n_ws; i++) {
 		const cb_weight *cw = &cb->ws[i];
@@ -270,6 +272,7 @@ void cb_claims_free(cb_ctx *cb)
 		free(c->why[p]);
 	free(c->why);
 	free(c->lied);
+	free(c->touched);
 	free(c);
 	cb->cl = NULL;
 }
@@ -370,7 +373,10 @@ int cb_blob_same(cb_ctx *cb, const cb_loc *a, const cb_loc *b, bool *same)
 			cb_claim_lied(cb, b->pkg, what ? what : "");
 			free(what);
 		}
-		/* the few pages read go with the others the caller lets go (cb_release_all) */
+		/* a spot of every pair: each read can map a large folio, so the pages around
+		 * the last spot of a package go once the next is far from it */
+		mld__source_touched(cb->pkgs[a->pkg]->src, &c->touched[a->pkg], va.data + va.size - 1);
+		mld__source_touched(cb->pkgs[b->pkg]->src, &c->touched[b->pkg], vb.data + vb.size - 1);
 	} else {
 		*same = !memcmp(va.data, vb.data, (size_t)va.size);
 		cb_release(cb, va.data, va.size);
