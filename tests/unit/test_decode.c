@@ -449,25 +449,84 @@ static void test_stream_lets_pages_go(void **state)
 	blobspec blobs[1] = {{vals, count * 2, 0}};
 	mld_package *pkg = write_open(&c, 1, blobs, 1);
 	const mld_weight *w = mld_package_weight(pkg, 0);
-	mld__wread r;
-	assert_ok(mld__wread_open(&r, pkg, w, false));
-	assert_true(mld__wread_streams(&r));
-	const void *data;
-	uint64_t n, at = 0, bad = 0;
-	while (!mld__wread_next(&r, &data, &n) && n) {
-		const uint16_t *v = data;
-		for (uint64_t i = 0; i < n; i += 4099)
-			bad += v[i] != vals[at + i];
-		at += n;
+	/* through the mapping, then buffered (mld__wread_buffer: read with pread, so that
+	 * no more than the metadata is ever mapped, and that let go at the open) */
+	for (int buffered = 0; buffered < 2; buffered++) {
+		mld__source_release_all(pkg->src);
+		mld__wread r;
+		assert_ok(mld__wread_open(&r, pkg, w, false));
+		assert_true(mld__wread_streams(&r));
+		if (buffered)
+			assert_ok(mld__wread_buffer(&r));
+		const void *data;
+		uint64_t n, at = 0, bad = 0;
+		long most = 0;
+		while (!mld__wread_next(&r, &data, &n) && n) {
+			const uint16_t *v = data;
+			for (uint64_t i = 0; i < n; i++)
+				bad += v[i] != vals[at + i];
+			at += n;
+			long kib = at % (4u << 20) ? 0 : mld__mapping_resident_kib(r.src);
+			most = kib > most ? kib : most;
+		}
+		assert_int_equal(at, count);
+		assert_int_equal(bad, 0);
+		long kib = mld__mapping_resident_kib(r.src);
+		most = kib > most ? kib : most;
+		mld__wread_close(&r);
+		if (most >= (buffered ? 64 : 8192))
+			fail_msg("%s: up to %ld KiB of the 64 MiB weight file resident while reading it through, want "
+			         "< %d KiB",
+			         buffered ? "buffered" : "mapped", most, buffered ? 64 : 8192);
 	}
-	assert_int_equal(at, count);
-	assert_int_equal(bad, 0);
-	long kib = mld__mapping_resident_kib(r.src);
-	mld__wread_close(&r);
 	free(vals);
 	mld_package_free(pkg);
-	if (kib >= 8192)
-		fail_msg("%ld KiB of the 64 MiB weight file resident after reading it through, want < 8 MiB", kib);
+}
+
+/* A buffered reader gives the values of the mapped one, for a palettized weight too. */
+static void test_buffered_lut_reader(void **state)
+{
+	(void)state;
+	static const uint8_t idx[3] = {0x3E, 0x31, 0xC6};
+	uint16_t lutv[8];
+	static const float lf[8] = {1, 5, 9, 13, 2, 10, 18, 26};
+	for (int i = 0; i < 8; i++)
+		lutv[i] = mld__float_to_half(lf[i]);
+	mil_op *op = op1("constexpr_lut_to_dense", "w", tu_tensor_type(MLD_DT_FP16, DIMS(6, 2)));
+	tu_op_input_value(op, "indices", tu_blob_value(MLD_DT_UINT2, DIMS(6, 2), WEIGHT_FILE, 0));
+	tu_op_input_value(op, "lut", tu_blob_value(MLD_DT_FP16, DIMS(2, 1, 4, 1), WEIGHT_FILE, 0));
+	blobspec blobs[2] = {{idx, 3, 0}, {lutv, 16, 0}};
+	mld_package *pkg = write_open(&op, 1, blobs, 2);
+	const mld_weight *w = mld_package_weight(pkg, 0);
+	uint16_t got[2][12];
+	for (int buffered = 0; buffered < 2; buffered++) {
+		mld__wread r;
+		assert_ok(mld__wread_open(&r, pkg, w, false));
+		assert_true(mld__wread_streams(&r));
+		if (buffered)
+			assert_ok(mld__wread_buffer(&r));
+		const void *data;
+		uint64_t n;
+		assert_ok(mld__wread_next(&r, &data, &n));
+		assert_int_equal(n, 12);
+		memcpy(got[buffered], data, sizeof got[buffered]);
+		assert_ok(mld__wread_next(&r, &data, &n));
+		assert_int_equal(n, 0);
+		mld__wread_close(&r);
+	}
+	assert_memory_equal(got[0], got[1], sizeof got[0]);
+	static const double want[12] = {9, 13, 13, 1, 5, 1, 26, 2, 18, 10, 2, 26};
+	for (int i = 0; i < 12; i++)
+		assert_true(mld__half_to_float(got[1][i]) == (float)want[i]);
+	/* a copy out of the mapping is the mapping's bytes */
+	const uint8_t *map;
+	uint64_t len;
+	assert_ok(mld__package_blobfile(pkg, WEIGHT_FILE, &map, &len, NULL));
+	uint8_t *copy = malloc(len);
+	assert_ok(mld__source_copy(pkg->src, copy, map, (size_t)len));
+	assert_memory_equal(copy, map, len);
+	free(copy);
+	mld_package_free(pkg);
 }
 
 /* A reader touching bytes here and there lets the pages around its last touch go once
@@ -595,6 +654,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_output_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_weights_outlive_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_lets_pages_go, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_buffered_lut_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_model_bytes_read_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_far_touch_lets_pages_go, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ios16_attribute_form, setup, teardown),

@@ -299,6 +299,6 @@ void mld__weight_release(const mld_package *pkg, const mld_weight *w)
 			continue;
 		}
 		if (w->blobs[b].data_offset < len)
-			mld__source_release(pkg->src, map + w->blobs[b].data_offset, w->blobs[b].size);
+			mld__source_release_wide(pkg->src, map + w->blobs[b].data_offset, w->blobs[b].size);
 	}
 }

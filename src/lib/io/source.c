@@ -17,6 +17,7 @@ typedef struct mapping {
 	uint8_t *data;
 	uint64_t len;
 	bool munmap;
+	int fd; /* the mapped file, kept for mld__source_copy; -1 for memory */
 } mapping;
 
 /* ---- in-memory packages (a test hook, see source.h) ---------------------------------- */
@@ -267,6 +268,8 @@ void mld__source_free(mld__source *src)
 	if (!src)
 		return;
 	for (size_t i = 0; i < src->n_maps; i++) {
+		if (src->maps[i].fd >= 0)
+			close(src->maps[i].fd);
 		if (src->maps[i].munmap)
 			munmap(src->maps[i].data, src->maps[i].len);
 		else
@@ -612,13 +615,13 @@ int mld__source_read(mld__source *src, const char *rel, uint8_t **data, size_t *
 	return 0;
 }
 
-static int add_mapping(mld__source *src, const char *rel, uint8_t *data, uint64_t len, bool mm)
+static int add_mapping(mld__source *src, const char *rel, uint8_t *data, uint64_t len, bool mm, int fd)
 {
 	mapping *m = mld__realloc(src->maps, (src->n_maps + 1) * sizeof *m);
 	if (!m)
 		return MLD_ENOMEM;
 	src->maps = m;
-	m[src->n_maps] = (mapping){mld__strdup(rel), data, len, mm};
+	m[src->n_maps] = (mapping){mld__strdup(rel), data, len, mm, fd};
 	if (!m[src->n_maps].rel)
 		return MLD_ENOMEM;
 	src->n_maps++;
@@ -665,7 +668,7 @@ int mld__source_map(mld__source *src, const char *rel, const uint8_t **data, uin
 		/* an in-memory zip is extracted into memory: nothing touches the disk */
 		if ((rc = zip_extract(src, rel, &p, -1, &n)))
 			return rc;
-		if ((rc = add_mapping(src, rel, p, n, false))) {
+		if ((rc = add_mapping(src, rel, p, n, false, -1))) {
 			free(p);
 			return rc;
 		}
@@ -698,11 +701,13 @@ int mld__source_map(mld__source *src, const char *rel, const uint8_t **data, uin
 	}
 	if ((rc = map_fd(fd, n, &p, name)))
 		goto out;
-	if ((rc = add_mapping(src, rel, p, n, n > 0))) {
+	if ((rc = add_mapping(src, rel, p, n, n > 0, n > 0 ? fd : -1))) {
 		if (p)
 			munmap(p, (size_t)n);
 		goto out;
 	}
+	if (n > 0)
+		fd = -1; /* the mapping's now */
 	*data = p;
 	*len = n;
 out:
@@ -710,6 +715,29 @@ out:
 		close(fd);
 	free(name);
 	return rc;
+}
+
+int mld__source_copy(const mld__source *src, void *buf, const void *p, size_t n)
+{
+	uintptr_t a = (uintptr_t)p;
+	for (size_t i = 0; src && i < src->n_maps; i++) {
+		const mapping *m = &src->maps[i];
+		uintptr_t lo = (uintptr_t)m->data;
+		if (m->fd < 0 || a < lo || a - lo > m->len || n > m->len - (a - lo))
+			continue;
+		for (size_t done = 0; done < n;) {
+			ssize_t k = pread(m->fd, (uint8_t *)buf + done, n - done, (off_t)(a - lo + done));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				return mld__err(MLD_EIO, "%s: read failed: %s", m->rel,
+				                k < 0 ? strerror(errno) : "the file is shorter");
+			done += (size_t)k;
+		}
+		return 0;
+	}
+	memcpy(buf, p, n); /* memory, not a file */
+	return 0;
 }
 
 void mld__source_release(mld__source *src, const void *p, uint64_t len)
@@ -725,20 +753,27 @@ void mld__source_release(mld__source *src, const void *p, uint64_t len)
 	}
 }
 
+void mld__source_release_wide(mld__source *src, const void *p, uint64_t len)
+{
+	uintptr_t a = (uintptr_t)p, e = a + (uintptr_t)len;
+	for (size_t i = 0; src && i < src->n_maps; i++) {
+		const mapping *m = &src->maps[i];
+		uintptr_t lo = (uintptr_t)m->data, hi = lo + (uintptr_t)m->len;
+		if (!m->munmap || a < lo || a >= hi)
+			continue;
+		uintptr_t from = a - lo > MLD_FOLIO_MAX ? a - MLD_FOLIO_MAX : lo,
+			  to = e < hi && hi - e > MLD_FOLIO_MAX ? e + MLD_FOLIO_MAX : hi;
+		mld__mem_release((const void *)from, (size_t)(to - from));
+	}
+}
+
 void mld__source_touched(mld__source *src, const uint8_t **last, const uint8_t *at)
 {
 	uintptr_t l = (uintptr_t)*last, a = (uintptr_t)at;
 	if (l && (a > l ? a - l : l - a) <= MLD_FOLIO_MAX)
 		return;
-	for (size_t i = 0; l && src && i < src->n_maps; i++) {
-		const mapping *m = &src->maps[i];
-		uintptr_t lo = (uintptr_t)m->data, hi = lo + (uintptr_t)m->len;
-		if (!m->munmap || l < lo || l >= hi)
-			continue;
-		uintptr_t from = l - lo > MLD_FOLIO_MAX ? l - MLD_FOLIO_MAX : lo,
-			  to = hi - l > MLD_FOLIO_MAX ? l + MLD_FOLIO_MAX : hi;
-		mld__mem_release((const void *)from, (size_t)(to - from));
-	}
+	if (l)
+		mld__source_release_wide(src, *last, 1);
 	*last = at;
 }
 

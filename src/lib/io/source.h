@@ -34,11 +34,20 @@ int mld__source_map(mld__source *src, const char *rel, const uint8_t **data, uin
  * mld__mem_release): a later read maps them again. Only the part inside a mapping
  * of this source is touched; anything else is ignored. */
 void mld__source_release(mld__source *src, const void *p, uint64_t len);
+/* Copy n bytes of a mapping (p points into it) into buf with pread, without touching
+ * the mapping: a reader holding a bounded buffer maps nothing, where a read through
+ * the mapping maps a whole large folio ahead of it (Linux 6.x). Memory sources are
+ * copied from memory. MLD_EIO naming the file when the read fails. */
+int mld__source_copy(const mld__source *src, void *buf, const void *p, size_t n);
 /* For a reader touching a few bytes here and there in a mapped file: one touch maps a
  * whole large folio of the page cache (up to 2 MiB on Linux 6.x), so touches far
  * apart would map the file. Call with each touched address: when it is more than
  * MLD_FOLIO_MAX from the last one (*last), the pages around the last one go. */
 #define MLD_FOLIO_MAX ((uint64_t)2 << 20)
+/* mld__source_release for a reader done with [p, p + len) and what lies near it: the
+ * range widened by MLD_FOLIO_MAX each way (within the mapping), since its reads mapped
+ * the whole large folios at its ends. Not for a reader still reading nearby. */
+void mld__source_release_wide(mld__source *src, const void *p, uint64_t len);
 void mld__source_touched(mld__source *src, const uint8_t **last, const uint8_t *at);
 /* The same for every mapping of the source. */
 void mld__source_release_all(mld__source *src);

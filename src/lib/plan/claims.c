@@ -156,8 +156,8 @@ static int put_match(cb_claims *c, char *key, int kind)
 
 void cb_release(const cb_ctx *cb, const void *p, uint64_t len)
 {
-	for (size_t i = 0; i < cb->n_pkgs; i++)
-		mld__source_release(cb->pkgs[i]->src, p, len);
+	for (size_t i = 0; i < cb->n_pkgs; i++) /* done with it: the large folios at its ends too */
+		mld__source_release_wide(cb->pkgs[i]->src, p, len);
 }
 
 void cb_release_all(const cb_ctx *cb)

@@ -16,7 +16,10 @@ int mld__compare_group(const mld_package *pa, const mld_weight *wa, mld__cmp_mem
 	mld__wread ra, *rb = mld__calloc(n ? n : 1, sizeof *rb);
 	mld__cmpacc *acc = mld__calloc(n ? n : 1, sizeof *acc);
 	bool *later = mld__calloc(n ? n : 1, sizeof *later);
+	/* every reader buffered: the group reads a weight in every function at once */
 	int rc = rb && acc && later ? mld__wread_open(&ra, pa, wa, true) : MLD_ENOMEM;
+	if (!rc)
+		rc = mld__wread_buffer(&ra);
 	size_t opened = 0;
 	if (rc)
 		goto out;
@@ -24,7 +27,8 @@ int mld__compare_group(const mld_package *pa, const mld_weight *wa, mld__cmp_mem
 	/* one pass over a with every member that streams; the others one by one after */
 	for (; opened < n && !rc; opened++) {
 		mld__cmpacc_init(&acc[opened]);
-		if (!(rc = mld__wread_open(&rb[opened], b[opened].pkg, b[opened].w, false))) {
+		if (!(rc = mld__wread_open(&rb[opened], b[opened].pkg, b[opened].w, false)) &&
+		    !(rc = mld__wread_buffer(&rb[opened]))) {
 			later[opened] = !mld__wread_streams(&rb[opened]);
 			if (!later[opened] && rb[opened].count != ra.count)
 				rc = shape_error();
@@ -46,7 +50,7 @@ int mld__compare_group(const mld_package *pa, const mld_weight *wa, mld__cmp_mem
 		if (!later[i])
 			continue;
 		mld__wread_close(&rb[i]);
-		if ((rc = mld__wread_open(&rb[i], b[i].pkg, b[i].w, true)))
+		if ((rc = mld__wread_open(&rb[i], b[i].pkg, b[i].w, true)) || (rc = mld__wread_buffer(&rb[i])))
 			break;
 		if (rb[i].count != ra.count) {
 			rc = shape_error();
@@ -57,7 +61,7 @@ int mld__compare_group(const mld_package *pa, const mld_weight *wa, mld__cmp_mem
 			ra.at = 0;
 		} else {
 			mld__wread_close(&ra);
-			if ((rc = mld__wread_open(&ra, pa, wa, true)))
+			if ((rc = mld__wread_open(&ra, pa, wa, true)) || (rc = mld__wread_buffer(&ra)))
 				break;
 		}
 		while (!rc && !(rc = mld__wread_next(&ra, &da, &na)) && na)

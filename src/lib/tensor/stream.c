@@ -102,6 +102,7 @@ static int open_const(mld__wread *r, const mld_package *pkg, const mld_weight *w
 		                (unsigned long long)bv.count, (unsigned long long)w->count);
 	r->kind = WR_CONST;
 	r->src = bv.data;
+	r->src_len = bv.size;
 	return 0;
 }
 
@@ -156,7 +157,9 @@ static int open_lut(mld__wread *r, const mld_package *pkg, const mld_weight *w)
 		return mld__err(MLD_ENOMEM, "out of memory");
 	r->kind = WR_LUT;
 	r->src = ib.data;
+	r->src_len = ib.size;
 	r->lut = lb.data;
+	r->lut_len = lb.size;
 	r->bits = bits;
 	r->lw = lw;
 	r->P = lshape[irank];
@@ -171,9 +174,9 @@ static int open_lut(mld__wread *r, const mld_package *pkg, const mld_weight *w)
 	return 0;
 }
 
-static void lut_block(mld__wread *r, uint64_t b, uint64_t n)
+/* src is the block's packed indices (BLOCK is a multiple of 8: byte-aligned). */
+static void lut_block(mld__wread *r, const uint8_t *src, uint64_t b, uint64_t n)
 {
-	const uint8_t *src = r->src + b * r->bits / 8; /* BLOCK is a multiple of 8: byte-aligned */
 	unsigned bits = r->bits, lw = r->lw;
 	if (!r->fused)
 		mld__unpack(r->idx, src, n, bits, false);
@@ -259,21 +262,73 @@ static void let_go(mld__wread *r, uint64_t upto)
 	r->let_go = upto;
 }
 
+#define CHUNK ((uint64_t)256 << 10)
+
+int mld__wread_buffer(mld__wread *r)
+{
+	if (!mld__wread_streams(r) || r->chunk)
+		return 0;
+	if (!(r->chunk = malloc(CHUNK)))
+		return mld__err(MLD_ENOMEM, "out of memory");
+	r->clen = 0;
+	if (r->kind == WR_LUT) { /* the palettes, small: copied once */
+		if (!(r->lut_copy = malloc(r->lut_len ? (size_t)r->lut_len : 1)))
+			return mld__err(MLD_ENOMEM, "out of memory");
+		int rc = mld__source_copy(r->pkg->src, r->lut_copy, r->lut, (size_t)r->lut_len);
+		if (rc)
+			return rc;
+		r->lut = r->lut_copy;
+	}
+	/* opening read the blobs' metadata through the mapping, which mapped the folios
+	 * around it; from here on nothing is read through it */
+	mld__weight_release(r->pkg, r->w);
+	return 0;
+}
+
+/* Bytes [off, off + n) of src: in place, or (buffered) from the chunk, refilled from
+ * off when they are not all in it. n is at most a block's bytes, below CHUNK. */
+static int src_at(mld__wread *r, uint64_t off, uint64_t n, const uint8_t **p)
+{
+	if (!r->chunk) {
+		*p = r->src + off;
+		return 0;
+	}
+	if (off < r->c0 || off + n > r->c0 + r->clen) {
+		r->c0 = off;
+		r->clen = r->src_len - off < CHUNK ? r->src_len - off : CHUNK;
+		int rc = mld__source_copy(r->pkg->src, r->chunk, r->src + off, (size_t)r->clen);
+		if (rc) {
+			r->clen = 0;
+			return rc;
+		}
+	}
+	*p = r->chunk + (off - r->c0);
+	return 0;
+}
+
 int mld__wread_next(mld__wread *r, const void **data, uint64_t *n)
 {
 	uint64_t b = r->at, k = r->count - b < BLOCK ? r->count - b : BLOCK;
-	if (r->kind == WR_CONST)
+	if (r->kind == WR_CONST && !r->chunk)
 		let_go(r, b * r->width);
-	else if (r->kind == WR_LUT)
+	else if (r->kind == WR_LUT && !r->chunk)
 		let_go(r, b * r->bits / 8);
 	*n = k;
 	*data = NULL;
 	if (!k)
 		return 0;
-	if (r->kind == WR_CONST || r->kind == WR_WHOLE) {
+	const uint8_t *p;
+	int rc;
+	if (r->kind == WR_WHOLE) {
 		*data = r->src + b * r->width;
+	} else if (r->kind == WR_CONST) {
+		if ((rc = src_at(r, b * r->width, k * r->width, &p)))
+			return rc;
+		*data = p;
 	} else if (r->kind == WR_LUT) {
-		lut_block(r, b, k);
+		if ((rc = src_at(r, b * r->bits / 8, (k * r->bits + 7) / 8, &p)))
+			return rc;
+		lut_block(r, p, b, k);
 		*data = r->buf;
 	} else {
 		return mld__err(MLD_EUSAGE, "no values to read");
@@ -286,6 +341,8 @@ void mld__wread_close(mld__wread *r)
 {
 	free(r->idx);
 	free(r->buf);
+	free(r->chunk);
+	free(r->lut_copy);
 	mld_tensor_free(r->t);
 	if (r->pkg && r->w)
 		mld__weight_release(r->pkg, r->w);

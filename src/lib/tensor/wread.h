@@ -18,6 +18,9 @@ typedef struct mld__wread {
 	mld_dtype dtype;    /* of the values handed out */
 	uint64_t count, at; /* elements, and the next one to read */
 	uint64_t let_go;    /* bytes of src whose pages were let go (streaming forms) */
+	/* buffered (mld__wread_buffer): src read with pread into chunk, never mapped */
+	uint8_t *chunk, *lut_copy;
+	uint64_t c0, clen, src_len, lut_len;
 	unsigned width;     /* bytes per value */
 	const uint8_t *src; /* const: the values; lut: the packed indices; whole: the tensor */
 	mld_tensor *t;      /* whole: the decoded tensor */
@@ -37,6 +40,11 @@ typedef struct mld__wread {
  * nothing to give (mld__wread_streams false) and the caller decodes them itself. */
 int mld__wread_open(mld__wread *r, const mld_package *pkg, const mld_weight *w, bool whole);
 bool mld__wread_streams(const mld__wread *r);
+/* Read the source bytes of a streaming reader into a buffer of its own (256 KiB)
+ * instead of through the mapping, which maps a whole large folio ahead of the reader
+ * (Linux 6.x): for a comparison reading a weight in every function at once, whose
+ * resident size would otherwise grow by a folio a function. Nothing for other forms. */
+int mld__wread_buffer(mld__wread *r);
 /* The next block: *n values (0 at the end) at *data, valid until the next call. The
  * source pages of the blocks before are let go as the reader moves on, so reading a
  * weight holds about a block of it in memory, however large it is: a comparison
