@@ -225,11 +225,10 @@ static void test_hostile_lut_indices(void **state)
 
 /* ---- constexpr ops inside a package ------------------------------------------------------- */
 
-static void test_worked_example_from_blobs(void **state)
+/* The §4.3 worked example with both parameters blob-stored: uint2 indices (packed LSB
+ * first) and the fp16 lut, as the one weight "w" of a package. */
+static mld_package *worked_example_package(void)
 {
-	(void)state;
-	/* §4.3 again, with both parameters blob-stored: uint2 indices (packed LSB first)
-	 * and the fp16 lut */
 	static const uint8_t idx[3] = {0x3E, 0x31, 0xC6};
 	uint16_t lutv[8];
 	static const float lf[8] = {1, 5, 9, 13, 2, 10, 18, 26};
@@ -240,6 +239,13 @@ static void test_worked_example_from_blobs(void **state)
 	tu_op_input_value(op, "lut", tu_blob_value(MLD_DT_FP16, DIMS(2, 1, 4, 1), WEIGHT_FILE, 0));
 	blobspec blobs[2] = {{idx, 3, 0}, {lutv, 16, 0}};
 	mld_package *pkg = write_open(&op, 1, blobs, 2);
+	return pkg;
+}
+
+static void test_worked_example_from_blobs(void **state)
+{
+	(void)state;
+	mld_package *pkg = worked_example_package();
 	assert_int_equal(mld_package_weight_count(pkg), 1);
 	const mld_weight *w = mld_package_weight(pkg, 0);
 	assert_string_equal(mld_weight_chain(w), "constexpr_lut_to_dense");
@@ -283,20 +289,35 @@ static void test_chain_by_name(void **state)
 	mld_package_free(pkg);
 }
 
-static void test_two_output_chain(void **state)
+/* lut_to_sparse -> (mask "m", nonzero "nz"), its palette [10, 20, 30, 40] immediate or
+ * (lut_blob) stored as a blob. */
+static mil_op *lut_to_sparse_op(bool lut_blob)
 {
-	(void)state;
-	/* lut_to_sparse -> (mask, nz) -> sparse_to_dense */
 	const char *names[2] = {"m", "nz"};
 	mil_value_type *types[2] = {tu_tensor_type(MLD_DT_UINT1, DIMS(2, 3)), tu_tensor_type(MLD_DT_FP32, DIMS(3))};
 	mil_op *lts = tu_op("constexpr_lut_to_sparse", 2, names, types);
 	tu_op_input_value(lts, "indices_mask", tu_imm_bytes(MLD_DT_UINT1, DIMS(2, 3), (uint8_t[]){0x15}, 1));
 	tu_op_input_value(lts, "indices_nonzero_data", tu_imm_bytes(MLD_DT_UINT2, DIMS(3), (uint8_t[]){0x23}, 1));
-	tu_op_input_value(lts, "lut", tu_imm_floats(MLD_DT_FP32, DIMS(1, 1, 4, 1), (float[]){10, 20, 30, 40}, 4));
-	mil_op *std = op1("constexpr_sparse_to_dense", "w", tu_tensor_type(MLD_DT_FP32, DIMS(2, 3)));
+	tu_op_input_value(lts, "lut",
+	                  lut_blob ? tu_blob_value(MLD_DT_FP32, DIMS(1, 1, 4, 1), WEIGHT_FILE, 0)
+	                           : tu_imm_floats(MLD_DT_FP32, DIMS(1, 1, 4, 1), (float[]){10, 20, 30, 40}, 4));
+	return lts;
+}
+
+/* sparse_to_dense of lut_to_sparse_op's outputs, as `name`. */
+static mil_op *sparse_to_dense_op(const char *name)
+{
+	mil_op *std = op1("constexpr_sparse_to_dense", name, tu_tensor_type(MLD_DT_FP32, DIMS(2, 3)));
 	tu_op_input_name(std, "nonzero_data", "nz");
 	tu_op_input_name(std, "mask", "m");
-	mil_op *ops[2] = {lts, std};
+	return std;
+}
+
+static void test_two_output_chain(void **state)
+{
+	(void)state;
+	/* lut_to_sparse -> (mask, nz) -> sparse_to_dense */
+	mil_op *ops[2] = {lut_to_sparse_op(false), sparse_to_dense_op("w")};
 	mld_package *pkg = write_open(ops, 2, NULL, 0);
 	assert_int_equal(mld_package_weight_count(pkg), 1);
 	const mld_weight *w = mld_package_weight(pkg, 0);
@@ -313,19 +334,7 @@ static void test_two_output_chain(void **state)
 static void test_weights_outlive_model(void **state)
 {
 	(void)state;
-	const char *names[2] = {"m", "nz"};
-	mil_value_type *types[2] = {tu_tensor_type(MLD_DT_UINT1, DIMS(2, 3)), tu_tensor_type(MLD_DT_FP32, DIMS(3))};
-	mil_op *lts = tu_op("constexpr_lut_to_sparse", 2, names, types);
-	tu_op_input_value(lts, "indices_mask", tu_imm_bytes(MLD_DT_UINT1, DIMS(2, 3), (uint8_t[]){0x15}, 1));
-	tu_op_input_value(lts, "indices_nonzero_data", tu_imm_bytes(MLD_DT_UINT2, DIMS(3), (uint8_t[]){0x23}, 1));
-	tu_op_input_value(lts, "lut", tu_blob_value(MLD_DT_FP32, DIMS(1, 1, 4, 1), WEIGHT_FILE, 0));
-	mil_op *w1 = op1("constexpr_sparse_to_dense", "w1", tu_tensor_type(MLD_DT_FP32, DIMS(2, 3)));
-	tu_op_input_name(w1, "nonzero_data", "nz");
-	tu_op_input_name(w1, "mask", "m");
-	mil_op *w2 = op1("constexpr_sparse_to_dense", "w2", tu_tensor_type(MLD_DT_FP32, DIMS(2, 3)));
-	tu_op_input_name(w2, "nonzero_data", "nz");
-	tu_op_input_name(w2, "mask", "m");
-	mil_op *ops[3] = {lts, w1, w2};
+	mil_op *ops[3] = {lut_to_sparse_op(true), sparse_to_dense_op("w1"), sparse_to_dense_op("w2")};
 	static const float lut[4] = {10, 20, 30, 40};
 	blobspec blobs[1] = {{lut, 16, 0}};
 	mld_package *pkg = write_open(ops, 3, blobs, 1);
@@ -429,6 +438,15 @@ static bool release_shows(void)
 	return sum == 0 && before >= 2048 && after < before / 2;
 }
 
+/* A streaming reader of w, buffered (mld__wread_buffer) or reading the mapping. */
+static void open_streaming(mld__wread *r, const mld_package *pkg, const mld_weight *w, bool buffered)
+{
+	assert_ok(mld__wread_open(r, pkg, w, false));
+	assert_true(mld__wread_streams(r));
+	if (buffered)
+		assert_ok(mld__wread_buffer(r));
+}
+
 /* Reading a weight a block at a time lets the pages behind go: 64 MiB of fp16 read
  * through leave a few MiB of the weight file resident, so that a comparison reading a
  * weight in every function at once holds no more per function. */
@@ -454,10 +472,7 @@ static void test_stream_lets_pages_go(void **state)
 	for (int buffered = 0; buffered < 2; buffered++) {
 		mld__source_release_all(pkg->src);
 		mld__wread r;
-		assert_ok(mld__wread_open(&r, pkg, w, false));
-		assert_true(mld__wread_streams(&r));
-		if (buffered)
-			assert_ok(mld__wread_buffer(&r));
+		open_streaming(&r, pkg, w, buffered);
 		const void *data;
 		uint64_t n, at = 0, bad = 0;
 		long most = 0;
@@ -487,24 +502,12 @@ static void test_stream_lets_pages_go(void **state)
 static void test_buffered_lut_reader(void **state)
 {
 	(void)state;
-	static const uint8_t idx[3] = {0x3E, 0x31, 0xC6};
-	uint16_t lutv[8];
-	static const float lf[8] = {1, 5, 9, 13, 2, 10, 18, 26};
-	for (int i = 0; i < 8; i++)
-		lutv[i] = mld__float_to_half(lf[i]);
-	mil_op *op = op1("constexpr_lut_to_dense", "w", tu_tensor_type(MLD_DT_FP16, DIMS(6, 2)));
-	tu_op_input_value(op, "indices", tu_blob_value(MLD_DT_UINT2, DIMS(6, 2), WEIGHT_FILE, 0));
-	tu_op_input_value(op, "lut", tu_blob_value(MLD_DT_FP16, DIMS(2, 1, 4, 1), WEIGHT_FILE, 0));
-	blobspec blobs[2] = {{idx, 3, 0}, {lutv, 16, 0}};
-	mld_package *pkg = write_open(&op, 1, blobs, 2);
+	mld_package *pkg = worked_example_package();
 	const mld_weight *w = mld_package_weight(pkg, 0);
 	uint16_t got[2][12];
 	for (int buffered = 0; buffered < 2; buffered++) {
 		mld__wread r;
-		assert_ok(mld__wread_open(&r, pkg, w, false));
-		assert_true(mld__wread_streams(&r));
-		if (buffered)
-			assert_ok(mld__wread_buffer(&r));
+		open_streaming(&r, pkg, w, buffered);
 		const void *data;
 		uint64_t n;
 		assert_ok(mld__wread_next(&r, &data, &n));

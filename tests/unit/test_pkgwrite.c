@@ -524,20 +524,32 @@ static mil_model *splice_model(int level)
 	return m;
 }
 
+/* m packed whole (*len bytes, the caller frees them), and the two parts a splice packs
+ * it from: the Model without its program, the program without its functions. */
+static uint8_t *split_model(const mil_model *m, size_t *len, mil_model *head, mil_program *rest)
+{
+	*len = core_ml__specification__model__get_packed_size(m);
+	uint8_t *want = malloc(*len);
+	assert_non_null(want);
+	core_ml__specification__model__pack(m, want);
+	*head = *m;
+	head->type_case = CORE_ML__SPECIFICATION__MODEL__TYPE__NOT_SET;
+	head->mlprogram = NULL;
+	*rest = *m->mlprogram;
+	rest->n_functions = 0;
+	rest->functions = NULL;
+	return want;
+}
+
 /* The Model without its program, the program without its functions, and the entries
  * packed one by one into two pieces (the first `split` in the first): spliced, the
  * bytes of the whole Model packed at once. */
 static void check_splice(const mil_model *m, size_t split)
 {
-	size_t len = core_ml__specification__model__get_packed_size(m);
-	uint8_t *want = malloc(len);
-	core_ml__specification__model__pack(m, want);
-	mil_model head = *m;
-	head.type_case = CORE_ML__SPECIFICATION__MODEL__TYPE__NOT_SET;
-	head.mlprogram = NULL;
-	mil_program rest = *m->mlprogram;
-	rest.n_functions = 0;
-	rest.functions = NULL;
+	size_t len;
+	mil_model head;
+	mil_program rest;
+	uint8_t *want = split_model(m, &len, &head, &rest);
 	mld__buf ents[2] = {{0}}, pre = {0}, post = {0}, got = {0};
 	for (size_t i = 0; i < m->mlprogram->n_functions; i++)
 		assert_ok(mld__program_entry_pack(&ents[i < split ? 0 : 1], m->mlprogram->functions[i]->key,
@@ -596,15 +608,10 @@ static void test_spilled_model_write(void **state)
 	fixture *f = *state;
 	for (int level = 0; level < 3; level++) {
 		mil_model *m = splice_model(level);
-		size_t len = core_ml__specification__model__get_packed_size(m);
-		uint8_t *want = malloc(len);
-		core_ml__specification__model__pack(m, want);
-		mil_model head = *m;
-		head.type_case = CORE_ML__SPECIFICATION__MODEL__TYPE__NOT_SET;
-		head.mlprogram = NULL;
-		mil_program rest = *m->mlprogram;
-		rest.n_functions = 0;
-		rest.functions = NULL;
+		size_t len;
+		mil_model head;
+		mil_program rest;
+		uint8_t *want = split_model(m, &len, &head, &rest);
 		char *spilled = tu_fmt("%s/spilled%d.mlpackage", f->dir, level),
 		     *inmem = tu_fmt("%s/inmem%d.mlpackage", f->dir, level);
 		mld__adir *d = NULL;

@@ -22,11 +22,12 @@ static int sys_rename(const char *from, const char *to) { return rename(from, to
 
 mld__sys_io mld__sys = {pwrite, pread, mld__fsync_durable, sys_rename};
 
-int mld__pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
+/* All n bytes at off, written from or read into p, through mld__sys: EINTR and short
+ * transfers retried, and a transfer of nothing (a full disk, an early end) is EIO. */
+static int io_all(bool write, int fd, uint8_t *p, size_t n, uint64_t off)
 {
-	const uint8_t *p = buf;
 	while (n) {
-		ssize_t k = mld__sys.pwrite(fd, p, n, (off_t)off);
+		ssize_t k = write ? mld__sys.pwrite(fd, p, n, (off_t)off) : mld__sys.pread(fd, p, n, (off_t)off);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
@@ -41,24 +42,13 @@ int mld__pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
 	return 0;
 }
 
-int mld__pread_all(int fd, void *buf, size_t n, uint64_t off)
+/* pwrite only reads the buffer */
+int mld__pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
 {
-	uint8_t *p = buf;
-	while (n) {
-		ssize_t k = mld__sys.pread(fd, p, n, (off_t)off);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			if (k == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += k;
-		n -= (size_t)k;
-		off += (uint64_t)k;
-	}
-	return 0;
+	return io_all(true, fd, (uint8_t *)buf, n, off);
 }
+
+int mld__pread_all(int fd, void *buf, size_t n, uint64_t off) { return io_all(false, fd, buf, n, off); }
 
 /* ---- live temps, removed on SIGINT/SIGTERM/SIGHUP --------------------------------------- */
 

@@ -1,5 +1,6 @@
 #include "source.h"
 
+#include "../core/atomic.h"
 #include "../core/platform.h"
 
 #include <errno.h>
@@ -725,16 +726,13 @@ int mld__source_copy(const mld__source *src, void *buf, const void *p, size_t n)
 		uintptr_t lo = (uintptr_t)m->data;
 		if (m->fd < 0 || a < lo || a - lo > m->len || n > m->len - (a - lo))
 			continue;
-		for (size_t done = 0; done < n;) {
-			ssize_t k = pread(m->fd, (uint8_t *)buf + done, n - done, (off_t)(a - lo + done));
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0)
-				return mld__err(MLD_EIO, "%s: read failed: %s", m->rel,
-				                k < 0 ? strerror(errno) : "the file is shorter");
-			done += (size_t)k;
-		}
-		return 0;
+		if (mld__pread_all(m->fd, buf, n, a - lo) == 0)
+			return 0;
+		int e = errno;
+		char *disp = mld__source_display(src, m->rel);
+		int rc = mld__err(MLD_EIO, "%s: read failed: %s", disp ? disp : m->rel, strerror(e));
+		free(disp);
+		return rc;
 	}
 	memcpy(buf, p, n); /* memory, not a file */
 	return 0;
