@@ -1,5 +1,6 @@
 #include "mil.h"
 
+#include "../core/arena.h"
 #include "../core/dtype.h"
 
 #include <stdlib.h>
@@ -225,4 +226,28 @@ int mil_tensor_shape(const mil_value_type *vt, mld_dtype *dt, unsigned *rank, ui
 	*rank = (unsigned)tt->n_dimensions;
 	*count = n;
 	return 0;
+}
+
+static void *arena_alloc(void *a, size_t n) { return mld__arena_alloc(a, n); }
+
+static void arena_free(void *a, void *p)
+{
+	if (p && !mld__arena_contains(a, p))
+		free(p);
+}
+
+ProtobufCAllocator mld__pb_arena(mld__arena *a) { return (ProtobufCAllocator){arena_alloc, arena_free, a}; }
+
+void *mil_clone(const ProtobufCMessage *m, ProtobufCAllocator *al)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	uint8_t *buf = mld__malloc(n ? n : 1);
+	if (!buf)
+		return NULL;
+	protobuf_c_message_pack(m, buf);
+	ProtobufCMessage *c = protobuf_c_message_unpack(m->descriptor, al, n, buf);
+	free(buf);
+	if (!c)
+		mld__err(MLD_ENOMEM, "cannot copy a %s", m->descriptor->short_name);
+	return c;
 }

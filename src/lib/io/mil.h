@@ -53,6 +53,14 @@ int mil_unpack(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc, c
 /* mil_unpack with an allocator (NULL: protobuf-c's default). */
 int mil_unpack_with(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc, ProtobufCAllocator *al,
                     const uint8_t *buf, size_t len, const char *what, const char *kind);
+/* The allocator parsing into arena a (core/arena.h); its free leaves that arena's
+ * pieces alone and frees others (a tree whose pieces are that arena's or malloc'd). */
+struct mld__arena;
+ProtobufCAllocator mld__pb_arena(struct mld__arena *a);
+/* A deep copy of message m through its wire form, allocated with al (NULL: malloc);
+ * NULL with the message set when out of memory. */
+void *mil_clone(const ProtobufCMessage *m, ProtobufCAllocator *al);
+
 /* mil_unpack of a Model. */
 int mil_model_unpack(mil_model **out, const uint8_t *buf, size_t len, const char *what);
 

@@ -6,13 +6,6 @@
 
 #include <stdlib.h>
 
-static void *arena_alloc(void *a, size_t n) { return mld__arena_alloc(a, n); }
-static void arena_free_none(void *a, void *p)
-{
-	(void)a;
-	(void)p;
-}
-
 /* pkg->model from pkg->model_bytes */
 static int parse_model(mld_package *pkg)
 {
@@ -23,7 +16,7 @@ static int parse_model(mld_package *pkg)
 		free(disp);
 		return MLD_ENOMEM;
 	}
-	ProtobufCAllocator al = {arena_alloc, arena_free_none, pkg->model_arena};
+	ProtobufCAllocator al = mld__pb_arena(pkg->model_arena);
 	int rc = mil_unpack_with((ProtobufCMessage **)&pkg->model, &core_ml__specification__model__descriptor, &al,
 	                         pkg->model_bytes, pkg->model_len, disp, "CoreML Model");
 	if (!rc && (pkg->model->type_case != CORE_ML__SPECIFICATION__MODEL__TYPE_ML_PROGRAM || !pkg->model->mlprogram))
@@ -117,17 +110,12 @@ static int keep_summary(mld_package *pkg)
 	const mil_model_desc *d = pkg->model->description;
 	if (!d)
 		return 0;
-	if (!mld__package_keep_arena(pkg))
+	mld__arena *ar = mld__package_keep_arena(pkg);
+	if (!ar)
 		return MLD_ENOMEM;
-	size_t n = protobuf_c_message_get_packed_size(&d->base);
-	uint8_t *buf = mld__malloc(n ? n : 1);
-	if (!buf)
-		return MLD_ENOMEM;
-	protobuf_c_message_pack(&d->base, buf);
-	ProtobufCAllocator al = {arena_alloc, arena_free_none, pkg->chain_arena};
-	pkg->desc = core_ml__specification__model_description__unpack(&al, n, buf);
-	free(buf);
-	return pkg->desc ? 0 : mld__err(MLD_ENOMEM, "%s: cannot copy the model description", mld_package_path(pkg));
+	ProtobufCAllocator al = mld__pb_arena(ar);
+	pkg->desc = mil_clone(&d->base, &al);
+	return pkg->desc ? 0 : mld__err_prefix("%s: the model description", mld_package_path(pkg));
 }
 
 /* The parsed model and what points into it (the functions' ops and producer maps);

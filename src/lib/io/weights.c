@@ -168,13 +168,6 @@ out:
 	return rc;
 }
 
-static void *arena_alloc(void *a, size_t n) { return mld__arena_alloc(a, n); }
-static void arena_free_none(void *a, void *p)
-{
-	(void)a;
-	(void)p;
-}
-
 /* The weights' own copy of a chain op, made once per op and package: a weight keeps
  * its chain when the model it was found in is freed (package.c), and two weights
  * sharing an op share its copy, as they shared the op. */
@@ -186,17 +179,11 @@ static int op_copy(mld_package *pkg, mld__function *fn, const mld__producer *p, 
 		*out = fn->copies[p->node];
 		return 0;
 	}
-	if (!mld__package_keep_arena(pkg))
+	mld__arena *ar = mld__package_keep_arena(pkg);
+	if (!ar)
 		return MLD_ENOMEM;
-	size_t n = protobuf_c_message_get_packed_size(&p->op->base);
-	uint8_t *buf = mld__malloc(n ? n : 1);
-	if (!buf)
-		return MLD_ENOMEM;
-	protobuf_c_message_pack(&p->op->base, buf);
-	ProtobufCAllocator al = {arena_alloc, arena_free_none, pkg->chain_arena};
-	mil_op *c = (mil_op *)protobuf_c_message_unpack(&core_ml__specification__milspec__operation__descriptor, &al, n,
-	                                                buf);
-	free(buf);
+	ProtobufCAllocator al = mld__pb_arena(ar);
+	mil_op *c = mil_clone(&p->op->base, &al);
 	if (!c)
 		return mld__err(MLD_ENOMEM, "%s: cannot copy the %s op \"%s\"", mld_package_path(pkg), p->op->type,
 		                op_label(p->op));

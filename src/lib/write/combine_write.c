@@ -75,20 +75,7 @@ static void owner_free(owner_map *o)
 	mld__strmap_free(&o->m);
 }
 
-/* A deep copy of any message, through its wire form. */
-static void *msg_clone(const ProtobufCMessage *m)
-{
-	size_t n = protobuf_c_message_get_packed_size(m);
-	uint8_t *buf = mld__malloc(n);
-	if (!buf)
-		return NULL;
-	protobuf_c_message_pack(m, buf);
-	ProtobufCMessage *c = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
-	free(buf);
-	if (!c)
-		mld__err(MLD_ENOMEM, "cannot copy a %s", m->descriptor->short_name);
-	return c;
-}
+static void *msg_clone(const ProtobufCMessage *m) { return mil_clone(m, NULL); }
 
 static mil_value *value_clone(const mil_value *v) { return msg_clone(&v->base); }
 static mil_op *op_clone(const mil_op *op) { return msg_clone(&op->base); }

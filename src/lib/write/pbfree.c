@@ -15,13 +15,3 @@ static void any_free(void *d, void *p)
 }
 
 ProtobufCAllocator mld__pb_any = {any_alloc, any_free, NULL};
-
-static void *arena_alloc(void *a, size_t n) { return mld__arena_alloc(a, n); }
-
-static void arena_free(void *a, void *p)
-{
-	if (p && !mld__arena_contains(a, p))
-		free(p);
-}
-
-ProtobufCAllocator mld__pb_arena(mld__arena *a) { return (ProtobufCAllocator){arena_alloc, arena_free, a}; }

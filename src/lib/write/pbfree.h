@@ -10,8 +10,6 @@
 /* For protobuf_c_message_free_unpacked and the generated *__free_unpacked of any piece
  * of a model copy (or of any model: malloc'd pieces are freed as usual). */
 extern ProtobufCAllocator mld__pb_any;
-/* The allocator parsing into an arena; its free leaves that arena's pieces alone
- * (for freeing a tree whose pieces are that arena's or malloc'd, without the lock). */
-ProtobufCAllocator mld__pb_arena(mld__arena *a);
+/* The allocator parsing into an arena is mld__pb_arena (io/mil.h). */
 
 #endif
